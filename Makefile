@@ -1,0 +1,43 @@
+# olsync: the two commands a user needs are `make demo` and `make test`; both install missing
+# Debian packages first (scripts/deps.sh), then configure and build with CMake.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+JSFORCE    := tests/integration/jsforce
+
+.PHONY: all deps build build-asan test test-unit test-asan node-deps demo clean
+
+all: build
+
+deps:
+	@./scripts/deps.sh
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOL_WERROR=ON
+	cmake --build $(BUILD) -j$(JOBS)
+
+build-asan: deps
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DOL_SANITIZE=ON -DOL_WERROR=ON
+	cmake --build $(ASAN_BUILD) -j$(JOBS)
+
+# jsforce, the unmodified npm client, pinned in its package-lock.json.
+node-deps:
+	cd $(JSFORCE) && { [ -d node_modules/jsforce ] || npm ci --no-audit --no-fund --loglevel=error; }
+
+# The whole suite, then the same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+test: build node-deps
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+	$(MAKE) test-asan
+
+test-asan: build-asan
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j$(JOBS)
+
+test-unit: build
+	cd $(BUILD) && ctest --output-on-failure -R '^test_' -E 'integration' -j$(JOBS)
+
+demo: build
+	@./scripts/demo.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

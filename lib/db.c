@@ -1,0 +1,147 @@
+/* db.c: SQLite helpers (see db.h). */
+#include "db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "xmalloc.h"
+
+static void
+set_err(char *err, size_t errlen, const char *what, sqlite3 *db)
+{
+	if (err != NULL && errlen > 0)
+		snprintf(err, errlen, "%s: %s", what, db ? sqlite3_errmsg(db) : "out of memory");
+}
+
+int
+db_open(const char *path, sqlite3 **out, char *err, size_t errlen)
+{
+	sqlite3 *db = NULL;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+
+	*out = NULL;
+	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+		set_err(err, errlen, path, db);
+		sqlite3_close(db);
+		return -1;
+	}
+	sqlite3_busy_timeout(db, 5000);
+	if (db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+	    "PRAGMA foreign_keys=ON;", err, errlen) < 0) {
+		sqlite3_close(db);
+		return -1;
+	}
+	*out = db;
+	return 0;
+}
+
+int
+db_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		if (err != NULL && errlen > 0)
+			snprintf(err, errlen, "%s", msg ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+sqlite3_stmt *
+db_prepare(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		fatalx("db: cannot prepare sql=\"%s\" reason=\"%s\"", sql, sqlite3_errmsg(db));
+	return st;
+}
+
+int
+db_migrate(sqlite3 *db, const char *const *migrations, size_t n, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = db_prepare(db, "PRAGMA user_version");
+	long version = 0;
+
+	if (sqlite3_step(st) == SQLITE_ROW)
+		version = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (version > (long)n) {
+		snprintf(err, errlen, "database schema version %ld is newer than this program "
+		    "knows (%zu)", version, n);
+		return -1;
+	}
+	for (size_t i = (size_t)version; i < n; i++) {
+		char bump[64];
+
+		snprintf(bump, sizeof(bump), "PRAGMA user_version=%zu", i + 1);
+		if (db_exec(db, "BEGIN IMMEDIATE", err, errlen) < 0)
+			return -1;
+		if (db_exec(db, migrations[i], err, errlen) < 0 ||
+		    db_exec(db, bump, err, errlen) < 0) {
+			db_exec(db, "ROLLBACK", NULL, 0);
+			return -1;
+		}
+		if (db_exec(db, "COMMIT", err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+savepoint_cmd(sqlite3 *db, const char *verb, const char *name, int release)
+{
+	char sql[256];
+	char *q = db_quote_ident(name);
+	int rc;
+
+	if (release)
+		snprintf(sql, sizeof(sql), "%s %s; RELEASE %s", verb, q, q);
+	else
+		snprintf(sql, sizeof(sql), "%s %s", verb, q);
+	free(q);
+	rc = db_exec(db, sql, NULL, 0);
+	if (rc < 0)
+		log_warnx("db: savepoint command failed sql=\"%s\" reason=\"%s\"", sql,
+		    sqlite3_errmsg(db));
+	return rc;
+}
+
+int
+db_savepoint(sqlite3 *db, const char *name)
+{
+	return savepoint_cmd(db, "SAVEPOINT", name, 0);
+}
+
+int
+db_release(sqlite3 *db, const char *name)
+{
+	return savepoint_cmd(db, "RELEASE", name, 0);
+}
+
+int
+db_rollback_to(sqlite3 *db, const char *name)
+{
+	return savepoint_cmd(db, "ROLLBACK TO", name, 1);
+}
+
+char *
+db_quote_ident(const char *name)
+{
+	size_t n = strlen(name), j = 0;
+	char *q = xmalloc(2 * n + 3);
+
+	q[j++] = '"';
+	for (size_t i = 0; i < n; i++) {
+		if (name[i] == '"')
+			q[j++] = '"';
+		q[j++] = name[i];
+	}
+	q[j++] = '"';
+	q[j] = '\0';
+	return q;
+}

@@ -1,0 +1,36 @@
+#!/bin/sh
+# Installs the Debian packages olsync needs to build and test, only when they are missing.
+# As root it uses apt-get; otherwise it prints the exact command to run and fails.
+set -eu
+
+PKGS="build-essential cmake pkg-config clang \
+libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libsqlite3-dev libssl-dev libcmocka-dev \
+sqlite3 openssl ca-certificates curl nodejs npm"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+# node and npm may come from elsewhere than Debian (nvm, NodeSource): accept any working pair.
+if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+	missing=$(echo "$missing" | tr ' ' '\n' | grep -vx -e nodejs -e npm | tr '\n' ' ')
+fi
+missing=$(echo "$missing" | xargs)
+
+if [ -z "$missing" ]; then
+	exit 0
+fi
+
+cmd="apt-get install -y --no-install-recommends $missing"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps.sh: missing packages: $missing" >&2
+	echo "deps.sh: run as root: apt-get update && $cmd" >&2
+	exit 1
+fi
+echo "deps.sh: installing $missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing

@@ -1,0 +1,120 @@
+/* sim_http.c: HTTP helpers for integration tests (see sim_http.h). */
+#include "sim_http.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim_proc.h"
+
+static void
+run(struct sim_http *out, const char *base, const char *method, const char *path,
+    const char *body, const char *content_type, const char *token,
+    const char *const *extra_headers)
+{
+	struct httpc *c = httpc_new();
+	struct httpc_request req;
+	const char *headers[32];
+	char auth[1024], url[16384 + 256], err[512];
+	size_t n = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (token != NULL) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+		headers[n++] = auth;
+	}
+	for (size_t i = 0; extra_headers != NULL && extra_headers[i] != NULL && n < 30; i++)
+		headers[n++] = extra_headers[i];
+	headers[n] = NULL;
+	snprintf(url, sizeof(url), "%s%s", base, path);
+	memset(&req, 0, sizeof(req));
+	req.method = method;
+	req.url = url;
+	req.body = body;
+	req.body_len = body ? strlen(body) : 0;
+	req.content_type = body ? content_type : NULL;
+	req.headers = headers;
+	req.timeout_ms = 30000;
+	out->fail = httpc_do(c, &req, &out->resp, err, sizeof(err));
+	if (out->fail == HTTPC_OK) {
+		out->status = out->resp.status;
+		if (out->resp.body_len > 0)
+			out->json = json_loadb(out->resp.body, out->resp.body_len, JSON_DECODE_ANY,
+			    NULL);
+	}
+	httpc_free(c);
+}
+
+void
+sim_http_do(struct sim_http *out, const char *base, const char *method, const char *path,
+    const char *body, const char *token, const char *const *extra_headers)
+{
+	run(out, base, method, path, body, "application/json", token, extra_headers);
+}
+
+void
+sim_http_json(struct sim_http *out, const char *base, const char *method, const char *path,
+    json_t *body, const char *token)
+{
+	char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+
+	run(out, base, method, path, text, "application/json", token, NULL);
+	free(text);
+}
+
+void
+sim_http_form(struct sim_http *out, const char *base, const char *path, const char *form,
+    const char *const *extra_headers)
+{
+	run(out, base, "POST", path, form, "application/x-www-form-urlencoded", NULL,
+	    extra_headers);
+}
+
+const char *
+sim_http_header(const struct sim_http *h, const char *name)
+{
+	return httpc_header(&h->resp, name);
+}
+
+void
+sim_http_free(struct sim_http *h)
+{
+	json_decref(h->json);
+	httpc_response_free(&h->resp);
+	memset(h, 0, sizeof(*h));
+}
+
+const char *
+sim_http_error_code(const struct sim_http *h)
+{
+	const char *code = json_string_value(json_object_get(json_array_get(h->json, 0),
+	    "errorCode"));
+
+	return code ? code : "";
+}
+
+int
+sim_http_start_sf(struct sim_proc *p, const char *db, char *token, size_t tokenlen)
+{
+	char *argv[] = { (char *)sim_proc_binary("sf-sim"), "--listen", "127.0.0.1:0", "--db",
+	    (char *)(db ? db : ":memory:"), NULL };
+	char bin[4096];
+	struct sim_http h;
+	const char *t;
+	int rc = -1;
+
+	snprintf(bin, sizeof(bin), "%s", argv[0]);
+	argv[0] = bin;
+	if (sim_proc_start(p, argv) < 0)
+		return -1;
+	sim_http_do(&h, p->base_url, "POST", "/_sim/token", "{}", NULL, NULL);
+	t = json_string_value(json_object_get(h.json, "access_token"));
+	if (h.status == 200 && t != NULL && strlen(t) < tokenlen) {
+		snprintf(token, tokenlen, "%s", t);
+		rc = 0;
+	}
+	sim_http_free(&h);
+	if (rc < 0)
+		sim_proc_stop(p);
+	return rc;
+}

@@ -1,0 +1,112 @@
+/* sim_proc.c: starting and stopping our binaries for integration tests (see sim_proc.h). */
+#include "sim_proc.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+int
+sim_proc_start(struct sim_proc *p, char *const argv[])
+{
+	int fds[2];
+	char line[256];
+	size_t len = 0;
+
+	memset(p, 0, sizeof(*p));
+	if (pipe(fds) < 0)
+		return -1;
+	p->pid = fork();
+	if (p->pid < 0)
+		return -1;
+	if (p->pid == 0) {
+		dup2(fds[1], STDOUT_FILENO);
+		close(fds[0]);
+		close(fds[1]);
+		execv(argv[0], argv);
+		fprintf(stderr, "sim_proc: cannot exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(fds[1]);
+	for (;;) {
+		struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&pfd, 1, 10000) <= 0)
+			break;
+		n = read(fds[0], line + len, 1);
+		if (n <= 0)
+			break;
+		if (line[len] == '\n') {
+			char *colon;
+
+			line[len] = '\0';
+			colon = strrchr(line, ':');
+			if (strncmp(line, "listening on ", 13) == 0 && colon != NULL) {
+				p->port = atoi(colon + 1);
+				snprintf(p->base_url, sizeof(p->base_url), "http://127.0.0.1:%d",
+				    p->port);
+				/* Keep the pipe open but unread: the child writes little after this. */
+				return 0;
+			}
+			len = 0;
+			continue;
+		}
+		if (++len >= sizeof(line) - 1)
+			len = 0;
+	}
+	close(fds[0]);
+	kill(p->pid, SIGKILL);
+	waitpid(p->pid, NULL, 0);
+	return -1;
+}
+
+int
+sim_proc_stop(struct sim_proc *p)
+{
+	int status = 0;
+
+	if (p->pid <= 0)
+		return -1;
+	kill(p->pid, SIGTERM);
+	for (int i = 0; i < 500; i++) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+		if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
+			p->pid = 0;
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		}
+		nanosleep(&ts, NULL);
+	}
+	kill(p->pid, SIGKILL);
+	waitpid(p->pid, &status, 0);
+	p->pid = 0;
+	return 128 + SIGKILL;
+}
+
+static const char *
+joined(const char *env, const char *fallback, const char *rel)
+{
+	static char buf[4096];
+	const char *dir = getenv(env);
+
+	snprintf(buf, sizeof(buf), "%s/%s", dir ? dir : fallback, rel);
+	return buf;
+}
+
+const char *
+sim_proc_binary(const char *name)
+{
+	return joined("OL_BINARY_DIR", ".", name);
+}
+
+const char *
+sim_proc_source(const char *relpath)
+{
+	return joined("OL_SOURCE_DIR", "..", relpath);
+}
