@@ -339,8 +339,14 @@ httpd_start(const struct httpd_config *cfg, httpd_handler *handler, void *arg, c
 		free(srv);
 		return NULL;
 	}
+	if ((cfg->tls_cert_pem == NULL) != (cfg->tls_key_pem == NULL)) {
+		snprintf(err, errlen, "TLS needs both a certificate and a key");
+		free(srv);
+		return NULL;
+	}
 	srv->mhd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION |
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+	    (cfg->tls_cert_pem ? MHD_USE_TLS : 0), 0, NULL, NULL,
 	    access_handler, srv,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 	    MHD_OPTION_URI_LOG_CALLBACK, uri_logger, srv,
@@ -350,6 +356,9 @@ httpd_start(const struct httpd_config *cfg, httpd_handler *handler, void *arg, c
 	    /* Room for the URI limit plus headers: longer requests are refused by MHD itself. */
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(srv->cfg.max_uri * 2 + 65536),
 	    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+	    /* MHD stops at the first MHD_OPTION_END: without TLS the key options are skipped. */
+	    cfg->tls_cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, cfg->tls_cert_pem,
+	    MHD_OPTION_HTTPS_MEM_KEY, cfg->tls_key_pem,
 	    MHD_OPTION_END);
 	if (srv->mhd == NULL) {
 		snprintf(err, errlen, "cannot listen on %s", cfg->listen);
