@@ -10,7 +10,9 @@ echo "olsync demo: the sync engine is not built yet (issue 4); showing sf-sim, t
 out=$(mktemp)
 "$sim" --listen 127.0.0.1:0 --db :memory: --seed scripts/demo-seed.json >"$out" 2>/dev/null &
 pid=$!
-trap 'kill $pid 2>/dev/null; rm -f "$out"' EXIT INT TERM
+cleanup() { kill "$pid" 2>/dev/null; rm -f "$out"; }
+trap cleanup EXIT
+trap 'exit 1' HUP INT PIPE TERM
 for _ in $(seq 1 50); do
 	grep -q '^listening on' "$out" && break
 	sleep 0.1
