@@ -1,0 +1,52 @@
+/* graph_tz.h: time zones for graph-sim's calendars: Windows zone names ("Pacific Standard Time",
+ * as Outlook uses them) mapped to IANA names, local wall time <-> UTC from the system's TZif
+ * files (/usr/share/zoneinfo, or $TZDIR), and the ISO 8601 forms Graph reads and writes.
+ *
+ * The TZif files are parsed here (not via TZ/tzset/mktime) so conversions are thread-safe and
+ * never depend on the process's TZ. Parsed zones are cached for the life of the process.
+ * Times are seconds since the epoch; a "local" time is the wall clock counted as if it were UTC. */
+#ifndef GRAPH_TZ_H
+#define GRAPH_TZ_H
+
+#include <stddef.h>
+
+#define GRAPH_TZ_NAME_MAX	64	/* longer zone names are refused */
+
+/* The IANA name behind zone: a Windows name (case-insensitive), a UTC alias ("UTC", "GMT",
+ * "Etc/UTC", ...) -> "Etc/UTC", or an IANA name as given. NULL when the name is not one we can
+ * resolve (it may still fail to load). Borrowed: a static string or zone itself. */
+const char *graph_tz_iana(const char *zone);
+
+/* 1 when zone resolves to a zone whose data loads, else 0. */
+int graph_tz_known(const char *zone);
+
+/* Offset east of UTC, in seconds, in zone at the instant utc. -1 when zone is unknown. */
+int graph_tz_offset(const char *zone, long long utc, long *offset);
+
+/* UTC -> wall clock in zone. -1 when zone is unknown. */
+int graph_tz_from_utc(const char *zone, long long utc, long long *local);
+
+/* Wall clock in zone -> UTC. A wall time that does not exist (spring forward gap) is read with
+ * the offset in force before the gap, so it lands after the gap (as mktime does with
+ * tm_isdst = -1); a wall time that occurs twice (fall back) is the earlier instant. -1 when zone
+ * is unknown. */
+int graph_tz_to_utc(const char *zone, long long local, long long *utc);
+
+/* Days since 1970-01-01 of a proleptic Gregorian date, and back. */
+long long graph_tz_days(int year, int month, int day);
+void graph_tz_civil(long long days, int *year, int *month, int *day);
+/* Day of the week of a day number: 0 = Sunday. */
+int graph_tz_weekday(long long days);
+/* Days in month of year. */
+int graph_tz_month_days(int year, int month);
+
+/* Parses "YYYY-MM-DD", "YYYY-MM-DDTHH:MM[:SS[.fraction]]" with an optional "Z" or "+HH:MM" /
+ * "+HHMM" / "+HH" offset. Fractions are dropped. *secs is the instant when an offset was given
+ * (*has_offset = 1), else the wall clock (*has_offset = 0). -1 when malformed or out of range
+ * (years 1..9999). */
+int graph_tz_parse_iso(const char *s, long long *secs, int *has_offset);
+
+/* "YYYY-MM-DDTHH:MM:SS", then ".0000000" when frac7, then "Z" when zulu. len >= 32. */
+void graph_tz_format(long long secs, int frac7, int zulu, char *out, size_t len);
+
+#endif
