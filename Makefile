@@ -4,6 +4,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 JSFORCE    := tests/integration/jsforce
+GRAPHCLIENT := tests/integration/graphclient
 
 .PHONY: all deps build build-asan test test-unit test-asan node-deps demo clean
 
@@ -20,9 +21,11 @@ build-asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DOL_SANITIZE=ON -DOL_WERROR=ON
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 
-# jsforce, the unmodified npm client, pinned in its package-lock.json.
+# The unmodified npm clients (jsforce, the Microsoft Graph JS client), pinned in package-lock.json.
 node-deps:
 	cd $(JSFORCE) && { [ -d node_modules/jsforce ] || npm ci --no-audit --no-fund --loglevel=error; }
+	cd $(GRAPHCLIENT) && { [ -d node_modules/@microsoft/microsoft-graph-client ] || \
+	    npm ci --no-audit --no-fund --loglevel=error; }
 
 # The whole suite, then the same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 test: build node-deps
