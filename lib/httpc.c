@@ -209,9 +209,9 @@ httpc_response_free(struct httpc_response *resp)
 }
 
 char *
-httpc_escape(const char *s)
+httpc_encode(const char *s, const char *keep, enum httpc_encoding how)
 {
-	static const char hex[] = "0123456789ABCDEF";
+	const char *hex = how == HTTPC_FORM ? "0123456789abcdef" : "0123456789ABCDEF";
 	size_t n = strlen(s), j = 0;
 	char *out = xmalloc(3 * n + 1);
 
@@ -219,8 +219,10 @@ httpc_escape(const char *s)
 		unsigned char ch = (unsigned char)s[i];
 
 		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+		    (ch >= '0' && ch <= '9') || strchr(keep, ch) != NULL) {
 			out[j++] = (char)ch;
+		} else if (ch == ' ' && how == HTTPC_FORM) {
+			out[j++] = '+';
 		} else {
 			out[j++] = '%';
 			out[j++] = hex[ch >> 4];
@@ -229,4 +231,10 @@ httpc_escape(const char *s)
 	}
 	out[j] = '\0';
 	return out;
+}
+
+char *
+httpc_escape(const char *s)
+{
+	return httpc_encode(s, HTTPC_UNRESERVED, HTTPC_PERCENT);
 }

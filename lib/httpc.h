@@ -53,6 +53,17 @@ enum httpc_fail httpc_do(struct httpc *c, const struct httpc_request *req,
 const char *httpc_header(const struct httpc_response *resp, const char *name);
 void httpc_response_free(struct httpc_response *resp);
 
+/* How httpc_encode writes what it does not keep. */
+enum httpc_encoding {
+	HTTPC_PERCENT,		/* %XX with upper-case hex (RFC 3986) */
+	HTTPC_FORM,		/* ' ' as '+', the rest %xx in lower-case hex (.NET's UrlEncode) */
+};
+
+/* The punctuation RFC 3986 leaves unencoded. */
+#define HTTPC_UNRESERVED	"-._~"
+
+/* Encodes s for a URL, keeping ASCII letters, digits and the characters of keep. Caller frees. */
+char *httpc_encode(const char *s, const char *keep, enum httpc_encoding how);
 /* Percent-encodes s for a URL query value or path segment (RFC 3986 unreserved kept).
  * Caller frees. */
 char *httpc_escape(const char *s);

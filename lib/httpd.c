@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "form.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -31,8 +32,8 @@ struct reqctx {
 	int started;
 };
 
-static int
-hexval(char c)
+int
+httpd_hexval(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -51,8 +52,8 @@ httpd_decode(const char *s, size_t len, int plus_is_space)
 
 	for (size_t i = 0; i < len; i++) {
 		if (s[i] == '%' && i + 2 < len &&
-		    hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-			out[j++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+		    httpd_hexval(s[i + 1]) >= 0 && httpd_hexval(s[i + 2]) >= 0) {
+			out[j++] = (char)(httpd_hexval(s[i + 1]) * 16 + httpd_hexval(s[i + 2]));
 			i += 2;
 		} else if (s[i] == '+' && plus_is_space) {
 			out[j++] = ' ';
@@ -64,31 +65,15 @@ httpd_decode(const char *s, size_t len, int plus_is_space)
 	return out;
 }
 
-static void
-parse_uri(struct httpd_request *req, const char *raw)
+char *
+httpd_parse_target(const char *target, struct httpd_param *params, int max, int *nparams)
 {
-	const char *q = strchr(raw, '?');
-	size_t plen = q ? (size_t)(q - raw) : strlen(raw);
+	const char *q = strchr(target, '?');
 
-	req->path = httpd_decode(raw, plen, 0);
-	while (q != NULL && *q && req->nquery < HTTPD_MAX_PARAMS) {
-		const char *start = q + 1, *amp = strchr(start, '&'), *eq;
-		size_t len = amp ? (size_t)(amp - start) : strlen(start);
-
-		q = amp;
-		if (len == 0)
-			continue;
-		eq = memchr(start, '=', len);
-		if (eq != NULL) {
-			req->query[req->nquery].name = httpd_decode(start, (size_t)(eq - start), 1);
-			req->query[req->nquery].value = httpd_decode(eq + 1,
-			    len - (size_t)(eq - start) - 1, 1);
-		} else {
-			req->query[req->nquery].name = httpd_decode(start, len, 1);
-			req->query[req->nquery].value = xstrdup("");
-		}
-		req->nquery++;
-	}
+	*nparams = 0;
+	if (q != NULL)
+		*nparams = form_parse(q + 1, strlen(q + 1), FORM_KEEP_NAMELESS, params, max);
+	return httpd_decode(target, q ? (size_t)(q - target) : strlen(target), 0);
 }
 
 const char *
@@ -193,10 +178,7 @@ request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (ctx == NULL)
 		return;
 	free(ctx->req.path);
-	for (int i = 0; i < ctx->req.nquery; i++) {
-		free(ctx->req.query[i].name);
-		free(ctx->req.query[i].value);
-	}
+	form_free(ctx->req.query, ctx->req.nquery);
 	free(ctx->raw);
 	free(ctx->buf);
 	free(ctx);
@@ -275,7 +257,8 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
 			inet_ntop(AF_INET, &((struct sockaddr_in *)ci->client_addr)->sin_addr,
 			    peer, sizeof(peer));
 		ctx->req.peer = peer;
-		parse_uri(&ctx->req, ctx->raw);
+		ctx->req.path = httpd_parse_target(ctx->raw, ctx->req.query, HTTPD_MAX_PARAMS,
+		    &ctx->req.nquery);
 		srv->handler(&ctx->req, &resp, srv->arg);
 		if (resp.status == 0 && !resp.drop)
 			httpd_respond_text(&resp, 500, "text/plain", "no response\n");

@@ -71,7 +71,16 @@ struct httpd *httpd_start(const struct httpd_config *cfg, httpd_handler *handler
 int httpd_port(const struct httpd *srv);
 void httpd_stop(struct httpd *srv);
 
-/* Percent-decodes s (and '+' to space when plus_is_space). Caller frees. */
+/* Percent-decodes s (and '+' to space when plus_is_space); a '%' not followed by two hex digits
+ * is kept as it is. Caller frees. */
 char *httpd_decode(const char *s, size_t len, int plus_is_space);
+/* The value of hex digit c, or -1. */
+int httpd_hexval(char c);
+
+/* Splits a request target ("/path?a=1&b") into its percent-decoded path (returned; caller frees)
+ * and at most max decoded query parameters (form_parse with FORM_KEEP_NAMELESS; *nparams set,
+ * release with form_free). Used for the requests inside batch and composite requests too, so a
+ * subrequest's URL is read exactly like a request line's. */
+char *httpd_parse_target(const char *target, struct httpd_param *params, int max, int *nparams);
 
 #endif

@@ -3,7 +3,6 @@
  * discovery, the signing keys, and the check of the Graph access token on every /v1.0 call. */
 #include "graph_auth.h"
 
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,8 @@
 #include "b64.h"
 #include "crypto.h"
 #include "db.h"
+#include "form.h"
+#include "isotime.h"
 #include "jwt.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -101,10 +102,8 @@ time_entra(time_t t, char out[32])
 static void
 time_dotnet(double t, char out[40])
 {
-	struct tm tm;
 	time_t secs = (time_t)t;
 	long ticks = (long)((t - (double)secs) * 1e7);
-	char date[24];
 
 	if (t <= 0) {
 		snprintf(out, 40, "0001-01-01T00:00:00.0000000Z");
@@ -112,9 +111,7 @@ time_dotnet(double t, char out[40])
 	}
 	if (ticks < 0 || ticks > 9999999)
 		ticks = 0;
-	gmtime_r(&secs, &tm);
-	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out, 40, "%s.%07ldZ", date, ticks);
+	isotime_format(secs, 7, ticks, "Z", out, 40);
 }
 
 json_t *
@@ -133,43 +130,6 @@ graph_auth_error_body(const struct graph_auth_error *e, const char *trace_id,
 	    "trace_id", trace_id,
 	    "correlation_id", correlation_id,
 	    "error_uri", json_sprintf(LOGIN "/error?code=%ld", e->code));
-}
-
-int
-graph_auth_form_parse(const char *body, size_t len, struct httpd_param *params, int max)
-{
-	const char *p = body, *end = body + len;
-	int n = 0;
-
-	while (body != NULL && p < end && n < max) {
-		const char *amp = memchr(p, '&', (size_t)(end - p));
-		const char *stop = amp ? amp : end;
-		const char *eq = memchr(p, '=', (size_t)(stop - p));
-		const char *val = eq ? eq + 1 : stop;
-		char *name = httpd_decode(p, (size_t)((eq ? eq : stop) - p), 1);
-
-		if (name[0] != '\0') {
-			params[n].name = name;
-			params[n].value = httpd_decode(val, (size_t)(stop - val), 1);
-			n++;
-		} else {
-			free(name);
-		}
-		if (amp == NULL)
-			break;
-		p = amp + 1;
-	}
-	return n;
-}
-
-void
-graph_auth_form_free(struct httpd_param *params, int n)
-{
-	for (int i = 0; i < n; i++) {
-		free(params[i].name);
-		free(params[i].value);
-		params[i].name = params[i].value = NULL;
-	}
 }
 
 const char *
@@ -678,35 +638,6 @@ form_get(const struct httpd_param *form, int n, const char *name)
 	return NULL;
 }
 
-/* "Basic base64(urlencode(id):urlencode(secret))" (RFC 6749 §2.3.1): 0 and both set (caller
- * frees), or -1. */
-static int
-basic_credentials(const char *authorization, char **id, char **secret)
-{
-	const char *p;
-	unsigned char *raw = NULL;
-	size_t len, rawlen;
-	char *colon;
-
-	*id = *secret = NULL;
-	if (authorization == NULL || strncasecmp(authorization, "Basic ", 6) != 0)
-		return -1;
-	for (p = authorization + 6; *p == ' '; p++)
-		;
-	for (len = strlen(p); len > 0 && p[len - 1] == ' '; len--)
-		;
-	if (b64_decode(p, len, &raw, &rawlen) < 0)
-		return -1;
-	if (memchr(raw, '\0', rawlen) != NULL || (colon = strchr((char *)raw, ':')) == NULL) {
-		free(raw);
-		return -1;
-	}
-	*id = httpd_decode((char *)raw, (size_t)(colon - (char *)raw), 1);
-	*secret = httpd_decode(colon + 1, strlen(colon + 1), 1);
-	free(raw);
-	return 0;
-}
-
 /* One client-credentials request, checked in the order Entra reports problems: the request,
  * the app, then its credential. 0 with the app loaded and *acr set, or -1 with e. */
 static int
@@ -724,7 +655,8 @@ token_grant(struct graph_sim *sim, struct httpd_request *req, const char *seg,
 
 	/* Entra reads only a form body; anything else is a request without parameters. */
 	if (ctype != NULL && strncasecmp(ctype, "application/x-www-form-urlencoded", 33) == 0)
-		nform = graph_auth_form_parse(req->body, req->body_len, form, GRAPH_AUTH_MAX_FORM);
+		nform = form_parse(req->body, req->body_len, FORM_SKIP_NAMELESS, form,
+		    GRAPH_AUTH_MAX_FORM);
 	if (kind == TENANT_UNKNOWN) {
 		tenant_not_found(e, "invalid_request", seg);
 		goto out;
@@ -748,7 +680,7 @@ token_grant(struct graph_sim *sim, struct httpd_request *req, const char *seg,
 	}
 	client_id = form_get(form, nform, "client_id");
 	secret = form_get(form, nform, "client_secret");
-	if (basic_credentials(httpd_header(req, "Authorization"), &bid, &bsecret) == 0) {
+	if (form_basic_auth(httpd_header(req, "Authorization"), 1, &bid, &bsecret) == 0) {
 		if (client_id == NULL || *client_id == '\0')
 			client_id = bid;
 		if (secret == NULL)
@@ -822,29 +754,13 @@ token_grant(struct graph_sim *sim, struct httpd_request *req, const char *seg,
 	}
 	rc = 0;
 out:
-	graph_auth_form_free(form, nform);
+	form_free(form, nform);
 	free(bid);
 	free(bsecret);
 	return rc;
 }
 
 /* 1 if s looks like a GUID (Entra adopts the client's client-request-id as correlation id). */
-static int
-is_guid(const char *s)
-{
-	if (s == NULL || strlen(s) != 36)
-		return 0;
-	for (int i = 0; i < 36; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return 0;
-		} else if (!isxdigit((unsigned char)s[i])) {
-			return 0;
-		}
-	}
-	return 1;
-}
-
 /* Entra's headers on token responses (and errors): never cached. */
 static void
 entra_headers(struct httpd_request *req, struct httpd_response *resp, const char *trace_id)
@@ -857,7 +773,7 @@ entra_headers(struct httpd_request *req, struct httpd_response *resp, const char
 	httpd_response_header(resp, "Expires", "-1");
 	httpd_response_header(resp, "x-ms-request-id", trace_id);
 	httpd_response_header(resp, "x-ms-ests-server", "2.1.0 graph-sim");
-	if (is_guid(crid))
+	if (graph_is_guid(crid))
 		httpd_response_header(resp, "client-request-id", crid);
 }
 
@@ -869,7 +785,7 @@ entra_error(struct httpd_request *req, struct httpd_response *resp,
 	char trace[37], corr[37];
 
 	graph_guid(trace);
-	if (is_guid(crid))
+	if (graph_is_guid(crid))
 		snprintf(corr, sizeof(corr), "%s", crid);
 	else
 		graph_guid(corr);

@@ -60,11 +60,6 @@ struct graph_auth_error {
 json_t *graph_auth_error_body(const struct graph_auth_error *e, const char *trace_id,
     const char *correlation_id, time_t now);
 
-/* Splits an application/x-www-form-urlencoded body into at most max decoded parameters ('+' is
- * a space, empty names skipped). Returns the count; release with graph_auth_form_free. */
-int graph_auth_form_parse(const char *body, size_t len, struct httpd_param *params, int max);
-void graph_auth_form_free(struct httpd_param *params, int n);
-
 /* The token of "Bearer <token>" (scheme case-insensitive), borrowed from authorization; "" for
  * a bearer header without a token; NULL for no header or another scheme. */
 const char *graph_auth_bearer(const char *authorization);

@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "b64.h"
+#include "form.h"
 #include "graph_control.h"
 #include "graph_throttle.h"
 #include "log.h"
@@ -159,54 +160,24 @@ check_items(const struct item *items, int n, const struct graph_req *req,
 	return 0;
 }
 
-/* Splits url into a decoded path (with a leading '/', and without a "/v1.0" prefix, which the
- * JS client's BatchRequestContent sends for absolute request urls) and decoded query
- * parameters. Caller frees with free_params and free(). */
+/* The decoded path of url (with a leading '/', and without a "/v1.0" prefix, which the JS
+ * client's BatchRequestContent sends for absolute request urls) and its decoded query
+ * parameters. Caller frees with form_free and free(). */
 static char *
 parse_url(const char *url, struct httpd_param *params, int *nparams)
 {
-	const char *q = strchr(url, '?'), *p = url;
-	size_t plen;
+	const char *p = url;
 	char *raw, *path;
 
-	*nparams = 0;
 	if (*p == '/')
 		p++;
 	if (strncasecmp(p, "v1.0/", 5) == 0 || strcasecmp(p, "v1.0") == 0 ||
 	    (strncasecmp(p, "v1.0", 4) == 0 && p[4] == '?'))
 		p += 4;
-	plen = q ? (size_t)(q - p) : strlen(p);
-	raw = httpd_decode(p, plen, 0);
+	raw = httpd_parse_target(p, params, HTTPD_MAX_PARAMS, nparams);
 	path = xasprintf("%s%s", raw[0] == '/' ? "" : "/", raw);
 	free(raw);
-	while (q != NULL && *q != '\0') {
-		const char *start = q + 1, *end = strchr(start, '&'), *eq;
-		size_t len = end ? (size_t)(end - start) : strlen(start);
-
-		q = end;
-		if (len == 0 || *nparams >= HTTPD_MAX_PARAMS)
-			continue;
-		eq = memchr(start, '=', len);
-		if (eq != NULL) {
-			params[*nparams].name = httpd_decode(start, (size_t)(eq - start), 1);
-			params[*nparams].value = httpd_decode(eq + 1,
-			    len - (size_t)(eq - start) - 1, 1);
-		} else {
-			params[*nparams].name = httpd_decode(start, len, 1);
-			params[*nparams].value = xstrdup("");
-		}
-		(*nparams)++;
-	}
 	return path;
-}
-
-static void
-free_params(struct httpd_param *params, int n)
-{
-	for (int i = 0; i < n; i++) {
-		free(params[i].name);
-		free(params[i].value);
-	}
 }
 
 /* Runs one request as the caller of the batch; r is filled (caller frees). */
@@ -259,7 +230,7 @@ run_item(struct graph_sim *sim, const struct graph_req *outer, const struct item
 		graph_sim_call(sim, &sub, r);
 	}
 out:
-	free_params(params, nparams);
+	form_free(params, nparams);
 	free(path);
 }
 

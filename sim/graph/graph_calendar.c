@@ -17,7 +17,6 @@
 #include "graph_calendar.h"
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,9 +26,11 @@
 #include "b64.h"
 #include "crypto.h"
 #include "db.h"
+#include "err.h"
 #include "graph_odata.h"
 #include "graph_store.h"
 #include "graph_tz.h"
+#include "isotime.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -75,20 +76,6 @@ enum {
 #define OVERLAP	"((start_utc < ?2 AND end_utc > ?1) OR (start_utc = end_utc AND" \
 	" start_utc >= ?1 AND start_utc < ?2))"
 
-static int
-fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 static const char *
 col(sqlite3_stmt *st, int i)
 {
@@ -107,7 +94,7 @@ str(json_t *o, const char *key)
 static void
 utc_text(long long secs, char out[32])
 {
-	graph_tz_format(secs, 0, 1, out, 32);
+	isotime_format(secs, 0, 0, "Z", out, 32);
 }
 
 static long long
@@ -129,7 +116,7 @@ now_iso7(char out[40])
 	long long secs = (long long)now;
 	size_t n;
 
-	graph_tz_format(secs, 0, 0, out, 40);
+	isotime_format(secs, 0, 0, "", out, 40);
 	n = strlen(out);
 	snprintf(out + n, 40 - n, ".%07dZ", (int)((now - (double)secs) * 1e7) % 10000000);
 }
@@ -203,7 +190,7 @@ occurrence_goid(const char *uid, long long day, char out[120])
 	snprintf(out, 120, "%s", uid);
 	if (strlen(out) < 40)
 		return;
-	graph_tz_civil(day, &y, &m, &d);
+	isotime_civil(day, &y, &m, &d);
 	snprintf(date, sizeof(date), "%04X%02X%02X", y, m, d);
 	memcpy(out + strlen(GOID_CLASS), date, 8);
 }
@@ -337,7 +324,7 @@ date_time_tz(long long utc, const char *own_tz, int all_day, const char *zone)
 	} else if (graph_tz_from_utc(zone, utc, &local) < 0) {
 		local = utc;
 	}
-	graph_tz_format(local, 1, 0, buf, sizeof(buf));
+	isotime_format(local, 7, 0, "", buf, sizeof(buf));
 	return json_pack("{s:s,s:s}", "dateTime", buf, "timeZone", zone);
 }
 
@@ -391,7 +378,7 @@ event_json(const struct graph_req *req, sqlite3_stmt *st)
 		char date[32];
 
 		graph_tz_from_utc(stz, orig, &local);
-		graph_tz_format(local, 0, 0, date, sizeof(date));
+		isotime_format(local, 0, 0, "", date, sizeof(date));
 		date[10] = '\0';
 		occ_id = json_sprintf("OID.%s.%s", col(st, C_MASTER), date);
 	}
@@ -1182,11 +1169,11 @@ parse_when(json_t *j, const char *what, const char *dflt_tz, long long *utc, cha
 		dt = json_string_value(j);
 	}
 	if (dt == NULL)
-		return fail(err, errlen, "%s needs {\"dateTime\":..,\"timeZone\":..}", what);
+		return err_set(err, errlen, "%s needs {\"dateTime\":..,\"timeZone\":..}", what);
 	if (strlen(zone) >= tzlen || !graph_tz_known(zone))
-		return fail(err, errlen, "%s: unknown time zone \"%s\"", what, zone);
+		return err_set(err, errlen, "%s: unknown time zone \"%s\"", what, zone);
 	if (graph_tz_parse_iso(dt, local, &has_off) < 0)
-		return fail(err, errlen, "%s: \"%s\" is not an ISO 8601 date-time", what, dt);
+		return err_set(err, errlen, "%s: \"%s\" is not an ISO 8601 date-time", what, dt);
 	snprintf(tz, tzlen, "%s", zone);
 	if (has_off) {
 		*utc = *local;
@@ -1240,21 +1227,21 @@ parse_recurrence(json_t *j, long long first_day, const char *tz, struct recurren
 
 	memset(r, 0, sizeof(*r));
 	if (!json_is_object(pat) || !json_is_object(range))
-		return fail(err, errlen, "recurrence needs {\"pattern\":{..},\"range\":{..}}");
+		return err_set(err, errlen, "recurrence needs {\"pattern\":{..},\"range\":{..}}");
 	if ((t = str(pat, "type")) == NULL || (r->type = one_of(t, rec_types,
 	    sizeof(rec_types) / sizeof(rec_types[0]))) < 0)
-		return fail(err, errlen, "recurrence.pattern.type must be daily, weekly, "
+		return err_set(err, errlen, "recurrence.pattern.type must be daily, weekly, "
 		    "absoluteMonthly, relativeMonthly, absoluteYearly or relativeYearly");
 	r->interval = json_object_get(pat, "interval") ?
 	    (int)json_integer_value(json_object_get(pat, "interval")) : 1;
 	if (r->interval < 1 || r->interval > 99)
-		return fail(err, errlen, "recurrence.pattern.interval must be 1..99");
+		return err_set(err, errlen, "recurrence.pattern.interval must be 1..99");
 	dows = json_object_get(pat, "daysOfWeek");
 	ndays = json_array();
 	json_array_foreach(dows, i, d) {
 		if (!json_is_string(d) || (k = one_of(json_string_value(d), day_names, 7)) < 0) {
 			json_decref(ndays);
-			return fail(err, errlen, "recurrence.pattern.daysOfWeek: unknown day");
+			return err_set(err, errlen, "recurrence.pattern.daysOfWeek: unknown day");
 		}
 		r->days |= 1 << k;
 	}
@@ -1265,50 +1252,53 @@ parse_recurrence(json_t *j, long long first_day, const char *tz, struct recurren
 	if ((t = str(pat, "firstDayOfWeek")) != NULL && (r->first_dow = one_of(t, day_names,
 	    7)) < 0) {
 		json_decref(ndays);
-		return fail(err, errlen, "recurrence.pattern.firstDayOfWeek: unknown day");
+		return err_set(err, errlen, "recurrence.pattern.firstDayOfWeek: unknown day");
 	}
 	r->day_of_month = (int)json_integer_value(json_object_get(pat, "dayOfMonth"));
 	r->month = (int)json_integer_value(json_object_get(pat, "month"));
 	r->index = 0;
 	if ((t = str(pat, "index")) != NULL && (r->index = one_of(t, index_names, 5)) < 0) {
 		json_decref(ndays);
-		return fail(err, errlen, "recurrence.pattern.index: first..fourth or last");
+		return err_set(err, errlen, "recurrence.pattern.index: first..fourth or last");
 	}
 	if ((r->type == 1 || r->type == 3 || r->type == 5) && r->days == 0) {
 		json_decref(ndays);
-		return fail(err, errlen, "recurrence.pattern.daysOfWeek is required for %s",
+		return err_set(err, errlen, "recurrence.pattern.daysOfWeek is required for %s",
 		    rec_types[r->type]);
 	}
 	if ((r->type == 2 || r->type == 4) && (r->day_of_month < 1 || r->day_of_month > 31)) {
 		json_decref(ndays);
-		return fail(err, errlen, "recurrence.pattern.dayOfMonth must be 1..31");
+		return err_set(err, errlen, "recurrence.pattern.dayOfMonth must be 1..31");
 	}
 	if ((r->type == 4 || r->type == 5) && (r->month < 1 || r->month > 12)) {
 		json_decref(ndays);
-		return fail(err, errlen, "recurrence.pattern.month must be 1..12");
+		return err_set(err, errlen, "recurrence.pattern.month must be 1..12");
 	}
 
 	if ((t = str(range, "type")) == NULL || (r->range = one_of(t, range_types, 3)) < 0) {
 		json_decref(ndays);
-		return fail(err, errlen, "recurrence.range.type must be endDate, noEnd or numbered");
+		return err_set(err, errlen,
+		    "recurrence.range.type must be endDate, noEnd or numbered");
 	}
 	r->start_day = first_day;
 	if (str(range, "startDate") != NULL && parse_date(str(range, "startDate"),
 	    &r->start_day) < 0) {
 		json_decref(ndays);
-		return fail(err, errlen, "recurrence.range.startDate must be YYYY-MM-DD");
+		return err_set(err, errlen, "recurrence.range.startDate must be YYYY-MM-DD");
 	}
 	if (r->range == 0 && (parse_date(str(range, "endDate"), &r->end_day) < 0 ||
 	    r->end_day < r->start_day)) {
 		json_decref(ndays);
-		return fail(err, errlen, "recurrence.range.endDate must be a YYYY-MM-DD on or after "
+		return err_set(err, errlen,
+		    "recurrence.range.endDate must be a YYYY-MM-DD on or after "
 		    "startDate");
 	}
 	if (r->range == 2) {
 		r->count = (int)json_integer_value(json_object_get(range, "numberOfOccurrences"));
 		if (r->count < 1 || r->count > CAL_MAX_INSTANCES) {
 			json_decref(ndays);
-			return fail(err, errlen, "recurrence.range.numberOfOccurrences must be 1..%d "
+			return err_set(err, errlen,
+			    "recurrence.range.numberOfOccurrences must be 1..%d "
 			    "(graph-sim expands at most %d instances)", CAL_MAX_INSTANCES,
 			    CAL_MAX_INSTANCES);
 		}
@@ -1320,10 +1310,10 @@ parse_recurrence(json_t *j, long long first_day, const char *tz, struct recurren
 	{
 		char sd[32], ed[32];
 
-		graph_tz_format(r->start_day * 86400, 0, 0, sd, sizeof(sd));
+		isotime_format(r->start_day * 86400, 0, 0, "", sd, sizeof(sd));
 		sd[10] = '\0';
 		if (r->range == 0) {
-			graph_tz_format(r->end_day * 86400, 0, 0, ed, sizeof(ed));
+			isotime_format(r->end_day * 86400, 0, 0, "", ed, sizeof(ed));
 			ed[10] = '\0';
 		} else {
 			snprintf(ed, sizeof(ed), "0001-01-01");
@@ -1343,11 +1333,11 @@ parse_recurrence(json_t *j, long long first_day, const char *tz, struct recurren
 static int
 relative_day(const struct recurrence *r, int y, int m)
 {
-	int days[31], n = 0, md = graph_tz_month_days(y, m);
-	long long first = graph_tz_days(y, m, 1);
+	int days[31], n = 0, md = isotime_month_days(y, m);
+	long long first = isotime_days(y, m, 1);
 
 	for (int d = 1; d <= md; d++)
-		if (r->days & (1 << graph_tz_weekday(first + d - 1)))
+		if (r->days & (1 << isotime_weekday(first + d - 1)))
 			days[n++] = d;
 	if (n == 0)
 		return 0;
@@ -1364,7 +1354,7 @@ expand(const struct recurrence *r, long long *out)
 	int sy, sm, sd;
 	long long d;
 
-	graph_tz_civil(r->start_day, &sy, &sm, &sd);
+	isotime_civil(r->start_day, &sy, &sm, &sd);
 #define EMIT(day)	do {							\
 		if ((day) >= r->start_day && (day) <= r->end_day &&		\
 		    n < CAL_MAX_INSTANCES && (r->range != 2 || n < r->count))	\
@@ -1379,10 +1369,10 @@ expand(const struct recurrence *r, long long *out)
 			EMIT(d);
 		break;
 	case 1:	/* weekly: weeks counted from the one holding startDate */
-		d = r->start_day - (graph_tz_weekday(r->start_day) - r->first_dow + 7) % 7;
+		d = r->start_day - (isotime_weekday(r->start_day) - r->first_dow + 7) % 7;
 		for (; !DONE(d); d += 7LL * r->interval)
 			for (int i = 0; i < 7; i++)
-				if (r->days & (1 << graph_tz_weekday(d + i)))
+				if (r->days & (1 << isotime_weekday(d + i)))
 					EMIT(d + i);
 		break;
 	case 2:	/* absoluteMonthly: a short month uses its last day, as Outlook does */
@@ -1390,34 +1380,34 @@ expand(const struct recurrence *r, long long *out)
 		for (int k = 0;; k += r->interval) {
 			int y = sy + (sm - 1 + k) / 12, m = (sm - 1 + k) % 12 + 1, day;
 
-			if (DONE(graph_tz_days(y, m, 1)))
+			if (DONE(isotime_days(y, m, 1)))
 				break;
 			if (r->type == 2) {
 				day = r->day_of_month;
-				if (day > graph_tz_month_days(y, m))
-					day = graph_tz_month_days(y, m);
+				if (day > isotime_month_days(y, m))
+					day = isotime_month_days(y, m);
 			} else {
 				day = relative_day(r, y, m);
 			}
 			if (day > 0)
-				EMIT(graph_tz_days(y, m, day));
+				EMIT(isotime_days(y, m, day));
 		}
 		break;
 	default:	/* absoluteYearly, relativeYearly */
 		for (int y = sy;; y += r->interval) {
 			int day;
 
-			if (DONE(graph_tz_days(y, r->month, 1)))
+			if (DONE(isotime_days(y, r->month, 1)))
 				break;
 			if (r->type == 4) {
 				day = r->day_of_month;
-				if (day > graph_tz_month_days(y, r->month))
-					day = graph_tz_month_days(y, r->month);
+				if (day > isotime_month_days(y, r->month))
+					day = isotime_month_days(y, r->month);
 			} else {
 				day = relative_day(r, y, r->month);
 			}
 			if (day > 0)
-				EMIT(graph_tz_days(y, r->month, day));
+				EMIT(isotime_days(y, r->month, day));
 		}
 		break;
 	}
@@ -1546,7 +1536,8 @@ insert_row(struct graph_sim *sim, const struct newrow *r, char *err, size_t errl
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
-		return fail(err, errlen, "storing the event failed: %s", sqlite3_errmsg(sim->db));
+		return err_set(err, errlen,
+		    "storing the event failed: %s", sqlite3_errmsg(sim->db));
 	record_change(sim, r->user_id, r->id, "upsert");
 	return 0;
 }
@@ -1603,7 +1594,7 @@ check_choice(json_t *spec, const char *key, const char *const *allowed, size_t n
 	if (v == NULL)
 		return 0;
 	if (!json_is_string(v) || one_of(json_string_value(v), allowed, n) < 0)
-		return fail(err, errlen, "%s: unknown value", key);
+		return err_set(err, errlen, "%s: unknown value", key);
 	*out = json_string_value(v);
 	return 0;
 }
@@ -1631,14 +1622,14 @@ graph_calendar_create(struct graph_sim *sim, json_t *spec, json_t **result, char
 
 	*result = NULL;
 	if (!json_is_object(spec))
-		return fail(err, errlen, "an event is a JSON object");
+		return err_set(err, errlen, "an event is a JSON object");
 	if (parse_address(json_object_get(spec, "organizer"), org_addr, sizeof(org_addr),
 	    org_name, sizeof(org_name)) < 0)
-		return fail(err, errlen, "organizer must be an email address");
+		return err_set(err, errlen, "organizer must be an email address");
 	subject = str(spec, "subject") ? str(spec, "subject") : "";
 	if (json_object_get(spec, "subject") != NULL && !json_is_string(json_object_get(spec,
 	    "subject")))
-		return fail(err, errlen, "subject must be a string");
+		return err_set(err, errlen, "subject must be a string");
 	if (parse_when(json_object_get(spec, "start"), "start", "UTC", &start, stz, sizeof(stz),
 	    &lstart, err, errlen) < 0)
 		return -1;
@@ -1646,11 +1637,12 @@ graph_calendar_create(struct graph_sim *sim, json_t *spec, json_t **result, char
 	    err, errlen) < 0)
 		return -1;
 	if (end < start)
-		return fail(err, errlen, "end is before start");
+		return err_set(err, errlen, "end is before start");
 	all_day = json_is_true(json_object_get(spec, "isAllDay"));
 	tod = lstart - day_of(lstart) * 86400;
 	if (all_day && (tod != 0 || lend - day_of(lend) * 86400 != 0 || lend <= lstart))
-		return fail(err, errlen, "an all-day event starts and ends at midnight, at least "
+		return err_set(err, errlen,
+		    "an all-day event starts and ends at midnight, at least "
 		    "a day apart");
 	if (check_choice(spec, "showAs", show_as, 6, "busy", &showas, err, errlen) < 0 ||
 	    check_choice(spec, "sensitivity", sensitivities, 4, "normal", &sens, err,
@@ -1659,7 +1651,7 @@ graph_calendar_create(struct graph_sim *sim, json_t *spec, json_t **result, char
 		return -1;
 	if (json_object_get(spec, "location") != NULL &&
 	    (loc = spec_location(json_object_get(spec, "location"))) == NULL)
-		return fail(err, errlen, "location is a string or {\"displayName\":..}");
+		return err_set(err, errlen, "location is a string or {\"displayName\":..}");
 	if (loc == NULL)
 		loc = json_pack("{s:s,s:s,s:s,s:{},s:{}}", "displayName", "", "locationType",
 		    "default", "uniqueIdType", "unknown", "address", "coordinates");
@@ -1672,7 +1664,7 @@ graph_calendar_create(struct graph_sim *sim, json_t *spec, json_t **result, char
 			goto out;
 		days = xcalloc(CAL_MAX_INSTANCES, sizeof(*days));
 		if ((ndays = expand(&rec, days)) == 0) {
-			fail(err, errlen, "the recurrence has no occurrence");
+			err_set(err, errlen, "the recurrence has no occurrence");
 			goto out;
 		}
 		if (ndays == CAL_MAX_INSTANCES)
@@ -1698,14 +1690,15 @@ graph_calendar_create(struct graph_sim *sim, json_t *spec, json_t **result, char
 
 		if (parse_address(a, addr, sizeof(addr), name, sizeof(name)) < 0) {
 			json_decref(attendees);
-			fail(err, errlen, "attendees[%zu] must be an email address", i);
+			err_set(err, errlen, "attendees[%zu] must be an email address", i);
 			goto out;
 		}
 		if (json_is_object(a) && str(a, "type") != NULL) {
 			type = str(a, "type");
 			if (one_of(type, att_types, 3) < 0) {
 				json_decref(attendees);
-				fail(err, errlen, "attendees[%zu].type must be required, optional or "
+				err_set(err, errlen,
+				    "attendees[%zu].type must be required, optional or "
 				    "resource", i);
 				goto out;
 			}
@@ -1718,7 +1711,7 @@ graph_calendar_create(struct graph_sim *sim, json_t *spec, json_t **result, char
 			continue;
 		if (json_array_size(attendees) >= CAL_MAX_ATTENDEES) {
 			json_decref(attendees);
-			fail(err, errlen, "at most %d attendees", CAL_MAX_ATTENDEES);
+			err_set(err, errlen, "at most %d attendees", CAL_MAX_ATTENDEES);
 			goto out;
 		}
 		if (tenant_user(sim, addr, &u) && u.has_mailbox) {
@@ -1739,12 +1732,12 @@ graph_calendar_create(struct graph_sim *sim, json_t *spec, json_t **result, char
 	if (json_object_get(spec, "attendees") != NULL &&
 	    !json_is_array(json_object_get(spec, "attendees"))) {
 		json_decref(attendees);
-		fail(err, errlen, "attendees must be an array");
+		err_set(err, errlen, "attendees must be an array");
 		goto out;
 	}
 	if (ncopies == 0) {
 		json_decref(attendees);
-		fail(err, errlen, "neither the organizer nor any attendee is a tenant mailbox");
+		err_set(err, errlen, "neither the organizer nor any attendee is a tenant mailbox");
 		goto out;
 	}
 	att_text = json_dumps(attendees, JSON_COMPACT);
@@ -1770,7 +1763,7 @@ graph_calendar_create(struct graph_sim *sim, json_t *spec, json_t **result, char
 		sqlite3_finalize(st);
 		if (taken || strlen(str(spec, "iCalUId")) < 8 ||
 		    strlen(str(spec, "iCalUId")) >= sizeof(uid)) {
-			fail(err, errlen, "iCalUId is taken or not 8..119 characters");
+			err_set(err, errlen, "iCalUId is taken or not 8..119 characters");
 			goto out;
 		}
 		snprintf(uid, sizeof(uid), "%s", str(spec, "iCalUId"));
@@ -1779,7 +1772,7 @@ graph_calendar_create(struct graph_sim *sim, json_t *spec, json_t **result, char
 	}
 
 	if (db_savepoint(sim->db, CAL_SAVEPOINT) < 0) {
-		fail(err, errlen, "the store is busy");
+		err_set(err, errlen, "the store is busy");
 		goto out;
 	}
 	saved = 1;
@@ -1854,7 +1847,7 @@ graph_calendar_create(struct graph_sim *sim, json_t *spec, json_t **result, char
 		    copies[c].upn, "id", r.id, "instances", ndays ? ndays : 1));
 	}
 	if (db_release(sim->db, CAL_SAVEPOINT) < 0) {
-		fail(err, errlen, "the store refused the event");
+		err_set(err, errlen, "the store refused the event");
 		goto out;
 	}
 	saved = 0;
@@ -2089,13 +2082,14 @@ select_rows(struct evrow *rows, int n, json_t *spec, long long occ_start, int *s
 	int any = 0;
 
 	if (json_object_get(spec, "occurrence") != NULL && occ == NULL)
-		return fail(err, errlen, "occurrence is an ISO date or date-time");
+		return err_set(err, errlen, "occurrence is an ISO date or date-time");
 	if (occ != NULL) {
 		long long v;
 		int off;
 
 		if (graph_tz_parse_iso(occ, &v, &off) < 0)
-			return fail(err, errlen, "occurrence \"%s\" is not an ISO date or date-time",
+			return err_set(err, errlen,
+			    "occurrence \"%s\" is not an ISO date or date-time",
 			    occ);
 	}
 	for (int i = 0; i < n; i++) {
@@ -2104,7 +2098,7 @@ select_rows(struct evrow *rows, int n, json_t *spec, long long occ_start, int *s
 		any |= sel[i];
 	}
 	if (!any)
-		return fail(err, errlen, "the meeting has no such occurrence");
+		return err_set(err, errlen, "the meeting has no such occurrence");
 	return 0;
 }
 
@@ -2153,11 +2147,11 @@ graph_calendar_respond(struct graph_sim *sim, const char *uid, json_t *spec,
 
 	*result = NULL;
 	if (who == NULL || response == NULL || one_of(response, answers, 3) < 0)
-		return fail(err, errlen, "respond needs {\"user\":..,\"response\":\"accepted|"
+		return err_set(err, errlen, "respond needs {\"user\":..,\"response\":\"accepted|"
 		    "tentativelyAccepted|declined\"}");
 	rows = rows_load(sim, uid, &n, &occ_start);
 	if (n == 0) {
-		fail(err, errlen, "no meeting with uid or iCalUId \"%s\"", uid);
+		err_set(err, errlen, "no meeting with uid or iCalUId \"%s\"", uid);
 		goto out;
 	}
 	tenant = tenant_user(sim, who, &u);
@@ -2169,12 +2163,12 @@ graph_calendar_respond(struct graph_sim *sim, const char *uid, json_t *spec,
 		goto out;
 	for (int i = 0; i < n; i++)
 		if (tenant && strcmp(rows[i].user_id, u.id) == 0 && rows[i].organizer) {
-			fail(err, errlen, "%s organizes this meeting", who);
+			err_set(err, errlen, "%s organizes this meeting", who);
 			goto out;
 		}
 	now_iso7(when);
 	if (db_savepoint(sim->db, CAL_SAVEPOINT) < 0) {
-		fail(err, errlen, "the store is busy");
+		err_set(err, errlen, "the store is busy");
 		goto out;
 	}
 	for (int i = 0; i < n; i++) {
@@ -2196,14 +2190,14 @@ graph_calendar_respond(struct graph_sim *sim, const char *uid, json_t *spec,
 	}
 	if (!is_attendee) {
 		db_rollback_to(sim->db, CAL_SAVEPOINT);
-		fail(err, errlen, "%s is not an attendee of this meeting", who);
+		err_set(err, errlen, "%s is not an attendee of this meeting", who);
 		goto out;
 	}
 	notes = json_object();
 	rows_commit(sim, rows, n, notes, &changed, &removed);
 	if (db_release(sim->db, CAL_SAVEPOINT) < 0) {
 		db_rollback_to(sim->db, CAL_SAVEPOINT);
-		fail(err, errlen, "the store refused the response");
+		err_set(err, errlen, "the store refused the response");
 		goto out;
 	}
 	send_notes(sim, notes);
@@ -2244,24 +2238,25 @@ graph_calendar_update(struct graph_sim *sim, const char *uid, json_t *spec,
 	*result = NULL;
 	rows = rows_load(sim, uid, &n, &occ_start);
 	if (n == 0) {
-		fail(err, errlen, "no meeting with uid or iCalUId \"%s\"", uid);
+		err_set(err, errlen, "no meeting with uid or iCalUId \"%s\"", uid);
 		goto out;
 	}
 	if (!json_is_object(spec) || (jcancel != NULL && !json_is_true(jcancel))) {
-		fail(err, errlen, "isCancelled can only be set to true");
+		err_set(err, errlen, "isCancelled can only be set to true");
 		goto out;
 	}
 	if (json_object_get(spec, "subject") != NULL && subject == NULL) {
-		fail(err, errlen, "subject must be a string");
+		err_set(err, errlen, "subject must be a string");
 		goto out;
 	}
 	if (json_object_get(spec, "location") != NULL &&
 	    (loc = spec_location(json_object_get(spec, "location"))) == NULL) {
-		fail(err, errlen, "location is a string or {\"displayName\":..}");
+		err_set(err, errlen, "location is a string or {\"displayName\":..}");
 		goto out;
 	}
 	if (jstart == NULL && jend == NULL && jcancel == NULL && subject == NULL && loc == NULL) {
-		fail(err, errlen, "nothing to change: start, end, subject, location or isCancelled");
+		err_set(err, errlen,
+		    "nothing to change: start, end, subject, location or isCancelled");
 		goto out;
 	}
 	sel = xcalloc((size_t)n, sizeof(*sel));
@@ -2297,12 +2292,12 @@ graph_calendar_update(struct graph_sim *sim, const char *uid, json_t *spec,
 			graph_tz_to_utc(ref->end_tz, le, &ne);
 		}
 		if (ne < ns) {
-			fail(err, errlen, "end is before start");
+			err_set(err, errlen, "end is before start");
 			goto out;
 		}
 		if (ref->all_day && (ls != day_of(ls) * 86400 || le != day_of(le) * 86400 ||
 		    le <= ls)) {
-			fail(err, errlen, "an all-day event starts and ends at midnight");
+			err_set(err, errlen, "an all-day event starts and ends at midnight");
 			goto out;
 		}
 	}
@@ -2310,7 +2305,7 @@ graph_calendar_update(struct graph_sim *sim, const char *uid, json_t *spec,
 		loc_text = json_dumps(loc, JSON_COMPACT);
 
 	if (db_savepoint(sim->db, CAL_SAVEPOINT) < 0) {
-		fail(err, errlen, "the store is busy");
+		err_set(err, errlen, "the store is busy");
 		goto out;
 	}
 	{
@@ -2382,7 +2377,7 @@ graph_calendar_update(struct graph_sim *sim, const char *uid, json_t *spec,
 	rows_commit(sim, rows, n, notes, &changed, &removed);
 	if (db_release(sim->db, CAL_SAVEPOINT) < 0) {
 		db_rollback_to(sim->db, CAL_SAVEPOINT);
-		fail(err, errlen, "the store refused the update");
+		err_set(err, errlen, "the store refused the update");
 		goto out;
 	}
 	send_notes(sim, notes);

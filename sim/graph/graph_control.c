@@ -4,7 +4,6 @@
  * deliveries, change settings and script faults. None of it exists in Microsoft Graph. */
 #include "graph_control.h"
 
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 
 #include "crypto.h"
 #include "db.h"
+#include "err.h"
 #include "graph_auth.h"
 #include "graph_calendar.h"
 #include "graph_mail.h"
@@ -23,7 +23,10 @@
 #include "graph_subs.h"
 #include "graph_throttle.h"
 #include "graph_users.h"
+#include "isotime.h"
 #include "log.h"
+#include "sim_control.h"
+#include "sim_fault.h"
 #include "xmalloc.h"
 
 #define MAX_ROUTES	1000	/* distinct routes counted; later new ones share "route:other" */
@@ -34,65 +37,18 @@
 #define MAX_NAME	128	/* permission names, client ids and the like */
 #define SEED_SAVEPOINT	"graph_seed"
 
-static int
-fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-/* Makes s valid for JSON: a message may quote a client's bytes or be cut mid-character. */
-static void
-make_utf8(char *s)
-{
-	json_t *probe = json_string(s);
-
-	if (probe == NULL) {
-		for (; *s; s++)
-			if ((unsigned char)*s >= 0x80)
-				*s = '?';
-	}
-	json_decref(probe);
-}
-
-static void
-respond_error(struct httpd_response *resp, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-respond_error(struct httpd_response *resp, int status, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	make_utf8(msg);
-	httpd_respond_json(resp, status, json_pack("{s:s}", "error", msg));
-}
-
 /* "2024-05-24T12:52:15.123Z" for an epoch time with fractions. */
 static json_t *
 iso_time(double t)
 {
 	time_t secs = (time_t)t;
 	int ms = (int)((t - (double)secs) * 1000.0);
-	struct tm tm;
 	char buf[40];
 
 	if (ms < 0 || ms > 999)
 		ms = 0;
-	gmtime_r(&secs, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-	return json_sprintf("%s.%03dZ", buf, ms);
+	isotime_format(secs, 3, ms * (ISOTIME_FRAC_UNIT / 1000), "Z", buf, sizeof(buf));
+	return json_string(buf);
 }
 
 static json_t *
@@ -101,21 +57,6 @@ column_time(sqlite3_stmt *st, int col)
 	if (sqlite3_column_type(st, col) == SQLITE_NULL)
 		return json_null();
 	return iso_time(sqlite3_column_double(st, col));
-}
-
-static int
-is_guid(const char *s)
-{
-	for (int i = 0; i < 36; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return 0;
-		} else if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
-		    (s[i] >= 'A' && s[i] <= 'F'))) {
-			return 0;
-		}
-	}
-	return s[36] == '\0';
 }
 
 /* A DNS name with at least two labels ("contoso.onmicrosoft.com"). */
@@ -174,24 +115,26 @@ seed_tenant(struct graph_sim *sim, json_t *t, char *err, size_t errlen)
 	json_t *v;
 
 	if (!json_is_object(t))
-		return fail(err, errlen, "tenant must be an object {\"id\",\"domain\"}");
+		return err_set(err, errlen, "tenant must be an object {\"id\",\"domain\"}");
 	json_object_foreach(t, key, v) {
 		if (strcmp(key, "id") == 0) {
-			if ((id = json_string_value(v)) == NULL || !is_guid(id))
-				return fail(err, errlen, "tenant.id must be a GUID");
+			if ((id = json_string_value(v)) == NULL || !graph_is_guid(id))
+				return err_set(err, errlen, "tenant.id must be a GUID");
 		} else if (strcmp(key, "domain") == 0) {
 			if ((domain = json_string_value(v)) == NULL ||
 			    !is_domain(domain, sizeof(sim->tenant_domain)))
-				return fail(err, errlen, "tenant.domain must be a domain name such as "
+				return err_set(err, errlen,
+				    "tenant.domain must be a domain name such as "
 				    "\"contoso.onmicrosoft.com\"");
 		} else {
-			return fail(err, errlen, "unknown tenant setting \"%s\" (id, domain)", key);
+			return err_set(err, errlen,
+			    "unknown tenant setting \"%s\" (id, domain)", key);
 		}
 	}
 	if (id != NULL && graph_sim_save_setting(sim, "tenant_id", id) < 0)
-		return fail(err, errlen, "cannot save tenant.id");
+		return err_set(err, errlen, "cannot save tenant.id");
 	if (domain != NULL && graph_sim_save_setting(sim, "tenant_domain", domain) < 0)
-		return fail(err, errlen, "cannot save tenant.domain");
+		return err_set(err, errlen, "cannot save tenant.domain");
 	/* graph_sim_save_setting reloads, but a caller may rely on the copy in sim at once. */
 	if (id != NULL)
 		snprintf(sim->tenant_id, sizeof(sim->tenant_id), "%s", id);
@@ -210,39 +153,26 @@ names_json(json_t *v, const char *what, char *err, size_t errlen)
 	if (v == NULL || json_is_null(v))
 		return xstrdup("[]");
 	if (!json_is_array(v)) {
-		fail(err, errlen, "%s must be an array of permission names", what);
+		err_set(err, errlen, "%s must be an array of permission names", what);
 		return NULL;
 	}
 	json_array_foreach(v, i, item) {
 		const char *s = json_string_value(item);
 
 		if (s == NULL || !is_name(s, MAX_NAME)) {
-			fail(err, errlen, "%s[%zu] must be a permission name such as \"Mail.Read\"",
+			err_set(err, errlen,
+			    "%s[%zu] must be a permission name such as \"Mail.Read\"",
 			    what, i);
 			return NULL;
 		}
 		for (size_t j = 0; j < i; j++) {
 			if (strcmp(s, json_string_value(json_array_get(v, j))) == 0) {
-				fail(err, errlen, "%s lists \"%s\" twice", what, s);
+				err_set(err, errlen, "%s lists \"%s\" twice", what, s);
 				return NULL;
 			}
 		}
 	}
 	return json_dumps(v, JSON_COMPACT);
-}
-
-static int
-get_bool(json_t *o, const char *key, int *out, char *err, size_t errlen)
-{
-	json_t *v = json_object_get(o, key);
-
-	*out = 0;
-	if (v == NULL || json_is_null(v))
-		return 0;
-	if (!json_is_boolean(v))
-		return fail(err, errlen, "%s must be true or false", key);
-	*out = json_is_true(v);
-	return 0;
 }
 
 /* A string member, NULL when absent or null; -1 when present but not a string. */
@@ -255,7 +185,7 @@ get_string(json_t *o, const char *key, const char **out, char *err, size_t errle
 	if (v == NULL || json_is_null(v))
 		return 0;
 	if ((*out = json_string_value(v)) == NULL)
-		return fail(err, errlen, "%s must be a string", key);
+		return err_set(err, errlen, "%s must be a string", key);
 	return 0;
 }
 
@@ -271,39 +201,32 @@ seed_app(struct graph_sim *sim, json_t *app, json_t *apps_out, char *err, size_t
 	char *roles = NULL, *scopes = NULL, sp_id[37];
 	int secret_expired, disabled, rc = -1;
 	sqlite3_stmt *st;
-	json_t *v;
 
 	if (!json_is_object(app))
-		return fail(err, errlen, "an app must be a JSON object");
-	json_object_foreach(app, key, v) {
-		size_t i;
-
-		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-			if (strcmp(key, keys[i]) == 0)
-				break;
-		if (i == sizeof(keys) / sizeof(keys[0]))
-			return fail(err, errlen, "unknown app setting \"%s\"", key);
-	}
+		return err_set(err, errlen, "an app must be a JSON object");
+	if ((key = sim_control_unknown_key(app, keys, sizeof(keys) / sizeof(keys[0]))) != NULL)
+		return err_set(err, errlen, "unknown app setting \"%s\"", key);
 	if (get_string(app, "clientId", &client_id, err, errlen) < 0 ||
 	    get_string(app, "displayName", &display, err, errlen) < 0 ||
 	    get_string(app, "secret", &secret, err, errlen) < 0 ||
 	    get_string(app, "certificate", &cert, err, errlen) < 0 ||
-	    get_bool(app, "secretExpired", &secret_expired, err, errlen) < 0 ||
-	    get_bool(app, "disabled", &disabled, err, errlen) < 0)
+	    sim_control_bool(app, "secretExpired", &secret_expired, err, errlen) < 0 ||
+	    sim_control_bool(app, "disabled", &disabled, err, errlen) < 0)
 		return -1;
 	/* graph_req keeps the caller's app id in 40 bytes. */
 	if (client_id == NULL || !is_name(client_id, 40))
-		return fail(err, errlen, "clientId is required: up to 39 letters, digits, '-', '_' "
+		return err_set(err, errlen,
+		    "clientId is required: up to 39 letters, digits, '-', '_' "
 		    "or '.' (Entra uses a GUID)");
 	if (secret != NULL && *secret == '\0')
-		return fail(err, errlen, "secret must not be empty (leave it out for none)");
+		return err_set(err, errlen, "secret must not be empty (leave it out for none)");
 	if (cert != NULL) {
 		/* A certificate that does not parse would only show up as AADSTS700027 later. */
 		char cerr[256];
 		X509 *x = crypto_cert_load_pem(cert, cerr, sizeof(cerr));
 
 		if (x == NULL)
-			return fail(err, errlen, "certificate: %s", cerr);
+			return err_set(err, errlen, "certificate: %s", cerr);
 		X509_free(x);
 	}
 	if ((roles = names_json(json_object_get(app, "roles"), "roles", err, errlen)) == NULL ||
@@ -328,9 +251,9 @@ seed_app(struct graph_sim *sim, json_t *app, json_t *apps_out, char *err, size_t
 		json_array_append_new(apps_out, json_string(client_id));
 		rc = 0;
 	} else if (sqlite3_extended_errcode(sim->db) == SQLITE_CONSTRAINT_PRIMARYKEY) {
-		fail(err, errlen, "clientId \"%s\" already exists", client_id);
+		err_set(err, errlen, "clientId \"%s\" already exists", client_id);
 	} else {
-		fail(err, errlen, "%s", sqlite3_errmsg(sim->db));
+		err_set(err, errlen, "%s", sqlite3_errmsg(sim->db));
 	}
 	sqlite3_finalize(st);
 out:
@@ -346,7 +269,7 @@ seed_user(struct graph_sim *sim, json_t *spec, json_t *users_out, char *err, siz
 	char id[40];
 
 	if (!json_is_object(spec))
-		return fail(err, errlen, "a user must be a JSON object");
+		return err_set(err, errlen, "a user must be a JSON object");
 	if (graph_users_create(sim, spec, id, err, errlen) < 0)
 		return -1;
 	upn = json_string_value(json_object_get(spec, "userPrincipalName"));
@@ -360,7 +283,7 @@ seed_mail(struct graph_sim *sim, json_t *spec, json_t *out, char *err, size_t er
 	json_t *result = NULL;
 
 	if (!json_is_object(spec))
-		return fail(err, errlen, "a mail must be a JSON object");
+		return err_set(err, errlen, "a mail must be a JSON object");
 	if (graph_mail_deliver(sim, spec, &result, err, errlen) < 0)
 		return -1;
 	json_array_append_new(out, result ? result : json_null());
@@ -373,7 +296,7 @@ seed_event(struct graph_sim *sim, json_t *spec, json_t *out, char *err, size_t e
 	json_t *result = NULL;
 
 	if (!json_is_object(spec))
-		return fail(err, errlen, "an event must be a JSON object");
+		return err_set(err, errlen, "an event must be a JSON object");
 	if (graph_calendar_create(sim, spec, &result, err, errlen) < 0)
 		return -1;
 	json_array_append_new(out, result ? result : json_null());
@@ -402,7 +325,8 @@ seed_run(struct graph_sim *sim, json_t *seed, json_t **result, char *err, size_t
 
 	*result = NULL;
 	if (!json_is_object(seed))
-		return fail(err, errlen, "a seed is a JSON object: {\"tenant\":{..},\"apps\":[..],"
+		return err_set(err, errlen,
+		    "a seed is a JSON object: {\"tenant\":{..},\"apps\":[..],"
 		    "\"users\":[..],\"mail\":[..],\"events\":[..]}");
 	json_object_foreach(seed, key, v) {
 		size_t i;
@@ -413,20 +337,21 @@ seed_run(struct graph_sim *sim, json_t *seed, json_t **result, char *err, size_t
 			if (strcmp(key, seed_parts[i].key) == 0)
 				break;
 		if (i == sizeof(seed_parts) / sizeof(seed_parts[0]))
-			return fail(err, errlen, "unknown seed key \"%s\" (tenant, apps, users, mail, "
+			return err_set(err, errlen,
+			    "unknown seed key \"%s\" (tenant, apps, users, mail, "
 			    "events)", key);
 		if (!json_is_array(v))
-			return fail(err, errlen, "%s must be an array", key);
+			return err_set(err, errlen, "%s must be an array", key);
 	}
 	memcpy(old_tid, sim->tenant_id, sizeof(old_tid));
 	memcpy(old_domain, sim->tenant_domain, sizeof(old_domain));
 	if (db_savepoint(sim->db, SEED_SAVEPOINT) < 0)
-		return fail(err, errlen, "cannot open a savepoint");
+		return err_set(err, errlen, "cannot open a savepoint");
 	out = json_pack("{s:o,s:o,s:o,s:o}", "users", json_object(), "apps", json_array(),
 	    "mail", json_array(), "events", json_array());
 	if ((v = json_object_get(seed, "tenant")) != NULL &&
 	    seed_tenant(sim, v, msg, sizeof(msg)) < 0) {
-		fail(err, errlen, "tenant: %s", msg);
+		err_set(err, errlen, "tenant: %s", msg);
 		goto fail;
 	}
 	for (size_t p = 0; p < sizeof(seed_parts) / sizeof(seed_parts[0]); p++) {
@@ -437,14 +362,14 @@ seed_run(struct graph_sim *sim, json_t *seed, json_t **result, char *err, size_t
 		json_array_foreach(list, i, item) {
 			msg[0] = '\0';
 			if (seed_parts[p].one(sim, item, dest, msg, sizeof(msg)) < 0) {
-				fail(err, errlen, "%s[%zu]: %s", seed_parts[p].key, i,
+				err_set(err, errlen, "%s[%zu]: %s", seed_parts[p].key, i,
 				    msg[0] ? msg : "refused");
 				goto fail;
 			}
 		}
 	}
 	if (db_release(sim->db, SEED_SAVEPOINT) < 0) {
-		fail(err, errlen, "cannot commit the seed: %s", sqlite3_errmsg(sim->db));
+		err_set(err, errlen, "cannot commit the seed: %s", sqlite3_errmsg(sim->db));
 		goto fail;
 	}
 	json_object_set_new(out, "tenant", json_pack("{s:s,s:s}", "id", sim->tenant_id,
@@ -596,7 +521,7 @@ graph_control_route_key(const char *method, const char *path, char *out, size_t 
 		p = end;
 	}
 out:
-	make_utf8(out);
+	sim_control_utf8(out);
 }
 
 static json_t *
@@ -680,21 +605,6 @@ preset_by_status(int status)
 	return -1;
 }
 
-static int
-get_long(json_t *o, const char *key, long min, long max, long dflt, long *out, char *err,
-    size_t errlen)
-{
-	json_t *v = json_object_get(o, key);
-
-	*out = dflt;
-	if (v == NULL || json_is_null(v))
-		return 0;
-	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
-		return fail(err, errlen, "%s must be an integer from %ld to %ld", key, min, max);
-	*out = (long)json_integer_value(v);
-	return 0;
-}
-
 /* Checks a POST /_sim/faults body and fills in what the presets imply. */
 static int
 fault_parse(json_t *body, char method[16], const char **path, long *count,
@@ -705,46 +615,28 @@ fault_parse(json_t *body, char method[16], const char **path, long *count,
 		"drop",
 	};
 	const char *key, *code, *msg, *m;
-	json_t *v, *ra;
+	json_t *ra;
 	long status;
 	int p = -1;
 
 	memset(f, 0, sizeof(*f));
-	json_object_foreach(body, key, v) {
-		size_t i;
-
-		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-			if (strcmp(key, keys[i]) == 0)
-				break;
-		if (i == sizeof(keys) / sizeof(keys[0]))
-			return fail(err, errlen, "unknown fault setting \"%s\" (method, path, count, "
-			    "status, code, message, retry_after, delay_ms, drop)", key);
-	}
-	method[0] = '\0';
-	if (get_string(body, "method", &m, err, errlen) < 0)
+	if ((key = sim_control_unknown_key(body, keys, sizeof(keys) / sizeof(keys[0]))) != NULL)
+		return err_set(err, errlen, "unknown fault setting \"%s\" (method, path, count, "
+		    "status, code, message, retry_after, delay_ms, drop)", key);
+	if (get_string(body, "method", &m, err, errlen) < 0 ||
+	    sim_fault_method(m, method, 16, err, errlen) < 0)
 		return -1;
-	if (m != NULL) {
-		size_t i;
-
-		if (*m == '\0' || strlen(m) >= 16)
-			return fail(err, errlen, "method must be an HTTP method or null");
-		for (i = 0; m[i]; i++) {
-			if (!((m[i] >= 'A' && m[i] <= 'Z') || (m[i] >= 'a' && m[i] <= 'z')))
-				return fail(err, errlen, "method must be an HTTP method or null");
-			method[i] = (char)(m[i] >= 'a' ? m[i] - 'a' + 'A' : m[i]);
-		}
-		method[i] = '\0';
-	}
 	*path = json_string_value(json_object_get(body, "path"));
 	if (*path == NULL || (*path)[0] != '/' || strlen(*path) > 1024)
-		return fail(err, errlen, "path must be a path prefix starting with \"/\" "
+		return err_set(err, errlen, "path must be a path prefix starting with \"/\" "
 		    "(\"/v1.0/users\")");
 	if (strncmp(*path, "/_sim", 5) == 0)
-		return fail(err, errlen, "faults apply to Graph and identity paths, not to /_sim");
-	if (get_long(body, "count", 1, 1000000, 1, count, err, errlen) < 0 ||
-	    get_long(body, "status", 100, 599, 0, &status, err, errlen) < 0 ||
-	    get_long(body, "delay_ms", 0, MAX_DELAY_MS, 0, &f->delay_ms, err, errlen) < 0 ||
-	    get_bool(body, "drop", &f->drop, err, errlen) < 0 ||
+		return err_set(err, errlen,
+		    "faults apply to Graph and identity paths, not to /_sim");
+	if (sim_control_long(body, "count", 1, 1000000, 1, count, err, errlen) < 0 ||
+	    sim_control_long(body, "status", 100, 599, 0, &status, err, errlen) < 0 ||
+	    sim_control_long(body, "delay_ms", 0, MAX_DELAY_MS, 0, &f->delay_ms, err, errlen) < 0 ||
+	    sim_control_bool(body, "drop", &f->drop, err, errlen) < 0 ||
 	    get_string(body, "code", &code, err, errlen) < 0 ||
 	    get_string(body, "message", &msg, err, errlen) < 0)
 		return -1;
@@ -752,35 +644,37 @@ fault_parse(json_t *body, char method[16], const char **path, long *count,
 		size_t i;
 
 		if (*code == '\0' || strlen(code) >= sizeof(f->code))
-			return fail(err, errlen, "code must be a Graph error code such as "
+			return err_set(err, errlen, "code must be a Graph error code such as "
 			    "\"TooManyRequests\" (at most %zu characters)", sizeof(f->code) - 1);
 		for (i = 0; code[i]; i++)
 			if (!((code[i] >= 'a' && code[i] <= 'z') || (code[i] >= 'A' && code[i] <= 'Z') ||
 			    (code[i] >= '0' && code[i] <= '9') || code[i] == '_' || code[i] == '.'))
-				return fail(err, errlen, "code must be letters, digits, '_' or '.'");
+				return err_set(err, errlen,
+				    "code must be letters, digits, '_' or '.'");
 		p = preset_by_code(code);
 		if (status == 0 && p < 0)
-			return fail(err, errlen, "code %s has no preset: give its status", code);
+			return err_set(err, errlen, "code %s has no preset: give its status", code);
 		if (status == 0)
 			status = presets[p].status;
 	}
 	if (msg != NULL && strlen(msg) >= sizeof(f->message))
-		return fail(err, errlen, "message must be at most %zu bytes",
+		return err_set(err, errlen, "message must be at most %zu bytes",
 		    sizeof(f->message) - 1);
 	ra = json_object_get(body, "retry_after");
 	if (ra != NULL && !json_is_null(ra) && (!json_is_number(ra) ||
 	    json_number_value(ra) < 0 || json_number_value(ra) > MAX_RETRY_AFTER))
-		return fail(err, errlen, "retry_after must be a number of seconds from 0 to %d",
+		return err_set(err, errlen, "retry_after must be a number of seconds from 0 to %d",
 		    MAX_RETRY_AFTER);
 	if (f->drop && status != 0)
-		return fail(err, errlen, "drop and status exclude each other");
+		return err_set(err, errlen, "drop and status exclude each other");
 	if (status == 0 && (msg != NULL || (ra != NULL && !json_is_null(ra))))
-		return fail(err, errlen, "message and retry_after need a status");
+		return err_set(err, errlen, "message and retry_after need a status");
 	if (status == 0 && !f->drop && f->delay_ms == 0)
-		return fail(err, errlen, "a fault needs a status, drop or delay_ms");
+		return err_set(err, errlen, "a fault needs a status, drop or delay_ms");
 	if (status != 0 && code == NULL) {
 		if ((p = preset_by_status((int)status)) < 0)
-			return fail(err, errlen, "status %ld has no preset: give its code", status);
+			return err_set(err, errlen,
+			    "status %ld has no preset: give its code", status);
 		code = presets[p].code;
 	}
 	f->status = (int)status;
@@ -833,52 +727,31 @@ fault_from_json(const char *spec, struct graph_fault *f)
 	json_decref(o);
 }
 
+/* A stored spec as GET /_sim/faults shows it (through struct graph_fault, as it will act). */
+static json_t *
+spec_json(const char *spec)
+{
+	struct graph_fault f;
+
+	fault_from_json(spec, &f);
+	return fault_json(&f);
+}
+
 int
 graph_control_fault_take(struct graph_sim *sim, const char *method, const char *path,
     struct graph_fault *out)
 {
-	sqlite3_stmt *st = db_prepare(sim->db, "SELECT id, remaining, spec FROM g_fault "
-	    "WHERE (method IS NULL OR method = upper(?1)) AND "
-	    "substr(?2, 1, length(path_prefix)) = path_prefix ORDER BY id LIMIT 1");
-	sqlite3_int64 id;
-	long remaining;
+	long long id;
+	char *spec;
 
 	memset(out, 0, sizeof(*out));
-	sqlite3_bind_text(st, 1, method, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_finalize(st);
+	if ((spec = sim_fault_take(sim->db, "g_fault", method, path, &id)) == NULL)
 		return 0;
-	}
-	id = sqlite3_column_int64(st, 0);
-	remaining = (long)sqlite3_column_int64(st, 1);
-	fault_from_json((const char *)sqlite3_column_text(st, 2), out);
-	sqlite3_finalize(st);
-	st = db_prepare(sim->db, remaining <= 1 ? "DELETE FROM g_fault WHERE id = ?" :
-	    "UPDATE g_fault SET remaining = remaining - 1 WHERE id = ?");
-	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		log_warnx("control: cannot consume a fault reason=\"%s\"", sqlite3_errmsg(sim->db));
-	sqlite3_finalize(st);
+	fault_from_json(spec, out);
+	free(spec);
 	log_info("control: fault taken id=%lld method=%s path=%s status=%d drop=%d delay_ms=%ld",
-	    (long long)id, method, path, out->status, out->drop, out->delay_ms);
+	    id, method, path, out->status, out->drop, out->delay_ms);
 	return 1;
-}
-
-/* A pending fault as GET /_sim/faults lists it: where it applies first, then what it does. */
-static json_t *
-fault_entry(long long id, const char *method, const char *path, long long remaining,
-    const struct graph_fault *f)
-{
-	json_t *o = json_object(), *spec = fault_json(f);
-
-	json_object_set_new(o, "id", json_integer(id));
-	json_object_set_new(o, "method", method ? json_string(method) : json_null());
-	json_object_set_new(o, "path", json_string(path));
-	json_object_set_new(o, "remaining", json_integer(remaining));
-	json_object_update(o, spec);
-	json_decref(spec);
-	return o;
 }
 
 /* ---- settings ---- */
@@ -961,17 +834,17 @@ config_check(const char *key, json_t *v, char *text, size_t textlen, char *err, 
 		if (strcmp(key, config_keys[i].key) == 0)
 			break;
 	if (i == NCONFIG)
-		return fail(err, errlen, "unknown setting \"%s\"", key);
+		return err_set(err, errlen, "unknown setting \"%s\"", key);
 	switch (config_keys[i].type) {
 	case SET_BOOL:
 		if (!json_is_boolean(v))
-			return fail(err, errlen, "%s must be true or false", key);
+			return err_set(err, errlen, "%s must be true or false", key);
 		snprintf(text, textlen, "%d", json_is_true(v));
 		return 0;
 	case SET_DOUBLE:
 		if (!json_is_number(v) || json_number_value(v) < config_keys[i].min ||
 		    json_number_value(v) > config_keys[i].max)
-			return fail(err, errlen, "%s must be a number from %g to %g", key,
+			return err_set(err, errlen, "%s must be a number from %g to %g", key,
 			    config_keys[i].min, config_keys[i].max);
 		snprintf(text, textlen, "%.17g", json_number_value(v));
 		return 0;
@@ -979,12 +852,12 @@ config_check(const char *key, json_t *v, char *text, size_t textlen, char *err, 
 	case SET_INT:
 		if (!json_is_integer(v) || (double)json_integer_value(v) < config_keys[i].min ||
 		    (double)json_integer_value(v) > config_keys[i].max)
-			return fail(err, errlen, "%s must be an integer from %.0f to %.0f", key,
+			return err_set(err, errlen, "%s must be an integer from %.0f to %.0f", key,
 			    config_keys[i].min, config_keys[i].max);
 		snprintf(text, textlen, "%lld", (long long)json_integer_value(v));
 		return 0;
 	}
-	return fail(err, errlen, "%s: unknown type", key);
+	return err_set(err, errlen, "%s: unknown type", key);
 }
 
 /* ---- handlers ---- */
@@ -1011,7 +884,7 @@ h_reset(struct ctl *c)
 
 	/* g_key stays: tokens a client holds fail on their audience or app, not on a key swap. */
 	if (graph_store_reset(sim->db) < 0) {
-		respond_error(c->resp, 500, "reset failed (see the log)");
+		sim_control_error(c->resp, 500, "reset failed (see the log)");
 		return;
 	}
 	graph_sim_load_settings(sim);
@@ -1027,12 +900,12 @@ h_seed(struct ctl *c)
 	char err[1024];
 
 	if (c->body == NULL) {
-		respond_error(c->resp, 400, "seed needs a JSON body: {\"users\":[{...}]}");
+		sim_control_error(c->resp, 400, "seed needs a JSON body: {\"users\":[{...}]}");
 		return;
 	}
 	if (seed_run(c->sim, c->body, &result, err, sizeof(err)) < 0) {
 		log_warnx("control: seed failed reason=\"%s\"", err);
-		respond_error(c->resp, 400, "seed failed, nothing was kept: %s", err);
+		sim_control_error(c->resp, 400, "seed failed, nothing was kept: %s", err);
 		return;
 	}
 	log_info("control: seeded users=%zu apps=%zu mail=%zu events=%zu",
@@ -1062,16 +935,19 @@ h_token(struct ctl *c)
 	char *token;
 
 	if (client_id == NULL || c->body == NULL || json_object_size(c->body) != 1) {
-		respond_error(c->resp, 400, "token needs {\"clientId\":\"...\"} and nothing else");
+		sim_control_error(c->resp, 400,
+		    "token needs {\"clientId\":\"...\"} and nothing else");
 		return;
 	}
 	if (!app_exists(c->sim, client_id)) {
-		respond_error(c->resp, 400, "no app with clientId \"%s\" (seed it under \"apps\")",
+		sim_control_error(c->resp, 400,
+		    "no app with clientId \"%s\" (seed it under \"apps\")",
 		    client_id);
 		return;
 	}
 	if ((token = graph_auth_mint(c->sim, client_id)) == NULL) {
-		respond_error(c->resp, 400, "app \"%s\" cannot get tokens (disabled?)", client_id);
+		sim_control_error(c->resp, 400,
+		    "app \"%s\" cannot get tokens (disabled?)", client_id);
 		return;
 	}
 	httpd_respond_json(c->resp, 200, json_pack("{s:s,s:s,s:I}", "access_token", token,
@@ -1086,12 +962,12 @@ h_mail(struct ctl *c)
 	char err[1024] = "";
 
 	if (c->body == NULL) {
-		respond_error(c->resp, 400, "mail needs a JSON body: {\"from\":..,\"to\":[..],"
+		sim_control_error(c->resp, 400, "mail needs a JSON body: {\"from\":..,\"to\":[..],"
 		    "\"subject\":..}");
 		return;
 	}
 	if (graph_mail_deliver(c->sim, c->body, &result, err, sizeof(err)) < 0) {
-		respond_error(c->resp, 400, "%s", err[0] ? err : "delivery refused");
+		sim_control_error(c->resp, 400, "%s", err[0] ? err : "delivery refused");
 		return;
 	}
 	httpd_respond_json(c->resp, 201, result ? result : json_object());
@@ -1102,7 +978,7 @@ static int
 path_user(struct ctl *c, const char *who, struct graph_user *u)
 {
 	if (graph_user_find(c->sim, who, u) < 0) {
-		respond_error(c->resp, 404, "no user \"%s\"", who);
+		sim_control_error(c->resp, 404, "no user \"%s\"", who);
 		return -1;
 	}
 	return 0;
@@ -1121,7 +997,8 @@ path_message(struct ctl *c, const struct graph_user *u, const char *id)
 	found = sqlite3_step(st) == SQLITE_ROW;
 	sqlite3_finalize(st);
 	if (!found)
-		respond_error(c->resp, 404, "no message \"%s\" in the mailbox of %s", id, u->upn);
+		sim_control_error(c->resp, 404,
+		    "no message \"%s\" in the mailbox of %s", id, u->upn);
 	return found ? 0 : -1;
 }
 
@@ -1134,7 +1011,8 @@ h_mail_move(struct ctl *c)
 	char err[1024] = "";
 
 	if (folder == NULL || *folder == '\0' || json_object_size(c->body) != 1) {
-		respond_error(c->resp, 400, "move needs {\"folder\":\"deleteditems\"} (a well-known "
+		sim_control_error(c->resp, 400,
+		    "move needs {\"folder\":\"deleteditems\"} (a well-known "
 		    "name or a folder id) and nothing else");
 		return;
 	}
@@ -1142,7 +1020,7 @@ h_mail_move(struct ctl *c)
 		return;
 	if (graph_mail_move(c->sim, c->arg[0], c->arg[1], folder, &result, err,
 	    sizeof(err)) < 0) {
-		respond_error(c->resp, 400, "%s", err[0] ? err : "move refused");
+		sim_control_error(c->resp, 400, "%s", err[0] ? err : "move refused");
 		return;
 	}
 	httpd_respond_json(c->resp, 200, result ? result : json_object());
@@ -1157,7 +1035,7 @@ h_mail_delete(struct ctl *c)
 	if (path_user(c, c->arg[0], &u) < 0 || path_message(c, &u, c->arg[1]) < 0)
 		return;
 	if (graph_mail_delete(c->sim, c->arg[0], c->arg[1], err, sizeof(err)) < 0) {
-		respond_error(c->resp, 400, "%s", err[0] ? err : "delete refused");
+		sim_control_error(c->resp, 400, "%s", err[0] ? err : "delete refused");
 		return;
 	}
 	httpd_respond_json(c->resp, 200, json_pack("{s:b}", "ok", 1));
@@ -1192,13 +1070,14 @@ h_delta_expire(struct ctl *c)
 
 	if (c->body != NULL && (json_object_size(c->body) > 1 || (json_object_size(c->body) == 1 &&
 	    v == NULL))) {
-		respond_error(c->resp, 400, "delta/expire takes {\"token\":\"...\"} or "
+		sim_control_error(c->resp, 400, "delta/expire takes {\"token\":\"...\"} or "
 		    "{\"token\":null} (every token)");
 		return;
 	}
 	if (v != NULL && !json_is_null(v)) {
 		if (!json_is_string(v) || json_string_length(v) == 0) {
-			respond_error(c->resp, 400, "token must be a delta or skip token, a delta "
+			sim_control_error(c->resp, 400,
+			    "token must be a delta or skip token, a delta "
 			    "link, or null");
 			return;
 		}
@@ -1214,11 +1093,11 @@ h_delta_expire(struct ctl *c)
 	}
 	sqlite3_finalize(st);
 	if (token != NULL && known == 0) {
-		respond_error(c->resp, 404, "no such delta token");
+		sim_control_error(c->resp, 404, "no such delta token");
 		goto out;
 	}
 	if (graph_mail_expire_delta(c->sim, token) < 0) {
-		respond_error(c->resp, 500, "cannot expire delta tokens (see the log)");
+		sim_control_error(c->resp, 500, "cannot expire delta tokens (see the log)");
 		goto out;
 	}
 	log_info("control: delta tokens expired n=%lld", live);
@@ -1234,12 +1113,12 @@ h_events(struct ctl *c)
 	char err[1024] = "";
 
 	if (c->body == NULL) {
-		respond_error(c->resp, 400, "events needs a JSON body: {\"organizer\":..,"
+		sim_control_error(c->resp, 400, "events needs a JSON body: {\"organizer\":..,"
 		    "\"attendees\":[..],\"start\":{..},\"end\":{..}}");
 		return;
 	}
 	if (graph_calendar_create(c->sim, c->body, &result, err, sizeof(err)) < 0) {
-		respond_error(c->resp, 400, "%s", err[0] ? err : "event refused");
+		sim_control_error(c->resp, 400, "%s", err[0] ? err : "event refused");
 		return;
 	}
 	httpd_respond_json(c->resp, 201, result ? result : json_object());
@@ -1257,7 +1136,7 @@ path_event(struct ctl *c, const char *uid)
 	found = sqlite3_step(st) == SQLITE_ROW;
 	sqlite3_finalize(st);
 	if (!found)
-		respond_error(c->resp, 404, "no event with uid or iCalUId \"%s\"", uid);
+		sim_control_error(c->resp, 404, "no event with uid or iCalUId \"%s\"", uid);
 	return found ? 0 : -1;
 }
 
@@ -1275,14 +1154,15 @@ h_event_respond(struct ctl *c)
 			break;
 	if (r == NULL || i == sizeof(answers) / sizeof(answers[0]) ||
 	    !json_is_string(json_object_get(c->body, "user"))) {
-		respond_error(c->resp, 400, "respond needs {\"user\":..,\"response\":\"accepted|"
+		sim_control_error(c->resp, 400,
+		    "respond needs {\"user\":..,\"response\":\"accepted|"
 		    "tentativelyAccepted|declined\"}");
 		return;
 	}
 	if (path_event(c, c->arg[0]) < 0)
 		return;
 	if (graph_calendar_respond(c->sim, c->arg[0], c->body, &result, err, sizeof(err)) < 0) {
-		respond_error(c->resp, 400, "%s", err[0] ? err : "response refused");
+		sim_control_error(c->resp, 400, "%s", err[0] ? err : "response refused");
 		return;
 	}
 	httpd_respond_json(c->resp, 200, result ? result : json_object());
@@ -1295,14 +1175,14 @@ h_event_update(struct ctl *c)
 	char err[1024] = "";
 
 	if (c->body == NULL || json_object_size(c->body) == 0) {
-		respond_error(c->resp, 400, "an event update needs a JSON body: {\"start\":..,"
+		sim_control_error(c->resp, 400, "an event update needs a JSON body: {\"start\":..,"
 		    "\"end\":..} or {\"isCancelled\":true}");
 		return;
 	}
 	if (path_event(c, c->arg[0]) < 0)
 		return;
 	if (graph_calendar_update(c->sim, c->arg[0], c->body, &result, err, sizeof(err)) < 0) {
-		respond_error(c->resp, 400, "%s", err[0] ? err : "update refused");
+		sim_control_error(c->resp, 400, "%s", err[0] ? err : "update refused");
 		return;
 	}
 	httpd_respond_json(c->resp, 200, result ? result : json_object());
@@ -1324,7 +1204,8 @@ h_lifecycle(struct ctl *c)
 			break;
 	if (ev == NULL || i == sizeof(events) / sizeof(events[0]) ||
 	    json_object_size(c->body) != 1) {
-		respond_error(c->resp, 400, "lifecycle needs {\"event\":\"missed|subscriptionRemoved|"
+		sim_control_error(c->resp, 400,
+		    "lifecycle needs {\"event\":\"missed|subscriptionRemoved|"
 		    "reauthorizationRequired\"}");
 		return;
 	}
@@ -1333,11 +1214,11 @@ h_lifecycle(struct ctl *c)
 	found = sqlite3_step(st) == SQLITE_ROW;
 	sqlite3_finalize(st);
 	if (!found) {
-		respond_error(c->resp, 404, "no subscription \"%s\"", c->arg[0]);
+		sim_control_error(c->resp, 404, "no subscription \"%s\"", c->arg[0]);
 		return;
 	}
 	if (graph_subs_lifecycle(c->sim, c->arg[0], ev, err, sizeof(err)) < 0) {
-		respond_error(c->resp, 400, "%s", err[0] ? err : "lifecycle event refused");
+		sim_control_error(c->resp, 400, "%s", err[0] ? err : "lifecycle event refused");
 		return;
 	}
 	log_info("control: lifecycle subscription=%s event=%s", c->arg[0], ev);
@@ -1357,7 +1238,7 @@ h_stats_reset(struct ctl *c)
 	char err[256];
 
 	if (db_exec(c->sim->db, "DELETE FROM g_stat", err, sizeof(err)) < 0) {
-		respond_error(c->resp, 500, "cannot reset statistics: %s", err);
+		sim_control_error(c->resp, 500, "cannot reset statistics: %s", err);
 		return;
 	}
 	httpd_respond_json(c->resp, 200, json_pack("{s:b}", "ok", 1));
@@ -1427,73 +1308,46 @@ static void
 h_faults_add(struct ctl *c)
 {
 	struct graph_fault f;
-	char method[16], err[512], *spec;
+	char method[16], err[512];
 	const char *path = NULL;
 	long count;
-	json_t *o;
-	sqlite3_stmt *st;
+	long long id;
+	json_t *spec;
 
 	if (c->body == NULL) {
-		respond_error(c->resp, 400, "a fault needs a JSON body: {\"path\":..,\"status\":..}");
+		sim_control_error(c->resp, 400,
+		    "a fault needs a JSON body: {\"path\":..,\"status\":..}");
 		return;
 	}
 	if (fault_parse(c->body, method, &path, &count, &f, err, sizeof(err)) < 0) {
-		respond_error(c->resp, 400, "%s", err);
+		sim_control_error(c->resp, 400, "%s", err);
 		return;
 	}
-	o = fault_json(&f);
-	spec = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	st = db_prepare(c->sim->db, "INSERT INTO g_fault (method, path_prefix, remaining, spec) "
-	    "VALUES (?, ?, ?, ?)");
-	if (method[0] != '\0')
-		sqlite3_bind_text(st, 1, method, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, count);
-	sqlite3_bind_text(st, 4, spec, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		respond_error(c->resp, 500, "cannot store the fault: %s", sqlite3_errmsg(c->sim->db));
-	} else {
-		log_info("control: fault added method=%s path=%s count=%ld status=%d drop=%d "
-		    "delay_ms=%ld", method[0] ? method : "any", path, count, f.status, f.drop,
-		    f.delay_ms);
-		httpd_respond_json(c->resp, 200, fault_entry(sqlite3_last_insert_rowid(c->sim->db),
-		    method[0] ? method : NULL, path, count, &f));
+	spec = fault_json(&f);
+	id = sim_fault_add(c->sim->db, "g_fault", method, path, count, spec, err, sizeof(err));
+	if (id < 0) {
+		sim_control_error(c->resp, 500, "cannot store the fault: %s", err);
+		json_decref(spec);
+		return;
 	}
-	sqlite3_finalize(st);
-	free(spec);
+	log_info("control: fault added method=%s path=%s count=%ld status=%d drop=%d "
+	    "delay_ms=%ld", method[0] ? method : "any", path, count, f.status, f.drop,
+	    f.delay_ms);
+	httpd_respond_json(c->resp, 200, sim_fault_entry(id, method[0] ? method : NULL, path,
+	    count, spec));
 }
 
 static void
 h_faults_list(struct ctl *c)
 {
-	sqlite3_stmt *st = db_prepare(c->sim->db, "SELECT id, method, path_prefix, remaining, "
-	    "spec FROM g_fault ORDER BY id");
-	json_t *list = json_array();
-
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		struct graph_fault f;
-
-		fault_from_json((const char *)sqlite3_column_text(st, 4), &f);
-		json_array_append_new(list, fault_entry(sqlite3_column_int64(st, 0),
-		    (const char *)sqlite3_column_text(st, 1),
-		    (const char *)sqlite3_column_text(st, 2), sqlite3_column_int64(st, 3), &f));
-	}
-	sqlite3_finalize(st);
-	httpd_respond_json(c->resp, 200, json_pack("{s:o}", "faults", list));
+	httpd_respond_json(c->resp, 200, json_pack("{s:o}", "faults",
+	    sim_fault_list(c->sim->db, "g_fault", spec_json)));
 }
 
 static void
 h_faults_clear(struct ctl *c)
 {
-	char err[256];
-
-	if (db_exec(c->sim->db, "DELETE FROM g_fault", err, sizeof(err)) < 0) {
-		respond_error(c->resp, 500, "cannot clear faults: %s", err);
-		return;
-	}
-	httpd_respond_json(c->resp, 200, json_pack("{s:I}", "cleared",
-	    (json_int_t)sqlite3_changes(c->sim->db)));
+	sim_fault_clear(c->sim->db, "g_fault", c->resp);
 }
 
 static void
@@ -1518,7 +1372,7 @@ h_config_set(struct ctl *c)
 	/* Everything is checked before anything is saved: a bad key changes nothing. */
 	json_object_foreach(c->body, key, v) {
 		if (config_check(key, v, text, sizeof(text), err, sizeof(err)) < 0) {
-			respond_error(c->resp, 400, "%s", err);
+			sim_control_error(c->resp, 400, "%s", err);
 			return;
 		}
 	}
@@ -1532,7 +1386,8 @@ h_config_set(struct ctl *c)
 		log_info("control: setting %s=%s", key, text);
 	}
 	if (rc < 0) {
-		respond_error(c->resp, 500, "cannot save settings: %s", sqlite3_errmsg(sim->db));
+		sim_control_error(c->resp, 500,
+		    "cannot save settings: %s", sqlite3_errmsg(sim->db));
 		db_rollback_to(sim->db, "graph_config");
 		graph_sim_load_settings(sim);
 		return;
@@ -1625,21 +1480,12 @@ graph_control_handle(struct graph_sim *sim, struct httpd_request *req,
 	int n, path_known = 0;
 
 	if (strncmp(req->raw_uri, "/_sim", 5) != 0 || (n = split_path(req->raw_uri, seg)) < 0) {
-		respond_error(resp, 404, "no such control call: %s %s (see docs/graph-sim.md)",
+		sim_control_error(resp, 404, "no such control call: %s %s (see docs/graph-sim.md)",
 		    req->method, req->path);
 		return;
 	}
-	if (req->body_len > 0) {
-		json_error_t jerr;
-
-		c.body = json_loadb(req->body, req->body_len, 0, &jerr);
-		if (c.body == NULL || !json_is_object(c.body)) {
-			respond_error(resp, 400, "the body must be a JSON object: %s at line %d "
-			    "column %d", c.body ? "not an object" : jerr.text, jerr.line,
-			    jerr.column);
-			goto out;
-		}
-	}
+	if (sim_control_body(req, resp, &c.body) < 0)
+		goto out;
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		if (!match(routes[i].pattern, seg, n, c.arg))
 			continue;
@@ -1650,9 +1496,9 @@ graph_control_handle(struct graph_sim *sim, struct httpd_request *req,
 		}
 	}
 	if (path_known)
-		respond_error(resp, 405, "method %s not allowed on %s", req->method, req->path);
+		sim_control_error(resp, 405, "method %s not allowed on %s", req->method, req->path);
 	else
-		respond_error(resp, 404, "no such control call: %s %s (see docs/graph-sim.md)",
+		sim_control_error(resp, 404, "no such control call: %s %s (see docs/graph-sim.md)",
 		    req->method, req->path);
 out:
 	json_decref(c.body);

@@ -15,6 +15,7 @@
 #include "b64.h"
 #include "crypto.h"
 #include "db.h"
+#include "err.h"
 #include "graph_odata.h"
 #include "graph_store.h"
 #include "log.h"
@@ -1858,20 +1859,6 @@ out:
 
 /* ---- delivery (control API) ---- */
 
-static int
-fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* A tenant user with a mailbox whose mail or upn is address: id, upn and display name. */
 static int
 tenant_mailbox(struct graph_sim *sim, const char *address, char id[40], char upn[256],
@@ -1977,7 +1964,8 @@ recipients(struct graph_sim *sim, json_t *in, const char *field, char *err, size
 	return out;
 bad:
 	json_decref(out);
-	fail(err, errlen, "%s: each address is \"a@b\", \"Name <a@b>\" or {\"name\",\"address\"}",
+	err_set(err, errlen,
+	    "%s: each address is \"a@b\", \"Name <a@b>\" or {\"name\",\"address\"}",
 	    field);
 	return NULL;
 }
@@ -2059,7 +2047,7 @@ spec_headers(json_t *in, char *err, size_t errlen)
 	return out;
 bad:
 	json_decref(out);
-	fail(err, errlen, "headers: an object of strings or an array of {\"name\",\"value\"}");
+	err_set(err, errlen, "headers: an object of strings or an array of {\"name\",\"value\"}");
 	return NULL;
 }
 
@@ -2118,7 +2106,7 @@ insert_copy(struct graph_sim *sim, const struct letter *l, const struct copy *c,
 	int rc;
 
 	if (folder_resolve(sim, c->user_id, c->folder, folder, wk) != FOLDER_OK)
-		return fail(err, errlen, "mailbox %s has no %s folder", c->upn, c->folder);
+		return err_set(err, errlen, "mailbox %s has no %s folder", c->upn, c->folder);
 	make_id(rest, rest_hdr, sizeof(rest_hdr), c->user_id, MSG_ID_RAW);
 	make_id(immutable, immutable_hdr, sizeof(immutable_hdr), c->user_id,
 	    MSG_ID_RAW);
@@ -2158,7 +2146,7 @@ insert_copy(struct graph_sim *sim, const struct letter *l, const struct copy *c,
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
-		return fail(err, errlen, "cannot store a copy for %s: %s", c->upn,
+		return err_set(err, errlen, "cannot store a copy for %s: %s", c->upn,
 		    sqlite3_errmsg(sim->db));
 	record_change(sim, c->user_id, folder, immutable, rest, "upsert");
 	graph_notify_change(sim, c->user_id, folder, rest, immutable, 0, "created");
@@ -2203,9 +2191,9 @@ graph_mail_deliver(struct graph_sim *sim, json_t *spec, json_t **result, char *e
 	memset(&l, 0, sizeof(l));
 	*result = NULL;
 	if (!json_is_object(spec))
-		return fail(err, errlen, "a mail must be an object");
+		return err_set(err, errlen, "a mail must be an object");
 	if ((from = recipient(sim, json_object_get(spec, "from"))) == NULL) {
-		fail(err, errlen, "from: an address is required (\"a@b\" or \"Name <a@b>\")");
+		err_set(err, errlen, "from: an address is required (\"a@b\" or \"Name <a@b>\")");
 		goto out;
 	}
 	if ((to = recipients(sim, json_object_get(spec, "to"), "to", err, errlen)) == NULL ||
@@ -2221,31 +2209,31 @@ graph_mail_deliver(struct graph_sim *sim, json_t *spec, json_t **result, char *e
 	if (l.body_type == NULL)
 		l.body_type = l.body[0] == '<' ? "html" : "text";
 	if (strcmp(l.body_type, "html") != 0 && strcmp(l.body_type, "text") != 0) {
-		fail(err, errlen, "bodyType: \"html\" or \"text\"");
+		err_set(err, errlen, "bodyType: \"html\" or \"text\"");
 		goto out;
 	}
 	date_text = spec_str(spec, "date", NULL);
 	if (date_text == NULL)
 		graph_now_iso(date);
 	else if (graph_odata_parse_datetime(date_text, strlen(date_text), date) < 0) {
-		fail(err, errlen, "date: an ISO 8601 date-time with Z or an offset");
+		err_set(err, errlen, "date: an ISO 8601 date-time with Z or an offset");
 		goto out;
 	}
 	l.date = date;
 	imp = spec_str(spec, "importance", "normal");
 	if (known_index(importances, imp) < 0) {
-		fail(err, errlen, "importance: low, normal or high");
+		err_set(err, errlen, "importance: low, normal or high");
 		goto out;
 	}
 	l.importance = importances[known_index(importances, imp)];
 	cats = json_object_get(spec, "categories");
 	if (cats != NULL && !json_is_array(cats)) {
-		fail(err, errlen, "categories: an array of strings");
+		err_set(err, errlen, "categories: an array of strings");
 		goto out;
 	}
 	json_array_foreach(cats, i, v) {
 		if (!json_is_string(v)) {
-			fail(err, errlen, "categories: an array of strings");
+			err_set(err, errlen, "categories: an array of strings");
 			goto out;
 		}
 	}
@@ -2262,7 +2250,7 @@ graph_mail_deliver(struct graph_sim *sim, json_t *spec, json_t **result, char *e
 		free(hex);
 		l.imid = imid_buf;
 	} else if (*l.imid == '\0') {
-		fail(err, errlen, "internetMessageId: \"<id@domain>\"");
+		err_set(err, errlen, "internetMessageId: \"<id@domain>\"");
 		goto out;
 	}
 	l.conv = spec_str(spec, "conversationId", NULL);
@@ -2316,7 +2304,8 @@ graph_mail_deliver(struct graph_sim *sim, json_t *spec, json_t **result, char *e
 			if (strcasecmp(sens, sensitivities[k].value) == 0)
 				break;
 		if (k == sizeof(sensitivities) / sizeof(sensitivities[0])) {
-			fail(err, errlen, "sensitivity: normal, personal, private or confidential");
+			err_set(err, errlen,
+			    "sensitivity: normal, personal, private or confidential");
 			goto out;
 		}
 		if (sensitivities[k].header != NULL)
@@ -2355,11 +2344,11 @@ graph_mail_deliver(struct graph_sim *sim, json_t *spec, json_t **result, char *e
 		}
 	}
 	if (ncopies == 0) {
-		fail(err, errlen, "no mailbox in the tenant sends or receives this mail");
+		err_set(err, errlen, "no mailbox in the tenant sends or receives this mail");
 		goto out;
 	}
 	if (db_savepoint(sim->db, "mail_deliver") < 0) {
-		fail(err, errlen, "cannot start a transaction");
+		err_set(err, errlen, "cannot start a transaction");
 		goto out;
 	}
 	in_savepoint = 1;
@@ -2368,7 +2357,7 @@ graph_mail_deliver(struct graph_sim *sim, json_t *spec, json_t **result, char *e
 		if (insert_copy(sim, &l, &copies[k], copies_out, err, errlen) < 0)
 			goto out;
 	if (db_release(sim->db, "mail_deliver") < 0) {
-		fail(err, errlen, "cannot commit the delivery");
+		err_set(err, errlen, "cannot commit the delivery");
 		goto out;
 	}
 	in_savepoint = 0;
@@ -2378,7 +2367,7 @@ graph_mail_deliver(struct graph_sim *sim, json_t *spec, json_t **result, char *e
 	rc = 0;
 	goto out;
 too_many:
-	fail(err, errlen, "more than %d mailboxes in one delivery", MAX_COPIES);
+	err_set(err, errlen, "more than %d mailboxes in one delivery", MAX_COPIES);
 out:
 	if (in_savepoint)
 		db_rollback_to(sim->db, "mail_deliver");
@@ -2410,9 +2399,10 @@ control_find(struct graph_sim *sim, const char *user, const char *id, struct gra
     struct msg_ref *ref, char *err, size_t errlen)
 {
 	if (graph_user_find(sim, user, u) < 0)
-		return fail(err, errlen, "no user %s", user);
+		return err_set(err, errlen, "no user %s", user);
 	if (id == NULL || msg_find(sim, u->id, id, ref) < 0)
-		return fail(err, errlen, "no message %s in the mailbox of %s", id ? id : "(null)",
+		return err_set(err, errlen,
+		    "no message %s in the mailbox of %s", id ? id : "(null)",
 		    user);
 	return 0;
 }
@@ -2429,15 +2419,15 @@ graph_mail_move(struct graph_sim *sim, const char *user, const char *id, const c
 	if (control_find(sim, user, id, &u, &ref, err, errlen) < 0)
 		return -1;
 	if (folder == NULL || folder_resolve(sim, u.id, folder, dest, wk) != FOLDER_OK)
-		return fail(err, errlen, "no folder %s in the mailbox of %s",
+		return err_set(err, errlen, "no folder %s in the mailbox of %s",
 		    folder ? folder : "(null)", user);
 	set_string(previous, sizeof(previous), ref.rest);
 	if (db_savepoint(sim->db, "mail_move") < 0)
-		return fail(err, errlen, "cannot start a transaction");
+		return err_set(err, errlen, "cannot start a transaction");
 	move_message(sim, &ref, dest);
 	if (db_release(sim->db, "mail_move") < 0) {
 		db_rollback_to(sim->db, "mail_move");
-		return fail(err, errlen, "cannot commit the move");
+		return err_set(err, errlen, "cannot commit the move");
 	}
 	*result = json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", ref.rest, "immutableId",
 	    ref.immutable, "previousId", previous, "folderId", dest, "folder",
@@ -2455,11 +2445,11 @@ graph_mail_delete(struct graph_sim *sim, const char *user, const char *id, char 
 	if (control_find(sim, user, id, &u, &ref, err, errlen) < 0)
 		return -1;
 	if (db_savepoint(sim->db, "mail_delete") < 0)
-		return fail(err, errlen, "cannot start a transaction");
+		return err_set(err, errlen, "cannot start a transaction");
 	delete_message(sim, &ref);
 	if (db_release(sim->db, "mail_delete") < 0) {
 		db_rollback_to(sim->db, "mail_delete");
-		return fail(err, errlen, "cannot commit the delete");
+		return err_set(err, errlen, "cannot commit the delete");
 	}
 	return 0;
 }

@@ -509,32 +509,6 @@ graph_notify_stop(struct graph_sim *sim)
 	pthread_join(sim->notifier, NULL);
 }
 
-/* The token encoded as Graph sends it: form style, '+' for a space, lower-case hex. */
-static char *
-form_encode(const char *s)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t n = strlen(s), j = 0;
-	char *out = xmalloc(3 * n + 1);
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.' || ch == '*') {
-			out[j++] = (char)ch;
-		} else if (ch == ' ') {
-			out[j++] = '+';
-		} else {
-			out[j++] = '%';
-			out[j++] = hex[ch >> 4];
-			out[j++] = hex[ch & 15];
-		}
-	}
-	out[j] = '\0';
-	return out;
-}
-
 /* Keeps the handshake in g_delivery and g_attempt beside the notifications, so GET
  * /_sim/deliveries shows what the receiver was asked. */
 static void
@@ -581,7 +555,8 @@ graph_notify_validate(struct graph_sim *sim, const char *url, long timeout_ms, c
 
 	graph_guid(guid);
 	token = xasprintf(VALIDATION_TEXT "%s", guid);
-	encoded = form_encode(token);
+	/* Encoded as Graph sends it: form style, '+' for a space, lower-case hex. */
+	encoded = httpc_encode(token, "-_.*", HTTPC_FORM);
 	full = xasprintf("%s%svalidationToken=%s", url, strchr(url, '?') ? "&" : "?", encoded);
 	memset(&req, 0, sizeof(req));
 	req.method = "POST";

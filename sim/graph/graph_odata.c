@@ -10,6 +10,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include "httpc.h"
+#include "isotime.h"
 #include "xmalloc.h"
 
 #define MAX_NAME	128	/* longest property name we look at */
@@ -192,73 +194,23 @@ graph_odata_top(const struct graph_req *req, long dflt, long max, struct graph_r
 
 /* ---- date-times ---- */
 
-static int
-digits(const char *s, int n, int *out)
-{
-	int v = 0;
-
-	for (int i = 0; i < n; i++) {
-		if (!isdigit((unsigned char)s[i]))
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return 0;
-}
-
 int
 graph_odata_parse_datetime(const char *s, size_t len, char out[32])
 {
-	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	struct isotime t;
 	struct tm tm;
-	int y, mo, d, h, mi, sec = 0, oh = 0, om = 0, sign = 0;
-	size_t i = 16;
-	time_t t;
+	time_t secs;
 
-	if (len < 17 || len > 40)
+	/* OData's DateTimeOffset literal: the zone is required, and an offset is written ±hh:mm
+	 * within ±14 hours; a fraction of up to 7 digits follows the seconds. */
+	if (len < 17 || len > 40 || isotime_parse(s, len, &t) < 0 ||
+	    (t.sep != 'T' && t.sep != 't') || (t.nfrac > 0 && !t.has_sec) || t.nfrac > 7 ||
+	    t.frac_sep == ',' || t.zone == 0 ||
+	    (t.zone != 'Z' && (!t.zone_colon || !t.zone_min || t.off_h > 14)) ||
+	    t.year < 1 || t.sec > 59)
 		return -1;
-	if (digits(s, 4, &y) < 0 || s[4] != '-' || digits(s + 5, 2, &mo) < 0 || s[7] != '-' ||
-	    digits(s + 8, 2, &d) < 0 || (s[10] != 'T' && s[10] != 't') ||
-	    digits(s + 11, 2, &h) < 0 || s[13] != ':' || digits(s + 14, 2, &mi) < 0)
-		return -1;
-	if (i < len && s[i] == ':') {
-		if (i + 3 > len || digits(s + i + 1, 2, &sec) < 0)
-			return -1;
-		i += 3;
-		if (i < len && s[i] == '.') {
-			size_t f = ++i;
-
-			while (i < len && isdigit((unsigned char)s[i]))
-				i++;
-			if (i == f || i - f > 7)
-				return -1;
-		}
-	}
-	if (i < len && (s[i] == 'Z' || s[i] == 'z') && i + 1 == len) {
-		i++;
-	} else if (i < len && (s[i] == '+' || s[i] == '-') && i + 6 == len) {
-		sign = s[i] == '-' ? -1 : 1;
-		if (digits(s + i + 1, 2, &oh) < 0 || s[i + 3] != ':' ||
-		    digits(s + i + 4, 2, &om) < 0 || oh > 14 || om > 59)
-			return -1;
-		i += 6;
-	} else {
-		return -1;
-	}
-	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 ||
-	    sec > 59)
-		return -1;
-	if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		return -1;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	t = timegm(&tm) - (time_t)sign * (oh * 3600 + om * 60);
-	if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 < 1 || tm.tm_year + 1900 > 9999)
+	secs = (time_t)t.utc;
+	if (gmtime_r(&secs, &tm) == NULL || tm.tm_year + 1900 < 1 || tm.tm_year + 1900 > 9999)
 		return -1;
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	return 0;
@@ -551,31 +503,10 @@ graph_odata_orderby_parse(const char *text, const char *const *allowed,
 
 /* ---- links ---- */
 
-static char *
-escape_keep(const char *s, const char *keep)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t n = 0;
-	char *out = xmalloc(strlen(s) * 3 + 1);
-
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (isalnum(*p) || strchr("-._~", *p) != NULL ||
-		    (keep != NULL && strchr(keep, *p) != NULL)) {
-			out[n++] = (char)*p;
-		} else {
-			out[n++] = '%';
-			out[n++] = hex[*p >> 4];
-			out[n++] = hex[*p & 15];
-		}
-	}
-	out[n] = '\0';
-	return out;
-}
-
 char *
 graph_odata_escape(const char *s)
 {
-	return escape_keep(s, "$'(),:@");
+	return httpc_encode(s, HTTPC_UNRESERVED "$'(),:@", HTTPC_PERCENT);
 }
 
 static int
@@ -610,7 +541,7 @@ graph_odata_link(const struct graph_sim *sim, const struct graph_req *req,
 	int first = 1;
 
 	buf[0] = '\0';
-	path = escape_keep(req->path, "/$'(),:@");
+	path = httpc_encode(req->path, HTTPC_UNRESERVED "/$'(),:@", HTTPC_PERCENT);
 	append(&buf, &len, &cap, "/v1.0");
 	append(&buf, &len, &cap, path);
 	free(path);

@@ -22,7 +22,9 @@
 #include "graph_subs.h"
 #include "graph_throttle.h"
 #include "graph_users.h"
+#include "isotime.h"
 #include "log.h"
+#include "sim_setting.h"
 #include "xmalloc.h"
 
 static const struct {
@@ -48,16 +50,7 @@ static const struct {
 static const char *
 setting(struct graph_sim *sim, const char *key, char *buf, size_t len)
 {
-	sqlite3_stmt *st = db_prepare(sim->db, "SELECT value FROM g_setting WHERE key = ?");
-	const char *v = NULL;
-
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		snprintf(buf, len, "%s", sqlite3_column_text(st, 0));
-		v = buf;
-	}
-	sqlite3_finalize(st);
-	return v;
+	return sim_setting_get(sim->db, "g_setting", key, buf, len);
 }
 
 void
@@ -95,14 +88,8 @@ graph_sim_load_settings(struct graph_sim *sim)
 int
 graph_sim_save_setting(struct graph_sim *sim, const char *key, const char *value)
 {
-	sqlite3_stmt *st = db_prepare(sim->db, "INSERT INTO g_setting (key, value) VALUES (?, ?) "
-	    "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
-	int rc;
+	int rc = sim_setting_put(sim->db, "g_setting", key, value);
 
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-	sqlite3_finalize(st);
 	graph_sim_load_settings(sim);
 	return rc;
 }
@@ -157,6 +144,22 @@ graph_guid(char out[37])
 	    b[14], b[15]);
 }
 
+int
+graph_is_guid(const char *s)
+{
+	if (s == NULL || strlen(s) != 36)
+		return 0;
+	for (int i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return 0;
+		} else if (!isxdigit((unsigned char)s[i])) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
 double
 graph_now(void)
 {
@@ -169,11 +172,7 @@ graph_now(void)
 void
 graph_now_iso(char out[32])
 {
-	time_t t = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	isotime_format(time(NULL), 0, 0, "Z", out, 32);
 }
 
 char *

@@ -133,6 +133,8 @@ char *graph_url(const struct graph_sim *sim, const char *path);
 
 /* GUIDs and timestamps in Graph's formats. */
 void graph_guid(char out[37]);
+/* 1 if s (may be NULL) is a GUID in its 8-4-4-4-12 hex form, either case. */
+int graph_is_guid(const char *s);
 void graph_now_iso(char out[32]);		/* "2024-05-24T12:52:15Z" */
 double graph_now(void);				/* seconds since the epoch, with fractions */
 

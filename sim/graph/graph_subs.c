@@ -12,6 +12,7 @@
 #include "db.h"
 #include "graph_control.h"
 #include "graph_notify.h"
+#include "isotime.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -53,87 +54,24 @@ graph_subs_now_ticks(void)
 	return (long long)ts.tv_sec * TICKS_PER_SEC + ts.tv_nsec / 100;
 }
 
-static int
-digits(const char *s, int n, int *out)
-{
-	int v = 0;
-
-	for (int i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return 0;
-}
-
 int
 graph_subs_parse_time(const char *s, long long *ticks)
 {
-	struct tm tm, check;
-	int y, mo, d, h, mi, sec, zh = 0, zm = 0, sign = 0;
-	long long frac = 0;
-	const char *p;
-	time_t t;
+	struct isotime t;
 
-	if (strlen(s) < 19 || digits(s, 4, &y) < 0 || s[4] != '-' || digits(s + 5, 2, &mo) < 0 ||
-	    s[7] != '-' || digits(s + 8, 2, &d) < 0 || (s[10] != 'T' && s[10] != 't') ||
-	    digits(s + 11, 2, &h) < 0 || s[13] != ':' || digits(s + 14, 2, &mi) < 0 ||
-	    s[16] != ':' || digits(s + 17, 2, &sec) < 0)
+	/* Graph's DateTimeOffset: the seconds are required, the zone is not (then UTC). */
+	if (isotime_parse(s, strlen(s), &t) < 0 || (t.sep != 'T' && t.sep != 't') ||
+	    !t.has_sec || t.sec > 59 || t.frac_sep == ',' ||
+	    ((t.zone == '+' || t.zone == '-') && !t.zone_min))
 		return -1;
-	p = s + 19;
-	if (*p == '.') {
-		int n = 0;
-
-		for (p++; *p >= '0' && *p <= '9'; p++, n++)
-			if (n < 7)
-				frac = frac * 10 + (*p - '0');
-		if (n == 0)
-			return -1;
-		for (; n < 7; n++)
-			frac *= 10;
-	}
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		sign = *p == '-' ? -1 : 1;
-		if (digits(p + 1, 2, &zh) < 0)
-			return -1;
-		p += 3;
-		if (*p == ':')
-			p++;
-		if (digits(p, 2, &zm) < 0 || zh > 23 || zm > 59)
-			return -1;
-		p += 2;
-	}
-	if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59)
-		return -1;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	t = timegm(&tm);
-	/* timegm normalizes Feb 30 to Mar 2: such a date is not a date. */
-	if (gmtime_r(&t, &check) == NULL || check.tm_mday != d || check.tm_mon != mo - 1)
-		return -1;
-	t -= sign * (zh * 3600 + zm * 60);
-	*ticks = (long long)t * TICKS_PER_SEC + frac;
+	*ticks = t.utc * TICKS_PER_SEC + t.frac;
 	return 0;
 }
 
 void
 graph_subs_format_time(long long ticks, char out[40])
 {
-	time_t t = (time_t)(ticks / TICKS_PER_SEC);
-	struct tm tm;
-	char base[24];
-
-	gmtime_r(&t, &tm);
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out, 40, "%s.%07dZ", base, (int)(ticks % TICKS_PER_SEC));
+	isotime_format(ticks / TICKS_PER_SEC, 7, (long)(ticks % TICKS_PER_SEC), "Z", out, 40);
 }
 
 /* Bit set of a comma list of change types; -1 on an unknown or empty one (bad set to it). */

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "isotime.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -201,71 +202,6 @@ struct zone {
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct zone *cache[TZ_MAX_CACHED];
 static int ncache;
-
-long long
-graph_tz_days(int y, int m, int d)
-{
-	/* H. Hinnant's days_from_civil. */
-	long long yy = y - (m <= 2);
-	long long era = (yy >= 0 ? yy : yy - 399) / 400;
-	long long yoe = yy - era * 400;
-	long long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-
-	return era * 146097 + doe - 719468;
-}
-
-void
-graph_tz_civil(long long z, int *y, int *m, int *d)
-{
-	long long era, doe, yoe, doy, mp, yy;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	yy = yoe + era * 400;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = (int)(yy + (*m <= 2));
-}
-
-int
-graph_tz_weekday(long long days)
-{
-	/* 1970-01-01 was a Thursday. */
-	long long w = (days + 4) % 7;
-
-	return (int)(w < 0 ? w + 7 : w);
-}
-
-static int
-is_leap(int y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-int
-graph_tz_month_days(int y, int m)
-{
-	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-
-	if (m < 1 || m > 12)
-		return 0;
-	return mdays[m - 1] + (m == 2 && is_leap(y));
-}
-
-static long long
-floor_div(long long a, long long b)
-{
-	long long q = a / b;
-
-	if ((a % b != 0) && ((a < 0) != (b < 0)))
-		q--;
-	return q;
-}
 
 /* Zone names --------------------------------------------------------------------------------*/
 
@@ -483,21 +419,21 @@ parse_posix(const char *s, struct posix_rule *r)
 static long long
 rule_day(const struct rule_date *d, int year)
 {
-	long long jan1 = graph_tz_days(year, 1, 1), first;
+	long long jan1 = isotime_days(year, 1, 1), first;
 	int day;
 
 	switch (d->kind) {
 	case 'J':
 		day = d->n - 1;
-		if (is_leap(year) && d->n >= 60)
+		if (isotime_month_days(year, 2) == 29 && d->n >= 60)
 			day++;
 		return (jan1 + day) * 86400;
 	case 'N':
 		return (jan1 + d->n) * 86400;
 	default:
-		first = graph_tz_days(year, d->month, 1);
-		day = (d->wday - graph_tz_weekday(first) + 7) % 7 + 1 + (d->week - 1) * 7;
-		while (day > graph_tz_month_days(year, d->month))
+		first = isotime_days(year, d->month, 1);
+		day = (d->wday - isotime_weekday(first) + 7) % 7 + 1 + (d->week - 1) * 7;
+		while (day > isotime_month_days(year, d->month))
 			day -= 7;
 		return (first + day - 1) * 86400;
 	}
@@ -511,7 +447,7 @@ rule_offset(const struct posix_rule *r, long long utc)
 
 	if (!r->has_dst)
 		return r->std_off;
-	graph_tz_civil(floor_div(utc + r->std_off, 86400), &y, &m, &d);
+	isotime_civil(isotime_floor_div(utc + r->std_off, 86400), &y, &m, &d);
 	start = rule_day(&r->start, y) + r->start.time - r->std_off;
 	end = rule_day(&r->end, y) + r->end.time - r->dst_off;
 	if (start < end)
@@ -754,85 +690,20 @@ graph_tz_to_utc(const char *zone, long long local, long long *utc)
 
 /* ISO 8601 -----------------------------------------------------------------------------------*/
 
-static int
-digits(const char **sp, int n, int *out)
-{
-	const char *s = *sp;
-	int v = 0;
-
-	for (int i = 0; i < n; i++) {
-		if (!isdigit((unsigned char)s[i]))
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	*sp = s + n;
-	*out = v;
-	return 0;
-}
-
 int
 graph_tz_parse_iso(const char *s, long long *secs, int *has_offset)
 {
-	int y, mo, d, h = 0, mi = 0, se = 0, oh = 0, om = 0, sign;
+	struct isotime t;
 
 	if (s == NULL)
 		return -1;
 	while (*s == ' ')
 		s++;
-	if (digits(&s, 4, &y) < 0 || *s++ != '-' || digits(&s, 2, &mo) < 0 || *s++ != '-' ||
-	    digits(&s, 2, &d) < 0)
+	/* A fraction only after seconds (and dropped); the offset's minutes may be left off. */
+	if (isotime_parse(s, strlen(s), &t) < 0 || t.year < 1 || t.sec > 59 ||
+	    (t.nfrac > 0 && !t.has_sec))
 		return -1;
-	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > graph_tz_month_days(y, mo))
-		return -1;
-	*has_offset = 0;
-	if (*s == 'T' || *s == 't' || *s == ' ') {
-		s++;
-		if (digits(&s, 2, &h) < 0 || *s++ != ':' || digits(&s, 2, &mi) < 0)
-			return -1;
-		if (*s == ':') {
-			s++;
-			if (digits(&s, 2, &se) < 0)
-				return -1;
-			if (*s == '.' || *s == ',') {
-				s++;
-				if (!isdigit((unsigned char)*s))
-					return -1;
-				while (isdigit((unsigned char)*s))
-					s++;
-			}
-		}
-		if (h > 23 || mi > 59 || se > 59)
-			return -1;
-		if (*s == 'Z' || *s == 'z') {
-			s++;
-			*has_offset = 1;
-		} else if (*s == '+' || *s == '-') {
-			sign = *s++ == '-' ? -1 : 1;
-			if (digits(&s, 2, &oh) < 0)
-				return -1;
-			if (*s == ':')
-				s++;
-			if (isdigit((unsigned char)*s) && digits(&s, 2, &om) < 0)
-				return -1;
-			if (oh > 23 || om > 59)
-				return -1;
-			*has_offset = 1;
-			se -= sign * (oh * 3600 + om * 60);
-		}
-	}
-	if (*s != '\0')
-		return -1;
-	*secs = graph_tz_days(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+	*has_offset = t.zone != 0;
+	*secs = t.utc;
 	return 0;
-}
-
-void
-graph_tz_format(long long secs, int frac7, int zulu, char *out, size_t len)
-{
-	long long days = floor_div(secs, 86400), rem = secs - days * 86400;
-	int y, m, d;
-
-	graph_tz_civil(days, &y, &m, &d);
-	snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d%s%s", y, m, d, (int)(rem / 3600),
-	    (int)(rem % 3600 / 60), (int)(rem % 60), frac7 ? ".0000000" : "", zulu ? "Z" : "");
 }

@@ -32,21 +32,10 @@ int graph_tz_from_utc(const char *zone, long long utc, long long *local);
  * is unknown. */
 int graph_tz_to_utc(const char *zone, long long local, long long *utc);
 
-/* Days since 1970-01-01 of a proleptic Gregorian date, and back. */
-long long graph_tz_days(int year, int month, int day);
-void graph_tz_civil(long long days, int *year, int *month, int *day);
-/* Day of the week of a day number: 0 = Sunday. */
-int graph_tz_weekday(long long days);
-/* Days in month of year. */
-int graph_tz_month_days(int year, int month);
-
 /* Parses "YYYY-MM-DD", "YYYY-MM-DDTHH:MM[:SS[.fraction]]" with an optional "Z" or "+HH:MM" /
  * "+HHMM" / "+HH" offset. Fractions are dropped. *secs is the instant when an offset was given
  * (*has_offset = 1), else the wall clock (*has_offset = 0). -1 when malformed or out of range
  * (years 1..9999). */
 int graph_tz_parse_iso(const char *s, long long *secs, int *has_offset);
-
-/* "YYYY-MM-DDTHH:MM:SS", then ".0000000" when frac7, then "Z" when zulu. len >= 32. */
-void graph_tz_format(long long secs, int frac7, int zulu, char *out, size_t len);
 
 #endif

@@ -314,22 +314,6 @@ graph_users_call(struct graph_sim *sim, struct graph_req *req, const char *rest,
 
 /* ---- creation (seed) ---- */
 
-static int
-is_guid(const char *s)
-{
-	if (strlen(s) != 36)
-		return 0;
-	for (int i = 0; i < 36; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return 0;
-		} else if (!isxdigit((unsigned char)s[i])) {
-			return 0;
-		}
-	}
-	return 1;
-}
-
 static const char *
 opt_string(json_t *spec, const char *key)
 {
@@ -359,7 +343,7 @@ graph_users_create(struct graph_sim *sim, json_t *spec, char id_out[40], char *e
 		snprintf(err, errlen, "userPrincipalName must be name@domain");
 		return -1;
 	}
-	if (id != NULL && !is_guid(id)) {
+	if (id != NULL && !graph_is_guid(id)) {
 		snprintf(err, errlen, "user %s: id must be a GUID", upn);
 		return -1;
 	}

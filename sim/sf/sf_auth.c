@@ -15,6 +15,8 @@
 #include "b64.h"
 #include "crypto.h"
 #include "db.h"
+#include "form.h"
+#include "httpc.h"
 #include "jwt.h"
 #include "log.h"
 #include "sf_id.h"
@@ -107,21 +109,10 @@ buf_str(struct buf *b, const char *s)
 static void
 buf_urlencode(struct buf *b, const char *s)
 {
-	static const char hex[] = "0123456789ABCDEF";
+	char *e = httpc_escape(s);
 
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		char e[3];
-
-		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-			buf_add(b, (const char *)&c, 1);
-		} else {
-			e[0] = '%';
-			e[1] = hex[c >> 4];
-			e[2] = hex[c & 15];
-			buf_add(b, e, 3);
-		}
-	}
+	buf_str(b, e);
+	free(e);
 }
 
 static void
@@ -135,43 +126,6 @@ buf_xml(struct buf *b, const char *s)
 		case '"': buf_str(b, "&quot;"); break;
 		default: buf_add(b, s, 1);
 		}
-	}
-}
-
-int
-sf_auth_form_parse(const char *body, size_t len, struct httpd_param *params, int max)
-{
-	const char *p = body, *end = body + len;
-	int n = 0;
-
-	while (body != NULL && p < end && n < max) {
-		const char *amp = memchr(p, '&', (size_t)(end - p));
-		const char *stop = amp ? amp : end;
-		const char *eq = memchr(p, '=', (size_t)(stop - p));
-		const char *val = eq ? eq + 1 : stop;
-		char *name = httpd_decode(p, (size_t)((eq ? eq : stop) - p), 1);
-
-		if (name[0] != '\0') {
-			params[n].name = name;
-			params[n].value = httpd_decode(val, (size_t)(stop - val), 1);
-			n++;
-		} else {
-			free(name);
-		}
-		if (amp == NULL)
-			break;
-		p = amp + 1;
-	}
-	return n;
-}
-
-void
-sf_auth_form_free(struct httpd_param *params, int n)
-{
-	for (int i = 0; i < n; i++) {
-		free(params[i].name);
-		free(params[i].value);
-		params[i].name = params[i].value = NULL;
 	}
 }
 
@@ -196,34 +150,6 @@ sf_auth_bearer(const char *authorization)
 	while (a[n] == ' ')
 		n++;
 	return a + n;
-}
-
-int
-sf_auth_basic(const char *authorization, char **id, char **secret)
-{
-	const char *p;
-	unsigned char *raw = NULL;
-	size_t len, rawlen;
-	char *colon;
-
-	*id = *secret = NULL;
-	if (authorization == NULL || strncasecmp(authorization, "Basic ", 6) != 0)
-		return -1;
-	for (p = authorization + 6; *p == ' '; p++)
-		;
-	for (len = strlen(p); len > 0 && p[len - 1] == ' '; len--)
-		;
-	if (b64_decode(p, len, &raw, &rawlen) < 0)
-		return -1;
-	/* An id or secret with a NUL in it would compare as a shorter string. */
-	if (memchr(raw, '\0', rawlen) != NULL || (colon = strchr((char *)raw, ':')) == NULL) {
-		free(raw);
-		return -1;
-	}
-	*id = xstrndup((char *)raw, (size_t)(colon - (char *)raw));
-	*secret = xstrdup(colon + 1);
-	free(raw);
-	return 0;
 }
 
 char *
@@ -625,7 +551,7 @@ static void
 client_credentials(const struct treq *t, const char **id, const char **secret, char **bid,
     char **bsecret)
 {
-	if (sf_auth_basic(httpd_header(t->req, "Authorization"), bid, bsecret) == 0) {
+	if (form_basic_auth(httpd_header(t->req, "Authorization"), 0, bid, bsecret) == 0) {
 		*id = *bid;
 		*secret = *bsecret;
 	} else {
@@ -819,7 +745,8 @@ sf_auth_token(struct sf_sim *sim, struct httpd_request *req, struct httpd_respon
 	memset(&g, 0, sizeof(g));
 	t.sim = sim;
 	t.req = req;
-	t.nform = sf_auth_form_parse(req->body, req->body_len, t.form, SF_AUTH_MAX_FORM);
+	t.nform = form_parse(req->body, req->body_len, FORM_SKIP_NAMELESS, t.form,
+	    SF_AUTH_MAX_FORM);
 	fmt = response_format(&t);
 	grant = param(&t, "grant_type");
 	if (grant == NULL || *grant == '\0')
@@ -847,7 +774,7 @@ sf_auth_token(struct sf_sim *sim, struct httpd_request *req, struct httpd_respon
 		    e.error, e.description);
 	}
 	app_free(&g.app);
-	sf_auth_form_free(t.form, t.nform);
+	form_free(t.form, t.nform);
 }
 
 void
@@ -861,7 +788,8 @@ sf_auth_revoke(struct sf_sim *sim, struct httpd_request *req, struct httpd_respo
 	memset(&t, 0, sizeof(t));
 	t.sim = sim;
 	t.req = req;
-	t.nform = sf_auth_form_parse(req->body, req->body_len, t.form, SF_AUTH_MAX_FORM);
+	t.nform = form_parse(req->body, req->body_len, FORM_SKIP_NAMELESS, t.form,
+	    SF_AUTH_MAX_FORM);
 	token = param(&t, "token");
 	if (token != NULL && *token != '\0') {
 		/* Revoking a refresh token ends the sessions it could have made: those of the same
@@ -894,7 +822,7 @@ sf_auth_revoke(struct sf_sim *sim, struct httpd_request *req, struct httpd_respo
 		    "unsupported_token_type", "error_description",
 		    "this token type is not supported"));
 	}
-	sf_auth_form_free(t.form, t.nform);
+	form_free(t.form, t.nform);
 }
 
 /* Identity service errors are bare status words, not JSON. */

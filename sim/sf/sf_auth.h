@@ -59,17 +59,9 @@ char *sf_auth_issue_refresh(struct sf_sim *sim, const char *user_id, const char 
 
 /* The pieces below are pure functions, exposed for the unit tests. */
 
-/* Splits an application/x-www-form-urlencoded body into at most max decoded parameters ('+' is
- * a space, empty names are skipped). Returns the count; release with sf_auth_form_free. */
-int sf_auth_form_parse(const char *body, size_t len, struct httpd_param *params, int max);
-void sf_auth_form_free(struct httpd_param *params, int n);
-
 /* The token of "Bearer <token>" or "OAuth <token>" (scheme case-insensitive), borrowed from
  * authorization; "" when the scheme is right but the token is empty; NULL for anything else. */
 const char *sf_auth_bearer(const char *authorization);
-
-/* Decodes "Basic base64(id:secret)": 0 and *id, *secret set (caller frees both), or -1. */
-int sf_auth_basic(const char *authorization, char **id, char **secret);
 
 /* The token response "signature": base64(HMAC-SHA256(key=secret, msg=id+issued_at)). Caller
  * frees. */

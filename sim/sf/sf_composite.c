@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "db.h"
+#include "form.h"
 #include "log.h"
 #include "sf_dml.h"
 #include "sf_id.h"
@@ -81,17 +82,6 @@ not_found(struct sf_reply *reply)
 	sf_reply_error(reply, &err);
 }
 
-/* Salesforce's 405 text, e.g. "HTTP Method 'GET' not allowed. Allowed are POST". */
-static void
-method_not_allowed(struct sf_reply *reply, const char *method, const char *allowed)
-{
-	struct sf_error err;
-
-	sf_error_set(&err, 405, "METHOD_NOT_ALLOWED", "HTTP Method '%s' not allowed. Allowed are %s",
-	    method, allowed);
-	sf_reply_error(reply, &err);
-}
-
 static json_t *
 error_body(int status, const char *code, const char *msg)
 {
@@ -117,45 +107,6 @@ opt_bool(json_t *obj, const char *key, int dflt)
 /*
  * Running one subrequest.
  */
-
-/* Splits url into a decoded path and decoded query parameters. Caller frees with
- * free_params and free(*path). */
-static char *
-parse_url(const char *url, struct httpd_param *params, int *nparams)
-{
-	const char *q = strchr(url, '?');
-	char *path = httpd_decode(url, q ? (size_t)(q - url) : strlen(url), 0);
-
-	*nparams = 0;
-	while (q != NULL && *q != '\0') {
-		const char *start = q + 1, *end = strchr(start, '&'), *eq;
-		size_t len = end ? (size_t)(end - start) : strlen(start);
-
-		q = end;
-		if (len == 0 || *nparams >= HTTPD_MAX_PARAMS)
-			continue;
-		eq = memchr(start, '=', len);
-		if (eq != NULL) {
-			params[*nparams].name = httpd_decode(start, (size_t)(eq - start), 1);
-			params[*nparams].value = httpd_decode(eq + 1,
-			    len - (size_t)(eq - start) - 1, 1);
-		} else {
-			params[*nparams].name = httpd_decode(start, len, 1);
-			params[*nparams].value = xstrdup("");
-		}
-		(*nparams)++;
-	}
-	return path;
-}
-
-static void
-free_params(struct httpd_param *params, int n)
-{
-	for (int i = 0; i < n; i++) {
-		free(params[i].name);
-		free(params[i].value);
-	}
-}
 
 /* The path after "/services/data/vXX.X" of a subrequest url, or NULL. Only for classifying
  * the url before it runs (the real parse happens in run_sub). */
@@ -193,7 +144,7 @@ run_sub(struct sf_sim *sim, const struct sf_call *parent, const char *method, co
 
 	memset(r, 0, sizeof(*r));
 	memset(&sub, 0, sizeof(sub));
-	path = parse_url(url, params, &nparams);
+	path = httpd_parse_target(url, params, HTTPD_MAX_PARAMS, &nparams);
 	sub.method = method;
 	sub.path = path;
 	sub.query = params;
@@ -224,7 +175,7 @@ run_sub(struct sf_sim *sim, const struct sf_call *parent, const char *method, co
 		r->api_calls = 1;
 		sf_sim_call(sim, &sub, r);
 	}
-	free_params(params, nparams);
+	form_free(params, nparams);
 	free(path);
 }
 
@@ -652,7 +603,7 @@ composite(struct sf_sim *sim, struct sf_call *call, struct sf_reply *reply)
 		return;
 	}
 	if (strcmp(call->method, "POST") != 0) {
-		method_not_allowed(reply, call->method, "POST");
+		sf_reply_method_not_allowed(reply, call->method, "POST");
 		return;
 	}
 	if (!json_is_object(call->body) || !json_is_array(subs)) {
@@ -711,7 +662,7 @@ graph(struct sf_sim *sim, struct sf_call *call, struct sf_reply *reply)
 		return;
 	}
 	if (strcmp(call->method, "POST") != 0) {
-		method_not_allowed(reply, call->method, "POST");
+		sf_reply_method_not_allowed(reply, call->method, "POST");
 		return;
 	}
 	if (!json_is_object(call->body) || !json_is_array(graphs) || json_array_size(graphs) == 0) {
@@ -809,7 +760,7 @@ batch(struct sf_sim *sim, struct sf_call *call, struct sf_reply *reply)
 		return;
 	}
 	if (strcmp(call->method, "POST") != 0) {
-		method_not_allowed(reply, call->method, "POST");
+		sf_reply_method_not_allowed(reply, call->method, "POST");
 		return;
 	}
 	/* Deserialization errors: top-level 400, nothing executed (reference 4.3). */
@@ -1029,6 +980,28 @@ collection_all_fail(json_t *records, const char *code, const char *msg, struct s
 	sf_reply_json(reply, 200, results);
 }
 
+/* The sObject of a collection record's attributes.type, or NULL after appending the entry
+ * Salesforce answers for a missing or unknown type to results. */
+static const struct sf_object *
+record_object(struct sf_sim *sim, const char *type, json_t *results)
+{
+	const struct sf_object *obj;
+	char *msg;
+
+	if (type == NULL) {
+		/* UNVERIFIED: the SOAP API's answer to a create without a type. */
+		json_array_append_new(results, result_error("INVALID_TYPE",
+		    "Must send a concrete entity type.", NULL));
+		return NULL;
+	}
+	if ((obj = sf_schema_object(&sim->schema, type)) == NULL) {
+		msg = xasprintf("sObject type '%s' is not supported.", type);
+		json_array_append_new(results, result_error("INVALID_TYPE", msg, NULL));
+		free(msg);
+	}
+	return obj;
+}
+
 static const char chunks_msg[] = "Cannot have more than 10 chunks in a single operation. "
     "Please rearrange the data to reduce chunking.";
 
@@ -1053,19 +1026,8 @@ collection_create(struct sf_sim *sim, struct sf_call *call, struct sf_reply *rep
 		const struct sf_object *obj;
 		struct sf_error err;
 		char id[19];
-		char *msg;
 
-		if (type == NULL) {
-			/* UNVERIFIED: the SOAP API's answer to a create without a type. */
-			json_array_append_new(results, result_error("INVALID_TYPE",
-			    "Must send a concrete entity type.", NULL));
-			failed = 1;
-			continue;
-		}
-		if ((obj = sf_schema_object(&sim->schema, type)) == NULL) {
-			msg = xasprintf("sObject type '%s' is not supported.", type);
-			json_array_append_new(results, result_error("INVALID_TYPE", msg, NULL));
-			free(msg);
+		if ((obj = record_object(sim, type, results)) == NULL) {
 			failed = 1;
 			continue;
 		}
@@ -1105,7 +1067,6 @@ collection_update(struct sf_sim *sim, struct sf_call *call, struct sf_reply *rep
 		const struct sf_object *obj;
 		struct sf_error err;
 		json_t *fields;
-		char *msg;
 
 		if (id == NULL) {
 			/* The SOAP/Apex code and text for an update without an id. */
@@ -1114,16 +1075,7 @@ collection_update(struct sf_sim *sim, struct sf_call *call, struct sf_reply *rep
 			failed = 1;
 			continue;
 		}
-		if (type == NULL) {
-			json_array_append_new(results, result_error("INVALID_TYPE",
-			    "Must send a concrete entity type.", NULL));
-			failed = 1;
-			continue;
-		}
-		if ((obj = sf_schema_object(&sim->schema, type)) == NULL) {
-			msg = xasprintf("sObject type '%s' is not supported.", type);
-			json_array_append_new(results, result_error("INVALID_TYPE", msg, NULL));
-			free(msg);
+		if ((obj = record_object(sim, type, results)) == NULL) {
 			failed = 1;
 			continue;
 		}
@@ -1360,7 +1312,7 @@ collections(struct sf_sim *sim, struct sf_call *call, const char *rest, struct s
 		else if (strcmp(call->method, "DELETE") == 0)
 			collection_delete(sim, call, reply);
 		else
-			method_not_allowed(reply, call->method, "DELETE,PATCH,POST");
+			sf_reply_method_not_allowed(reply, call->method, "DELETE,PATCH,POST");
 		return;
 	}
 	type[0] = ext[0] = '\0';
@@ -1387,12 +1339,12 @@ collections(struct sf_sim *sim, struct sf_call *call, const char *rest, struct s
 		if (strcmp(call->method, "GET") == 0 || strcmp(call->method, "POST") == 0)
 			collection_retrieve(sim, call, obj, reply);
 		else
-			method_not_allowed(reply, call->method, "GET,POST");
+			sf_reply_method_not_allowed(reply, call->method, "GET,POST");
 	} else {
 		if (strcmp(call->method, "PATCH") == 0)
 			collection_upsert(sim, call, obj, ext, reply);
 		else
-			method_not_allowed(reply, call->method, "PATCH");
+			sf_reply_method_not_allowed(reply, call->method, "PATCH");
 	}
 }
 

@@ -3,7 +3,6 @@
  * settings, mint and expire tokens, and script faults. None of it exists in Salesforce. */
 #include "sf_control.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,11 +13,14 @@
 
 #include "crypto.h"
 #include "db.h"
+#include "err.h"
 #include "log.h"
 #include "sf_auth.h"
 #include "sf_dml.h"
 #include "sf_id.h"
 #include "sf_value.h"
+#include "sim_control.h"
+#include "sim_fault.h"
 #include "xmalloc.h"
 
 #define ADMIN_USERNAME	"admin@sf-sim.local"
@@ -26,52 +28,6 @@
 #define MAX_SEGMENTS	32	/* path segments looked at when normalizing a route */
 #define MAX_DELAY_MS	600000	/* a fault delay above Salesforce's 10-minute call limit is a typo */
 #define SEED_SAVEPOINT	"sim_seed"
-
-/* A failure while seeding: the message names the object and the record index. */
-static int
-fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-/* Makes s valid for JSON: a message may quote a client's bytes or be cut mid-character. */
-static void
-make_utf8(char *s)
-{
-	json_t *probe = json_string(s);
-
-	if (probe == NULL) {
-		for (; *s; s++)
-			if ((unsigned char)*s >= 0x80)
-				*s = '?';
-	}
-	json_decref(probe);
-}
-
-static void
-respond_error(struct httpd_response *resp, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-respond_error(struct httpd_response *resp, int status, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	make_utf8(msg);
-	httpd_respond_json(resp, status, json_pack("{s:s}", "error", msg));
-}
 
 /* sim_key is ours, not part of sf_store's migrations: seed keys only matter to the control API. */
 static int
@@ -262,7 +218,7 @@ resolve(struct sf_sim *sim, json_t *v, json_t *newkeys, char *err, size_t errlen
 	if (s[1] == '@')
 		return json_string(s + 1);
 	if (key_id(sim, newkeys, s + 1, id) < 0) {
-		fail(err, errlen, "unknown key \"%s\" (keys are set with \"_key\" on an earlier "
+		err_set(err, errlen, "unknown key \"%s\" (keys are set with \"_key\" on an earlier "
 		    "record; write \"@@\" for a literal \"@\")", s);
 		return NULL;
 	}
@@ -306,7 +262,7 @@ apply_audit(struct sf_sim *sim, const struct sf_object *obj, const char *id, jso
 		if (v == NULL)
 			continue;
 		if (!json_is_string(v) || sf_value_datetime(json_string_value(v), canon[i]) < 0)
-			return fail(err, errlen, "%s: not a datetime", dates[i]);
+			return err_set(err, errlen, "%s: not a datetime", dates[i]);
 		date[i] = canon[i];
 	}
 	for (size_t i = 0; i < 2; i++) {
@@ -317,12 +273,12 @@ apply_audit(struct sf_sim *sim, const struct sf_object *obj, const char *id, jso
 			continue;
 		if (!json_is_string(v) || sf_id_normalize(json_string_value(v), uid[i]) < 0 ||
 		    username_of(sim, uid[i], name, sizeof(name)) < 0)
-			return fail(err, errlen, "%s: not the id of a User", users[i]);
+			return err_set(err, errlen, "%s: not the id of a User", users[i]);
 		user[i] = uid[i];
 	}
 	deleted = json_object_get(audit, "IsDeleted");
 	if (deleted != NULL && !json_is_boolean(deleted))
-		return fail(err, errlen, "IsDeleted: not a boolean");
+		return err_set(err, errlen, "IsDeleted: not a boolean");
 	/* Unless told otherwise, a record seeded in the past was last touched when it was made. */
 	if (date[1] == NULL)
 		date[1] = date[0];
@@ -349,7 +305,7 @@ apply_audit(struct sf_sim *sim, const struct sf_object *obj, const char *id, jso
 	sqlite3_bind_text(st, 7, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
 	if (rc < 0)
-		fail(err, errlen, "cannot set audit fields: %s", sqlite3_errmsg(sim->store.db));
+		err_set(err, errlen, "cannot set audit fields: %s", sqlite3_errmsg(sim->store.db));
 	sqlite3_finalize(st);
 	free(sql);
 	free(table);
@@ -364,7 +320,7 @@ remember_key(struct sf_sim *sim, json_t *newkeys, const char *key, const char *i
 	int rc;
 
 	if (json_object_get(newkeys, key) != NULL)
-		return fail(err, errlen, "_key \"%s\" is used twice in this seed", key);
+		return err_set(err, errlen, "_key \"%s\" is used twice in this seed", key);
 	json_object_set_new(newkeys, key, json_string(id));
 	/* A later seed may reuse a key: the newest record wins, like re-running a fixture. */
 	st = db_prepare(sim->store.db, "INSERT INTO sim_key (key, id) VALUES (?, ?) "
@@ -373,7 +329,7 @@ remember_key(struct sf_sim *sim, json_t *newkeys, const char *key, const char *i
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
 	if (rc < 0)
-		fail(err, errlen, "cannot keep _key: %s", sqlite3_errmsg(sim->store.db));
+		err_set(err, errlen, "cannot keep _key: %s", sqlite3_errmsg(sim->store.db));
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -390,14 +346,14 @@ seed_record(struct sf_sim *sim, const struct sf_object *obj, json_t *rec, const 
 	int rc = -1;
 
 	if (!json_is_object(rec)) {
-		fail(err, errlen, "a record must be a JSON object");
+		err_set(err, errlen, "a record must be a JSON object");
 		goto out;
 	}
 	json_object_foreach(rec, name, v) {
 		if (strcmp(name, "_key") == 0) {
 			key = json_string_value(v);
 			if (key == NULL || *key == '\0') {
-				fail(err, errlen, "_key must be a non-empty string");
+				err_set(err, errlen, "_key must be a non-empty string");
 				goto out;
 			}
 			continue;
@@ -409,7 +365,7 @@ seed_record(struct sf_sim *sim, const struct sf_object *obj, json_t *rec, const 
 	snprintf(path, sizeof(path), "/services/data/v%d.0/sobjects/%s", SF_API_MAX, obj->name);
 	control_call(&call, admin_id, path);
 	if (sf_dml_create(sim, obj, fields, &call, id, &serr) < 0) {
-		fail(err, errlen, "%s: %s", serr.code, serr.message);
+		err_set(err, errlen, "%s: %s", serr.code, serr.message);
 		goto out;
 	}
 	if (apply_audit(sim, obj, id, audit, err, errlen) < 0)
@@ -432,14 +388,14 @@ app_username(struct sf_sim *sim, json_t *v, json_t *newkeys, char *out, size_t o
 	char id[19];
 
 	if (s == NULL)
-		return fail(err, errlen, "usernames must be strings");
+		return err_set(err, errlen, "usernames must be strings");
 	if (s[0] == '@' && s[1] != '@') {
 		if (key_id(sim, newkeys, s + 1, id) < 0 || username_of(sim, id, out, outlen) < 0)
-			return fail(err, errlen, "\"%s\" is not the key of a User", s);
+			return err_set(err, errlen, "\"%s\" is not the key of a User", s);
 		return 0;
 	}
 	if (find_user(sim, s[0] == '@' ? s + 1 : s, id, NULL) < 0)
-		return fail(err, errlen, "no User with Username \"%s\"", s);
+		return err_set(err, errlen, "no User with Username \"%s\"", s);
 	return username_of(sim, id, out, outlen);
 }
 
@@ -473,7 +429,7 @@ seed_app(struct sf_sim *sim, json_t *rec, json_t *newkeys, char *err, size_t err
 	memset(val, 0, sizeof(val));
 	memset(text, 0, sizeof(text));
 	if (!json_is_object(rec))
-		return fail(err, errlen, "a ConnectedApp must be a JSON object");
+		return err_set(err, errlen, "a ConnectedApp must be a JSON object");
 	json_object_foreach(rec, name, v) {
 		size_t i;
 
@@ -481,7 +437,7 @@ seed_app(struct sf_sim *sim, json_t *rec, json_t *newkeys, char *err, size_t err
 			if (strcmp(name, cols[i].name) == 0 || strcmp(name, cols[i].alias) == 0)
 				break;
 		if (i == NCOLS)
-			return fail(err, errlen, "unknown ConnectedApp setting \"%s\"", name);
+			return err_set(err, errlen, "unknown ConnectedApp setting \"%s\"", name);
 		val[i] = v;
 	}
 	for (size_t i = 0; i < NCOLS; i++) {
@@ -493,7 +449,7 @@ seed_app(struct sf_sim *sim, json_t *rec, json_t *newkeys, char *err, size_t err
 		switch (cols[i].kind) {
 		case APP_STRING:
 			if (!json_is_string(v)) {
-				fail(err, errlen, "%s must be a string", cols[i].name);
+				err_set(err, errlen, "%s must be a string", cols[i].name);
 				goto out;
 			}
 			text[i] = xstrdup(json_string_value(v));
@@ -509,7 +465,8 @@ seed_app(struct sf_sim *sim, json_t *rec, json_t *newkeys, char *err, size_t err
 
 			if (!json_is_array(v)) {
 				json_decref(list);
-				fail(err, errlen, "preauthorized must be an array of usernames or null");
+				err_set(err, errlen,
+				    "preauthorized must be an array of usernames or null");
 				goto out;
 			}
 			json_array_foreach(v, j, item) {
@@ -526,14 +483,14 @@ seed_app(struct sf_sim *sim, json_t *rec, json_t *newkeys, char *err, size_t err
 		}
 		case APP_BOOL:
 			if (!json_is_boolean(v)) {
-				fail(err, errlen, "%s must be true or false", cols[i].name);
+				err_set(err, errlen, "%s must be true or false", cols[i].name);
 				goto out;
 			}
 			break;
 		}
 	}
 	if (text[0] == NULL || text[0][0] == '\0') {
-		fail(err, errlen, "consumerKey is required");
+		err_set(err, errlen, "consumerKey is required");
 		goto out;
 	}
 	if (text[2] != NULL) {
@@ -542,7 +499,7 @@ seed_app(struct sf_sim *sim, json_t *rec, json_t *newkeys, char *err, size_t err
 		EVP_PKEY *key = crypto_pubkey_load_pem(text[2], cerr, sizeof(cerr));
 
 		if (key == NULL) {
-			fail(err, errlen, "certificate: %s", cerr);
+			err_set(err, errlen, "certificate: %s", cerr);
 			goto out;
 		}
 		EVP_PKEY_free(key);
@@ -560,9 +517,9 @@ seed_app(struct sf_sim *sim, json_t *rec, json_t *newkeys, char *err, size_t err
 	if (sqlite3_step(st) == SQLITE_DONE)
 		rc = 0;
 	else if (sqlite3_extended_errcode(sim->store.db) == SQLITE_CONSTRAINT_PRIMARYKEY)
-		fail(err, errlen, "consumerKey \"%s\" already exists", text[0]);
+		err_set(err, errlen, "consumerKey \"%s\" already exists", text[0]);
 	else
-		fail(err, errlen, "%s", sqlite3_errmsg(sim->store.db));
+		err_set(err, errlen, "%s", sqlite3_errmsg(sim->store.db));
 	sqlite3_finalize(st);
 out:
 	for (size_t i = 0; i < NCOLS; i++)
@@ -580,13 +537,14 @@ seed_run(struct sf_sim *sim, json_t *seed, json_t *created, json_t *newkeys, cha
 	json_t *list;
 
 	if (!json_is_object(seed))
-		return fail(err, errlen, "a seed is a JSON object of arrays: {\"Account\":[{...}]}");
+		return err_set(err, errlen,
+		    "a seed is a JSON object of arrays: {\"Account\":[{...}]}");
 	if (ensure_tables(sim) < 0)
-		return fail(err, errlen, "cannot create sim_key");
+		return err_set(err, errlen, "cannot create sim_key");
 	/* Seeded records are owned and created by the admin unless they say otherwise. */
 	find_user(sim, ADMIN_USERNAME, admin_id, NULL);
 	if (db_savepoint(sim->store.db, SEED_SAVEPOINT) < 0)
-		return fail(err, errlen, "cannot open a savepoint");
+		return err_set(err, errlen, "cannot open a savepoint");
 	/* jansson >= 2.8 iterates in insertion order, so the file's order is the creation order
 	 * and a Contact can name an Account seeded above it. */
 	json_object_foreach(seed, objname, list) {
@@ -596,11 +554,11 @@ seed_run(struct sf_sim *sim, json_t *seed, json_t *created, json_t *newkeys, cha
 		size_t i;
 
 		if (!is_app && (obj = sf_schema_object(&sim->schema, objname)) == NULL) {
-			fail(err, errlen, "%s: no such sObject in the schema", objname);
+			err_set(err, errlen, "%s: no such sObject in the schema", objname);
 			goto fail;
 		}
 		if (!json_is_array(list)) {
-			fail(err, errlen, "%s: must be an array of records", objname);
+			err_set(err, errlen, "%s: must be an array of records", objname);
 			goto fail;
 		}
 		json_array_foreach(list, i, rec) {
@@ -608,7 +566,8 @@ seed_run(struct sf_sim *sim, json_t *seed, json_t *created, json_t *newkeys, cha
 			    seed_record(sim, obj, rec, admin_id, newkeys, msg, sizeof(msg));
 
 			if (rc < 0) {
-				fail(err, errlen, "%s[%zu]: %s", is_app ? objname : obj->name, i, msg);
+				err_set(err, errlen,
+				    "%s[%zu]: %s", is_app ? objname : obj->name, i, msg);
 				goto fail;
 			}
 		}
@@ -709,7 +668,7 @@ normalize_route(const struct sf_sim *sim, const char *method, const char *path, 
 			break;
 	}
 	free(copy);
-	make_utf8(out);
+	sim_control_utf8(out);
 }
 
 void
@@ -793,35 +752,6 @@ preset_message(struct sf_sim *sim, int p, char *out, size_t outlen)
 	}
 }
 
-static int
-get_flag(json_t *body, const char *key, int *out, char *err, size_t errlen)
-{
-	json_t *v = json_object_get(body, key);
-
-	*out = 0;
-	if (v == NULL || json_is_null(v))
-		return 0;
-	if (!json_is_boolean(v))
-		return fail(err, errlen, "%s must be true or false", key);
-	*out = json_is_true(v);
-	return 0;
-}
-
-static int
-get_long(json_t *body, const char *key, long min, long max, long dflt, long *out, char *err,
-    size_t errlen)
-{
-	json_t *v = json_object_get(body, key);
-
-	*out = dflt;
-	if (v == NULL || json_is_null(v))
-		return 0;
-	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
-		return fail(err, errlen, "%s must be an integer from %ld to %ld", key, min, max);
-	*out = (long)json_integer_value(v);
-	return 0;
-}
-
 /* Checks a POST /_sim/faults body and fills in what presets imply. */
 static int
 fault_parse(struct sf_sim *sim, json_t *body, char *method, size_t methodlen, const char **path,
@@ -837,61 +767,44 @@ fault_parse(struct sf_sim *sim, json_t *body, char *method, size_t methodlen, co
 	int p;
 
 	memset(f, 0, sizeof(*f));
-	json_object_foreach(body, key, v) {
-		size_t i;
-
-		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-			if (strcmp(key, keys[i]) == 0)
-				break;
-		if (i == sizeof(keys) / sizeof(keys[0]))
-			return fail(err, errlen, "unknown fault setting \"%s\"", key);
-	}
+	if ((key = sim_control_unknown_key(body, keys, sizeof(keys) / sizeof(keys[0]))) != NULL)
+		return err_set(err, errlen, "unknown fault setting \"%s\"", key);
 	v = json_object_get(body, "method");
-	method[0] = '\0';
-	if (v != NULL && !json_is_null(v)) {
-		const char *m = json_string_value(v);
-		size_t i;
-
-		if (m == NULL || *m == '\0' || strlen(m) >= methodlen)
-			return fail(err, errlen, "method must be an HTTP method or null");
-		for (i = 0; m[i]; i++) {
-			if (!((m[i] >= 'A' && m[i] <= 'Z') || (m[i] >= 'a' && m[i] <= 'z')))
-				return fail(err, errlen, "method must be an HTTP method or null");
-			method[i] = (char)(m[i] >= 'a' ? m[i] - 'a' + 'A' : m[i]);
-		}
-		method[i] = '\0';
-	}
+	if (v != NULL && !json_is_null(v) && json_string_value(v) == NULL)
+		return err_set(err, errlen, "method must be an HTTP method or null");
+	if (sim_fault_method(json_string_value(v), method, methodlen, err, errlen) < 0)
+		return -1;
 	*path = json_string_value(json_object_get(body, "path"));
 	if (*path == NULL || (*path)[0] != '/')
-		return fail(err, errlen, "path must be a path prefix starting with \"/\"");
-	if (get_long(body, "count", 1, 1000000, 1, count, err, errlen) < 0 ||
-	    get_long(body, "status", 100, 599, 0, &status, err, errlen) < 0 ||
-	    get_long(body, "delay_ms", 0, MAX_DELAY_MS, 0, &f->delay_ms, err, errlen) < 0 ||
-	    get_flag(body, "html", &f->html, err, errlen) < 0 ||
-	    get_flag(body, "drop", &f->drop, err, errlen) < 0 ||
-	    get_flag(body, "after_commit", &f->after_commit, err, errlen) < 0)
+		return err_set(err, errlen, "path must be a path prefix starting with \"/\"");
+	if (sim_control_long(body, "count", 1, 1000000, 1, count, err, errlen) < 0 ||
+	    sim_control_long(body, "status", 100, 599, 0, &status, err, errlen) < 0 ||
+	    sim_control_long(body, "delay_ms", 0, MAX_DELAY_MS, 0, &f->delay_ms, err, errlen) < 0 ||
+	    sim_control_bool(body, "html", &f->html, err, errlen) < 0 ||
+	    sim_control_bool(body, "drop", &f->drop, err, errlen) < 0 ||
+	    sim_control_bool(body, "after_commit", &f->after_commit, err, errlen) < 0)
 		return -1;
 	v = json_object_get(body, "errorCode");
 	code = json_string_value(v);
 	if (v != NULL && !json_is_null(v) && (code == NULL || *code == '\0' ||
 	    strlen(code) >= sizeof(f->error_code)))
-		return fail(err, errlen, "errorCode must be a non-empty string");
+		return err_set(err, errlen, "errorCode must be a non-empty string");
 	v = json_object_get(body, "message");
 	msg = json_string_value(v);
 	if (v != NULL && !json_is_null(v) && (msg == NULL || strlen(msg) >= sizeof(f->message)))
-		return fail(err, errlen, "message must be a string of at most %zu bytes",
+		return err_set(err, errlen, "message must be a string of at most %zu bytes",
 		    sizeof(f->message) - 1);
 	p = code != NULL ? preset_by_code(code) : -1;
 	if (status == 0 && p >= 0)
 		status = presets[p].status;
 	if (code != NULL && status == 0)
-		return fail(err, errlen, "errorCode %s has no preset: give its status", code);
+		return err_set(err, errlen, "errorCode %s has no preset: give its status", code);
 	if (f->drop && status != 0)
-		return fail(err, errlen, "drop and status exclude each other");
+		return err_set(err, errlen, "drop and status exclude each other");
 	if (f->html && status == 0)
-		return fail(err, errlen, "html needs a status");
+		return err_set(err, errlen, "html needs a status");
 	if (status == 0 && !f->drop && f->delay_ms == 0)
-		return fail(err, errlen, "a fault needs a status, drop or delay_ms");
+		return err_set(err, errlen, "a fault needs a status, drop or delay_ms");
 	f->status = (int)status;
 	if (status != 0 && !f->html && code == NULL && (p = preset_by_status(f->status)) >= 0)
 		code = presets[p].code;
@@ -942,72 +855,31 @@ fault_from_json(const char *spec, struct sf_fault *f)
 	json_decref(o);
 }
 
+/* A stored spec as GET /_sim/faults shows it (through struct sf_fault, as it will act). */
+static json_t *
+spec_json(const char *spec)
+{
+	struct sf_fault f;
+
+	fault_from_json(spec, &f);
+	return fault_json(&f);
+}
+
 int
 sf_control_fault_take(struct sf_sim *sim, const char *method, const char *path,
     struct sf_fault *out)
 {
-	sqlite3_stmt *st = db_prepare(sim->store.db, "SELECT id, remaining, spec FROM sim_fault "
-	    "WHERE (method IS NULL OR method = upper(?1)) AND "
-	    "substr(?2, 1, length(path_prefix)) = path_prefix ORDER BY id LIMIT 1");
-	sqlite3_int64 id;
-	long remaining;
+	long long id;
+	char *spec = sim_fault_take(sim->store.db, "sim_fault", method, path, &id);
 
-	sqlite3_bind_text(st, 1, method, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_finalize(st);
+	if (spec == NULL)
 		return 0;
-	}
-	id = sqlite3_column_int64(st, 0);
-	remaining = (long)sqlite3_column_int64(st, 1);
-	fault_from_json((const char *)sqlite3_column_text(st, 2), out);
-	sqlite3_finalize(st);
-	st = db_prepare(sim->store.db, remaining <= 1 ? "DELETE FROM sim_fault WHERE id = ?" :
-	    "UPDATE sim_fault SET remaining = remaining - 1 WHERE id = ?");
-	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		log_warnx("control: cannot consume a fault reason=\"%s\"",
-		    sqlite3_errmsg(sim->store.db));
-	sqlite3_finalize(st);
+	fault_from_json(spec, out);
+	free(spec);
 	log_info("control: fault taken id=%lld method=%s path=%s status=%d drop=%d delay_ms=%ld "
-	    "after_commit=%d", (long long)id, method, path, out->status, out->drop, out->delay_ms,
+	    "after_commit=%d", id, method, path, out->status, out->drop, out->delay_ms,
 	    out->after_commit);
 	return 1;
-}
-
-/* A pending fault as GET /_sim/faults lists it: where it applies first, then what it does. */
-static json_t *
-fault_entry(long long id, const char *method, const char *path, long long remaining,
-    const struct sf_fault *f)
-{
-	json_t *o = json_object(), *spec = fault_json(f);
-
-	json_object_set_new(o, "id", json_integer(id));
-	json_object_set_new(o, "method", method ? json_string(method) : json_null());
-	json_object_set_new(o, "path", json_string(path));
-	json_object_set_new(o, "remaining", json_integer(remaining));
-	json_object_update(o, spec);
-	json_decref(spec);
-	return o;
-}
-
-static json_t *
-fault_list(struct sf_sim *sim)
-{
-	sqlite3_stmt *st = db_prepare(sim->store.db, "SELECT id, method, path_prefix, remaining, "
-	    "spec FROM sim_fault ORDER BY id");
-	json_t *list = json_array();
-
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		struct sf_fault f;
-
-		fault_from_json((const char *)sqlite3_column_text(st, 4), &f);
-		json_array_append_new(list, fault_entry(sqlite3_column_int64(st, 0),
-		    (const char *)sqlite3_column_text(st, 1),
-		    (const char *)sqlite3_column_text(st, 2), sqlite3_column_int64(st, 3), &f));
-	}
-	sqlite3_finalize(st);
-	return list;
 }
 
 /* ---- handlers ---- */
@@ -1036,14 +908,14 @@ h_reset(struct ctl *c)
 	    db_exec(sim->store.db, "DELETE FROM sim_key", err, sizeof(err)) < 0) {
 		db_rollback_to(sim->store.db, "sim_reset");
 		sf_sim_load_settings(sim);
-		respond_error(c->resp, 500, "reset failed (see the log)");
+		sim_control_error(c->resp, 500, "reset failed (see the log)");
 		return;
 	}
 	sf_sim_load_settings(sim);
 	if (sf_control_bootstrap(sim) < 0) {
 		db_rollback_to(sim->store.db, "sim_reset");
 		sf_sim_load_settings(sim);
-		respond_error(c->resp, 500, "cannot re-create the admin user (see the log)");
+		sim_control_error(c->resp, 500, "cannot re-create the admin user (see the log)");
 		return;
 	}
 	db_release(sim->store.db, "sim_reset");
@@ -1060,10 +932,10 @@ h_seed(struct ctl *c)
 	char err[1024];
 
 	if (c->body == NULL) {
-		respond_error(c->resp, 400, "seed needs a JSON body: {\"Account\":[{...}]}");
+		sim_control_error(c->resp, 400, "seed needs a JSON body: {\"Account\":[{...}]}");
 	} else if (seed_run(c->sim, c->body, created, newkeys, err, sizeof(err)) < 0) {
 		log_warnx("control: seed failed reason=\"%s\"", err);
-		respond_error(c->resp, 400, "seed failed, nothing was kept: %s", err);
+		sim_control_error(c->resp, 400, "seed failed, nothing was kept: %s", err);
 	} else {
 		log_info("control: seeded objects=%zu keys=%zu", json_object_size(created),
 		    json_object_size(newkeys));
@@ -1084,7 +956,7 @@ h_records(struct ctl *c, const char *objname)
 	sqlite3_stmt *st;
 
 	if (obj == NULL) {
-		respond_error(c->resp, 404, "no such sObject: %s", objname);
+		sim_control_error(c->resp, 404, "no such sObject: %s", objname);
 		return;
 	}
 	records = json_array();
@@ -1148,7 +1020,7 @@ h_stats_reset(struct ctl *c)
 	/* API usage goes too: a benchmark resets, runs, and reads the calls of that run alone. */
 	if (db_exec(c->sim->store.db, "DELETE FROM sim_route_stats; DELETE FROM sim_api_usage",
 	    err, sizeof(err)) < 0) {
-		respond_error(c->resp, 500, "cannot reset statistics: %s", err);
+		sim_control_error(c->resp, 500, "cannot reset statistics: %s", err);
 		return;
 	}
 	httpd_respond_json(c->resp, 200, json_pack("{s:b}", "ok", 1));
@@ -1158,62 +1030,48 @@ static void
 h_faults_add(struct ctl *c)
 {
 	struct sf_fault f;
-	char method[16], err[512], *spec;
+	char method[16], err[512];
 	const char *path = NULL;
 	long count;
-	json_t *o;
-	sqlite3_stmt *st;
+	long long id;
+	json_t *spec;
 
 	if (c->body == NULL) {
-		respond_error(c->resp, 400, "a fault needs a JSON body: {\"path\":..,\"status\":..}");
+		sim_control_error(c->resp, 400,
+		    "a fault needs a JSON body: {\"path\":..,\"status\":..}");
 		return;
 	}
 	if (fault_parse(c->sim, c->body, method, sizeof(method), &path, &count, &f, err,
 	    sizeof(err)) < 0) {
-		respond_error(c->resp, 400, "%s", err);
+		sim_control_error(c->resp, 400, "%s", err);
 		return;
 	}
-	o = fault_json(&f);
-	spec = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	st = db_prepare(c->sim->store.db, "INSERT INTO sim_fault (method, path_prefix, remaining, "
-	    "spec) VALUES (?, ?, ?, ?)");
-	if (method[0] != '\0')
-		sqlite3_bind_text(st, 1, method, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, count);
-	sqlite3_bind_text(st, 4, spec, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		respond_error(c->resp, 500, "cannot store the fault: %s",
-		    sqlite3_errmsg(c->sim->store.db));
-	} else {
-		log_info("control: fault added method=%s path=%s count=%ld status=%d drop=%d "
-		    "delay_ms=%ld after_commit=%d", method[0] ? method : "any", path, count,
-		    f.status, f.drop, f.delay_ms, f.after_commit);
-		httpd_respond_json(c->resp, 200, fault_entry(sqlite3_last_insert_rowid(
-		    c->sim->store.db), method[0] ? method : NULL, path, count, &f));
+	spec = fault_json(&f);
+	id = sim_fault_add(c->sim->store.db, "sim_fault", method, path, count, spec, err,
+	    sizeof(err));
+	if (id < 0) {
+		sim_control_error(c->resp, 500, "cannot store the fault: %s", err);
+		json_decref(spec);
+		return;
 	}
-	sqlite3_finalize(st);
-	free(spec);
+	log_info("control: fault added method=%s path=%s count=%ld status=%d drop=%d "
+	    "delay_ms=%ld after_commit=%d", method[0] ? method : "any", path, count, f.status,
+	    f.drop, f.delay_ms, f.after_commit);
+	httpd_respond_json(c->resp, 200, sim_fault_entry(id, method[0] ? method : NULL, path,
+	    count, spec));
 }
 
 static void
 h_faults_list(struct ctl *c)
 {
-	httpd_respond_json(c->resp, 200, json_pack("{s:o}", "faults", fault_list(c->sim)));
+	httpd_respond_json(c->resp, 200, json_pack("{s:o}", "faults",
+	    sim_fault_list(c->sim->store.db, "sim_fault", spec_json)));
 }
 
 static void
 h_faults_clear(struct ctl *c)
 {
-	char err[256];
-
-	if (db_exec(c->sim->store.db, "DELETE FROM sim_fault", err, sizeof(err)) < 0) {
-		respond_error(c->resp, 500, "cannot clear faults: %s", err);
-		return;
-	}
-	httpd_respond_json(c->resp, 200, json_pack("{s:I}", "cleared",
-	    (json_int_t)sqlite3_changes(c->sim->store.db)));
+	sim_fault_clear(c->sim->store.db, "sim_fault", c->resp);
 }
 
 /* The settings POST /_sim/config accepts, with their ranges. */
@@ -1293,7 +1151,8 @@ h_config_set(struct ctl *c)
 		if (strcmp(key, "api_used") == 0) {
 			if (!json_is_integer(v) || json_integer_value(v) < 0 ||
 			    json_integer_value(v) > 1000000000L) {
-				respond_error(c->resp, 400, "api_used must be an integer from 0 to "
+				sim_control_error(c->resp, 400,
+				    "api_used must be an integer from 0 to "
 				    "1000000000");
 				return;
 			}
@@ -1304,16 +1163,17 @@ h_config_set(struct ctl *c)
 			if (strcmp(key, config_keys[i].key) == 0)
 				break;
 		if (i == sizeof(config_keys) / sizeof(config_keys[0])) {
-			respond_error(c->resp, 400, "unknown setting \"%s\"", key);
+			sim_control_error(c->resp, 400, "unknown setting \"%s\"", key);
 			return;
 		}
 		if (config_keys[i].is_bool ? !json_is_boolean(v) : (!json_is_integer(v) ||
 		    json_integer_value(v) < config_keys[i].min ||
 		    json_integer_value(v) > config_keys[i].max)) {
 			if (config_keys[i].is_bool)
-				respond_error(c->resp, 400, "%s must be true or false", key);
+				sim_control_error(c->resp, 400, "%s must be true or false", key);
 			else
-				respond_error(c->resp, 400, "%s must be an integer from %ld to %ld",
+				sim_control_error(c->resp, 400,
+				    "%s must be an integer from %ld to %ld",
 				    key, config_keys[i].min, config_keys[i].max);
 			return;
 		}
@@ -1338,7 +1198,7 @@ h_config_set(struct ctl *c)
 	if (rc < 0) {
 		db_rollback_to(sim->store.db, "sim_config");
 		sf_sim_load_settings(sim);
-		respond_error(c->resp, 500, "cannot save settings: %s",
+		sim_control_error(c->resp, 500, "cannot save settings: %s",
 		    sqlite3_errmsg(sim->store.db));
 		return;
 	}
@@ -1360,17 +1220,17 @@ h_token(struct ctl *c)
 
 	if (v != NULL && !json_is_null(v)) {
 		if ((username = json_string_value(v)) == NULL) {
-			respond_error(c->resp, 400, "username must be a string");
+			sim_control_error(c->resp, 400, "username must be a string");
 			return;
 		}
 	}
 	if (find_user(sim, username, id, &active) < 0) {
-		respond_error(c->resp, 400, "no User with Username \"%s\"", username);
+		sim_control_error(c->resp, 400, "no User with Username \"%s\"", username);
 		return;
 	}
 	/* Salesforce never issues a session to a deactivated user. */
 	if (!active) {
-		respond_error(c->resp, 400, "User \"%s\" is inactive", username);
+		sim_control_error(c->resp, 400, "User \"%s\" is inactive", username);
 		return;
 	}
 	/* {"refresh":true,"consumer_key":K}: also the refresh token app K's web-server flow would
@@ -1378,7 +1238,8 @@ h_token(struct ctl *c)
 	if (json_is_true(json_object_get(c->body, "refresh"))) {
 		app = json_string_value(json_object_get(c->body, "consumer_key"));
 		if (app == NULL || (refresh = sf_auth_issue_refresh(sim, id, app)) == NULL) {
-			respond_error(c->resp, 400, "refresh needs the consumer_key of a ConnectedApp");
+			sim_control_error(c->resp, 400,
+			    "refresh needs the consumer_key of a ConnectedApp");
 			return;
 		}
 	}
@@ -1401,7 +1262,7 @@ h_expire_tokens(struct ctl *c)
 
 	if (db_exec(c->sim->store.db, "UPDATE sim_token SET expires_at = 0", err,
 	    sizeof(err)) < 0) {
-		respond_error(c->resp, 500, "cannot expire tokens: %s", err);
+		sim_control_error(c->resp, 500, "cannot expire tokens: %s", err);
 		return;
 	}
 	httpd_respond_json(c->resp, 200, json_pack("{s:I}", "expired",
@@ -1441,23 +1302,14 @@ sf_control_handle(struct sf_sim *sim, struct httpd_request *req, struct httpd_re
 	if (strncmp(path, "/_sim/records/", 14) == 0 && path[14] != '\0' &&
 	    strchr(path + 14, '/') == NULL) {
 		if (strcmp(req->method, "GET") != 0)
-			respond_error(resp, 405, "%s /_sim/records/{SObject}: use GET", req->method);
+			sim_control_error(resp, 405,
+			    "%s /_sim/records/{SObject}: use GET", req->method);
 		else
 			h_records(&c, path + 14);
 		return;
 	}
-	if (req->body_len > 0) {
-		json_error_t jerr;
-
-		c.body = json_loadb(req->body, req->body_len, 0, &jerr);
-		if (c.body == NULL || !json_is_object(c.body)) {
-			respond_error(resp, 400, "the body must be a JSON object: %s at line %d "
-			    "column %d", c.body ? "not an object" : jerr.text, jerr.line,
-			    jerr.column);
-			json_decref(c.body);
-			return;
-		}
-	}
+	if (sim_control_body(req, resp, &c.body) < 0)
+		return;
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		if (strcmp(path, routes[i].path) != 0)
 			continue;
@@ -1469,9 +1321,9 @@ sf_control_handle(struct sf_sim *sim, struct httpd_request *req, struct httpd_re
 		}
 	}
 	if (path_known)
-		respond_error(resp, 405, "method %s not allowed on %s", req->method, path);
+		sim_control_error(resp, 405, "method %s not allowed on %s", req->method, path);
 	else
-		respond_error(resp, 404, "no such control call: %s %s (see docs/sf-sim.md)",
+		sim_control_error(resp, 404, "no such control call: %s %s (see docs/sf-sim.md)",
 		    req->method, req->path);
 	json_decref(c.body);
 }

@@ -372,9 +372,7 @@ by_id(struct sf_sim *sim, struct sf_call *call, const struct sf_object *obj, con
 		else
 			sf_reply_json(reply, 204, NULL);
 	} else {
-		sf_error_set(&err, 405, "METHOD_NOT_ALLOWED", "HTTP Method '%s' not allowed. "
-		    "Allowed are HEAD,GET,PATCH,DELETE", call->method);
-		sf_reply_error(reply, &err);
+		sf_reply_method_not_allowed(reply, call->method, "HEAD,GET,PATCH,DELETE");
 	}
 }
 
@@ -445,9 +443,7 @@ by_external_id(struct sf_sim *sim, struct sf_call *call, const struct sf_object 
 		return;
 	}
 	if (strcmp(call->method, "GET") != 0 && strcmp(call->method, "DELETE") != 0) {
-		sf_error_set(&err, 405, "METHOD_NOT_ALLOWED", "HTTP Method '%s' not allowed. "
-		    "Allowed are HEAD,GET,PATCH,DELETE", call->method);
-		sf_reply_error(reply, &err);
+		sf_reply_method_not_allowed(reply, call->method, "HEAD,GET,PATCH,DELETE");
 		return;
 	}
 	{

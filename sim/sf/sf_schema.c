@@ -2,12 +2,12 @@
 #include "sf_schema.h"
 
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "err.h"
 #include "xmalloc.h"
 
 static const struct {
@@ -42,20 +42,6 @@ sf_ftype_is_text(enum sf_ftype type)
 	default:
 		return 0;
 	}
-}
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
 }
 
 static int
@@ -125,13 +111,15 @@ load_field(struct sf_field *f, json_t *jf, const char *objname, char *err, size_
 
 	memset(f, 0, sizeof(*f));
 	if (name == NULL || type == NULL)
-		return fail(err, errlen, "object %s: every field needs \"name\" and \"type\"", objname);
+		return err_set(err, errlen,
+		    "object %s: every field needs \"name\" and \"type\"", objname);
 	f->name = xstrdup(name);
 	for (i = 0; i < sizeof(ftypes) / sizeof(ftypes[0]); i++)
 		if (strcmp(type, ftypes[i].name) == 0)
 			break;
 	if (i == sizeof(ftypes) / sizeof(ftypes[0]))
-		return fail(err, errlen, "object %s field %s: unknown type \"%s\"", objname, name, type);
+		return err_set(err, errlen,
+		    "object %s field %s: unknown type \"%s\"", objname, name, type);
 	f->type = ftypes[i].type;
 	f->length = (int)json_integer_value(json_object_get(jf, "length"));
 	if (sf_ftype_is_text(f->type) && f->length <= 0)
@@ -157,7 +145,7 @@ load_field(struct sf_field *f, json_t *jf, const char *objname, char *err, size_
 	if (f->label == NULL)
 		f->label = xstrdup(name);
 	if (f->type == SF_T_REFERENCE && f->nreference_to == 0)
-		return fail(err, errlen, "object %s field %s: a reference needs \"referenceTo\"",
+		return err_set(err, errlen, "object %s field %s: a reference needs \"referenceTo\"",
 		    objname, name);
 	return 0;
 }
@@ -173,9 +161,10 @@ load_object(struct sf_object *obj, json_t *jo, char *err, size_t errlen)
 
 	memset(obj, 0, sizeof(*obj));
 	if (name == NULL || prefix == NULL || strlen(prefix) != 3)
-		return fail(err, errlen, "every object needs \"name\" and a 3-character \"keyPrefix\"");
+		return err_set(err, errlen,
+		    "every object needs \"name\" and a 3-character \"keyPrefix\"");
 	if (!json_is_array(jfields))
-		return fail(err, errlen, "object %s: \"fields\" must be an array", name);
+		return err_set(err, errlen, "object %s: \"fields\" must be an array", name);
 	obj->name = xstrdup(name);
 	obj->key_prefix = xstrdup(prefix);
 	obj->label = get_strdup(jo, "label");
@@ -206,7 +195,8 @@ load_object(struct sf_object *obj, json_t *jo, char *err, size_t errlen)
 		const char *fname = json_string_value(json_object_get(jf, "name"));
 
 		if (fname != NULL && sf_schema_field(obj, fname) != NULL)
-			return fail(err, errlen, "object %s: field %s is defined twice (system fields "
+			return err_set(err, errlen,
+			    "object %s: field %s is defined twice (system fields "
 			    "are added automatically)", name, fname);
 		if (load_field(&obj->fields[obj->nfields], jf, name, err, errlen) < 0) {
 			obj->nfields++;
@@ -227,10 +217,10 @@ sf_schema_load_string(struct sf_schema *schema, const char *text, char *err, siz
 
 	memset(schema, 0, sizeof(*schema));
 	if (root == NULL)
-		return fail(err, errlen, "line %d: %s", jerr.line, jerr.text);
+		return err_set(err, errlen, "line %d: %s", jerr.line, jerr.text);
 	jobjs = json_object_get(root, "objects");
 	if (!json_is_array(jobjs)) {
-		fail(err, errlen, "top level must be {\"objects\": [...]}");
+		err_set(err, errlen, "top level must be {\"objects\": [...]}");
 		goto out;
 	}
 	schema->objects = xcalloc(json_array_size(jobjs), sizeof(*schema->objects));
@@ -239,7 +229,7 @@ sf_schema_load_string(struct sf_schema *schema, const char *text, char *err, siz
 		const char *name = json_string_value(json_object_get(jo, "name"));
 
 		if (name != NULL && sf_schema_object(schema, name) != NULL) {
-			fail(err, errlen, "object %s is defined twice", name);
+			err_set(err, errlen, "object %s is defined twice", name);
 			goto out;
 		}
 		schema->nobjects++;
@@ -264,16 +254,16 @@ sf_schema_load(struct sf_schema *schema, const char *path, char *err, size_t err
 
 	memset(schema, 0, sizeof(*schema));
 	if (fp == NULL)
-		return fail(err, errlen, "%s: cannot open", path);
+		return err_set(err, errlen, "%s: cannot open", path);
 	if (fseek(fp, 0, SEEK_END) < 0 || (size = ftell(fp)) < 0 || fseek(fp, 0, SEEK_SET) < 0) {
 		fclose(fp);
-		return fail(err, errlen, "%s: cannot read", path);
+		return err_set(err, errlen, "%s: cannot read", path);
 	}
 	text = xmalloc((size_t)size + 1);
 	if (fread(text, 1, (size_t)size, fp) != (size_t)size) {
 		fclose(fp);
 		free(text);
-		return fail(err, errlen, "%s: cannot read", path);
+		return err_set(err, errlen, "%s: cannot read", path);
 	}
 	text[size] = '\0';
 	fclose(fp);
@@ -282,7 +272,7 @@ sf_schema_load(struct sf_schema *schema, const char *path, char *err, size_t err
 		char msg[512];
 
 		snprintf(msg, sizeof(msg), "%s", err);
-		fail(err, errlen, "%s: %s", path, msg);
+		err_set(err, errlen, "%s: %s", path, msg);
 	}
 	free(text);
 	return rc;

@@ -14,6 +14,7 @@
 #include "sf_composite.h"
 #include "sf_control.h"
 #include "sf_rest.h"
+#include "sim_setting.h"
 #include "xmalloc.h"
 
 static const struct {
@@ -32,30 +33,19 @@ static const struct {
 static long
 setting(struct sf_sim *sim, const char *key, long dflt)
 {
-	sqlite3_stmt *st = db_prepare(sim->store.db, "SELECT value FROM sim_setting WHERE key = ?");
-	long v = dflt;
+	char buf[512];
 
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = atol((const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	return v;
+	if (sim_setting_get(sim->store.db, "sim_setting", key, buf, sizeof(buf)) == NULL)
+		return dflt;
+	return atol(buf);
 }
 
 const char *
 sf_sim_setting_text(struct sf_sim *sim, const char *key)
 {
 	static char value[512];
-	sqlite3_stmt *st = db_prepare(sim->store.db, "SELECT value FROM sim_setting WHERE key = ?");
-	const char *rc = NULL;
 
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		snprintf(value, sizeof(value), "%s", sqlite3_column_text(st, 0));
-		rc = value;
-	}
-	sqlite3_finalize(st);
-	return rc;
+	return sim_setting_get(sim->store.db, "sim_setting", key, value, sizeof(value));
 }
 
 void
@@ -77,14 +67,8 @@ sf_sim_load_settings(struct sf_sim *sim)
 int
 sf_sim_save_setting(struct sf_sim *sim, const char *key, const char *value)
 {
-	sqlite3_stmt *st = db_prepare(sim->store.db, "INSERT INTO sim_setting (key, value) "
-	    "VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
-	int rc;
+	int rc = sim_setting_put(sim->store.db, "sim_setting", key, value);
 
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-	sqlite3_finalize(st);
 	sf_sim_load_settings(sim);
 	return rc;
 }
@@ -153,6 +137,16 @@ sf_reply_error(struct sf_reply *reply, const struct sf_error *err)
 	json_decref(reply->body);
 	reply->status = err->status ? err->status : 400;
 	reply->body = sf_error_body(err);
+}
+
+void
+sf_reply_method_not_allowed(struct sf_reply *reply, const char *method, const char *allowed)
+{
+	struct sf_error err;
+
+	sf_error_set(&err, 405, "METHOD_NOT_ALLOWED",
+	    "HTTP Method '%s' not allowed. Allowed are %s", method, allowed);
+	sf_reply_error(reply, &err);
 }
 
 void
@@ -403,16 +397,6 @@ sf_sim_handle(struct httpd_request *req, struct httpd_response *resp, void *arg)
 	}
 }
 
-static void
-method_not_allowed(struct sf_reply *reply, const char *method, const char *allowed)
-{
-	struct sf_error err;
-
-	sf_error_set(&err, 405, "METHOD_NOT_ALLOWED", "HTTP Method '%s' not allowed. Allowed are %s",
-	    method, allowed);
-	sf_reply_error(reply, &err);
-}
-
 void
 sf_sim_call(struct sf_sim *sim, struct sf_call *call, struct sf_reply *reply)
 {
@@ -427,18 +411,18 @@ sf_sim_call(struct sf_sim *sim, struct sf_call *call, struct sf_reply *reply)
 	}
 	if (*rest == '\0' || strcmp(rest, "/") == 0) {
 		if (strcmp(call->method, "GET") != 0)
-			method_not_allowed(reply, call->method, "GET,HEAD");
+			sf_reply_method_not_allowed(reply, call->method, "GET,HEAD");
 		else
 			sf_rest_root(sim, call, reply);
 	} else if (strcmp(rest, "/limits") == 0 || strcmp(rest, "/limits/") == 0) {
 		if (strcmp(call->method, "GET") != 0)
-			method_not_allowed(reply, call->method, "GET,HEAD");
+			sf_reply_method_not_allowed(reply, call->method, "GET,HEAD");
 		else
 			sf_rest_limits(sim, call, reply);
 	} else if (strncmp(rest, "/query", 6) == 0 && (rest[6] == '\0' || rest[6] == '/' ||
 	    strncmp(rest + 6, "All", 3) == 0)) {
 		if (strcmp(call->method, "GET") != 0)
-			method_not_allowed(reply, call->method, "GET,HEAD");
+			sf_reply_method_not_allowed(reply, call->method, "GET,HEAD");
 		else
 			sf_rest_query(sim, call, rest, reply);
 	} else if (strncmp(rest, "/sobjects", 9) == 0 && (rest[9] == '\0' || rest[9] == '/')) {

@@ -85,6 +85,10 @@ void sf_sim_call(struct sf_sim *sim, struct sf_call *call, struct sf_reply *repl
 
 /* Sets reply to an error: status and the one-element array body. */
 void sf_reply_error(struct sf_reply *reply, const struct sf_error *err);
+/* Salesforce's 405 METHOD_NOT_ALLOWED, e.g. "HTTP Method 'GET' not allowed. Allowed are POST"
+ * (allowed: the methods, comma-separated). */
+void sf_reply_method_not_allowed(struct sf_reply *reply, const char *method,
+    const char *allowed);
 /* Sets reply to status + body (stolen). */
 void sf_reply_json(struct sf_reply *reply, int status, json_t *body);
 void sf_reply_free(struct sf_reply *reply);

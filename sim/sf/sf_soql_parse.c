@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "httpd.h"
 #include "sf_id.h"
 #include "sf_soql.h"
 #include "sf_value.h"
@@ -456,25 +457,13 @@ parse_select_list(struct parser *p)
 
 /* --- literals -------------------------------------------------------------------------- */
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static long
 hex4(const char *s)
 {
 	long v = 0;
 
 	for (int i = 0; i < 4; i++) {
-		int h = hexval(s[i]);
+		int h = httpd_hexval(s[i]);
 
 		if (h < 0)
 			return -1;

@@ -7,40 +7,19 @@
 #include <string.h>
 #include <strings.h>
 
+#include "isotime.h"
 #include "sf_id.h"
 
+/* in read as Salesforce reads a date or datetime: isotime's grammar without a lowercase 't',
+ * a ',' before the fraction or an offset without minutes; years 1700..4000 (the range of its
+ * date fields); a leap second is taken (it rolls into the next minute). */
 static int
-digits(const char *s, int n, int *out)
+parse_sf(const char *in, struct isotime *t)
 {
-	int v = 0;
-
-	for (int i = 0; i < n; i++) {
-		if (!isdigit((unsigned char)s[i]))
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-static int
-days_in_month(int y, int m)
-{
-	static const int dm[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-
-	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		return 29;
-	return dm[m - 1];
-}
-
-/* Parses "YYYY-MM-DD" at s; -1 unless it is a real calendar date. */
-static int
-parse_ymd(const char *s, int *y, int *m, int *d)
-{
-	if (digits(s, 4, y) < 0 || s[4] != '-' || digits(s + 5, 2, m) < 0 || s[7] != '-' ||
-	    digits(s + 8, 2, d) < 0)
+	if (in == NULL || isotime_parse(in, strlen(in), t) < 0)
 		return -1;
-	if (*y < 1700 || *y > 4000 || *m < 1 || *m > 12 || *d < 1 || *d > days_in_month(*y, *m))
+	if (t->year < 1700 || t->year > 4000 || t->sep == 't' || t->frac_sep == ',' ||
+	    ((t->zone == '+' || t->zone == '-') && !t->zone_min))
 		return -1;
 	return 0;
 }
@@ -48,14 +27,10 @@ parse_ymd(const char *s, int *y, int *m, int *d)
 void
 sf_value_format_datetime(time_t t, int millis, char out[SF_DATETIME_LEN + 1])
 {
-	struct tm tm;
-
 	char tmp[64];
 
-	gmtime_r(&t, &tm);
-	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%03d+0000",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-	    millis % 1000);
+	isotime_format((long long)t, 3, (long)(millis % 1000) * (ISOTIME_FRAC_UNIT / 1000),
+	    "+0000", tmp, sizeof(tmp));
 	memcpy(out, tmp, SF_DATETIME_LEN);
 	out[SF_DATETIME_LEN] = '\0';
 }
@@ -63,81 +38,24 @@ sf_value_format_datetime(time_t t, int millis, char out[SF_DATETIME_LEN + 1])
 int
 sf_value_datetime(const char *in, char out[SF_DATETIME_LEN + 1])
 {
-	int y, mo, d, h = 0, mi = 0, sec = 0, ms = 0, oh = 0, om = 0, sign = 1;
-	const char *p;
-	struct tm tm;
-	time_t t;
+	struct isotime t;
 
-	if (in == NULL || parse_ymd(in, &y, &mo, &d) < 0)
+	if (parse_sf(in, &t) < 0)
 		return -1;
-	p = in + 10;
-	if (*p == '\0')
-		goto done;
-	if (*p != 'T' && *p != ' ')
-		return -1;
-	if (digits(p + 1, 2, &h) < 0 || p[3] != ':' || digits(p + 4, 2, &mi) < 0)
-		return -1;
-	p += 6;
-	if (*p == ':') {
-		if (digits(p + 1, 2, &sec) < 0)
-			return -1;
-		p += 3;
-	}
-	if (*p == '.') {
-		int n = 0;
-
-		p++;
-		while (isdigit((unsigned char)*p)) {
-			if (n < 3)
-				ms = ms * 10 + (*p - '0');
-			n++;
-			p++;
-		}
-		if (n == 0)
-			return -1;
-		for (; n < 3; n++)
-			ms *= 10;
-	}
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		sign = *p == '-' ? -1 : 1;
-		if (digits(p + 1, 2, &oh) < 0)
-			return -1;
-		p += 3;
-		if (*p == ':')
-			p++;
-		if (digits(p, 2, &om) < 0)
-			return -1;
-		p += 2;
-	} else if (*p != '\0') {
-		return -1;
-	}
-	if (*p != '\0' || h > 23 || mi > 59 || sec > 60 || oh > 23 || om > 59)
-		return -1;
-done:
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	t = timegm(&tm) - sign * (oh * 3600 + om * 60);
-	sf_value_format_datetime(t, ms, out);
+	sf_value_format_datetime((time_t)t.utc, (int)(t.frac / (ISOTIME_FRAC_UNIT / 1000)), out);
 	return 0;
 }
 
 int
 sf_value_date(const char *in, char out[11])
 {
-	int y, m, d;
 	char dt[SF_DATETIME_LEN + 1];
+	struct isotime t;
 
 	if (in == NULL)
 		return -1;
 	if (strlen(in) == 10) {
-		if (parse_ymd(in, &y, &m, &d) < 0)
+		if (parse_sf(in, &t) < 0)
 			return -1;
 		memcpy(out, in, 10);
 		out[10] = '\0';
@@ -153,22 +71,11 @@ sf_value_date(const char *in, char out[11])
 time_t
 sf_value_datetime_epoch(const char *canonical)
 {
-	char dt[SF_DATETIME_LEN + 1];
-	struct tm tm;
-	int y, mo, d, h, mi, s;
+	struct isotime t;
 
-	if (sf_value_datetime(canonical, dt) < 0)
+	if (parse_sf(canonical, &t) < 0)
 		return -1;
-	if (sscanf(dt, "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &s) != 6)
-		return -1;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = s;
-	return timegm(&tm);
+	return (time_t)t.utc;
 }
 
 json_t *

@@ -18,6 +18,7 @@
 
 #include "b64.h"
 #include "crypto.h"
+#include "form.h"
 #include "graph_auth.h"
 #include "jwt.h"
 #include "testkeys.h"
@@ -79,7 +80,7 @@ test_form_parse(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		int n = graph_auth_form_parse(cases[i].body, strlen(cases[i].body), p,
+		int n = form_parse(cases[i].body, strlen(cases[i].body), FORM_SKIP_NAMELESS, p,
 		    GRAPH_AUTH_MAX_FORM);
 
 		assert_int_equal(n, cases[i].n);
@@ -87,7 +88,7 @@ test_form_parse(void **state)
 			assert_string_equal(p[k].name, cases[i].expect[2 * k]);
 			assert_string_equal(p[k].value, cases[i].expect[2 * k + 1]);
 		}
-		graph_auth_form_free(p, n);
+		form_free(p, n);
 	}
 	/* more parameters than the limit: the rest are ignored, not overflowed */
 	{
@@ -95,9 +96,9 @@ test_form_parse(void **state)
 
 		for (int k = 0; k < GRAPH_AUTH_MAX_FORM + 5; k++)
 			strcat(body, "k=v&");
-		assert_int_equal(graph_auth_form_parse(body, strlen(body), p, GRAPH_AUTH_MAX_FORM),
-		    GRAPH_AUTH_MAX_FORM);
-		graph_auth_form_free(p, GRAPH_AUTH_MAX_FORM);
+		assert_int_equal(form_parse(body, strlen(body), FORM_SKIP_NAMELESS, p,
+		    GRAPH_AUTH_MAX_FORM), GRAPH_AUTH_MAX_FORM);
+		form_free(p, GRAPH_AUTH_MAX_FORM);
 	}
 }
 

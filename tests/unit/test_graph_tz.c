@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "graph_tz.h"
+#include "isotime.h"
 
 /* Seconds since the epoch of a UTC ISO string; fails the test when it does not parse. */
 static long long
@@ -204,7 +205,7 @@ test_to_utc(void **state)
 
 		if (graph_tz_to_utc(to_utc_cases[i].zone, at(to_utc_cases[i].local), &utc) < 0)
 			fail_msg("%s: unknown", to_utc_cases[i].zone);
-		graph_tz_format(utc, 0, 1, buf, sizeof(buf));
+		isotime_format(utc, 0, 0, "Z", buf, sizeof(buf));
 		if (strcmp(buf, to_utc_cases[i].utc) != 0)
 			fail_msg("%s %s: got %s, want %s", to_utc_cases[i].zone,
 			    to_utc_cases[i].local, buf, to_utc_cases[i].utc);
@@ -249,7 +250,7 @@ test_all_day(void **state)
 		    &s), 0);
 		assert_int_equal(graph_tz_to_utc(all_day_cases[i].zone, at(all_day_cases[i].next),
 		    &e), 0);
-		graph_tz_format(s, 0, 1, buf, sizeof(buf));
+		isotime_format(s, 0, 0, "Z", buf, sizeof(buf));
 		if (strcmp(buf, all_day_cases[i].start_utc) != 0)
 			fail_msg("%s %s starts %s, want %s", all_day_cases[i].zone,
 			    all_day_cases[i].day, buf, all_day_cases[i].start_utc);
@@ -373,7 +374,7 @@ test_iso(void **state)
 		}
 		if (rc < 0)
 			fail_msg("\"%s\" refused", iso_cases[i].in);
-		graph_tz_format(v, 0, 1, buf, sizeof(buf));
+		isotime_format(v, 0, 0, "Z", buf, sizeof(buf));
 		if (strcmp(buf, iso_cases[i].utc) != 0 || off != iso_cases[i].has_offset)
 			fail_msg("\"%s\": %s offset %d, want %s offset %d", iso_cases[i].in, buf, off,
 			    iso_cases[i].utc, iso_cases[i].has_offset);
@@ -388,22 +389,22 @@ test_format_and_days(void **state)
 	int y, m, d;
 
 	(void)state;
-	graph_tz_format(at("2016-12-09T20:30:00Z"), 1, 0, buf, sizeof(buf));
+	isotime_format(at("2016-12-09T20:30:00Z"), 7, 0, "", buf, sizeof(buf));
 	assert_string_equal(buf, "2016-12-09T20:30:00.0000000");
-	graph_tz_format(-1, 0, 1, buf, sizeof(buf));
+	isotime_format(-1, 0, 0, "Z", buf, sizeof(buf));
 	assert_string_equal(buf, "1969-12-31T23:59:59Z");
 	/* Round trip of day numbers over four centuries, and the weekday of known dates. */
 	for (long long day = -146097; day < 146097 * 2; day += 97) {
-		graph_tz_civil(day, &y, &m, &d);
-		assert_int_equal(graph_tz_days(y, m, d), day);
+		isotime_civil(day, &y, &m, &d);
+		assert_int_equal(isotime_days(y, m, d), day);
 	}
-	assert_int_equal(graph_tz_weekday(graph_tz_days(2026, 1, 5)), 1);	/* Monday */
-	assert_int_equal(graph_tz_weekday(graph_tz_days(1970, 1, 1)), 4);	/* Thursday */
-	assert_int_equal(graph_tz_weekday(graph_tz_days(2000, 2, 29)), 2);	/* Tuesday */
-	assert_int_equal(graph_tz_month_days(2024, 2), 29);
-	assert_int_equal(graph_tz_month_days(2100, 2), 28);
-	assert_int_equal(graph_tz_month_days(2000, 2), 29);
-	assert_int_equal(graph_tz_month_days(2026, 13), 0);
+	assert_int_equal(isotime_weekday(isotime_days(2026, 1, 5)), 1);	/* Monday */
+	assert_int_equal(isotime_weekday(isotime_days(1970, 1, 1)), 4);	/* Thursday */
+	assert_int_equal(isotime_weekday(isotime_days(2000, 2, 29)), 2);	/* Tuesday */
+	assert_int_equal(isotime_month_days(2024, 2), 29);
+	assert_int_equal(isotime_month_days(2100, 2), 28);
+	assert_int_equal(isotime_month_days(2000, 2), 29);
+	assert_int_equal(isotime_month_days(2026, 13), 0);
 }
 
 int

@@ -1,6 +1,6 @@
 /* test_sf_auth.c: the pure parts of sf-sim's OAuth (sim/sf/sf_auth.c): JWT bearer assertion
- * rules, the token request form parser, Authorization header parsing and the token response
- * signature. The HTTP side is tests/integration/test_sf_oauth.c. */
+ * rules, the token request form parser and Basic credentials (lib/form.c), Authorization header
+ * parsing and the token response signature. The HTTP side is tests/integration/test_sf_oauth.c. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,6 +16,7 @@
 
 #include "b64.h"
 #include "crypto.h"
+#include "form.h"
 #include "jwt.h"
 #include "sf_auth.h"
 #include "testkeys.h"
@@ -331,23 +332,24 @@ test_form_parse(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct httpd_param p[8];
-		int n = sf_auth_form_parse(cases[i].body, strlen(cases[i].body), p, cases[i].max);
+		int n = form_parse(cases[i].body, strlen(cases[i].body), FORM_SKIP_NAMELESS, p,
+		    cases[i].max);
 
 		assert_int_equal(n, cases[i].n);
 		for (int j = 0; j < n; j++) {
 			assert_string_equal(p[j].name, cases[i].pairs[j][0]);
 			assert_string_equal(p[j].value, cases[i].pairs[j][1]);
 		}
-		sf_auth_form_free(p, n);
+		form_free(p, n);
 	}
 	/* The length bounds the parse, not the NUL. */
 	{
 		struct httpd_param p[2];
-		int n = sf_auth_form_parse("a=1&b=2", 3, p, 2);
+		int n = form_parse("a=1&b=2", 3, FORM_SKIP_NAMELESS, p, 2);
 
 		assert_int_equal(n, 1);
 		assert_string_equal(p[0].value, "1");
-		sf_auth_form_free(p, n);
+		form_free(p, n);
 	}
 }
 
@@ -406,7 +408,7 @@ test_basic(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *id = (char *)"x", *secret = (char *)"x";
-		int rc = sf_auth_basic(cases[i].header, &id, &secret);
+		int rc = form_basic_auth(cases[i].header, 0, &id, &secret);
 
 		assert_int_equal(rc, cases[i].rc);
 		if (rc == 0) {

@@ -1,0 +1,13 @@
+/* err.h: filling a caller's error buffer. Validators across the emulators report why input was
+ * refused into a char buffer the caller owns; err_set writes the message and returns -1 so a
+ * failure path is one line: `return err_set(err, errlen, "bad %s", what);`. */
+#ifndef OL_ERR_H
+#define OL_ERR_H
+
+#include <stddef.h>
+
+/* Formats into err (errlen bytes, truncated and always NUL-terminated when errlen > 0; err may be
+ * NULL when errlen is 0). Returns -1. */
+int err_set(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif
