@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "graph_fixture.h"
 #include "httpc.h"
 #include "sim_http.h"
 #include "sim_proc.h"
@@ -56,33 +57,17 @@ str(json_t *o, const char *key)
 static json_t *
 ctl(const char *method, const char *path, const char *body, long want)
 {
-	struct sim_http h;
-	json_t *j;
-
-	sim_http_do(&h, sim.base_url, method, path, body, NULL, NULL);
-	assert_int_equal(h.fail, HTTPC_OK);
-	if (h.status != want)
-		fail_msg("%s %s %s: status %ld, want %ld: %s", method, path, body ? body : "",
-		    h.status, want, h.resp.body ? h.resp.body : "");
-	assert_non_null(h.json);
-	j = json_incref(h.json);
-	sim_http_free(&h);
-	return j;
+	return sim_http_ctl(sim.base_url, method, path, body, want);
 }
 
+/* A token for client_id; caller frees. */
 static char *
 mint(const char *client_id)
 {
-	char body[128];
-	json_t *j;
-	char *t;
+	char t[sizeof(token)];
 
-	snprintf(body, sizeof(body), "{\"clientId\":\"%s\"}", client_id);
-	j = ctl("POST", "/_sim/token", body, 200);
-	assert_non_null(str(j, "access_token"));
-	t = xstrdup(str(j, "access_token"));
-	json_decref(j);
-	return t;
+	graph_fixture_token(&sim, client_id, t, sizeof(t));
+	return xstrdup(t);
 }
 
 struct reply {
@@ -198,34 +183,23 @@ static int
 fresh(void **state)
 {
 	(void)state;
-	json_decref(ctl("POST", "/_sim/reset", NULL, 200));
-	json_decref(ctl("POST", "/_sim/seed", seed_text, 200));
-	{
-		char *t = mint(APP);
-
-		snprintf(token, sizeof(token), "%s", t);
-		free(t);
-	}
+	json_decref(graph_fixture_reseed(&sim, seed_text));
+	graph_fixture_token(&sim, APP, token, sizeof(token));
 	return 0;
 }
 
 static int
 setup(void **state)
 {
-	char *argv[] = { NULL, "--listen", "127.0.0.1:0", "--db", ":memory:", NULL };
-	char bin[4096];
-
 	(void)state;
-	snprintf(bin, sizeof(bin), "%s", sim_proc_binary("graph-sim"));
-	argv[0] = bin;
-	return sim_proc_start(&sim, argv);
+	return graph_fixture_start(&sim, NULL, NULL, NULL);
 }
 
 static int
 teardown(void **state)
 {
 	(void)state;
-	return sim_proc_stop(&sim) == 0 ? 0 : -1;
+	return graph_fixture_stop(&sim);
 }
 
 static int
@@ -1102,5 +1076,5 @@ main(void)
 		cmocka_unit_test_setup(test_control_refusals, fresh),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return sim_proc_exit_status(cmocka_run_group_tests(tests, setup, teardown));
 }

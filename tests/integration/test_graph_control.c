@@ -16,6 +16,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "graph_fixture.h"
 #include "hook_server.h"
 #include "httpc.h"
 #include "sim_http.h"
@@ -57,18 +58,7 @@ now_ms(void)
 static json_t *
 ctl(const char *method, const char *path, const char *body, long want)
 {
-	struct sim_http h;
-	json_t *j;
-
-	sim_http_do(&h, sim.base_url, method, path, body, NULL, NULL);
-	assert_int_equal(h.fail, HTTPC_OK);
-	if (h.status != want)
-		fail_msg("%s %s %s: status %ld, want %ld: %s", method, path, body ? body : "",
-		    h.status, want, h.resp.body ? h.resp.body : "");
-	assert_non_null(h.json);
-	j = json_incref(h.json);
-	sim_http_free(&h);
-	return j;
+	return sim_http_ctl(sim.base_url, method, path, body, want);
 }
 
 /* A refused control call: want, and an "error" message containing needle. */
@@ -90,17 +80,9 @@ ctl_refused(const char *method, const char *path, const char *body, long want,
 static json_t *
 graph(const char *method, const char *path, long want)
 {
-	struct sim_http h;
-	json_t *j;
+	json_t *j = graph_fixture_call(&sim, method, path, NULL, token, NULL, want);
 
-	sim_http_do(&h, sim.base_url, method, path, NULL, token, NULL);
-	assert_int_equal(h.fail, HTTPC_OK);
-	if (h.status != want)
-		fail_msg("%s %s: status %ld, want %ld: %s", method, path, h.status, want,
-		    h.resp.body ? h.resp.body : "");
-	j = h.json ? json_incref(h.json) : json_null();
-	sim_http_free(&h);
-	return j;
+	return j ? j : json_null();
 }
 
 static const char *
@@ -109,26 +91,14 @@ str(json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
-static void
-mint(void)
-{
-	json_t *j = ctl("POST", "/_sim/token", "{\"clientId\":\"" APP "\"}", 200);
-
-	assert_non_null(str(j, "access_token"));
-	snprintf(token, sizeof(token), "%s", str(j, "access_token"));
-	json_decref(j);
-}
-
 /* Every test starts from the same tenant: reset, seed, http webhooks allowed, a token. */
 static int
 fresh(void **state)
 {
 	(void)state;
-	json_decref(ctl("POST", "/_sim/reset", NULL, 200));
-	json_decref(ctl("POST", "/_sim/seed", seed_text, 200));
-	json_decref(ctl("POST", "/_sim/config", "{\"require_https\":false,"
-	    "\"retry_scale\":0.001}", 200));
-	mint();
+	json_decref(graph_fixture_reseed(&sim, seed_text));
+	graph_fixture_config(&sim, "{\"require_https\":false,\"retry_scale\":0.001}");
+	graph_fixture_token(&sim, APP, token, sizeof(token));
 	hook_server_clear(hooks);
 	return 0;
 }
@@ -136,13 +106,8 @@ fresh(void **state)
 static int
 setup(void **state)
 {
-	char *argv[] = { NULL, "--listen", "127.0.0.1:0", "--db", ":memory:", NULL };
-	char bin[4096];
-
 	(void)state;
-	snprintf(bin, sizeof(bin), "%s", sim_proc_binary("graph-sim"));
-	argv[0] = bin;
-	if (sim_proc_start(&sim, argv) < 0)
+	if (graph_fixture_start(&sim, NULL, NULL, NULL) < 0)
 		return -1;
 	if ((hooks = hook_server_start()) == NULL)
 		return -1;
@@ -154,7 +119,7 @@ teardown(void **state)
 {
 	(void)state;
 	hook_server_stop(hooks);
-	return sim_proc_stop(&sim) == 0 ? 0 : -1;
+	return graph_fixture_stop(&sim);
 }
 
 /* Number of messages with this subject in a folder of a user, seen through Graph. */
@@ -276,7 +241,7 @@ test_seed_and_token(void **state)
 	assert_string_equal(json_string_value(json_array_get(json_object_get(j, "apps"), 0)), APP);
 	assert_string_equal(str(json_object_get(j, "tenant"), "id"), TENANT);
 	assert_int_equal(json_array_size(json_object_get(j, "mail")), 0);
-	mint();
+	graph_fixture_token(&sim, APP, token, sizeof(token));
 	/* The id from the seed is the user Graph shows. */
 	{
 		char path[256];
@@ -1071,7 +1036,7 @@ test_reset(void **state)
 	sim_http_free(&h);
 	/* The same seed goes in again: nothing of it was left. */
 	json_decref(ctl("POST", "/_sim/seed", seed_text, 200));
-	mint();
+	graph_fixture_token(&sim, APP, token, sizeof(token));
 	assert_int_equal(count_subject(BOB, "inbox", "Before reset"), 0);
 	free(old);
 }
@@ -1095,5 +1060,5 @@ main(void)
 		cmocka_unit_test_setup(test_reset, fresh),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return sim_proc_exit_status(cmocka_run_group_tests(tests, setup, teardown));
 }

@@ -16,6 +16,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "graph_fixture.h"
 #include "hook_server.h"
 #include "httpc.h"
 #include "sim_http.h"
@@ -50,26 +51,17 @@ sleep_ms(long ms)
 		;
 }
 
-/* A control call that must answer want; returns its JSON body (caller decrefs, may be NULL). */
+/* A control call that must answer want; returns its JSON body (caller decrefs). */
 static json_t *
 ctl(const char *method, const char *path, const char *body, long want)
 {
-	struct sim_http h;
-	json_t *j;
-
-	sim_http_do(&h, sim.base_url, method, path, body, NULL, NULL);
-	if (h.status != want)
-		fail_msg("%s %s %s: status %ld, want %ld: %s", method, path, body ? body : "",
-		    h.status, want, h.resp.body ? h.resp.body : "");
-	j = h.json ? json_incref(h.json) : NULL;
-	sim_http_free(&h);
-	return j;
+	return sim_http_ctl(sim.base_url, method, path, body, want);
 }
 
 static void
 config(const char *body)
 {
-	json_decref(ctl("POST", "/_sim/config", body, 200));
+	graph_fixture_config(&sim, body);
 }
 
 /* A Graph call as tok; fails the test unless it answers want. Returns the body (caller
@@ -78,16 +70,9 @@ static json_t *
 graph(const char *method, const char *path, json_t *body, const char *tok, long want,
     const char *const *headers)
 {
-	struct sim_http h;
 	char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-	json_t *j;
+	json_t *j = graph_fixture_call(&sim, method, path, text, tok, headers, want);
 
-	sim_http_do(&h, sim.base_url, method, path, text, tok, headers);
-	if (h.status != want)
-		fail_msg("%s %s %s: status %ld, want %ld: %s", method, path, text ? text : "",
-		    h.status, want, h.resp.body ? h.resp.body : "");
-	j = h.json ? json_incref(h.json) : NULL;
-	sim_http_free(&h);
 	free(text);
 	return j;
 }
@@ -267,31 +252,13 @@ settled_delivery(const char *sub_id, long timeout_ms)
 	}
 }
 
-static void
-mint(const char *client_id, char *out, size_t len)
-{
-	char body[128];
-	json_t *j;
-
-	snprintf(body, sizeof(body), "{\"clientId\":\"%s\"}", client_id);
-	j = ctl("POST", "/_sim/token", body, 200);
-	assert_true(strlen(str(j, "access_token")) < len);
-	snprintf(out, len, "%s", str(j, "access_token"));
-	json_decref(j);
-}
-
 /* ---- fixtures ---- */
 
 static int
 start(void **state)
 {
-	char *argv[] = { NULL, "--listen", "127.0.0.1:0", "--db", ":memory:", NULL };
-	char bin[4096];
-
 	(void)state;
-	snprintf(bin, sizeof(bin), "%s", sim_proc_binary("graph-sim"));
-	argv[0] = bin;
-	if (sim_proc_start(&sim, argv) < 0)
+	if (graph_fixture_start(&sim, NULL, NULL, NULL) < 0)
 		return -1;
 	hook = hook_server_start();
 	return hook == NULL ? -1 : 0;
@@ -302,7 +269,7 @@ stop(void **state)
 {
 	(void)state;
 	hook_server_stop(hook);
-	return sim_proc_stop(&sim) == 0 ? 0 : -1;
+	return graph_fixture_stop(&sim);
 }
 
 /* Every test starts from the same tenant, default settings but http receivers and fast
@@ -327,17 +294,16 @@ reset(void **state)
 	json_t *j, *users;
 
 	(void)state;
-	json_decref(ctl("POST", "/_sim/reset", NULL, 200));
-	j = ctl("POST", "/_sim/seed", seed, 200);
+	j = graph_fixture_reseed(&sim, seed);
 	users = json_object_get(j, "users");
 	snprintf(alice_id, sizeof(alice_id), "%s", str(users, ALICE));
 	snprintf(bob_id, sizeof(bob_id), "%s", str(users, BOB));
 	json_decref(j);
 	assert_int_equal(strlen(alice_id), 36);
 	config("{\"require_https\":false,\"retry_scale\":0.001,\"ack_timeout_ms\":3000}");
-	mint(APP, token, sizeof(token));
-	mint(OTHER_APP, other_token, sizeof(other_token));
-	mint(NOMAIL_APP, nomail_token, sizeof(nomail_token));
+	graph_fixture_token(&sim, APP, token, sizeof(token));
+	graph_fixture_token(&sim, OTHER_APP, other_token, sizeof(other_token));
+	graph_fixture_token(&sim, NOMAIL_APP, nomail_token, sizeof(nomail_token));
 	hook_server_clear(hook);
 	return 0;
 }
@@ -1255,5 +1221,5 @@ main(void)
 		cmocka_unit_test_setup(test_lifecycle, reset),
 	};
 
-	return cmocka_run_group_tests(tests, start, stop);
+	return sim_proc_exit_status(cmocka_run_group_tests(tests, start, stop));
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "graph_fixture.h"
 #include "sim_http.h"
 #include "sim_proc.h"
 #include "xmalloc.h"
@@ -56,35 +57,11 @@ sleep_sec(double s)
 		;
 }
 
-/* A control call that must succeed (2xx); returns its parsed answer (caller frees, may be NULL). */
+/* A control call that must answer want; returns its parsed answer (caller decrefs). */
 static json_t *
-control(const char *method, const char *path, const char *body)
+control(const char *method, const char *path, const char *body, long want)
 {
-	struct sim_http h;
-	json_t *out;
-
-	sim_http_do(&h, sim.base_url, method, path, body, NULL, NULL);
-	if (h.status < 200 || h.status > 299)
-		fail_msg("%s %s -> %ld %s", method, path, h.status,
-		    h.resp.body ? h.resp.body : "(no body)");
-	out = h.json;
-	h.json = NULL;
-	sim_http_free(&h);
-	return out;
-}
-
-static void
-get_token(const char *client_id, char *out, size_t len)
-{
-	char body[128];
-	json_t *res;
-
-	snprintf(body, sizeof(body), "{\"clientId\":\"%s\"}", client_id);
-	res = control("POST", "/_sim/token", body);
-	assert_true(json_is_string(json_object_get(res, "access_token")));
-	assert_true(strlen(jstr(json_object_get(res, "access_token"))) < len);
-	snprintf(out, len, "%s", jstr(json_object_get(res, "access_token")));
-	json_decref(res);
+	return sim_http_ctl(sim.base_url, method, path, body, want);
 }
 
 /* Sets the throttle settings (the rest stay as they are). */
@@ -95,7 +72,7 @@ throttle_config(long requests, long window_sec, int concurrency)
 
 	snprintf(body, sizeof(body), "{\"throttle_requests\":%ld,\"throttle_window_sec\":%ld,"
 	    "\"throttle_concurrency\":%d}", requests, window_sec, concurrency);
-	json_decref(control("POST", "/_sim/config", body));
+	graph_fixture_config(&sim, body);
 }
 
 /* GET of user's Inbox messages as the app of token; the status, h kept for the caller. */
@@ -119,19 +96,10 @@ get_status(const char *token, const char *user)
 	return status;
 }
 
-/* The error code of a Graph error body, or "". */
-static const char *
-error_code(json_t *body)
-{
-	json_t *code = json_object_get(json_object_get(body, "error"), "code");
-
-	return json_is_string(code) ? json_string_value(code) : "";
-}
-
 static long
 stat_counter(const char *key)
 {
-	json_t *stats = control("GET", "/_sim/stats", NULL), *v;
+	json_t *stats = control("GET", "/_sim/stats", NULL, 200), *v;
 	long n;
 
 	/* Counters at the top level or under "counters". */
@@ -147,7 +115,7 @@ stat_counter(const char *key)
 static long
 mailbox_counter(const char *upn)
 {
-	json_t *stats = control("GET", "/_sim/stats", NULL);
+	json_t *stats = control("GET", "/_sim/stats", NULL, 200);
 	json_t *v = json_object_get(json_object_get(stats, "mailboxes"), upn);
 	long n = json_is_integer(v) ? (long)json_integer_value(v) : 0;
 
@@ -158,17 +126,13 @@ mailbox_counter(const char *upn)
 static int
 setup_all(void **state)
 {
-	char *argv[] = { NULL, "--listen", "127.0.0.1:0", "--db", ":memory:", NULL };
-	char bin[4096];
 	const char *users[] = { "alice", "bob", "carol", "dave", "erin", "frank" };
 	json_t *seed, *arr, *mail, *copy;
+	char *text;
 	size_t i;
+	int rc;
 
 	(void)state;
-	snprintf(bin, sizeof(bin), "%s", sim_proc_binary("graph-sim"));
-	argv[0] = bin;
-	if (sim_proc_start(&sim, argv) < 0)
-		return -1;
 	seed = json_pack("{s:{s:s},s:[{s:s,s:s,s:s,s:[s,s]},{s:s,s:s,s:s,s:[s,s]}]}",
 	    "tenant", "domain", DOMAIN,
 	    "apps",
@@ -185,16 +149,15 @@ setup_all(void **state)
 		    "mail", upn, "displayName", users[i]));
 	}
 	json_object_set_new(seed, "users", arr);
-	{
-		char *text = json_dumps(seed, JSON_COMPACT);
-
-		json_decref(control("POST", "/_sim/seed", text));
-		free(text);
-	}
+	text = json_dumps(seed, JSON_COMPACT);
 	json_decref(seed);
+	rc = graph_fixture_start(&sim, NULL, text, NULL);
+	free(text);
+	if (rc < 0)
+		return -1;
 	mail = control("POST", "/_sim/mail", "{\"from\":\"someone@example.com\","
 	    "\"to\":[\"alice@" DOMAIN "\",\"erin@" DOMAIN "\"],\"subject\":\"hello\","
-	    "\"body\":\"hi\"}");
+	    "\"body\":\"hi\"}", 201);
 	json_array_foreach(json_object_get(mail, "copies"), i, copy) {
 		if (strcmp(jstr(json_object_get(copy, "user")), "alice@" DOMAIN) != 0)
 			continue;
@@ -204,8 +167,8 @@ setup_all(void **state)
 		    jstr(json_object_get(copy, "immutableId")));
 	}
 	json_decref(mail);
-	get_token(APP_A, token_a, sizeof(token_a));
-	get_token(APP_B, token_b, sizeof(token_b));
+	graph_fixture_token(&sim, APP_A, token_a, sizeof(token_a));
+	graph_fixture_token(&sim, APP_B, token_b, sizeof(token_b));
 	return 0;
 }
 
@@ -214,7 +177,7 @@ teardown_all(void **state)
 {
 	(void)state;
 	/* A clean exit: under the sanitizers a leak or an error makes it non-zero. */
-	return sim_proc_stop(&sim) == 0 ? 0 : -1;
+	return graph_fixture_stop(&sim);
 }
 
 /*
@@ -237,7 +200,7 @@ test_rate_limit(void **state)
 
 	/* The sixth within the window: Graph's documented 429 body and a Retry-After. */
 	assert_int_equal(get_messages(&h, token_a, "alice"), 429);
-	assert_string_equal(error_code(h.json), "TooManyRequests");
+	assert_string_equal(graph_fixture_error_code(h.json), "TooManyRequests");
 	assert_string_equal(jstr(json_object_get(json_object_get(h.json, "error"), "message")),
 	    "Please retry again later.");
 	inner = json_object_get(json_object_get(h.json, "error"), "innerError");
@@ -371,7 +334,7 @@ parallel_get(void *arg)
 	struct sim_http h;
 
 	p->status = get_messages(&h, token_a, "dave");
-	snprintf(p->code, sizeof(p->code), "%s", error_code(h.json));
+	snprintf(p->code, sizeof(p->code), "%s", graph_fixture_error_code(h.json));
 	snprintf(p->retry_after, sizeof(p->retry_after), "%s",
 	    sim_http_header(&h, "Retry-After") ? sim_http_header(&h, "Retry-After") : "");
 	sim_http_free(&h);
@@ -388,7 +351,7 @@ test_concurrency_limit(void **state)
 	throttle_config(10000, 600, 4);
 	/* Each of the five is slow while it is in flight. */
 	json_decref(control("POST", "/_sim/faults", "{\"path\":\"/v1.0/users/dave@" DOMAIN
-	    "/messages\",\"delay_ms\":1500,\"count\":5}"));
+	    "/messages\",\"delay_ms\":1500,\"count\":5}", 200));
 	for (int i = 0; i < NPARALLEL; i++)
 		assert_int_equal(pthread_create(&p[i].thread, NULL, parallel_get, &p[i]), 0);
 	for (int i = 0; i < NPARALLEL; i++)
@@ -407,7 +370,7 @@ test_concurrency_limit(void **state)
 	/* They all arrive within the delay: four in flight, the fifth refused. */
 	assert_int_equal(throttled, 1);
 	assert_int_equal(ok, 4);
-	json_decref(control("DELETE", "/_sim/faults", NULL));
+	json_decref(control("DELETE", "/_sim/faults", NULL, 200));
 	/* Once they are done, the mailbox takes requests again. */
 	assert_int_equal(get_status(token_a, "dave"), 200);
 }
@@ -576,7 +539,7 @@ test_batch_rejected(void **state)
 		}
 		status = batch(payload, &res);
 		free(payload);
-		if (status != 400 || strcmp(error_code(res), "BadRequest") != 0 ||
+		if (status != 400 || strcmp(graph_fixture_error_code(res), "BadRequest") != 0 ||
 		    strstr(jstr(json_object_get(json_object_get(res, "error"), "message")),
 		    cases[i].message) == NULL)
 			fail_msg("%s: status %ld %s", cases[i].name, status,
@@ -629,7 +592,7 @@ test_batch_item_throttled(void **state)
 	r = response_of(res, "6");
 	assert_true(atof(jstr(json_object_get(json_object_get(r, "headers"), "Retry-After"))) >=
 	    1);
-	assert_string_equal(error_code(json_object_get(r, "body")), "TooManyRequests");
+	assert_string_equal(graph_fixture_error_code(json_object_get(r, "body")), "TooManyRequests");
 	json_decref(res);
 	assert_int_equal(stat_counter("throttled") - throttled_before, 2);
 	/* The same mailbox outside a batch is throttled too: it is one pair. */
@@ -651,5 +614,5 @@ main(void)
 		cmocka_unit_test(test_batch_item_throttled),
 	};
 
-	return cmocka_run_group_tests(tests, setup_all, teardown_all);
+	return sim_proc_exit_status(cmocka_run_group_tests(tests, setup_all, teardown_all));
 }

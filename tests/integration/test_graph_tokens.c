@@ -21,6 +21,7 @@
 
 #include "b64.h"
 #include "crypto.h"
+#include "graph_fixture.h"
 #include "httpc.h"
 #include "jwt.h"
 #include "sim_http.h"
@@ -47,38 +48,12 @@
 static struct sim_proc sim;
 static char *dbfile;
 
-static json_t *
-ctl(const char *method, const char *path, const char *body, long want)
-{
-	struct sim_http h;
-	json_t *j;
-
-	sim_http_do(&h, sim.base_url, method, path, body, NULL, NULL);
-	if (h.status != want)
-		fail_msg("%s %s: status %ld, want %ld: %s", method, path, h.status, want,
-		    h.resp.body ? h.resp.body : "");
-	j = json_incref(h.json);
-	sim_http_free(&h);
-	return j;
-}
-
-static int
-start(void)
-{
-	char *argv[] = { NULL, "--listen", "127.0.0.1:0", "--db", dbfile, NULL };
-	char bin[4096];
-
-	snprintf(bin, sizeof(bin), "%s", sim_proc_binary("graph-sim"));
-	argv[0] = bin;
-	return sim_proc_start(&sim, argv);
-}
-
 static int
 setup(void **state)
 {
 	char *cert0, *certjson, *seed, tmpl[] = "/tmp/graph-tokens-XXXXXX";
 	json_t *cs;
-	int fd;
+	int fd, rc;
 
 	(void)state;
 	if ((fd = mkstemp(tmpl)) < 0)
@@ -86,8 +61,6 @@ setup(void **state)
 	close(fd);
 	unlink(tmpl);		/* graph-sim creates it */
 	dbfile = xstrdup(tmpl);
-	if (start() < 0)
-		return -1;
 	testkeys_pem(0, NULL, &cert0);
 	cs = json_string(cert0);
 	certjson = json_dumps(cs, JSON_ENCODE_ANY);
@@ -106,11 +79,11 @@ setup(void **state)
 	    "{\"clientId\":\"" ODD "\",\"secret\":\"%s\",\"roles\":[\"Mail.Read\"]}],"
 	    "\"users\":[{\"userPrincipalName\":\"" USER "\",\"mail\":\"" USER "\","
 	    "\"displayName\":\"Adele Vance\"}]}", certjson, ODD_SECRET);
-	json_decref(ctl("POST", "/_sim/seed", seed, 200));
+	rc = graph_fixture_start(&sim, dbfile, seed, NULL);
 	free(seed);
 	free(certjson);
 	free(cert0);
-	return 0;
+	return rc;
 }
 
 static int
@@ -120,9 +93,7 @@ teardown(void **state)
 
 	(void)state;
 	/* A clean exit also means no sanitizer report from the sim. */
-	status = sim_proc_stop(&sim);
-	if (status != 0)
-		fprintf(stderr, "graph-sim exited with status %d\n", status);
+	status = graph_fixture_stop(&sim);
 	unlink(dbfile);
 	{
 		char *side = xasprintf("%s-wal", dbfile);
@@ -652,13 +623,11 @@ test_graph_tokens(void **state)
 static void
 test_disabled_app_token(void **state)
 {
-	json_t *j = ctl("POST", "/_sim/token", "{\"clientId\":\"" DISABLED "\"}", 200);
-	const char *tok = json_string_value(json_object_get(j, "access_token"));
+	char tok[4096];
 
 	(void)state;
-	assert_non_null(tok);
+	graph_fixture_token(&sim, DISABLED, tok, sizeof(tok));
 	expect_401(tok, "Access token validation failure.", "disabled app");
-	json_decref(j);
 }
 
 static void
@@ -668,13 +637,13 @@ test_expired_token(void **state)
 	struct sim_http h;
 
 	(void)state;
-	json_decref(ctl("POST", "/_sim/config", "{\"token_ttl_sec\":1}", 200));
+	graph_fixture_config(&sim, "{\"token_ttl_sec\":1}");
 	sim_http_form(&h, sim.base_url, TOKEN_PATH, form, NULL);
 	assert_int_equal(h.status, 200);
 	assert_int_equal(json_integer_value(json_object_get(h.json, "expires_in")), 1);
 	tok = xstrdup(json_string_value(json_object_get(h.json, "access_token")));
 	sim_http_free(&h);
-	json_decref(ctl("POST", "/_sim/config", "{\"token_ttl_sec\":3599}", 200));
+	graph_fixture_config(&sim, "{\"token_ttl_sec\":3599}");
 	sleep(2);
 	expect_401(tok, "Lifetime validation failed, the token is expired.", "expired");
 	free(tok);
@@ -866,7 +835,7 @@ test_key_survives_restart(void **state)
 
 	(void)state;
 	assert_int_equal(sim_proc_stop(&sim), 0);
-	assert_int_equal(start(), 0);
+	assert_int_equal(graph_fixture_start(&sim, dbfile, NULL, NULL), 0);
 	sim_http_do(&h, sim.base_url, "GET", "/v1.0/users", NULL, before, NULL);
 	if (h.status != 200)
 		fail_msg("token after restart: %ld %s", h.status, h.resp.body ? h.resp.body : "");
@@ -894,5 +863,5 @@ main(void)
 		cmocka_unit_test(test_key_survives_restart),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return sim_proc_exit_status(cmocka_run_group_tests(tests, setup, teardown));
 }

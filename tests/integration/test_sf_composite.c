@@ -15,20 +15,18 @@
 
 #include "httpc.h"
 #include "sf_id.h"
+#include "sim_http.h"
 #include "sim_proc.h"
 #include "xmalloc.h"
 
 #define V	"/services/data/v62.0"
 
 static struct sim_proc sim;
-static struct httpc *http;
 static char token[256];
 static char acme_id[19];
 static char absent_account[19];	/* well-formed ids of records that do not exist */
 static char absent_contact[19];
 
-/* Sends method path body (may be NULL) with the token. Returns the status; *out (may be NULL)
- * gets the parsed body or NULL when empty; location (may be NULL) the Location header. */
 /* The text of a JSON string, or "(not a string)": cmocka's string asserts crash on NULL. */
 static const char *
 jstr(json_t *v)
@@ -36,42 +34,31 @@ jstr(json_t *v)
 	return json_is_string(v) ? json_string_value(v) : "(not a string)";
 }
 
+/* Sends method path body (may be NULL) with the token. Returns the status; *out (may be NULL)
+ * gets the parsed body or NULL when empty; location (may be NULL) the Location header. */
 static long
 request(const char *method, const char *path, const char *body, json_t **out, char *location,
     size_t loclen)
 {
-	struct httpc_request req;
-	struct httpc_response resp;
-	char url[4096], auth[300], err[256];
-	const char *headers[] = { auth, NULL };
+	struct sim_http h;
 	const char *loc;
 	long status;
 
-	snprintf(url, sizeof(url), "%s%s", sim.base_url, path);
-	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-	memset(&req, 0, sizeof(req));
-	req.method = method;
-	req.url = url;
-	req.body = body;
-	req.body_len = body ? strlen(body) : 0;
-	req.content_type = body ? "application/json" : NULL;
-	req.headers = headers;
-	if (httpc_do(http, &req, &resp, err, sizeof(err)) != HTTPC_OK)
-		fail_msg("%s %s: %s", method, path, err);
-	status = resp.status;
+	sim_http_do(&h, sim.base_url, method, path, body, token, NULL);
+	if (h.fail != HTTPC_OK)
+		fail_msg("%s %s: no answer (httpc failure %d)", method, path, (int)h.fail);
+	status = h.status;
+	if (h.resp.body_len > 0 && h.json == NULL)
+		fail_msg("%s %s: not JSON: %s", method, path, h.resp.body);
 	if (out != NULL) {
-		json_error_t jerr;
-
-		*out = NULL;
-		if (resp.body_len > 0 && (*out = json_loads(resp.body, JSON_DECODE_ANY,
-		    &jerr)) == NULL)
-			fail_msg("%s %s: not JSON (%s): %s", method, path, jerr.text, resp.body);
+		*out = h.json;
+		h.json = NULL;
 	}
 	if (location != NULL) {
-		loc = httpc_header(&resp, "Location");
+		loc = sim_http_header(&h, "Location");
 		snprintf(location, loclen, "%s", loc ? loc : "");
 	}
-	httpc_response_free(&resp);
+	sim_http_free(&h);
 	return status;
 }
 
@@ -191,31 +178,18 @@ assert_rolled_back(json_t *e)
 static int
 setup(void **state)
 {
-	char *argv[] = { (char *)sim_proc_binary("sf-sim"), "--listen", "127.0.0.1:0", "--db",
-	    ":memory:", NULL };
-	json_t *res, *rec;
+	json_t *res, *rec, *keys;
 
 	(void)state;
-	if (sim_proc_start(&sim, argv) < 0) {
-		fprintf(stderr, "cannot start %s\n", argv[0]);
+	if (sim_http_start_sf(&sim, NULL, token, sizeof(token)) < 0)
+		return -1;
+	keys = sim_http_seed_sf(&sim, "{\"Account\":[{\"_key\":\"acme\",\"Name\":\"Acme\"}],"
+	    "\"Contact\":[{\"LastName\":\"Seeded\",\"AccountId\":\"@acme\"}]}");
+	if (keys == NULL) {
+		sim_proc_stop(&sim);
 		return -1;
 	}
-	http = httpc_new();
-	if (request("POST", "/_sim/token", NULL, &res, NULL, 0) != 200 ||
-	    !json_is_string(json_object_get(res, "access_token"))) {
-		fprintf(stderr, "POST /_sim/token failed\n");
-		return -1;
-	}
-	snprintf(token, sizeof(token), "%s", json_string_value(json_object_get(res,
-	    "access_token")));
-	json_decref(res);
-	if (request("POST", "/_sim/seed", "{\"Account\":[{\"_key\":\"acme\",\"Name\":\"Acme\"}],"
-	    "\"Contact\":[{\"LastName\":\"Seeded\",\"AccountId\":\"@acme\"}]}", &res, NULL, 0) !=
-	    200) {
-		fprintf(stderr, "POST /_sim/seed failed\n");
-		return -1;
-	}
-	json_decref(res);
+	json_decref(keys);
 	res = query("SELECT Id FROM Account WHERE Name = 'Acme'");
 	rec = json_array_get(json_object_get(res, "records"), 0);
 	if (!json_is_string(json_object_get(rec, "Id")))
@@ -231,9 +205,8 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	httpc_free(http);
 	/* A clean exit: under ASan a leak or a crash in sf-sim fails the test here. */
-	return sim_proc_stop(&sim) == 0 ? 0 : -1;
+	return sim_proc_stop_clean(&sim, "sf-sim");
 }
 
 /*
@@ -1088,5 +1061,5 @@ main(void)
 		cmocka_unit_test(test_graph_limits),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return sim_proc_exit_status(cmocka_run_group_tests(tests, setup, teardown));
 }

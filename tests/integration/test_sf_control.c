@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "httpc.h"
+#include "sim_http.h"
 #include "sim_proc.h"
 #include "testkeys.h"
 #include "xmalloc.h"
@@ -46,45 +47,28 @@ static void
 request(const char *method, const char *path, const char *body, const char *token,
     struct reply *r)
 {
-	struct httpc_request req;
-	struct httpc_response resp;
-	struct httpc *hc;
-	char url[1024], auth[512], err[256];
-	const char *headers[2] = { NULL, NULL };
+	struct sim_http sh;
 	const char *h;
 	long t0;
 
 	memset(r, 0, sizeof(*r));
-	snprintf(url, sizeof(url), "%s%s", sim.base_url, path);
-	if (token != NULL) {
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-		headers[0] = auth;
-	}
-	memset(&req, 0, sizeof(req));
-	req.method = method;
-	req.url = url;
-	req.body = body;
-	req.body_len = body ? strlen(body) : 0;
-	req.content_type = body ? "application/json" : NULL;
-	req.headers = headers;
-	req.timeout_ms = 20000;
-	/* A fresh connection each time: libcurl silently resends a request once when a reused
-	 * connection closes without an answer, which would hide every dropped connection. */
-	hc = httpc_new();
+	/* sim_http_do takes a fresh connection each time: libcurl silently resends a request once
+	 * when a reused connection closes without an answer, which would hide every dropped
+	 * connection. */
 	t0 = now_ms();
-	r->fail = httpc_do(hc, &req, &resp, err, sizeof(err));
+	sim_http_do(&sh, sim.base_url, method, path, body, token, NULL);
 	r->ms = now_ms() - t0;
-	httpc_free(hc);
-	r->status = resp.status;
+	r->fail = sh.fail;
+	r->status = sh.status;
 	if (r->fail == HTTPC_OK) {
-		r->body = xstrdup(resp.body ? resp.body : "");
+		r->body = xstrdup(sh.resp.body ? sh.resp.body : "");
 		r->json = json_loads(r->body, JSON_DECODE_ANY, NULL);
-		if ((h = httpc_header(&resp, "Content-Type")) != NULL)
+		if ((h = sim_http_header(&sh, "Content-Type")) != NULL)
 			snprintf(r->ctype, sizeof(r->ctype), "%s", h);
-		if ((h = httpc_header(&resp, "Sforce-Limit-Info")) != NULL)
+		if ((h = sim_http_header(&sh, "Sforce-Limit-Info")) != NULL)
 			snprintf(r->limit_info, sizeof(r->limit_info), "%s", h);
 	}
-	httpc_response_free(&resp);
+	sim_http_free(&sh);
 }
 
 static void
@@ -206,25 +190,16 @@ sf_error_is(const struct reply *r, long status, const char *code, const char *ms
 static int
 group_setup(void **state)
 {
-	char *argv[] = { (char *)sim_proc_binary("sf-sim"), "--listen", "127.0.0.1:0", "--db",
-	    ":memory:", NULL };
-
 	(void)state;
-	argv[0] = xstrdup(argv[0]);
-	if (sim_proc_start(&sim, argv) < 0) {
-		fprintf(stderr, "cannot start %s\n", argv[0]);
-		free(argv[0]);
-		return -1;
-	}
-	free(argv[0]);
-	return 0;
+	return sim_proc_start_sim(&sim, "sf-sim", NULL);
 }
 
 static int
 group_teardown(void **state)
 {
 	(void)state;
-	return sim_proc_stop(&sim) == 0 ? 0 : -1;
+	/* A clean exit: under ASan a leak or a crash in sf-sim fails the test here. */
+	return sim_proc_stop_clean(&sim, "sf-sim");
 }
 
 /* Every test starts from a reset org. */
@@ -963,5 +938,5 @@ main(void)
 		cmocka_unit_test_setup(test_reset, reset),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return sim_proc_exit_status(cmocka_run_group_tests(tests, group_setup, group_teardown));
 }

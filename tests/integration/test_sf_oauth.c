@@ -44,26 +44,18 @@ key_id(const char *k)
 	return id;
 }
 
+/* A POST to the control API that must answer want; its JSON body (caller decrefs). */
 static json_t *
 ctl(const char *path, const char *body, long want)
 {
-	struct sim_http h;
-	json_t *j;
-
-	sim_http_do(&h, sim.base_url, "POST", path, body, NULL, NULL);
-	if (h.status != want)
-		fail_msg("POST %s: status %ld, want %ld: %s", path, h.status, want,
-		    h.resp.body ? h.resp.body : "");
-	j = json_incref(h.json);
-	sim_http_free(&h);
-	return j;
+	return sim_http_ctl(sim.base_url, "POST", path, body, want);
 }
 
 static int
 setup(void **state)
 {
 	char *cert0, *certjson, *seed;
-	json_t *j, *cs;
+	json_t *cs;
 
 	(void)state;
 	if (sim_http_start_sf(&sim, NULL, admin_token, sizeof(admin_token)) < 0)
@@ -100,13 +92,15 @@ setup(void **state)
 	    "{\"consumerKey\":\"REFOPEN\",\"consumerSecret\":\"open-secret\","
 	    "\"requireSecretForRefresh\":false}]}",
 	    certjson, certjson);
-	j = ctl("/_sim/seed", seed, 200);
-	keys = json_incref(json_object_get(j, "keys"));
-	json_decref(j);
+	keys = sim_http_seed_sf(&sim, seed);
 	free(seed);
 	free(certjson);
 	free(cert0);
-	return keys == NULL ? -1 : 0;
+	if (keys == NULL) {
+		sim_proc_stop(&sim);
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -115,7 +109,7 @@ teardown(void **state)
 	(void)state;
 	json_decref(keys);
 	/* A clean exit: under ASan a leak or a crash in sf-sim fails the test here. */
-	return sim_proc_stop(&sim) == 0 ? 0 : -1;
+	return sim_proc_stop_clean(&sim, "sf-sim");
 }
 
 /* A JWT bearer assertion: signed with test identity `which` (0 is the apps' certificate);
@@ -797,5 +791,5 @@ main(void)
 		cmocka_unit_test(test_expiry),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return sim_proc_exit_status(cmocka_run_group_tests(tests, setup, teardown));
 }

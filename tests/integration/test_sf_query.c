@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sf_fixture.h"
 #include "sf_id.h"
 #include "sim_http.h"
 #include "sim_proc.h"
@@ -19,26 +20,16 @@
 #define D "/services/data/v62.0"
 #define NCONTACTS 450
 
-struct fx {
-	struct sim_proc p;
-	char token[512];
-	json_t *keys;		/* _key -> id from the seed */
-};
-
 static int
 setup(void **state)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
+	struct sf_fixture *fx = calloc(1, sizeof(*fx));
 	json_t *seed, *contacts;
-	struct sim_http h;
-	int rc = -1;
+	char *text;
+	int rc;
 
 	if (fx == NULL)
 		return -1;
-	if (sim_http_start_sf(&fx->p, NULL, fx->token, sizeof(fx->token)) < 0) {
-		free(fx);
-		return -1;
-	}
 	/* NCONTACTS contacts, every tenth on Acme; LastName Person0000.. sorts by creation;
 	 * Email p000@x.e.. (NCONTACTS < 1000). */
 	contacts = json_array();
@@ -58,15 +49,11 @@ setup(void **state)
 	    "Contact", contacts,
 	    "Lead", "_key", "smith", "LastName", "Smith", "Company", "Smith & Sons",
 	    "Email", "John.Smith@Example.com");
-	sim_http_json(&h, fx->p.base_url, "POST", "/_sim/seed", seed, NULL);
+	text = json_dumps(seed, JSON_COMPACT);
 	json_decref(seed);
-	if (h.status == 200) {
-		fx->keys = json_incref(json_object_get(h.json, "keys"));
-		rc = 0;
-	}
-	sim_http_free(&h);
+	rc = sf_fixture_start(fx, NULL, text);
+	free(text);
 	if (rc < 0) {
-		sim_proc_stop(&fx->p);
 		free(fx);
 		return -1;
 	}
@@ -77,19 +64,16 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	struct fx *fx = *state;
+	struct sf_fixture *fx = *state;
 	/* A clean exit: under ASan a leak or a crash in sf-sim fails the test here. */
-	int rc = sim_proc_stop(&fx->p);
+	int rc = sf_fixture_stop(fx);
 
-	json_decref(fx->keys);
 	free(fx);
-	if (rc != 0)
-		fprintf(stderr, "sf-sim exited with status %d\n", rc);
-	return rc == 0 ? 0 : -1;
+	return rc;
 }
 
 static void
-get(struct sim_http *h, struct fx *fx, const char *path, const char *header)
+get(struct sim_http *h, struct sf_fixture *fx, const char *path, const char *header)
 {
 	const char *headers[] = { header, NULL };
 
@@ -98,7 +82,8 @@ get(struct sim_http *h, struct fx *fx, const char *path, const char *header)
 
 /* GET resource?q=<soql, escaped>. */
 static void
-soql(struct sim_http *h, struct fx *fx, const char *resource, const char *q, const char *header)
+soql(struct sim_http *h, struct sf_fixture *fx, const char *resource, const char *q,
+    const char *header)
 {
 	char *e = httpc_escape(q), *path = malloc(strlen(e) + 128);
 
@@ -110,17 +95,13 @@ soql(struct sim_http *h, struct fx *fx, const char *resource, const char *q, con
 }
 
 static void
-config(struct fx *fx, const char *json)
+config(struct sf_fixture *fx, const char *json)
 {
-	struct sim_http h;
-
-	sim_http_do(&h, fx->p.base_url, "POST", "/_sim/config", json, NULL, NULL);
-	assert_int_equal(h.status, 200);
-	sim_http_free(&h);
+	json_decref(sim_http_ctl(fx->p.base_url, "POST", "/_sim/config", json, 200));
 }
 
 static const char *
-key(struct fx *fx, const char *name)
+key(struct sf_fixture *fx, const char *name)
 {
 	return json_string_value(json_object_get(fx->keys, name));
 }
@@ -166,7 +147,7 @@ page(const struct sim_http *h, json_t *seen, char *next, size_t nextlen)
 static void
 test_basic(void **state)
 {
-	struct fx *fx = *state;
+	struct sf_fixture *fx = *state;
 	struct sim_http h;
 	json_t *r, *attrs;
 	char url[128];
@@ -228,7 +209,7 @@ test_basic(void **state)
 static void
 test_case_insensitive(void **state)
 {
-	struct fx *fx = *state;
+	struct sf_fixture *fx = *state;
 	static const struct {
 		const char *q;
 		long n;
@@ -260,7 +241,7 @@ test_case_insensitive(void **state)
 static void
 test_count_and_relationships(void **state)
 {
-	struct fx *fx = *state;
+	struct sf_fixture *fx = *state;
 	struct sim_http h;
 	json_t *r, *acct;
 	size_t i;
@@ -312,7 +293,7 @@ test_count_and_relationships(void **state)
 
 /* Reads every page of q; checks each page's size and the locator format. Returns the ids. */
 static json_t *
-read_all(struct fx *fx, const char *resource, const char *q, const char *header, long total,
+read_all(struct sf_fixture *fx, const char *resource, const char *q, const char *header, long total,
     size_t batch, char *first_next, size_t first_len)
 {
 	struct sim_http h;
@@ -359,7 +340,7 @@ read_all(struct fx *fx, const char *resource, const char *q, const char *header,
 static void
 test_paging(void **state)
 {
-	struct fx *fx = *state;
+	struct sf_fixture *fx = *state;
 	char first[512];
 	struct sim_http h;
 	json_t *ids, *again, *r;
@@ -413,7 +394,7 @@ test_paging(void **state)
 static void
 test_query_all(void **state)
 {
-	struct fx *fx = *state;
+	struct sf_fixture *fx = *state;
 	struct sim_http h;
 	json_t *ids, *deleted = json_array(), *r;
 	size_t i;
@@ -481,7 +462,7 @@ struct err_case {
 static void
 test_errors(void **state)
 {
-	struct fx *fx = *state;
+	struct sf_fixture *fx = *state;
 	static const struct err_case cases[] = {
 		/* Live-org capture (reference section 2.1). */
 		{ "q=invalid", D "/query/?q=invalid", NULL, 400, "MALFORMED_QUERY",
@@ -572,7 +553,7 @@ test_errors(void **state)
 static void
 test_uri_limit(void **state)
 {
-	struct fx *fx = *state;
+	struct sf_fixture *fx = *state;
 	struct sim_http h;
 	size_t cap = 40000, len;
 	char *q = malloc(cap), *e, *path;
@@ -631,5 +612,5 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_uri_limit, setup, teardown),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return sim_proc_exit_status(cmocka_run_group_tests(tests, NULL, NULL));
 }

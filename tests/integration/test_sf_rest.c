@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sf_fixture.h"
 #include "sf_id.h"
 #include "sim_http.h"
 #include "sim_proc.h"
@@ -22,8 +23,7 @@
 #define D "/services/data/v62.0"
 
 struct fx {
-	struct sim_proc p;
-	char token[512];
+	struct sf_fixture sf;		/* sf-sim and the admin's token */
 	char user_id[SF_ID_LEN + 1];	/* the running user (the built-in admin) */
 	json_t *vars;			/* {name} substitutions for table paths and bodies */
 };
@@ -33,7 +33,7 @@ struct fx {
 static void
 call(struct sim_http *h, struct fx *fx, const char *method, const char *path, const char *body)
 {
-	sim_http_do(h, fx->p.base_url, method, path, body, fx->token, NULL);
+	sim_http_do(h, fx->sf.p.base_url, method, path, body, fx->sf.token, NULL);
 }
 
 static void
@@ -42,7 +42,8 @@ call_hdr(struct sim_http *h, struct fx *fx, const char *method, const char *path
 {
 	const char *headers[] = { header, NULL };
 
-	sim_http_do(h, fx->p.base_url, method, path, body, fx->token, header ? headers : NULL);
+	sim_http_do(h, fx->sf.p.base_url, method, path, body, fx->sf.token,
+	    header ? headers : NULL);
 }
 
 /* Replaces each {name} in tmpl by the string fx->vars[name]. Caller frees. */
@@ -97,27 +98,19 @@ set_var(struct fx *fx, const char *name, const char *value)
 static void
 seed(struct fx *fx, const char *json)
 {
-	struct sim_http h;
 	const char *key;
-	json_t *v;
+	json_t *j, *v;
 
-	sim_http_do(&h, fx->p.base_url, "POST", "/_sim/seed", json, NULL, NULL);
-	if (h.status != 200)
-		fail_msg("seed: %ld %s", h.status, h.resp.body ? h.resp.body : "");
-	json_object_foreach(json_object_get(h.json, "keys"), key, v)
+	j = sim_http_ctl(fx->sf.p.base_url, "POST", "/_sim/seed", json, 200);
+	json_object_foreach(json_object_get(j, "keys"), key, v)
 		json_object_set(fx->vars, key, v);
-	sim_http_free(&h);
+	json_decref(j);
 }
 
 static void
 config(struct fx *fx, const char *json)
 {
-	struct sim_http h;
-
-	sim_http_do(&h, fx->p.base_url, "POST", "/_sim/config", json, NULL, NULL);
-	if (h.status != 200)
-		fail_msg("config %s: %ld %s", json, h.status, h.resp.body ? h.resp.body : "");
-	sim_http_free(&h);
+	json_decref(sim_http_ctl(fx->sf.p.base_url, "POST", "/_sim/config", json, 200));
 }
 
 static long
@@ -126,7 +119,7 @@ api_calls(struct fx *fx)
 	struct sim_http h;
 	long n;
 
-	sim_http_do(&h, fx->p.base_url, "GET", "/_sim/stats", NULL, NULL, NULL);
+	sim_http_do(&h, fx->sf.p.base_url, "GET", "/_sim/stats", NULL, NULL, NULL);
 	assert_int_equal(h.status, 200);
 	n = (long)json_integer_value(json_object_get(h.json, "api_calls"));
 	sim_http_free(&h);
@@ -323,15 +316,15 @@ start(struct fx *fx, const char *db)
 	struct sim_http h;
 	const char *identity, *slash;
 
-	if (sim_http_start_sf(&fx->p, db, fx->token, sizeof(fx->token)) < 0)
+	if (sf_fixture_start(&fx->sf, db, NULL) < 0)
 		return -1;
 	/* The running user's id is the last segment of the identity URL. */
-	sim_http_do(&h, fx->p.base_url, "GET", D "/", NULL, fx->token, NULL);
+	sim_http_do(&h, fx->sf.p.base_url, "GET", D "/", NULL, fx->sf.token, NULL);
 	identity = json_string_value(json_object_get(h.json, "identity"));
 	slash = identity ? strrchr(identity, '/') : NULL;
 	if (h.status != 200 || slash == NULL || strlen(slash + 1) != SF_ID_LEN) {
 		sim_http_free(&h);
-		sim_proc_stop(&fx->p);
+		sim_proc_stop(&fx->sf.p);
 		return -1;
 	}
 	snprintf(fx->user_id, sizeof(fx->user_id), "%s", slash + 1);
@@ -362,13 +355,11 @@ teardown(void **state)
 {
 	struct fx *fx = *state;
 	/* A clean exit: under ASan a leak or a crash in sf-sim fails the test here. */
-	int rc = sim_proc_stop(&fx->p);
+	int rc = sf_fixture_stop(&fx->sf);
 
 	json_decref(fx->vars);
 	free(fx);
-	if (rc != 0)
-		fprintf(stderr, "sf-sim exited with status %d\n", rc);
-	return rc == 0 ? 0 : -1;
+	return rc;
 }
 
 /* ---- versions, auth, limits ---- */
@@ -384,7 +375,7 @@ test_versions(void **state)
 		/* No token: the versions list needs none and counts no call. */
 		long before = api_calls(fx);
 
-		sim_http_do(&h, fx->p.base_url, "GET", paths[k], NULL, NULL, NULL);
+		sim_http_do(&h, fx->sf.p.base_url, "GET", paths[k], NULL, NULL, NULL);
 		assert_int_equal(h.status, 200);
 		assert_true(json_is_array(h.json));
 		assert_int_equal(json_array_size(h.json), 62 - 45 + 1);
@@ -449,16 +440,16 @@ test_auth(void **state)
 
 	/* Exact bodies of reference section 7: a missing token is an invalid session, a header
 	 * that is not "Bearer ..." an invalid header. */
-	sim_http_do(&h, fx->p.base_url, "GET", D "/limits", NULL, NULL, NULL);
+	sim_http_do(&h, fx->sf.p.base_url, "GET", D "/limits", NULL, NULL, NULL);
 	assert_int_equal(h.status, 401);
 	check_error_body(fx, "no Authorization", &h, "INVALID_SESSION_ID",
 	    "Session expired or invalid", "-");
 	sim_http_free(&h);
-	sim_http_do(&h, fx->p.base_url, "GET", D "/limits", NULL, NULL, basic);
+	sim_http_do(&h, fx->sf.p.base_url, "GET", D "/limits", NULL, NULL, basic);
 	assert_int_equal(h.status, 401);
 	check_error_body(fx, "Basic", &h, "INVALID_AUTH_HEADER", "INVALID_HEADER_TYPE", "-");
 	sim_http_free(&h);
-	sim_http_do(&h, fx->p.base_url, "GET", D "/sobjects", NULL, NULL, bad);
+	sim_http_do(&h, fx->sf.p.base_url, "GET", D "/sobjects", NULL, NULL, bad);
 	assert_int_equal(h.status, 401);
 	check_error_body(fx, "bad token", &h, "INVALID_SESSION_ID",
 	    "Session expired or invalid", "-");
@@ -470,7 +461,7 @@ test_auth(void **state)
 	call(&h, fx, "GET", D "/limits", NULL);
 	assert_int_equal(h.status, 200);
 	sim_http_free(&h);
-	sim_http_do(&h, fx->p.base_url, "POST", "/_sim/expire-tokens", NULL, NULL, NULL);
+	sim_http_do(&h, fx->sf.p.base_url, "POST", "/_sim/expire-tokens", NULL, NULL, NULL);
 	assert_int_equal(h.status, 200);
 	sim_http_free(&h);
 	call(&h, fx, "GET", D "/limits", NULL);
@@ -480,12 +471,12 @@ test_auth(void **state)
 	sim_http_free(&h);
 
 	/* A new token works again. */
-	sim_http_do(&h, fx->p.base_url, "POST", "/_sim/token", "{}", NULL, NULL);
+	sim_http_do(&h, fx->sf.p.base_url, "POST", "/_sim/token", "{}", NULL, NULL);
 	assert_int_equal(h.status, 200);
 	snprintf(fresh, sizeof(fresh), "%s", sfield(h.json, "access_token"));
 	sim_http_free(&h);
-	assert_string_not_equal(fresh, fx->token);
-	sim_http_do(&h, fx->p.base_url, "GET", D "/limits", NULL, fresh, NULL);
+	assert_string_not_equal(fresh, fx->sf.token);
+	sim_http_do(&h, fx->sf.p.base_url, "GET", D "/limits", NULL, fresh, NULL);
 	assert_int_equal(h.status, 200);
 	sim_http_free(&h);
 }
@@ -1572,22 +1563,22 @@ test_persistence(void **state)
 	json_t *rec;
 
 	/* Replace the in-memory instance of setup by one on a file. */
-	sim_proc_stop(&fx->p);
+	sim_proc_stop(&fx->sf.p);
 	assert_non_null(mkdtemp(dir));
 	snprintf(db, sizeof(db), "%s/sf.db", dir);
 	assert_int_equal(start(fx, db), 0);
 	create(fx, "Lead", "{\"LastName\":\"Kept\",\"Company\":\"Disk\"}", NULL, id);
 	config(fx, "{\"query_batch_size\":300}");
-	snprintf(old_token, sizeof(old_token), "%s", fx->token);
-	assert_int_equal(sim_proc_stop(&fx->p), 0);
+	snprintf(old_token, sizeof(old_token), "%s", fx->sf.token);
+	assert_int_equal(sim_proc_stop(&fx->sf.p), 0);
 
 	/* Restart on the same file: the record, the setting and the old token survive. */
 	assert_int_equal(start(fx, db), 0);
-	snprintf(fx->token, sizeof(fx->token), "%s", old_token);
+	snprintf(fx->sf.token, sizeof(fx->sf.token), "%s", old_token);
 	rec = get_record(fx, "Lead", id);
 	assert_string_equal(sfield(rec, "LastName"), "Kept");
 	json_decref(rec);
-	sim_http_do(&h, fx->p.base_url, "GET", "/_sim/config", NULL, NULL, NULL);
+	sim_http_do(&h, fx->sf.p.base_url, "GET", "/_sim/config", NULL, NULL, NULL);
 	assert_int_equal(json_integer_value(json_object_get(h.json, "query_batch_size")), 300);
 	sim_http_free(&h);
 	/* New ids do not collide with ids handed out before the restart. */
@@ -1598,7 +1589,7 @@ test_persistence(void **state)
 		assert_true(strcmp(id2, id) > 0);
 	}
 	assert_int_equal(count(fx, "SELECT COUNT() FROM Lead"), 2);
-	sim_proc_stop(&fx->p);
+	sim_proc_stop(&fx->sf.p);
 	/* setup's teardown stops the process again: give it a running one. */
 	assert_int_equal(start(fx, NULL), 0);
 	unlink(db);
@@ -1636,5 +1627,5 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_persistence, setup, teardown),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return sim_proc_exit_status(cmocka_run_group_tests(tests, NULL, NULL));
 }

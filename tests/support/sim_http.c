@@ -1,6 +1,12 @@
 /* sim_http.c: HTTP helpers for integration tests (see sim_http.h). */
 #include "sim_http.h"
 
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +91,33 @@ sim_http_free(struct sim_http *h)
 	memset(h, 0, sizeof(*h));
 }
 
+void
+sim_http_expect(const struct sim_http *h, long want, const char *what)
+{
+	if (h->status != want)
+		fail_msg("%s: status %ld, want %ld: %s", what, h->status, want,
+		    h->resp.body ? h->resp.body : "(no body)");
+}
+
+json_t *
+sim_http_ctl(const char *base, const char *method, const char *path, const char *body,
+    long want)
+{
+	struct sim_http h;
+	char what[512];
+	json_t *j;
+
+	sim_http_do(&h, base, method, path, body, NULL, NULL);
+	snprintf(what, sizeof(what), "%s %s %s", method, path, body ? body : "");
+	sim_http_expect(&h, want, what);
+	if (h.json == NULL)
+		fail_msg("%s: no JSON body: %s", what, h.resp.body ? h.resp.body : "(no body)");
+	j = h.json;
+	h.json = NULL;
+	sim_http_free(&h);
+	return j;
+}
+
 const char *
 sim_http_error_code(const struct sim_http *h)
 {
@@ -97,16 +130,11 @@ sim_http_error_code(const struct sim_http *h)
 int
 sim_http_start_sf(struct sim_proc *p, const char *db, char *token, size_t tokenlen)
 {
-	char *argv[] = { (char *)sim_proc_binary("sf-sim"), "--listen", "127.0.0.1:0", "--db",
-	    (char *)(db ? db : ":memory:"), NULL };
-	char bin[4096];
 	struct sim_http h;
 	const char *t;
 	int rc = -1;
 
-	snprintf(bin, sizeof(bin), "%s", argv[0]);
-	argv[0] = bin;
-	if (sim_proc_start(p, argv) < 0)
+	if (sim_proc_start_sim(p, "sf-sim", db) < 0)
 		return -1;
 	sim_http_do(&h, p->base_url, "POST", "/_sim/token", "{}", NULL, NULL);
 	t = json_string_value(json_object_get(h.json, "access_token"));
@@ -118,4 +146,20 @@ sim_http_start_sf(struct sim_proc *p, const char *db, char *token, size_t tokenl
 	if (rc < 0)
 		sim_proc_stop(p);
 	return rc;
+}
+
+json_t *
+sim_http_seed_sf(const struct sim_proc *p, const char *seed)
+{
+	struct sim_http h;
+	json_t *keys = NULL;
+
+	sim_http_do(&h, p->base_url, "POST", "/_sim/seed", seed, NULL, NULL);
+	if (h.status == 200)
+		keys = json_incref(json_object_get(h.json, "keys"));
+	if (keys == NULL)
+		fprintf(stderr, "POST /_sim/seed: status %ld: %s\n", h.status,
+		    h.resp.body ? h.resp.body : "(no body)");
+	sim_http_free(&h);
+	return keys;
 }

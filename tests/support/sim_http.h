@@ -28,6 +28,15 @@ void sim_http_form(struct sim_http *out, const char *base, const char *path, con
 const char *sim_http_header(const struct sim_http *h, const char *name);
 void sim_http_free(struct sim_http *h);
 
+/* Fails the running cmocka test unless h answered status want; the message names what and
+ * shows the body. */
+void sim_http_expect(const struct sim_http *h, long want, const char *what);
+/* A call to an emulator's /_sim control API (no token, body JSON text or NULL) that fails the
+ * test unless it answers want with a JSON body (every control answer has one). Returns the
+ * parsed body; caller decrefs. */
+json_t *sim_http_ctl(const char *base, const char *method, const char *path, const char *body,
+    long want);
+
 /* The errorCode of a Salesforce error array body ([{"errorCode":..}]), or "". */
 const char *sim_http_error_code(const struct sim_http *h);
 
@@ -36,5 +45,9 @@ const char *sim_http_error_code(const struct sim_http *h);
  * caller passes in (at least 256 bytes). -1 on failure. */
 struct sim_proc;
 int sim_http_start_sf(struct sim_proc *p, const char *db, char *token, size_t tokenlen);
+/* For fixtures, so no test assertion: POSTs seed (JSON text) to sf-sim's /_sim/seed and returns
+ * the answer's "keys" (_key -> Id; caller decrefs), or NULL with a line on stderr when the seed
+ * is refused. */
+json_t *sim_http_seed_sf(const struct sim_proc *p, const char *seed);
 
 #endif

@@ -89,6 +89,43 @@ sim_proc_stop(struct sim_proc *p)
 	return 128 + SIGKILL;
 }
 
+int
+sim_proc_start_sim(struct sim_proc *p, const char *name, const char *db)
+{
+	char bin[4096];
+	char *argv[] = { bin, "--listen", "127.0.0.1:0", "--db", (char *)(db ? db : ":memory:"),
+	    NULL };
+
+	/* Our own copy: sim_proc_binary's buffer is static. */
+	snprintf(bin, sizeof(bin), "%s", sim_proc_binary(name));
+	if (sim_proc_start(p, argv) < 0) {
+		fprintf(stderr, "cannot start %s\n", bin);
+		return -1;
+	}
+	return 0;
+}
+
+/* Unclean exits seen by sim_proc_stop_clean, for sim_proc_exit_status. */
+static int unclean_exits;
+
+int
+sim_proc_stop_clean(struct sim_proc *p, const char *name)
+{
+	int rc = sim_proc_stop(p);
+
+	if (rc != 0) {
+		fprintf(stderr, "%s exited with status %d\n", name, rc);
+		unclean_exits++;
+	}
+	return rc == 0 ? 0 : -1;
+}
+
+int
+sim_proc_exit_status(int failed)
+{
+	return failed != 0 || unclean_exits != 0 ? 1 : 0;
+}
+
 static const char *
 joined(const char *env, const char *fallback, const char *rel)
 {

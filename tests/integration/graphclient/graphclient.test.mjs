@@ -13,12 +13,12 @@
 // without it, makes the certificate and runs itself again in a child node with it set.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startSim, simControl, stopSim } from '../node-support/spawn-sim.mjs';
 
 const CERT_ENV = 'GRAPHCLIENT_TEST_CERT_DIR';
 
@@ -56,18 +56,7 @@ const DOMAIN = 'contoso.onmicrosoft.com';
 const APP = '33333333-3333-4333-8333-333333333333';
 const UPN = `grace@${DOMAIN}`;
 const DELTA = `/users/${UPN}/mailFolders/inbox/messages/delta`;
-let sim, base, token;
-
-async function control(method, path, body) {
-  const res = await fetch(base + path, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  assert.ok(res.ok, `${method} ${path} -> ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
+let sim, base, token, control;
 
 function deliver(subject) {
   return control('POST', '/_sim/mail', {
@@ -86,19 +75,10 @@ function client() {
 
 before(async () => {
   assert.ok(SIM, 'GRAPH_SIM must name the graph-sim binary');
-  sim = spawn(SIM, ['--listen', '127.0.0.1:0', '--db', ':memory:',
-    '--tls-cert', join(certDir, 'cert.pem'), '--tls-key', join(certDir, 'key.pem')], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const lines = createInterface({ input: sim.stdout });
-  base = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('graph-sim did not start')), 10000);
-    lines.on('line', (line) => {
-      const m = /^listening on (\S+)$/.exec(line);
-      if (m) { clearTimeout(timer); resolve(`https://${m[1]}`); }
-    });
-    sim.on('exit', (code) => reject(new Error(`graph-sim exited with ${code}`)));
-  });
+  ({ proc: sim, base } = await startSim('graph-sim', SIM, ['--listen', '127.0.0.1:0', '--db',
+    ':memory:', '--tls-cert', join(certDir, 'cert.pem'), '--tls-key', join(certDir, 'key.pem')],
+  'https'));
+  control = simControl(base);
   await control('POST', '/_sim/seed', {
     tenant: { domain: DOMAIN },
     apps: [{ clientId: APP, secret: 'graphclient-secret', displayName: 'graph client test',
@@ -112,7 +92,7 @@ before(async () => {
   assert.ok(readFileSync(join(certDir, 'cert.pem'), 'utf8').includes('BEGIN CERTIFICATE'));
 });
 
-after(() => { if (sim) sim.kill('SIGTERM'); });
+after(() => stopSim('graph-sim', sim));
 
 test('delta: three pages of at most 10 through nextLinks, then the new message only', async () => {
   const graph = client();

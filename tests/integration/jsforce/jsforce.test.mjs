@@ -3,29 +3,17 @@
 // the sf-sim binary.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import crypto from 'node:crypto';
 import jsforce from 'jsforce';
+import { startSim, simControl, stopSim } from '../node-support/spawn-sim.mjs';
 
 // jsforce applies http(s)_proxy to every request and ignores NO_PROXY (reference section 9).
 for (const k of ['http_proxy', 'https_proxy', 'HTTP_PROXY', 'HTTPS_PROXY']) delete process.env[k];
 
 const SIM = process.env.SF_SIM;
-let sim, base;
+let sim, base, control;
 const consumerKey = 'olsync-jsforce-test-key';
 const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
-
-async function control(method, path, body) {
-  const res = await fetch(base + path, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  assert.ok(res.ok, `${method} ${path} -> ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
 
 function b64url(buf) {
   return Buffer.from(buf).toString('base64url');
@@ -43,18 +31,9 @@ function assertion(sub) {
 
 before(async () => {
   assert.ok(SIM, 'SF_SIM must name the sf-sim binary');
-  sim = spawn(SIM, ['--listen', '127.0.0.1:0', '--db', ':memory:'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const lines = createInterface({ input: sim.stdout });
-  base = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('sf-sim did not start')), 10000);
-    lines.on('line', (line) => {
-      const m = /^listening on (\S+)$/.exec(line);
-      if (m) { clearTimeout(timer); resolve(`http://${m[1]}`); }
-    });
-    sim.on('exit', (code) => reject(new Error(`sf-sim exited with ${code}`)));
-  });
+  ({ proc: sim, base } = await startSim('sf-sim', SIM, ['--listen', '127.0.0.1:0', '--db',
+    ':memory:']));
+  control = simControl(base);
   const contacts = [];
   for (let i = 0; i < 450; i++) {
     contacts.push({ LastName: `Person ${String(i).padStart(3, '0')}`, Email: `p${i}@example.com` });
@@ -69,7 +48,7 @@ before(async () => {
   await control('POST', '/_sim/config', { query_batch_size: 200 });
 });
 
-after(() => { if (sim) sim.kill('SIGTERM'); });
+after(() => stopSim('sf-sim', sim));
 
 async function connect() {
   const conn = new jsforce.Connection({ loginUrl: base, version: '62.0' });
