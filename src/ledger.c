@@ -1,0 +1,1127 @@
+/* ledger.c: the ledger on SQLite (see ledger.h for the model and the state machine).
+ *
+ * messages	one row per normalized internetMessageId. due_at orders the open (pending, failed)
+ *		messages: 0 for pending, so they always come first, next_attempt_at for failed.
+ *		No subject or body is stored: the ledger answers "what happened", Graph and
+ *		Salesforce hold the content, and a copy here would be one more place to leak it.
+ * sightings	one row per copy (mailbox, immutable graph id) of a message
+ * delta_state	per (mailbox, folder): the delta link (NULL: start from window_start)
+ * lead_claims	per lower-cased sender address: the Lead made for it, or a claim in progress
+ * rr_cursors	per owner pool: how many assignments were handed out
+ * kv		small named values
+ *
+ * Times are Unix seconds. Statements are prepared per call: the SQL is ours, and a ledger call
+ * costs a disk sync anyway, which dwarfs a prepare. */
+#include "ledger.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "db.h"
+#include "err.h"
+#include "log.h"
+#include "xmalloc.h"
+
+struct ledger {
+	sqlite3	*db;
+	int	 in_tx;		/* inside ledger_begin .. ledger_commit/rollback */
+	int	 max_attempts;
+	char	 err[512];
+};
+
+/* The schema grows only by appending a migration. */
+static const char *const migrations[] = {
+	"CREATE TABLE messages (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE,"
+	"  ext_id TEXT NOT NULL,"
+	"  direction TEXT NOT NULL CHECK (direction IN ('inbound', 'outbound')),"
+	"  state TEXT NOT NULL DEFAULT 'pending'"
+	"    CHECK (state IN ('pending', 'skipped', 'logged', 'failed', 'dead')),"
+	"  reason TEXT, last_error TEXT, attempts INTEGER NOT NULL DEFAULT 0,"
+	"  due_at INTEGER NOT NULL DEFAULT 0, received_at INTEGER NOT NULL DEFAULT 0,"
+	"  first_seen INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+	"  task_id TEXT, email_message_id TEXT, lead_id TEXT, who_id TEXT, what_id TEXT);"
+	"CREATE INDEX messages_open ON messages (due_at, id)"
+	"  WHERE state IN ('pending', 'failed');"
+	"CREATE INDEX messages_state ON messages (state, updated_at);"
+	"CREATE INDEX messages_ext_id ON messages (ext_id);"
+	"CREATE TABLE sightings (message_id INTEGER NOT NULL REFERENCES messages (id),"
+	"  mailbox TEXT NOT NULL, folder TEXT NOT NULL, graph_id TEXT NOT NULL,"
+	"  direction TEXT NOT NULL CHECK (direction IN ('inbound', 'outbound')),"
+	"  seen_at INTEGER NOT NULL, PRIMARY KEY (mailbox, graph_id));"
+	"CREATE INDEX sightings_message ON sightings (message_id);"
+	"CREATE TABLE delta_state (mailbox TEXT NOT NULL, folder TEXT NOT NULL, link TEXT,"
+	"  window_start INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (mailbox, folder));"
+	"CREATE TABLE lead_claims (address TEXT PRIMARY KEY, lead_id TEXT, claimed_at INTEGER,"
+	"  updated_at INTEGER NOT NULL);"
+	"CREATE TABLE rr_cursors (pool TEXT PRIMARY KEY, cursor INTEGER NOT NULL);"
+	"CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+};
+
+static const char *const state_names[LEDGER_STATE_COUNT] = {
+	[LEDGER_PENDING] = "pending",
+	[LEDGER_SKIPPED] = "skipped",
+	[LEDGER_LOGGED] = "logged",
+	[LEDGER_FAILED] = "failed",
+	[LEDGER_DEAD] = "dead",
+};
+
+/* The columns read_entry expects, with the first sighting of the message. */
+#define ENTRY_SELECT \
+	"SELECT m.key, m.ext_id, m.direction, m.state, m.reason, m.last_error, m.attempts," \
+	" m.due_at, m.received_at, m.first_seen, m.updated_at, m.task_id, m.email_message_id," \
+	" m.lead_id, m.who_id, m.what_id, s.mailbox, s.folder, s.graph_id FROM messages m" \
+	" LEFT JOIN sightings s ON s.rowid = (SELECT rowid FROM sightings" \
+	"   WHERE message_id = m.id ORDER BY rowid LIMIT 1) "
+
+#define OPEN_STATES	"('pending', 'failed')"
+
+static int64_t
+now_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+static int
+fail_db(struct ledger *l, const char *what)
+{
+	return err_set(l->err, sizeof(l->err), "ledger: %s: %s", what, sqlite3_errmsg(l->db));
+}
+
+/* A required string: present, not empty, at most max bytes. */
+static int
+check_str(struct ledger *l, const char *what, const char *s, size_t max)
+{
+	if (s == NULL || *s == '\0')
+		return err_set(l->err, sizeof(l->err), "ledger: %s is missing", what);
+	if (strnlen(s, max + 1) > max)
+		return err_set(l->err, sizeof(l->err), "ledger: %s is longer than %zu bytes",
+		    what, max);
+	return 0;
+}
+
+/* Free text, cut to LEDGER_TEXT_MAX later: only its presence is checked. */
+static int
+check_present(struct ledger *l, const char *what, const char *s)
+{
+	if (s == NULL || *s == '\0')
+		return err_set(l->err, sizeof(l->err), "ledger: %s is missing", what);
+	return 0;
+}
+
+/* A LIMIT from a count; past any real batch size anyway. */
+static sqlite3_int64
+limit_of(size_t max)
+{
+	return max > (size_t)INT32_MAX ? INT32_MAX : (sqlite3_int64)max;
+}
+
+static int
+check_ids(struct ledger *l, const struct ledger_sf_ids *ids)
+{
+	const char *const v[] = { ids->task_id, ids->email_message_id, ids->lead_id,
+	    ids->who_id, ids->what_id };
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		if (v[i] != NULL && strnlen(v[i], LEDGER_NAME_MAX + 1) > LEDGER_NAME_MAX)
+			return err_set(l->err, sizeof(l->err),
+			    "ledger: a Salesforce id is longer than %d bytes", LEDGER_NAME_MAX);
+	return 0;
+}
+
+/* Reasons and errors come from filters and from Salesforce's messages: keep them one line (so
+ * `olsync dead` stays one line per message) and bounded, cut at a UTF-8 character boundary.
+ * Caller frees; NULL for NULL. */
+static char *
+clean_text(const char *s)
+{
+	size_t n;
+	char *t;
+
+	if (s == NULL)
+		return NULL;
+	n = strnlen(s, LEDGER_TEXT_MAX + 1);
+	if (n > LEDGER_TEXT_MAX) {
+		n = LEDGER_TEXT_MAX;
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	t = xstrndup(s, n);
+	for (char *p = t; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	return t;
+}
+
+/* Lower-cased ASCII copy: senders differ in case, Salesforce matches email case-insensitively. */
+static char *
+lower_address(const char *s)
+{
+	char *t = xstrdup(s);
+
+	for (char *p = t; *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	return t;
+}
+
+static void
+bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	/* Every string bound here outlives the statement's steps. An empty optional value is
+	 * stored as NULL so "no id" has one spelling. */
+	if (s == NULL || *s == '\0')
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
+
+static char *
+col_dup(sqlite3_stmt *st, int i)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+
+	return s != NULL ? xstrdup((const char *)s) : NULL;
+}
+
+static enum ledger_state
+parse_state(const unsigned char *s)
+{
+	for (int i = 0; i < LEDGER_STATE_COUNT; i++)
+		if (s != NULL && strcmp((const char *)s, state_names[i]) == 0)
+			return (enum ledger_state)i;
+	/* The CHECK constraint keeps other values out; a hand-edited row reads as dead so it is
+	 * listed for an operator rather than silently retried. */
+	return LEDGER_DEAD;
+}
+
+static enum ledger_dir
+parse_dir(const unsigned char *s)
+{
+	return s != NULL && strcmp((const char *)s, "outbound") == 0 ? LEDGER_OUTBOUND :
+	    LEDGER_INBOUND;
+}
+
+/* Steps a statement that returns no row. */
+static int
+step_done(struct ledger *l, sqlite3_stmt *st, const char *what)
+{
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return fail_db(l, what);
+	return 0;
+}
+
+/*
+ * Several statements that must land together. Outside ledger_begin this is its own transaction,
+ * taken IMMEDIATE so a second process waits on the busy timeout instead of failing a read-to-write
+ * upgrade; inside, a savepoint, so a failure undoes this call and leaves the caller's transaction
+ * open for it to decide.
+ */
+static int
+atomic_begin(struct ledger *l)
+{
+	if (l->in_tx) {
+		/* SQLite ends a transaction by itself on some errors (disk full): carrying on
+		 * would commit half of what the caller meant as one unit. */
+		if (sqlite3_get_autocommit(l->db))
+			return err_set(l->err, sizeof(l->err),
+			    "ledger: the transaction was aborted by an earlier error");
+		if (db_savepoint(l->db, "ledger_op") < 0)
+			return fail_db(l, "savepoint");
+		return 0;
+	}
+	if (db_exec(l->db, "BEGIN IMMEDIATE", NULL, 0) < 0)
+		return fail_db(l, "begin");
+	return 0;
+}
+
+static int
+atomic_end(struct ledger *l, int ok)
+{
+	if (l->in_tx) {
+		if (ok)
+			return db_release(l->db, "ledger_op") < 0 ? fail_db(l, "release") : 0;
+		db_rollback_to(l->db, "ledger_op");
+		return -1;
+	}
+	if (ok) {
+		if (db_exec(l->db, "COMMIT", NULL, 0) == 0)
+			return 0;
+		fail_db(l, "commit");
+	}
+	if (!sqlite3_get_autocommit(l->db))
+		db_exec(l->db, "ROLLBACK", NULL, 0);
+	return -1;
+}
+
+/* A one-statement call needs no transaction of its own, but inside ledger_begin it must not run
+ * after SQLite aborted the transaction: it would land in autocommit, outside the caller's unit. */
+static int
+check_tx(struct ledger *l)
+{
+	if (l->in_tx && sqlite3_get_autocommit(l->db))
+		return err_set(l->err, sizeof(l->err),
+		    "ledger: the transaction was aborted by an earlier error");
+	return 0;
+}
+
+int
+ledger_open(const char *path, struct ledger **out, char *err, size_t errlen)
+{
+	struct ledger *l;
+	sqlite3 *db;
+
+	*out = NULL;
+	if (db_open(path, &db, err, errlen) < 0)
+		return -1;
+	/* The ledger is what makes a delta link safe to save and a Salesforce write safe to
+	 * forget: a commit must survive a power cut, not only a crash, so sync on every commit.
+	 * Callers batch work in ledger_begin/commit to pay for it once per page. */
+	if (db_exec(db, "PRAGMA synchronous=FULL", err, errlen) < 0 ||
+	    db_migrate(db, migrations, sizeof(migrations) / sizeof(migrations[0]), err,
+	    errlen) < 0) {
+		sqlite3_close(db);
+		return -1;
+	}
+	l = xcalloc(1, sizeof(*l));
+	l->db = db;
+	l->max_attempts = LEDGER_MAX_ATTEMPTS;
+	*out = l;
+	return 0;
+}
+
+void
+ledger_close(struct ledger *l)
+{
+	if (l == NULL)
+		return;
+	if (!sqlite3_get_autocommit(l->db))
+		db_exec(l->db, "ROLLBACK", NULL, 0);
+	sqlite3_close(l->db);
+	free(l);
+}
+
+const char *
+ledger_error(const struct ledger *l)
+{
+	return l->err;
+}
+
+void
+ledger_set_max_attempts(struct ledger *l, int max)
+{
+	l->max_attempts = max < 1 ? 1 : max;
+}
+
+int
+ledger_begin(struct ledger *l)
+{
+	if (l->in_tx)
+		return err_set(l->err, sizeof(l->err), "ledger: a transaction is already open");
+	if (db_exec(l->db, "BEGIN IMMEDIATE", NULL, 0) < 0)
+		return fail_db(l, "begin");
+	l->in_tx = 1;
+	return 0;
+}
+
+int
+ledger_commit(struct ledger *l)
+{
+	if (!l->in_tx)
+		return err_set(l->err, sizeof(l->err), "ledger: commit without a transaction");
+	l->in_tx = 0;
+	if (sqlite3_get_autocommit(l->db))
+		return err_set(l->err, sizeof(l->err),
+		    "ledger: the transaction was aborted by an earlier error");
+	if (db_exec(l->db, "COMMIT", NULL, 0) < 0) {
+		/* Nothing of the transaction is kept: the caller starts the page again. */
+		fail_db(l, "commit");
+		if (!sqlite3_get_autocommit(l->db))
+			db_exec(l->db, "ROLLBACK", NULL, 0);
+		return -1;
+	}
+	return 0;
+}
+
+int
+ledger_rollback(struct ledger *l)
+{
+	if (!l->in_tx)
+		return err_set(l->err, sizeof(l->err), "ledger: rollback without a transaction");
+	l->in_tx = 0;
+	if (!sqlite3_get_autocommit(l->db) && db_exec(l->db, "ROLLBACK", NULL, 0) < 0)
+		return fail_db(l, "rollback");
+	return 0;
+}
+
+int
+ledger_record_sighting(struct ledger *l, const struct ledger_msg *m, enum ledger_seen *seen)
+{
+	sqlite3_stmt *st = NULL;
+	const char *dir;
+	int64_t now = now_s(), id;
+	int ok = 0, new_msg = 0, new_copy = 0;
+
+	if (check_str(l, "message key", m->key, LEDGER_KEY_MAX) < 0 ||
+	    check_str(l, "external id", m->ext_id, LEDGER_NAME_MAX) < 0 ||
+	    check_str(l, "mailbox", m->mailbox, LEDGER_NAME_MAX) < 0 ||
+	    check_str(l, "folder", m->folder, LEDGER_NAME_MAX) < 0 ||
+	    check_str(l, "graph id", m->graph_id, LEDGER_NAME_MAX) < 0)
+		return -1;
+	if (m->dir != LEDGER_INBOUND && m->dir != LEDGER_OUTBOUND)
+		return err_set(l->err, sizeof(l->err), "ledger: bad direction %d", (int)m->dir);
+	dir = ledger_dir_name(m->dir);
+	if (atomic_begin(l) < 0)
+		return -1;
+
+	st = db_prepare(l->db, "INSERT INTO messages (key, ext_id, direction, received_at,"
+	    " first_seen, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)"
+	    " ON CONFLICT (key) DO NOTHING");
+	bind_text(st, 1, m->key);
+	bind_text(st, 2, m->ext_id);
+	bind_text(st, 3, dir);
+	sqlite3_bind_int64(st, 4, m->received_at);
+	sqlite3_bind_int64(st, 5, now);
+	if (step_done(l, st, "insert message") < 0)
+		goto out;
+	new_msg = sqlite3_changes(l->db) > 0;
+	sqlite3_finalize(st);
+
+	st = db_prepare(l->db, "SELECT id, ext_id FROM messages WHERE key = ?1");
+	bind_text(st, 1, m->key);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		fail_db(l, "find message");
+		goto out;
+	}
+	id = sqlite3_column_int64(st, 0);
+	/* The external id is what Salesforce already knows the message by: keep the first. */
+	if (strcmp((const char *)sqlite3_column_text(st, 1), m->ext_id) != 0)
+		log_warnx("ledger: external id differs from the recorded one, keeping the first "
+		    "mailbox=\"%s\" graph_id=\"%s\"", m->mailbox, m->graph_id);
+	sqlite3_finalize(st);
+
+	st = db_prepare(l->db, "INSERT INTO sightings (message_id, mailbox, folder, graph_id,"
+	    " direction, seen_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+	    " ON CONFLICT (mailbox, graph_id) DO NOTHING");
+	sqlite3_bind_int64(st, 1, id);
+	bind_text(st, 2, m->mailbox);
+	bind_text(st, 3, m->folder);
+	bind_text(st, 4, m->graph_id);
+	bind_text(st, 5, dir);
+	sqlite3_bind_int64(st, 6, now);
+	if (step_done(l, st, "insert sighting") < 0)
+		goto out;
+	new_copy = sqlite3_changes(l->db) > 0;
+	sqlite3_finalize(st);
+	st = NULL;
+
+	/* A rep's Sent Items copy means we sent it, whoever else received it. Once a message is
+	 * final its direction stays the one it was processed with. */
+	if (new_copy && !new_msg && m->dir == LEDGER_OUTBOUND) {
+		st = db_prepare(l->db, "UPDATE messages SET direction = 'outbound', updated_at = ?2"
+		    " WHERE id = ?1 AND direction <> 'outbound' AND state IN " OPEN_STATES);
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, now);
+		if (step_done(l, st, "update direction") < 0)
+			goto out;
+	}
+	if (seen != NULL)
+		*seen = new_msg ? LEDGER_SEEN_NEW : new_copy ? LEDGER_SEEN_COPY : LEDGER_SEEN_AGAIN;
+	ok = 1;
+out:
+	sqlite3_finalize(st);
+	return atomic_end(l, ok);
+}
+
+static void
+read_entry(sqlite3_stmt *st, struct ledger_entry *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->key = col_dup(st, 0);
+	e->ext_id = col_dup(st, 1);
+	e->dir = parse_dir(sqlite3_column_text(st, 2));
+	e->state = parse_state(sqlite3_column_text(st, 3));
+	e->reason = col_dup(st, 4);
+	e->last_error = col_dup(st, 5);
+	e->attempts = sqlite3_column_int(st, 6);
+	e->next_attempt_at = e->state == LEDGER_FAILED ? sqlite3_column_int64(st, 7) : 0;
+	e->received_at = sqlite3_column_int64(st, 8);
+	e->first_seen = sqlite3_column_int64(st, 9);
+	e->updated_at = sqlite3_column_int64(st, 10);
+	e->sf.task_id = col_dup(st, 11);
+	e->sf.email_message_id = col_dup(st, 12);
+	e->sf.lead_id = col_dup(st, 13);
+	e->sf.who_id = col_dup(st, 14);
+	e->sf.what_id = col_dup(st, 15);
+	e->mailbox = col_dup(st, 16);
+	e->folder = col_dup(st, 17);
+	e->graph_id = col_dup(st, 18);
+}
+
+/* Runs a prepared entry query into out[0..max-1]. Finalizes st. */
+static int
+read_entries(struct ledger *l, sqlite3_stmt *st, struct ledger_entry *out, size_t max,
+    size_t *n, const char *what)
+{
+	int rc = SQLITE_DONE;
+
+	*n = 0;
+	while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		read_entry(st, &out[(*n)++]);
+	if (*n < max && rc != SQLITE_DONE) {
+		fail_db(l, what);
+		for (size_t i = 0; i < *n; i++)
+			ledger_entry_clear(&out[i]);
+		*n = 0;
+		sqlite3_finalize(st);
+		return -1;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int
+ledger_next_pending(struct ledger *l, int64_t now, struct ledger_entry *out, size_t max,
+    size_t *n)
+{
+	sqlite3_stmt *st;
+
+	*n = 0;
+	if (check_tx(l) < 0)
+		return -1;
+	if (max == 0)
+		return 0;
+	st = db_prepare(l->db, ENTRY_SELECT "WHERE m.state IN " OPEN_STATES
+	    " AND m.due_at <= ?1 ORDER BY m.due_at, m.id LIMIT ?2");
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, limit_of(max));
+	return read_entries(l, st, out, max, n, "next pending");
+}
+
+/* After an UPDATE ... WHERE state IN open matched nothing: say why. */
+static int
+refuse(struct ledger *l, const char *key, const char *what)
+{
+	sqlite3_stmt *st = db_prepare(l->db, "SELECT state FROM messages WHERE key = ?1");
+	int rc;
+
+	bind_text(st, 1, key);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		err_set(l->err, sizeof(l->err), "ledger: cannot %s a message that is %s", what,
+		    (const char *)sqlite3_column_text(st, 0));
+	else if (rc == SQLITE_DONE)
+		err_set(l->err, sizeof(l->err), "ledger: cannot %s: no such message", what);
+	else
+		fail_db(l, what);
+	sqlite3_finalize(st);
+	return -1;
+}
+
+/* Runs an UPDATE on one open message whose last parameter is the key. Finalizes st. */
+static int
+update_open(struct ledger *l, sqlite3_stmt *st, const char *key, const char *what)
+{
+	int changed;
+
+	if (step_done(l, st, what) < 0) {
+		sqlite3_finalize(st);
+		return -1;
+	}
+	changed = sqlite3_changes(l->db);
+	sqlite3_finalize(st);
+	return changed > 0 ? 0 : refuse(l, key, what);
+}
+
+static void
+bind_ids(sqlite3_stmt *st, int first, const struct ledger_sf_ids *ids)
+{
+	bind_text(st, first, ids->task_id);
+	bind_text(st, first + 1, ids->email_message_id);
+	bind_text(st, first + 2, ids->lead_id);
+	bind_text(st, first + 3, ids->who_id);
+	bind_text(st, first + 4, ids->what_id);
+}
+
+#define SET_IDS \
+	" task_id = coalesce(?3, task_id), email_message_id = coalesce(?4, email_message_id)," \
+	" lead_id = coalesce(?5, lead_id), who_id = coalesce(?6, who_id)," \
+	" what_id = coalesce(?7, what_id)"
+
+int
+ledger_mark_logged(struct ledger *l, const char *key, const struct ledger_sf_ids *ids)
+{
+	static const struct ledger_sf_ids none;
+	sqlite3_stmt *st;
+
+	if (ids == NULL)
+		ids = &none;
+	if (check_tx(l) < 0 || check_str(l, "message key", key, LEDGER_KEY_MAX) < 0 ||
+	    check_ids(l, ids) < 0)
+		return -1;
+	st = db_prepare(l->db, "UPDATE messages SET state = 'logged', reason = NULL, due_at = 0,"
+	    " updated_at = ?2," SET_IDS " WHERE key = ?1 AND state IN " OPEN_STATES);
+	bind_text(st, 1, key);
+	sqlite3_bind_int64(st, 2, now_s());
+	bind_ids(st, 3, ids);
+	return update_open(l, st, key, "mark logged");
+}
+
+int
+ledger_note_sf_ids(struct ledger *l, const char *key, const struct ledger_sf_ids *ids)
+{
+	sqlite3_stmt *st;
+
+	if (check_tx(l) < 0 || check_str(l, "message key", key, LEDGER_KEY_MAX) < 0 ||
+	    check_ids(l, ids) < 0)
+		return -1;
+	st = db_prepare(l->db, "UPDATE messages SET updated_at = ?2," SET_IDS
+	    " WHERE key = ?1 AND state IN " OPEN_STATES);
+	bind_text(st, 1, key);
+	sqlite3_bind_int64(st, 2, now_s());
+	bind_ids(st, 3, ids);
+	return update_open(l, st, key, "note ids of");
+}
+
+/* skipped or dead with a reason. */
+static int
+mark_final(struct ledger *l, const char *key, const char *state, const char *reason,
+    const char *what)
+{
+	sqlite3_stmt *st;
+	char *r;
+	int rc;
+
+	if (check_tx(l) < 0 || check_str(l, "message key", key, LEDGER_KEY_MAX) < 0 ||
+	    check_present(l, "reason", reason) < 0)
+		return -1;
+	r = clean_text(reason);
+	st = db_prepare(l->db, "UPDATE messages SET state = ?2, reason = ?3, due_at = 0,"
+	    " updated_at = ?4 WHERE key = ?1 AND state IN " OPEN_STATES);
+	bind_text(st, 1, key);
+	bind_text(st, 2, state);
+	bind_text(st, 3, r);
+	sqlite3_bind_int64(st, 4, now_s());
+	rc = update_open(l, st, key, what);
+	free(r);
+	return rc;
+}
+
+int
+ledger_mark_skipped(struct ledger *l, const char *key, const char *reason)
+{
+	return mark_final(l, key, "skipped", reason, "skip");
+}
+
+int
+ledger_mark_dead(struct ledger *l, const char *key, const char *reason)
+{
+	return mark_final(l, key, "dead", reason, "mark dead");
+}
+
+int
+ledger_mark_failed(struct ledger *l, const char *key, const char *error, enum ledger_fail fail,
+    int64_t next_attempt_at, enum ledger_state *state)
+{
+	sqlite3_stmt *st;
+	char *e = NULL;
+	int rc = -1, counted, final;
+
+	if (check_tx(l) < 0 || check_str(l, "message key", key, LEDGER_KEY_MAX) < 0 ||
+	    check_present(l, "error", error) < 0)
+		return -1;
+	if (fail != LEDGER_FAIL_TEMP && fail != LEDGER_FAIL_WAIT && fail != LEDGER_FAIL_FINAL)
+		return err_set(l->err, sizeof(l->err), "ledger: bad failure class %d", (int)fail);
+	/* A wait is the service pacing us, not the message failing: it costs no attempt, or a
+	 * long rate limit would dead-letter mail that is fine. */
+	counted = fail != LEDGER_FAIL_WAIT;
+	final = fail == LEDGER_FAIL_FINAL;
+	e = clean_text(error);
+	/* One statement decides and applies the transition, so it is atomic without a lock. */
+	st = db_prepare(l->db, "UPDATE messages SET attempts = attempts + ?2, last_error = ?3,"
+	    " state = CASE WHEN ?4 OR (?2 AND attempts + 1 >= ?5) THEN 'dead' ELSE 'failed' END,"
+	    " reason = CASE WHEN ?4 THEN ?3"
+	    "   WHEN ?2 AND attempts + 1 >= ?5"
+	    "   THEN 'gave up after ' || (attempts + 1) || ' attempts' END,"
+	    " due_at = ?6, updated_at = ?7"
+	    " WHERE key = ?1 AND state IN " OPEN_STATES " RETURNING state");
+	bind_text(st, 1, key);
+	sqlite3_bind_int(st, 2, counted);
+	bind_text(st, 3, e);
+	sqlite3_bind_int(st, 4, final);
+	sqlite3_bind_int(st, 5, l->max_attempts);
+	sqlite3_bind_int64(st, 6, next_attempt_at);
+	sqlite3_bind_int64(st, 7, now_s());
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		if (state != NULL)
+			*state = parse_state(sqlite3_column_text(st, 0));
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			fail_db(l, "mark failed");
+			goto out;
+		}
+		rc = 0;
+		break;
+	case SQLITE_DONE:
+		refuse(l, key, "mark failed");
+		break;
+	default:
+		fail_db(l, "mark failed");
+		break;
+	}
+out:
+	sqlite3_finalize(st);
+	free(e);
+	return rc;
+}
+
+int
+ledger_retry_dead(struct ledger *l, const char *key, long long *count)
+{
+	sqlite3_stmt *st;
+	int64_t changed;
+
+	if (count != NULL)
+		*count = 0;
+	if (check_tx(l) < 0)
+		return -1;
+	if (key != NULL && check_str(l, "message key", key, LEDGER_KEY_MAX) < 0)
+		return -1;
+	/* last_error stays: the next failure, or `olsync show`, still tells the story. */
+	st = db_prepare(l->db, "UPDATE messages SET state = 'pending', attempts = 0,"
+	    " reason = NULL, due_at = 0, updated_at = ?1"
+	    " WHERE state = 'dead' AND (?2 IS NULL OR key = ?2)");
+	sqlite3_bind_int64(st, 1, now_s());
+	bind_text(st, 2, key);
+	if (step_done(l, st, "retry dead") < 0) {
+		sqlite3_finalize(st);
+		return -1;
+	}
+	changed = sqlite3_changes64(l->db);
+	sqlite3_finalize(st);
+	if (changed == 0 && key != NULL) {
+		struct ledger_entry e;
+		int rc = ledger_get(l, key, &e);
+
+		if (rc == LEDGER_NOT_FOUND)
+			return err_set(l->err, sizeof(l->err),
+			    "ledger: cannot retry: no such message");
+		if (rc < 0)
+			return -1;
+		ledger_entry_clear(&e);
+	}
+	if (count != NULL)
+		*count = changed;
+	return 0;
+}
+
+static int
+get_where(struct ledger *l, const char *where, const char *value, struct ledger_entry *out)
+{
+	sqlite3_stmt *st;
+	size_t n;
+	char *sql;
+
+	memset(out, 0, sizeof(*out));
+	if (check_tx(l) < 0)
+		return -1;
+	sql = xasprintf("%s%s", ENTRY_SELECT, where);
+	st = db_prepare(l->db, sql);
+	free(sql);
+	bind_text(st, 1, value);
+	if (read_entries(l, st, out, 1, &n, "get") < 0)
+		return -1;
+	return n == 1 ? 0 : LEDGER_NOT_FOUND;
+}
+
+int
+ledger_get(struct ledger *l, const char *key, struct ledger_entry *out)
+{
+	if (check_str(l, "message key", key, LEDGER_KEY_MAX) < 0) {
+		memset(out, 0, sizeof(*out));
+		return -1;
+	}
+	return get_where(l, "WHERE m.key = ?1", key, out);
+}
+
+int
+ledger_get_by_ext_id(struct ledger *l, const char *ext_id, struct ledger_entry *out)
+{
+	if (check_str(l, "external id", ext_id, LEDGER_NAME_MAX) < 0) {
+		memset(out, 0, sizeof(*out));
+		return -1;
+	}
+	return get_where(l, "WHERE m.ext_id = ?1 ORDER BY m.id LIMIT 1", ext_id, out);
+}
+
+int
+ledger_sightings(struct ledger *l, const char *key, struct ledger_sighting **out, size_t *n)
+{
+	struct ledger_sighting *v = NULL;
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (check_tx(l) < 0 || check_str(l, "message key", key, LEDGER_KEY_MAX) < 0)
+		return -1;
+	st = db_prepare(l->db, "SELECT s.mailbox, s.folder, s.graph_id, s.direction, s.seen_at"
+	    " FROM messages m LEFT JOIN sightings s ON s.message_id = m.id"
+	    " WHERE m.key = ?1 ORDER BY s.rowid");
+	bind_text(st, 1, key);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		sqlite3_finalize(st);
+		return LEDGER_NOT_FOUND;
+	}
+	for (; rc == SQLITE_ROW; rc = sqlite3_step(st)) {
+		if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+			continue;	/* a message without sightings (not made by this API) */
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 4;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		v[*n].mailbox = col_dup(st, 0);
+		v[*n].folder = col_dup(st, 1);
+		v[*n].graph_id = col_dup(st, 2);
+		v[*n].dir = parse_dir(sqlite3_column_text(st, 3));
+		v[*n].seen_at = sqlite3_column_int64(st, 4);
+		(*n)++;
+	}
+	if (rc != SQLITE_DONE) {
+		fail_db(l, "sightings");
+		sqlite3_finalize(st);
+		ledger_sightings_free(v, *n);
+		*n = 0;
+		return -1;
+	}
+	sqlite3_finalize(st);
+	*out = v;
+	return 0;
+}
+
+int
+ledger_list_dead(struct ledger *l, struct ledger_entry *out, size_t max, size_t *n)
+{
+	sqlite3_stmt *st;
+
+	*n = 0;
+	if (check_tx(l) < 0)
+		return -1;
+	if (max == 0)
+		return 0;
+	st = db_prepare(l->db, ENTRY_SELECT "WHERE m.state = 'dead'"
+	    " ORDER BY m.updated_at DESC, m.id DESC LIMIT ?1");
+	sqlite3_bind_int64(st, 1, limit_of(max));
+	return read_entries(l, st, out, max, n, "list dead");
+}
+
+int
+ledger_stats(struct ledger *l, struct ledger_stats *out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (check_tx(l) < 0)
+		return -1;
+	st = db_prepare(l->db, "SELECT state, count(*) FROM messages GROUP BY state");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		out->messages[parse_state(sqlite3_column_text(st, 0))] +=
+		    sqlite3_column_int64(st, 1);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return fail_db(l, "stats");
+	st = db_prepare(l->db, "SELECT (SELECT count(*) FROM sightings),"
+	    " (SELECT coalesce(min(first_seen), 0) FROM messages WHERE state IN " OPEN_STATES ")");
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->sightings = sqlite3_column_int64(st, 0);
+		out->oldest_open = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : fail_db(l, "stats");
+}
+
+void
+ledger_entry_clear(struct ledger_entry *e)
+{
+	if (e == NULL)
+		return;
+	free(e->key);
+	free(e->ext_id);
+	free(e->reason);
+	free(e->last_error);
+	free(e->sf.task_id);
+	free(e->sf.email_message_id);
+	free(e->sf.lead_id);
+	free(e->sf.who_id);
+	free(e->sf.what_id);
+	free(e->mailbox);
+	free(e->folder);
+	free(e->graph_id);
+	memset(e, 0, sizeof(*e));
+}
+
+void
+ledger_sightings_free(struct ledger_sighting *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(s[i].mailbox);
+		free(s[i].folder);
+		free(s[i].graph_id);
+	}
+	free(s);
+}
+
+const char *
+ledger_state_name(enum ledger_state state)
+{
+	if ((int)state < 0 || state >= LEDGER_STATE_COUNT)
+		return "unknown";
+	return state_names[state];
+}
+
+const char *
+ledger_dir_name(enum ledger_dir dir)
+{
+	return dir == LEDGER_OUTBOUND ? "outbound" : "inbound";
+}
+
+int
+ledger_delta_get(struct ledger *l, const char *mailbox, const char *folder,
+    struct ledger_delta *out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (check_tx(l) < 0 || check_str(l, "mailbox", mailbox, LEDGER_NAME_MAX) < 0 ||
+	    check_str(l, "folder", folder, LEDGER_NAME_MAX) < 0)
+		return -1;
+	st = db_prepare(l->db, "SELECT link, window_start, updated_at FROM delta_state"
+	    " WHERE mailbox = ?1 AND folder = ?2");
+	bind_text(st, 1, mailbox);
+	bind_text(st, 2, folder);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->link = col_dup(st, 0);
+		out->window_start = sqlite3_column_int64(st, 1);
+		out->updated_at = sqlite3_column_int64(st, 2);
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		rc = LEDGER_NOT_FOUND;
+	} else {
+		rc = fail_db(l, "delta get");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+ledger_delta_set(struct ledger *l, const char *mailbox, const char *folder, const char *link,
+    int64_t window_start)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (check_tx(l) < 0 || check_str(l, "mailbox", mailbox, LEDGER_NAME_MAX) < 0 ||
+	    check_str(l, "folder", folder, LEDGER_NAME_MAX) < 0)
+		return -1;
+	if (link != NULL && check_str(l, "delta link", link, LEDGER_LINK_MAX) < 0)
+		return -1;
+	st = db_prepare(l->db, "INSERT INTO delta_state (mailbox, folder, link, window_start,"
+	    " updated_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (mailbox, folder) DO UPDATE SET"
+	    " link = excluded.link, window_start = excluded.window_start,"
+	    " updated_at = excluded.updated_at");
+	bind_text(st, 1, mailbox);
+	bind_text(st, 2, folder);
+	bind_text(st, 3, link);
+	sqlite3_bind_int64(st, 4, window_start);
+	sqlite3_bind_int64(st, 5, now_s());
+	rc = step_done(l, st, "delta set");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+void
+ledger_delta_clear(struct ledger_delta *d)
+{
+	if (d == NULL)
+		return;
+	free(d->link);
+	memset(d, 0, sizeof(*d));
+}
+
+int
+ledger_lead_claim(struct ledger *l, const char *address, int64_t now, int64_t stale_after,
+    enum ledger_lead *result, char **lead_id)
+{
+	sqlite3_stmt *st = NULL;
+	char *addr;
+	int ok = 0, rc;
+
+	*lead_id = NULL;
+	if (check_str(l, "address", address, LEDGER_NAME_MAX) < 0)
+		return -1;
+	addr = lower_address(address);
+	if (atomic_begin(l) < 0) {
+		free(addr);
+		return -1;
+	}
+	st = db_prepare(l->db, "SELECT lead_id, claimed_at FROM lead_claims WHERE address = ?1");
+	bind_text(st, 1, addr);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		*lead_id = col_dup(st, 0);
+		*result = LEDGER_LEAD_KNOWN;
+		ok = 1;
+		goto out;
+	}
+	if (rc == SQLITE_ROW && sqlite3_column_int64(st, 1) > now - stale_after) {
+		*result = LEDGER_LEAD_BUSY;
+		ok = 1;
+		goto out;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		fail_db(l, "lead claim");
+		goto out;
+	}
+	*result = rc == SQLITE_ROW ? LEDGER_LEAD_RECLAIMED : LEDGER_LEAD_CLAIMED;
+	sqlite3_finalize(st);
+	st = db_prepare(l->db, "INSERT INTO lead_claims (address, lead_id, claimed_at,"
+	    " updated_at) VALUES (?1, NULL, ?2, ?2) ON CONFLICT (address) DO UPDATE SET"
+	    " claimed_at = excluded.claimed_at, updated_at = excluded.updated_at");
+	bind_text(st, 1, addr);
+	sqlite3_bind_int64(st, 2, now);
+	if (step_done(l, st, "lead claim") < 0)
+		goto out;
+	ok = 1;
+out:
+	sqlite3_finalize(st);
+	free(addr);
+	if (atomic_end(l, ok) < 0) {
+		free(*lead_id);
+		*lead_id = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int
+ledger_lead_set(struct ledger *l, const char *address, const char *lead_id)
+{
+	sqlite3_stmt *st;
+	char *addr;
+	int rc;
+
+	if (check_tx(l) < 0 || check_str(l, "address", address, LEDGER_NAME_MAX) < 0 ||
+	    check_str(l, "lead id", lead_id, LEDGER_NAME_MAX) < 0)
+		return -1;
+	addr = lower_address(address);
+	st = db_prepare(l->db, "INSERT INTO lead_claims (address, lead_id, claimed_at,"
+	    " updated_at) VALUES (?1, ?2, NULL, ?3) ON CONFLICT (address) DO UPDATE SET"
+	    " lead_id = excluded.lead_id, claimed_at = NULL, updated_at = excluded.updated_at");
+	bind_text(st, 1, addr);
+	bind_text(st, 2, lead_id);
+	sqlite3_bind_int64(st, 3, now_s());
+	rc = step_done(l, st, "lead set");
+	sqlite3_finalize(st);
+	free(addr);
+	return rc;
+}
+
+int
+ledger_lead_release(struct ledger *l, const char *address)
+{
+	sqlite3_stmt *st;
+	char *addr;
+	int rc;
+
+	if (check_tx(l) < 0 || check_str(l, "address", address, LEDGER_NAME_MAX) < 0)
+		return -1;
+	addr = lower_address(address);
+	st = db_prepare(l->db, "DELETE FROM lead_claims WHERE address = ?1 AND lead_id IS NULL");
+	bind_text(st, 1, addr);
+	rc = step_done(l, st, "lead release");
+	sqlite3_finalize(st);
+	free(addr);
+	return rc;
+}
+
+int
+ledger_rr_next(struct ledger *l, const char *pool, size_t n, size_t *index)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (check_tx(l) < 0 || check_str(l, "pool", pool, LEDGER_NAME_MAX) < 0)
+		return -1;
+	if (n == 0)
+		return err_set(l->err, sizeof(l->err), "ledger: round robin over an empty pool");
+	/* One statement reads and advances the cursor, so two writers never get one turn. The
+	 * cursor counts turns; the modulo follows the pool when it grows or shrinks. */
+	st = db_prepare(l->db, "INSERT INTO rr_cursors (pool, cursor) VALUES (?1, 1)"
+	    " ON CONFLICT (pool) DO UPDATE SET cursor = cursor + 1 RETURNING cursor - 1");
+	bind_text(st, 1, pool);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*index = (size_t)((uint64_t)sqlite3_column_int64(st, 0) % n);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : fail_db(l, "round robin");
+}
+
+int
+ledger_kv_get(struct ledger *l, const char *key, char **value)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*value = NULL;
+	if (check_tx(l) < 0 || check_str(l, "kv key", key, LEDGER_NAME_MAX) < 0)
+		return -1;
+	st = db_prepare(l->db, "SELECT value FROM kv WHERE key = ?1");
+	bind_text(st, 1, key);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*value = col_dup(st, 0);
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		rc = LEDGER_NOT_FOUND;
+	} else {
+		rc = fail_db(l, "kv get");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+ledger_kv_set(struct ledger *l, const char *key, const char *value)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (check_tx(l) < 0 || check_str(l, "kv key", key, LEDGER_NAME_MAX) < 0)
+		return -1;
+	if (value != NULL && strnlen(value, LEDGER_VALUE_MAX + 1) > LEDGER_VALUE_MAX)
+		return err_set(l->err, sizeof(l->err), "ledger: kv value is longer than %d bytes",
+		    LEDGER_VALUE_MAX);
+	if (value == NULL) {
+		st = db_prepare(l->db, "DELETE FROM kv WHERE key = ?1");
+	} else {
+		st = db_prepare(l->db, "INSERT INTO kv (key, value) VALUES (?1, ?2)"
+		    " ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+		/* An empty value is a value, not NULL. */
+		sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	}
+	bind_text(st, 1, key);
+	rc = step_done(l, st, "kv set");
+	sqlite3_finalize(st);
+	return rc;
+}

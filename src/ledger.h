@@ -1,0 +1,222 @@
+/* ledger.h: the durable record of what happened to every email olsync has seen, and the small
+ * pieces of state that must survive a restart (delta links, Lead claims, round-robin cursors).
+ * The interface is backend-neutral: SQLite today (ledger.c), PostgreSQL later behind the same
+ * calls.
+ *
+ * A message is keyed by its normalized internetMessageId (normalize.c makes the key; the ledger
+ * compares it byte for byte). The same message seen in several mailboxes is one message with
+ * several sightings. Its state moves only along these edges:
+ *
+ *	pending|failed --mark_logged--> logged	pending|failed --mark_skipped--> skipped
+ *	pending|failed --mark_failed(TEMP|WAIT)--> failed --(attempts >= max)--> dead
+ *	pending|failed --mark_failed(FINAL)|mark_dead--> dead --retry_dead--> pending
+ *
+ * logged, skipped and dead are final until an operator retries the dead; any other transition is
+ * refused, so a bug upstream cannot turn a logged email into a skipped one.
+ *
+ * One handle is used by one thread at a time. Every call that returns -1 leaves a one-line
+ * reason in ledger_error(l). No call stores or logs a body, a token or a secret. */
+#ifndef OL_LEDGER_H
+#define OL_LEDGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define LEDGER_KEY_MAX		8192	/* bytes in a key; normalize.c must digest longer ids */
+#define LEDGER_NAME_MAX		1024	/* mailbox, folder, graph id, address, pool, kv key, ids */
+#define LEDGER_LINK_MAX		65536	/* a delta link as Graph gave it */
+#define LEDGER_VALUE_MAX	65536	/* a kv value */
+#define LEDGER_TEXT_MAX		1024	/* reasons and errors are cut here, at a UTF-8 boundary */
+#define LEDGER_MAX_ATTEMPTS	10	/* default for ledger_set_max_attempts */
+
+#define LEDGER_NOT_FOUND	1	/* the lookups return 0 found, 1 not found, -1 error */
+
+struct ledger;
+
+enum ledger_state {
+	LEDGER_PENDING,		/* recorded, not yet decided or written */
+	LEDGER_SKIPPED,		/* a filter said no; reason says which */
+	LEDGER_LOGGED,		/* written to Salesforce; the ids say where */
+	LEDGER_FAILED,		/* last attempt failed; due again at next_attempt_at */
+	LEDGER_DEAD,		/* given up; reason says why; `olsync retry` revives it */
+	LEDGER_STATE_COUNT
+};
+
+enum ledger_dir {
+	LEDGER_INBOUND,		/* seen in an Inbox */
+	LEDGER_OUTBOUND		/* seen in Sent Items */
+};
+
+/* How a failure was classified where the response was parsed. */
+enum ledger_fail {
+	LEDGER_FAIL_TEMP,	/* counts as an attempt; dead once attempts reach the maximum */
+	LEDGER_FAIL_WAIT,	/* the service asked us to wait: rescheduled, not counted */
+	LEDGER_FAIL_FINAL	/* will never succeed as is: dead now, the error is the reason */
+};
+
+/* What ledger_record_sighting found. */
+enum ledger_seen {
+	LEDGER_SEEN_NEW,	/* a message the ledger did not know: now pending */
+	LEDGER_SEEN_COPY,	/* a known message, another copy (another mailbox, usually) */
+	LEDGER_SEEN_AGAIN	/* this copy (mailbox, graph id) was recorded before: a delta
+				 * replay, a 410 restart, or the copy moved to another folder */
+};
+
+enum ledger_lead {
+	LEDGER_LEAD_CLAIMED,	/* yours to create; then ledger_lead_set, or ledger_lead_release */
+	LEDGER_LEAD_RECLAIMED,	/* an older claim went stale (a crash?): the Lead may exist in
+				 * Salesforce already, so look it up before creating it */
+	LEDGER_LEAD_KNOWN,	/* the Lead exists: *lead_id is its id */
+	LEDGER_LEAD_BUSY	/* another claim is in progress: come back after it is set */
+};
+
+/* One copy of a message as ingest saw it. Every pointer is borrowed for the call. */
+struct ledger_msg {
+	const char	*key;		/* normalized internetMessageId, 1..LEDGER_KEY_MAX bytes */
+	const char	*ext_id;	/* the digest used as the Salesforce external id */
+	enum ledger_dir	 dir;
+	int64_t		 received_at;	/* receivedDateTime, Unix seconds; 0 if unknown */
+	const char	*mailbox;	/* the mailbox's user id or UPN */
+	const char	*folder;	/* "inbox", "sentitems" or a folder id */
+	const char	*graph_id;	/* the immutable Graph id of this copy */
+};
+
+/* The Salesforce records a message produced; any may be NULL. Borrowed when passed in; owned by
+ * the enclosing struct ledger_entry when read out. */
+struct ledger_sf_ids {
+	char	*task_id;
+	char	*email_message_id;
+	char	*lead_id;	/* a Lead this email created */
+	char	*who_id;	/* the Contact or Lead the activity is on */
+	char	*what_id;	/* the Opportunity, if any */
+};
+
+/* A message as the ledger holds it. The struct owns its strings: ledger_entry_clear frees them. */
+struct ledger_entry {
+	char			*key;
+	char			*ext_id;
+	enum ledger_dir		 dir;		/* outbound if any copy was in Sent Items */
+	enum ledger_state	 state;
+	char			*reason;	/* why skipped or dead; NULL otherwise */
+	char			*last_error;	/* latest failure, kept after a retry; or NULL */
+	int			 attempts;	/* TEMP failures since the last retry */
+	int64_t			 next_attempt_at; /* when a failed message is due again */
+	int64_t			 received_at;
+	int64_t			 first_seen;
+	int64_t			 updated_at;
+	struct ledger_sf_ids	 sf;
+	/* The first copy recorded: enough to fetch the message from Graph again. */
+	char			*mailbox;
+	char			*folder;
+	char			*graph_id;
+};
+
+/* One copy of a message; strings owned, freed by ledger_sightings_free. */
+struct ledger_sighting {
+	char		*mailbox;
+	char		*folder;
+	char		*graph_id;
+	enum ledger_dir	 dir;
+	int64_t		 seen_at;
+};
+
+struct ledger_stats {
+	long long	 messages[LEDGER_STATE_COUNT];	/* indexed by enum ledger_state */
+	long long	 sightings;
+	int64_t		 oldest_open;	/* first_seen of the oldest pending or failed; 0: none */
+};
+
+/* A folder's delta position. link is owned (ledger_delta_clear frees it); NULL means start from
+ * the backfill window. */
+struct ledger_delta {
+	char		*link;
+	int64_t		 window_start;	/* Unix seconds: the backfill window's lower bound */
+	int64_t		 updated_at;
+};
+
+/* Opens (creating if needed) the ledger at path and migrates its schema. On failure returns -1
+ * with a reason in err. The caller closes *out with ledger_close. */
+int ledger_open(const char *path, struct ledger **out, char *err, size_t errlen);
+/* Closes l, rolling back a transaction left open. NULL is allowed. */
+void ledger_close(struct ledger *l);
+/* The reason for the last -1 on l; borrowed until the next call on l. */
+const char *ledger_error(const struct ledger *l);
+/* TEMP failures a message may have before it is dead (at least 1; default LEDGER_MAX_ATTEMPTS). */
+void ledger_set_max_attempts(struct ledger *l, int max);
+
+/* An explicit transaction: ingest records a page of messages and the delta link that follows it,
+ * so a crash keeps both or neither. They do not nest; every other call works inside or outside. */
+int ledger_begin(struct ledger *l);
+int ledger_commit(struct ledger *l);
+int ledger_rollback(struct ledger *l);
+
+/* Records one copy of a message; *seen (may be NULL) says whether the message or the copy is new.
+ * A new copy in Sent Items makes a still-open message outbound. ext_id is kept from the first
+ * sighting. Rejects missing or oversized fields. */
+int ledger_record_sighting(struct ledger *l, const struct ledger_msg *m, enum ledger_seen *seen);
+
+/* Fills out[0..max-1] with messages due at now: pending ones in the order they were first seen,
+ * then failed ones whose next_attempt_at <= now, earliest first. *n gets the count. The caller
+ * clears each entry. */
+int ledger_next_pending(struct ledger *l, int64_t now, struct ledger_entry *out, size_t max,
+    size_t *n);
+
+/* Marks. key is borrowed. Each refuses an unknown key, or a message not pending or failed. */
+/* Logged, with the Salesforce ids: non-NULL fields replace, NULL ones keep what was noted. */
+int ledger_mark_logged(struct ledger *l, const char *key, const struct ledger_sf_ids *ids);
+int ledger_mark_skipped(struct ledger *l, const char *key, const char *reason);
+/* A failed attempt. *state (may be NULL) gets the result: failed, or dead when fail is FINAL or the
+ * attempts reached the maximum. next_attempt_at is the caller's backoff (with jitter). */
+int ledger_mark_failed(struct ledger *l, const char *key, const char *error, enum ledger_fail fail,
+    int64_t next_attempt_at, enum ledger_state *state);
+int ledger_mark_dead(struct ledger *l, const char *key, const char *reason);
+/* Notes ids produced so far without changing the state, so that a retry after a crash or a
+ * partial failure (a Lead made, its Task not) reuses them. Refused on a final message. */
+int ledger_note_sf_ids(struct ledger *l, const char *key, const struct ledger_sf_ids *ids);
+/* Dead -> pending with attempts reset, for `olsync retry`: one message (key) or all (key NULL).
+ * *count (may be NULL) gets how many were revived. */
+int ledger_retry_dead(struct ledger *l, const char *key, long long *count);
+
+/* For `olsync show` and `olsync dead`. */
+int ledger_get(struct ledger *l, const char *key, struct ledger_entry *out);	/* 0, 1, -1 */
+int ledger_get_by_ext_id(struct ledger *l, const char *ext_id, struct ledger_entry *out);
+/* *out gets an array the caller frees with ledger_sightings_free, oldest first. */
+int ledger_sightings(struct ledger *l, const char *key, struct ledger_sighting **out, size_t *n);
+/* The most recently dead first, up to max; the caller clears each entry. */
+int ledger_list_dead(struct ledger *l, struct ledger_entry *out, size_t max, size_t *n);
+int ledger_stats(struct ledger *l, struct ledger_stats *out);
+
+void ledger_entry_clear(struct ledger_entry *e);	/* frees the strings; e may be reused */
+void ledger_sightings_free(struct ledger_sighting *s, size_t n);
+const char *ledger_state_name(enum ledger_state state);	/* "pending", ...; static */
+const char *ledger_dir_name(enum ledger_dir dir);	/* "inbound" or "outbound"; static */
+
+/* Delta state per (mailbox, folder). Save only after the messages the link covers are recorded,
+ * in the same transaction. A NULL link forgets the position (410): the next pass starts again from
+ * window_start and its sightings come back as LEDGER_SEEN_AGAIN. */
+int ledger_delta_get(struct ledger *l, const char *mailbox, const char *folder,
+    struct ledger_delta *out);	/* 0, 1, -1 */
+int ledger_delta_set(struct ledger *l, const char *mailbox, const char *folder, const char *link,
+    int64_t window_start);
+void ledger_delta_clear(struct ledger_delta *d);
+
+/* Lead de-duplication per sender address (compared case-insensitively), so a burst of mail from
+ * one new sender makes one Lead. A claim older than stale_after seconds at now may be taken over.
+ * On LEDGER_LEAD_KNOWN *lead_id gets the id (caller frees); otherwise it is set to NULL. */
+int ledger_lead_claim(struct ledger *l, const char *address, int64_t now, int64_t stale_after,
+    enum ledger_lead *result, char **lead_id);
+/* Records the Lead made for address (claimed or not). */
+int ledger_lead_set(struct ledger *l, const char *address, const char *lead_id);
+/* Drops an unfinished claim after the Lead could not be created; a set Lead stays. */
+int ledger_lead_release(struct ledger *l, const char *address);
+
+/* Round robin over a pool of n owners: *index gets 0..n-1, and the pool's cursor advances durably,
+ * so a restart continues where the last run stopped. */
+int ledger_rr_next(struct ledger *l, const char *pool, size_t n, size_t *index);
+
+/* Small named values (e.g. the tenant a ledger belongs to). *value: caller frees. set with a NULL
+ * value deletes. */
+int ledger_kv_get(struct ledger *l, const char *key, char **value);	/* 0, 1, -1 */
+int ledger_kv_set(struct ledger *l, const char *key, const char *value);
+
+#endif
