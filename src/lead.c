@@ -161,11 +161,17 @@ join(char *const *words, size_t from, size_t to, const char *sep)
 		n += strlen(words[i]) + strlen(sep);
 	s = xmalloc(n + 1);
 	s[0] = '\0';
-	for (i = from; i < to; i++) {
-		if (i > from)
-			strcat(s, sep);
-		strcat(s, words[i]);
+	for (i = from, n = 0; i < to; i++) {
+		size_t w = strlen(words[i]);
+
+		if (i > from) {
+			memcpy(s + n, sep, strlen(sep));
+			n += strlen(sep);
+		}
+		memcpy(s + n, words[i], w);
+		n += w;
 	}
+	s[n] = '\0';
 	return s;
 }
 

@@ -262,26 +262,24 @@ text_to_html(const char *text)
 	size_t len = strlen(text), n = 0;
 	char *out = xmalloc(len * 6 + 64);
 
-	n += (size_t)sprintf(out, "<html><body>");
+	/* Each character grows to at most 5 bytes ("&amp;"), so len * 6 + 64 always fits. */
+	n += (size_t)snprintf(out, len * 6 + 64, "<html><body>");
 	for (const char *p = text; *p; p++) {
+		const char *ent = NULL;
+
 		switch (*p) {
-		case '&':
-			n += (size_t)sprintf(out + n, "&amp;");
-			break;
-		case '<':
-			n += (size_t)sprintf(out + n, "&lt;");
-			break;
-		case '>':
-			n += (size_t)sprintf(out + n, "&gt;");
-			break;
-		case '\n':
-			n += (size_t)sprintf(out + n, "<br>");
-			break;
-		default:
-			out[n++] = *p;
+		case '&': ent = "&amp;"; break;
+		case '<': ent = "&lt;"; break;
+		case '>': ent = "&gt;"; break;
+		case '\n': ent = "<br>"; break;
+		default: out[n++] = *p; break;
+		}
+		if (ent != NULL) {
+			memcpy(out + n, ent, strlen(ent));
+			n += strlen(ent);
 		}
 	}
-	sprintf(out + n, "</body></html>");
+	snprintf(out + n, len * 6 + 64 - n, "</body></html>");
 	return out;
 }
 

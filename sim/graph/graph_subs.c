@@ -131,14 +131,11 @@ normalize_types(const char *types)
 	static const char *const order[] = { "created", "updated", "deleted" };
 	int mask = change_mask(types, NULL, 0);
 	char *out = xcalloc(1, 32);
+	size_t n = 0;
 
-	for (int i = 0; i < 3; i++) {
-		if (mask & (1 << i)) {
-			if (out[0] != '\0')
-				strcat(out, ",");
-			strcat(out, order[i]);
-		}
-	}
+	for (int i = 0; i < 3; i++)
+		if (mask & (1 << i))
+			n += (size_t)snprintf(out + n, 32 - n, "%s%s", n ? "," : "", order[i]);
 	return out;
 }
 

@@ -1193,7 +1193,7 @@ collection_retrieve(struct sf_sim *sim, struct sf_call *call, const struct sf_ob
 			goto out;
 		}
 		fields = xrealloc(fields, len + strlen(f) + 2);
-		len += (size_t)sprintf(fields + len, "%s%s", len ? "," : "", f);
+		len += (size_t)snprintf(fields + len, strlen(f) + 2, "%s%s", len ? "," : "", f);
 	}
 	results = json_array();
 	json_array_foreach(ids, i, v) {
