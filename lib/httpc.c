@@ -135,6 +135,10 @@ httpc_do(struct httpc *c, const struct httpc_request *req, struct httpc_response
 	curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	/* Our peers are on loopback or are Microsoft/Salesforce: never through a proxy by accident. */
 	curl_easy_setopt(c->curl, CURLOPT_NOPROXY, "127.0.0.1,localhost,::1");
+	if (req->fresh_connect) {
+		curl_easy_setopt(c->curl, CURLOPT_FRESH_CONNECT, 1L);
+		curl_easy_setopt(c->curl, CURLOPT_FORBID_REUSE, 1L);
+	}
 	if (strcmp(method, "GET") == 0) {
 		curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
 	} else if (strcmp(method, "HEAD") == 0) {

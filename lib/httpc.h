@@ -24,6 +24,10 @@ struct httpc_request {
 	const char *const *headers;	/* NULL-terminated "Name: value" lines, may be NULL */
 	long timeout_ms;		/* whole request; 30 s when 0 */
 	size_t max_body;		/* response cap; 64 MiB when 0 */
+	/* 1: a new connection, closed afterwards. libcurl re-sends a request once by itself when
+	 * a reused keep-alive connection closes without an answer, POST included; a request that
+	 * must never reach the server twice (a create without an idempotency key) sets this. */
+	int fresh_connect;
 };
 
 struct httpc_header {

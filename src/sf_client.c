@@ -1,0 +1,798 @@
+/* sf_client.c: the Salesforce REST client (see sf_client.h): one keep-alive connection, a token
+ * from the JWT bearer or refresh token grant, and every failure classified here, once, from the
+ * status and Salesforce's errorCode (reference §5, §7), never later from message strings. */
+#include "sf_client.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "crypto.h"
+#include "err.h"
+#include "httpc.h"
+#include "jwt.h"
+#include "log.h"
+#include "xmalloc.h"
+
+/* Salesforce wants exp within 3 minutes; a little less leaves room for our clock running fast. */
+#define JWT_LIFETIME		150
+#define MAX_RESPONSE		((size_t)64 << 20)	/* a query page of wide rows stays under */
+#define MAX_TOKEN_RESPONSE	((size_t)64 << 10)
+#define AUD_PROD		"https://login.salesforce.com"
+#define AUD_TEST		"https://test.salesforce.com"
+#define GRANT_JWT		"urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer"
+#define DATA_PREFIX		"/services/data/"
+
+struct sf_client {
+	const struct config	*cfg;
+	struct httpc		*http;		/* one connection kept alive for every call */
+	EVP_PKEY		*key;		/* JWT bearer; NULL with a refresh token */
+	char			*aud;		/* the assertion's audience */
+	char			*refresh_token;	/* secret; a rotated one replaces the configured */
+	char			*token;		/* secret; NULL until logged in */
+	char			*instance_url;	/* where data calls go, from the token response */
+	long			 used, max;	/* Sforce-Limit-Info api-usage */
+	long			 calls;
+};
+
+/* Copies src into dst (size bytes), cut at a UTF-8 character boundary when too long. */
+static void
+copy_text(char *dst, size_t size, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= size) {
+		n = size - 1;
+		while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
+			n--;
+	}
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static void
+fail(struct remote_failure *f, enum remote_class cls, int status, const char *code,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void
+fail(struct remote_failure *f, enum remote_class cls, int status, const char *code,
+    const char *fmt, ...)
+{
+	char buf[sizeof(f->message)];
+	va_list ap;
+
+	memset(f, 0, sizeof(*f));
+	f->cls = cls;
+	f->status = status;
+	copy_text(f->code, sizeof(f->code), code);
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	copy_text(f->message, sizeof(f->message), buf);
+	if (cls == REMOTE_WAIT)
+		f->wait_sec = SF_CLIENT_LIMIT_WAIT_SEC;
+}
+
+static void
+ok(struct remote_failure *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->cls = REMOTE_OK;
+}
+
+/* Wipes and frees a secret string. */
+static void
+wipe(char *s)
+{
+	if (s == NULL)
+		return;
+	explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+/* The audience a JWT bearer assertion names: Salesforce's hosts (login, My Domain) accept only
+ * the login or test URL; anything else (sf-sim, an Experience Cloud site) is its own. */
+static char *
+login_audience(const char *login_url)
+{
+	const char *host = strstr(login_url, "://");
+	size_t len;
+	char *h;
+	char *aud;
+
+	host = host ? host + 3 : login_url;
+	len = strcspn(host, ":/");
+	h = xstrndup(host, len);
+	for (char *p = h; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	len = strlen(h);
+#define ENDS(suffix) (len >= sizeof(suffix) - 1 && strcmp(h + len - (sizeof(suffix) - 1), \
+	suffix) == 0)
+	if (strcmp(h, "test.salesforce.com") == 0 || ENDS(".sandbox.my.salesforce.com"))
+		aud = xstrdup(AUD_TEST);
+	else if (strcmp(h, "login.salesforce.com") == 0 || ENDS(".salesforce.com"))
+		aud = xstrdup(AUD_PROD);
+	else
+		aud = xstrdup(login_url);
+#undef ENDS
+	free(h);
+	return aud;
+}
+
+struct sf_client *
+sf_client_new(const struct config *cfg, char *err, size_t errlen)
+{
+	struct sf_client *c;
+	EVP_PKEY *key = NULL;
+	char kerr[256];
+
+	if (cfg->sf_login_url == NULL || cfg->sf_api_version == NULL || cfg->sf_client_id == NULL) {
+		err_set(err, errlen, "sf: sf_login_url, sf_api_version and sf_client_id are needed");
+		return NULL;
+	}
+	if (cfg->sf_auth == CONFIG_SF_AUTH_JWT) {
+		if (cfg->sf_username == NULL || cfg->sf_private_key == NULL) {
+			err_set(err, errlen, "sf: JWT bearer needs sf_username and sf_private_key");
+			return NULL;
+		}
+		if ((key = crypto_privkey_load_pem(cfg->sf_private_key, kerr, sizeof(kerr))) ==
+		    NULL) {
+			err_set(err, errlen, "sf: sf_private_key: %s", kerr);
+			return NULL;
+		}
+	} else if (cfg->sf_refresh_token == NULL) {
+		err_set(err, errlen, "sf: the refresh token flow needs sf_refresh_token");
+		return NULL;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->cfg = cfg;
+	c->http = httpc_new();
+	c->key = key;
+	c->aud = login_audience(cfg->sf_login_url);
+	if (cfg->sf_refresh_token != NULL)
+		c->refresh_token = xstrdup(cfg->sf_refresh_token);
+	return c;
+}
+
+void
+sf_client_free(struct sf_client *c)
+{
+	if (c == NULL)
+		return;
+	httpc_free(c->http);
+	EVP_PKEY_free(c->key);
+	free(c->aud);
+	wipe(c->refresh_token);
+	wipe(c->token);
+	free(c->instance_url);
+	free(c);
+}
+
+/* Saves api-usage=N/M from Sforce-Limit-Info; other members (per-app-api-usage=, api-bursts=)
+ * are skipped, as jsforce does. */
+static void
+note_usage(struct sf_client *c, const char *v)
+{
+	const char *p = v;
+	char *end, *end2;
+	long used, max;
+
+	while (p != NULL && (p = strstr(p, "api-usage=")) != NULL) {
+		if (p != v && p[-1] != ' ' && p[-1] != ',' && p[-1] != ';') {
+			p += 10;
+			continue;
+		}
+		used = strtol(p + 10, &end, 10);
+		if (end == p + 10 || *end != '/')
+			return;
+		max = strtol(end + 1, &end2, 10);
+		if (end2 == end + 1 || used < 0 || max <= 0)
+			return;
+		c->used = used;
+		c->max = max;
+		return;
+	}
+}
+
+/* The first error of a Salesforce error body: an array of {errorCode|statusCode, message}.
+ * Borrowed from body; NULL when it is not that shape. */
+static const char *
+error_code(const json_t *body, const char **message)
+{
+	const json_t *e = json_is_array(body) ? json_array_get(body, 0) : NULL;
+	const char *code;
+
+	*message = NULL;
+	if (!json_is_object(e))
+		return NULL;
+	code = json_string_value(json_object_get(e, "errorCode"));
+	if (code == NULL)
+		code = json_string_value(json_object_get(e, "statusCode"));
+	*message = json_string_value(json_object_get(e, "message"));
+	return code;
+}
+
+/* Classifies a failed data API answer (reference §5, §7). body may be NULL (HTML, empty). */
+static void
+classify(int status, const json_t *body, const char *what, struct remote_failure *f)
+{
+	const char *message, *code = error_code(body, &message);
+	char hcode[32];
+	enum remote_class cls;
+
+	if (code == NULL) {
+		snprintf(hcode, sizeof(hcode), "HTTP_%d", status);
+		code = hcode;
+	}
+	if (message == NULL)
+		message = body == NULL ? "no JSON error in the answer" : "no message";
+	if (strcmp(code, "UNABLE_TO_LOCK_ROW") == 0 || strcmp(code, "SERVER_UNAVAILABLE") == 0 ||
+	    strcmp(code, "QUERY_TIMEOUT") == 0)
+		cls = REMOTE_TEMP;
+	else if (strcmp(code, "REQUEST_LIMIT_EXCEEDED") == 0)
+		/* The concurrent long-request limit clears in seconds; the daily one does not. */
+		cls = strstr(message, "ConcurrentPerOrgLongTxn") != NULL ? REMOTE_TEMP : REMOTE_WAIT;
+	else if (status == 401)
+		cls = REMOTE_AUTH;
+	else if (status >= 500 || status == 408 || status == 420)
+		cls = REMOTE_TEMP;	/* 420 and 502 are Salesforce's edge, often HTML */
+	else if (status == 429)
+		cls = REMOTE_WAIT;
+	else
+		cls = REMOTE_FINAL;
+	fail(f, cls, status, code, "%s: %s: %s", what, code, message);
+}
+
+/* Maps a transport failure to its class: the peer may be back in a moment. */
+static void
+transport_failure(enum httpc_fail hf, const char *what, const char *herr,
+    struct remote_failure *f)
+{
+	static const char *const names[] = {
+		[HTTPC_OK] = "ok", [HTTPC_CONNECT] = "connect", [HTTPC_TIMEOUT] = "timeout",
+		[HTTPC_RESET] = "reset", [HTTPC_TOO_LARGE] = "too_large", [HTTPC_OTHER] = "transport",
+	};
+
+	/* An oversized answer will be as large next time. */
+	fail(f, hf == HTTPC_TOO_LARGE ? REMOTE_FINAL : REMOTE_TEMP, 0, names[hf], "%s: %s",
+	    what, herr);
+}
+
+/* The route of url for logs and messages: no scheme, host or query string (SOQL holds
+ * addresses). Writes into buf. */
+static const char *
+route(const char *url, char *buf, size_t len)
+{
+	const char *p = strstr(url, "://");
+
+	p = p ? strchr(p + 3, '/') : url;
+	if (p == NULL)
+		p = "/";
+	snprintf(buf, len, "%.*s", (int)strcspn(p, "?"), p);
+	return buf;
+}
+
+static int
+login(struct sf_client *c, struct remote_failure *f)
+{
+	const struct config *cfg = c->cfg;
+	struct httpc_request req;
+	struct httpc_response resp;
+	const char *headers[] = { "Accept: application/json", NULL };
+	char herr[256], jerr[256];
+	char *form = NULL, *url = NULL, *assertion = NULL, *a = NULL, *b = NULL, *d = NULL;
+	const char *tok, *inst, *rt, *e, *desc;
+	json_t *claims, *body = NULL;
+	enum httpc_fail hf;
+	int rc = -1;
+
+	memset(&resp, 0, sizeof(resp));
+	wipe(c->token);
+	c->token = NULL;
+	if (c->key != NULL) {
+		claims = json_pack("{s:s,s:s,s:s,s:I}", "iss", cfg->sf_client_id, "sub",
+		    cfg->sf_username, "aud", c->aud, "exp", (json_int_t)(time(NULL) + JWT_LIFETIME));
+		assertion = jwt_sign_json(JWT_ALG_RS256, c->key, NULL, claims, jerr, sizeof(jerr));
+		json_decref(claims);
+		if (assertion == NULL) {
+			fail(f, REMOTE_AUTH, 0, "jwt_sign", "sf: signing the JWT bearer assertion: %s",
+			    jerr);
+			goto out;
+		}
+		a = httpc_escape(assertion);
+		form = xasprintf("grant_type=%s&assertion=%s", GRANT_JWT, a);
+	} else {
+		a = httpc_escape(cfg->sf_client_id);
+		b = httpc_escape(c->refresh_token);
+		d = cfg->sf_client_secret ? httpc_escape(cfg->sf_client_secret) : NULL;
+		form = xasprintf("grant_type=refresh_token&client_id=%s&refresh_token=%s%s%s", a,
+		    b, d ? "&client_secret=" : "", d ? d : "");
+	}
+	url = xasprintf("%s/services/oauth2/token", cfg->sf_login_url);
+	memset(&req, 0, sizeof(req));
+	req.method = "POST";
+	req.url = url;
+	req.body = form;
+	req.body_len = strlen(form);
+	req.content_type = "application/x-www-form-urlencoded";
+	req.headers = headers;
+	req.timeout_ms = cfg->http_timeout_ms;
+	req.max_body = MAX_TOKEN_RESPONSE;
+	hf = httpc_do(c->http, &req, &resp, herr, sizeof(herr));
+	if (hf != HTTPC_OK) {
+		transport_failure(hf, "sf: login", herr, f);
+		goto out;
+	}
+	body = json_loadb(resp.body, resp.body_len, 0, NULL);
+	if (resp.status == 200) {
+		tok = json_string_value(json_object_get(body, "access_token"));
+		inst = json_string_value(json_object_get(body, "instance_url"));
+		/* Our token goes wherever instance_url says: plain http only when the login URL
+		 * itself is (the emulator on loopback; config allows nothing else). */
+		if (tok == NULL || *tok == '\0' || inst == NULL || !(strncmp(inst, "https://", 8) ==
+		    0 || (strncmp(inst, "http://", 7) == 0 &&
+		    strncmp(cfg->sf_login_url, "http://", 7) == 0))) {
+			fail(f, REMOTE_AUTH, 200, "bad_token_response", "sf: login at %s: the "
+			    "answer has no usable access_token and instance_url: is this a "
+			    "Salesforce login URL?", cfg->sf_login_url);
+			goto out;
+		}
+		c->token = xstrdup(tok);
+		free(c->instance_url);
+		c->instance_url = xstrndup(inst, strlen(inst) - (inst[strlen(inst) - 1] == '/'));
+		if ((rt = json_string_value(json_object_get(body, "refresh_token"))) != NULL &&
+		    c->key == NULL) {
+			/* Rotation: the old refresh token no longer works. */
+			wipe(c->refresh_token);
+			c->refresh_token = xstrdup(rt);
+		}
+		log_info("sf: event=login grant=%s user=%s instance=%s", c->key ? "jwt-bearer" :
+		    "refresh_token", cfg->sf_username ? cfg->sf_username : "-", c->instance_url);
+		ok(f);
+		rc = 0;
+		goto out;
+	}
+	e = json_string_value(json_object_get(body, "error"));
+	desc = json_string_value(json_object_get(body, "error_description"));
+	if (resp.status >= 500 || resp.status == 408 || resp.status == 420 || resp.status == 429)
+		fail(f, REMOTE_TEMP, (int)resp.status, e ? e : "login_unavailable",
+		    "sf: login at %s: HTTP %ld", cfg->sf_login_url, resp.status);
+	else
+		/* invalid_grant and friends: the key, the app or the user is wrong; retrying
+		 * will not help, a person must. */
+		fail(f, REMOTE_AUTH, (int)resp.status, e ? e : "login_refused",
+		    "sf: login as %s (client id %s) at %s refused: %s: %s",
+		    cfg->sf_username ? cfg->sf_username : "(refresh token)", cfg->sf_client_id,
+		    cfg->sf_login_url, e ? e : "HTTP error", desc ? desc : "no description");
+out:
+	if (rc == -1)
+		log_warnx("sf: event=login_failed class=%s status=%d code=%s",
+		    remote_class_name(f->cls), f->status, f->code);
+	json_decref(body);
+	httpc_response_free(&resp);
+	wipe(form);
+	wipe(assertion);
+	wipe(a);
+	wipe(b);
+	wipe(d);
+	free(url);
+	return rc;
+}
+
+int
+sf_client_login(struct sf_client *c, struct remote_failure *f)
+{
+	return login(c, f);
+}
+
+/* One request to the data API with the current token. 0 with *out the parsed 2xx body (NULL
+ * when empty), or -1 with f classified. */
+static int
+exchange(struct sf_client *c, const char *method, const char *path, const char *body,
+    int fresh, json_t **out, struct remote_failure *f)
+{
+	struct httpc_request req;
+	struct httpc_response resp;
+	char herr[256], rbuf[256], *url, *auth;
+	const char *headers[3];
+	const char *what;
+	char whatbuf[320];
+	json_t *j = NULL;
+	enum httpc_fail hf;
+	int rc = -1;
+
+	*out = NULL;
+	url = xasprintf("%s%s", c->instance_url, path);
+	auth = xasprintf("Authorization: Bearer %s", c->token);
+	headers[0] = auth;
+	headers[1] = "Accept: application/json";
+	headers[2] = NULL;
+	snprintf(whatbuf, sizeof(whatbuf), "%s %s", method, route(url, rbuf, sizeof(rbuf)));
+	what = whatbuf;
+	memset(&req, 0, sizeof(req));
+	req.method = method;
+	req.url = url;
+	req.body = body;
+	req.body_len = body ? strlen(body) : 0;
+	req.content_type = body ? "application/json" : NULL;
+	req.headers = headers;
+	req.timeout_ms = c->cfg->http_timeout_ms;
+	req.max_body = MAX_RESPONSE;
+	req.fresh_connect = fresh;
+	c->calls++;
+	hf = httpc_do(c->http, &req, &resp, herr, sizeof(herr));
+	wipe(auth);
+	if (hf != HTTPC_OK) {
+		/* herr names the URL: keep the query string (addresses) out of it. */
+		transport_failure(hf, what, hf == HTTPC_TIMEOUT ? "timed out" :
+		    hf == HTTPC_TOO_LARGE ? "response too large" : hf == HTTPC_CONNECT ?
+		    "could not connect" : "connection lost without an answer", f);
+		goto out;
+	}
+	note_usage(c, httpc_header(&resp, "Sforce-Limit-Info"));
+	if (resp.body_len > 0)
+		j = json_loadb(resp.body, resp.body_len, 0, NULL);
+	if (resp.status >= 200 && resp.status < 300) {
+		if (resp.body_len > 0 && j == NULL) {
+			/* A garbled answer is a transport problem more often than not. */
+			fail(f, REMOTE_TEMP, (int)resp.status, "bad_response",
+			    "%s: the answer is not JSON", what);
+			goto out;
+		}
+		*out = j;
+		j = NULL;
+		ok(f);
+		rc = 0;
+		goto out;
+	}
+	classify((int)resp.status, j, what, f);
+out:
+	if (rc == -1)
+		log_warnx("sf: event=call_failed method=%s route=%s status=%d class=%s code=%s",
+		    method, rbuf, f->status, remote_class_name(f->cls), f->code);
+	json_decref(j);
+	httpc_response_free(&resp);
+	free(url);
+	return rc;
+}
+
+/* A data API call: logs in when needed, and on a 401 gets one fresh token and tries once more
+ * (an expired session is routine; a second 401 is not). */
+static int
+call(struct sf_client *c, const char *method, const char *path, const char *body, int fresh,
+    json_t **out, struct remote_failure *f)
+{
+	*out = NULL;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (c->token == NULL && login(c, f) == -1)
+			return -1;
+		if (exchange(c, method, path, body, fresh, out, f) == 0)
+			return 0;
+		if (f->status != 401)
+			return -1;
+		wipe(c->token);
+		c->token = NULL;
+		if (attempt == 0)
+			log_info("sf: event=session_expired action=login");
+	}
+	f->cls = REMOTE_AUTH;
+	return -1;
+}
+
+/* Appends the records of page and of every page after it to acc. Consumes page. */
+static int
+drain(struct sf_client *c, json_t *page, json_t *acc, struct remote_failure *f)
+{
+	json_t *records;
+	const char *next;
+	char *path;
+
+	for (int pages = 1;; pages++) {
+		records = json_object_get(page, "records");
+		if (!json_is_array(records)) {
+			fail(f, REMOTE_TEMP, 200, "bad_response", "sf: query: no records array");
+			goto bad;
+		}
+		json_array_extend(acc, records);
+		if (json_is_true(json_object_get(page, "done")))
+			break;
+		next = json_string_value(json_object_get(page, "nextRecordsUrl"));
+		/* The token follows this URL: only ever to our instance's data API. */
+		if (next == NULL || strncmp(next, DATA_PREFIX, strlen(DATA_PREFIX)) != 0 ||
+		    strstr(next, "..") != NULL) {
+			fail(f, REMOTE_TEMP, 200, "bad_response",
+			    "sf: query: not done and no usable nextRecordsUrl");
+			goto bad;
+		}
+		if (pages >= SF_CLIENT_QUERY_MAX_PAGES) {
+			fail(f, REMOTE_FINAL, 200, "too_many_pages",
+			    "sf: query: more than %d pages", SF_CLIENT_QUERY_MAX_PAGES);
+			goto bad;
+		}
+		path = xstrdup(next);
+		json_decref(page);
+		page = NULL;
+		if (call(c, "GET", path, NULL, 0, &page, f) == -1) {
+			free(path);
+			return -1;
+		}
+		free(path);
+	}
+	json_decref(page);
+	ok(f);
+	return 0;
+bad:
+	json_decref(page);
+	return -1;
+}
+
+static char *
+query_path(const struct sf_client *c, const char *soql)
+{
+	char *q = httpc_escape(soql), *path;
+
+	path = xasprintf(DATA_PREFIX "%s/query?q=%s", c->cfg->sf_api_version, q);
+	free(q);
+	return path;
+}
+
+int
+sf_client_query(struct sf_client *c, const char *soql, json_t **records,
+    struct remote_failure *f)
+{
+	char *path = query_path(c, soql);
+	json_t *page, *acc;
+	int rc;
+
+	*records = NULL;
+	rc = call(c, "GET", path, NULL, 0, &page, f);
+	free(path);
+	if (rc == -1)
+		return -1;
+	acc = json_array();
+	if (drain(c, page, acc, f) == -1) {
+		json_decref(acc);
+		return -1;
+	}
+	*records = acc;
+	return 0;
+}
+
+int
+sf_client_queries(struct sf_client *c, const char *const *soqls, size_t n, json_t **results,
+    struct remote_failure *f)
+{
+	json_t *req = NULL, *subs, *resp = NULL, *acc = NULL, *cr, *sub, *records;
+	char ref[16], *body = NULL, *path = NULL;
+	const char *rid;
+	size_t i, j;
+	int status, rc = -1;
+
+	*results = NULL;
+	if (n > SF_CLIENT_COMPOSITE_QUERIES) {
+		fail(f, REMOTE_FINAL, 0, "too_many_queries", "sf: %zu queries in one composite "
+		    "call, at most %d", n, SF_CLIENT_COMPOSITE_QUERIES);
+		return -1;
+	}
+	acc = json_array();
+	if (n == 0)
+		goto done;
+	subs = json_array();
+	for (i = 0; i < n; i++) {
+		char *qp = query_path(c, soqls[i]);
+
+		snprintf(ref, sizeof(ref), "q%zu", i);
+		json_array_append_new(subs, json_pack("{s:s,s:s,s:s}", "method", "GET", "url", qp,
+		    "referenceId", ref));
+		free(qp);
+	}
+	req = json_pack("{s:b,s:o}", "allOrNone", 0, "compositeRequest", subs);
+	body = json_dumps(req, JSON_COMPACT);
+	path = xasprintf(DATA_PREFIX "%s/composite", c->cfg->sf_api_version);
+	if (call(c, "POST", path, body, 0, &resp, f) == -1)
+		goto out;
+	cr = json_object_get(resp, "compositeResponse");
+	if (!json_is_array(cr) || json_array_size(cr) != n) {
+		fail(f, REMOTE_TEMP, 200, "bad_response", "sf: composite: %zu answers for %zu "
+		    "queries", json_array_size(cr), n);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		/* Matched by referenceId: collated subrequests may answer out of order. */
+		snprintf(ref, sizeof(ref), "q%zu", i);
+		sub = NULL;
+		json_array_foreach(cr, j, sub) {
+			rid = json_string_value(json_object_get(sub, "referenceId"));
+			if (rid != NULL && strcmp(rid, ref) == 0)
+				break;
+			sub = NULL;
+		}
+		if (sub == NULL) {
+			fail(f, REMOTE_TEMP, 200, "bad_response", "sf: composite: no answer for %s",
+			    ref);
+			goto out;
+		}
+		status = (int)json_integer_value(json_object_get(sub, "httpStatusCode"));
+		if (status < 200 || status >= 300) {
+			char what[64];
+
+			snprintf(what, sizeof(what), "sf: composite query %zu", i);
+			classify(status, json_object_get(sub, "body"), what, f);
+			log_warnx("sf: event=call_failed method=POST route=composite sub=%zu "
+			    "status=%d class=%s code=%s", i, status, remote_class_name(f->cls),
+			    f->code);
+			goto out;
+		}
+		records = json_array();
+		if (drain(c, json_incref(json_object_get(sub, "body")), records, f) == -1) {
+			json_decref(records);
+			goto out;
+		}
+		json_array_append_new(acc, records);
+	}
+done:
+	*results = acc;
+	acc = NULL;
+	ok(f);
+	rc = 0;
+out:
+	json_decref(acc);
+	json_decref(req);
+	json_decref(resp);
+	free(body);
+	free(path);
+	return rc;
+}
+
+/* sObject and field names go into the URL path: API names only. */
+static int
+api_name(const char *s)
+{
+	if (s == NULL || *s == '\0' || strlen(s) > 80)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || *s == '_'))
+			return 0;
+	return 1;
+}
+
+enum remote_class
+sf_client_record_failure(const json_t *result, struct remote_failure *f)
+{
+	struct remote_failure local;
+	const json_t *errors = json_object_get(result, "errors"), *fields, *v;
+	const char *code, *message;
+	char flist[160];
+	size_t i, len = 0;
+
+	if (f == NULL)
+		f = &local;
+	if (json_is_true(json_object_get(result, "success"))) {
+		ok(f);
+		return REMOTE_OK;
+	}
+	code = error_code(errors, &message);
+	if (code == NULL)
+		code = "UNKNOWN_ERROR";
+	flist[0] = '\0';
+	fields = json_object_get(json_array_get(errors, 0), "fields");
+	json_array_foreach(fields, i, v) {
+		if (json_is_string(v) && len < sizeof(flist))
+			len += (size_t)snprintf(flist + len, sizeof(flist) - len, "%s%s",
+			    i ? ", " : " (fields: ", json_string_value(v));
+	}
+	if (len > 0 && len < sizeof(flist))
+		snprintf(flist + len, sizeof(flist) - len, ")");
+	/* A locked row is another transaction's, for a moment; anything else is about the record
+	 * itself (validation, lengths, duplicates) and will fail the same way again. */
+	fail(f, strcmp(code, "UNABLE_TO_LOCK_ROW") == 0 ? REMOTE_TEMP : REMOTE_FINAL, 0, code,
+	    "%s: %s%s", code, message ? message : "no message", flist);
+	return f->cls;
+}
+
+int
+sf_client_collection(struct sf_client *c, const char *sobject, const char *ext_field,
+    json_t *records, json_t **results, enum remote_class **classes, struct remote_failure *f)
+{
+	json_t *req = NULL, *recs, *rec, *copy, *resp = NULL, *r;
+	char *body = NULL, *path = NULL;
+	enum remote_class *cls = NULL;
+	size_t n, i;
+	int rc = -1;
+
+	*results = NULL;
+	*classes = NULL;
+	if (!api_name(sobject) || (ext_field != NULL && !api_name(ext_field)) ||
+	    !json_is_array(records)) {
+		fail(f, REMOTE_FINAL, 0, "bad_request", "sf: collection: bad sObject, field or "
+		    "records");
+		return -1;
+	}
+	n = json_array_size(records);
+	if (n > SF_CLIENT_COLLECTION_MAX) {
+		fail(f, REMOTE_FINAL, 0, "too_many_records", "sf: collection: %zu records, at "
+		    "most %d", n, SF_CLIENT_COLLECTION_MAX);
+		return -1;
+	}
+	if (n == 0) {
+		*results = json_array();
+		*classes = xcalloc(1, sizeof(**classes));
+		ok(f);
+		return 0;
+	}
+	recs = json_array();
+	json_array_foreach(records, i, rec) {
+		if (!json_is_object(rec)) {
+			json_decref(recs);
+			fail(f, REMOTE_FINAL, 0, "bad_request", "sf: collection: record %zu is not "
+			    "an object", i);
+			return -1;
+		}
+		copy = json_pack("{s:{s:s}}", "attributes", "type", sobject);
+		json_object_update_missing(copy, rec);
+		json_array_append_new(recs, copy);
+	}
+	req = json_pack("{s:b,s:o}", "allOrNone", 0, "records", recs);
+	body = json_dumps(req, JSON_COMPACT);
+	if (ext_field != NULL) {
+		/* Upserts are idempotent by their key: a resend by libcurl does no harm. */
+		path = xasprintf(DATA_PREFIX "%s/composite/sobjects/%s/%s",
+		    c->cfg->sf_api_version, sobject, ext_field);
+		rc = call(c, "PATCH", path, body, 0, &resp, f);
+	} else {
+		/* A create must reach Salesforce at most once: no reused connection libcurl
+		 * could silently resend it on. */
+		path = xasprintf(DATA_PREFIX "%s/composite/sobjects", c->cfg->sf_api_version);
+		rc = call(c, "POST", path, body, 1, &resp, f);
+	}
+	if (rc == -1)
+		goto out;
+	rc = -1;
+	if (!json_is_array(resp) || json_array_size(resp) != n) {
+		fail(f, REMOTE_TEMP, 200, "bad_response", "sf: collection: %zu results for %zu "
+		    "records", json_array_size(resp), n);
+		goto out;
+	}
+	cls = xcalloc(n, sizeof(*cls));
+	json_array_foreach(resp, i, r) {
+		if (!json_is_object(r)) {
+			fail(f, REMOTE_TEMP, 200, "bad_response", "sf: collection: result %zu is "
+			    "not an object", i);
+			goto out;
+		}
+		cls[i] = sf_client_record_failure(r, NULL);
+	}
+	*results = resp;
+	resp = NULL;
+	*classes = cls;
+	cls = NULL;
+	ok(f);
+	rc = 0;
+out:
+	free(cls);
+	json_decref(req);
+	json_decref(resp);
+	free(body);
+	free(path);
+	return rc;
+}
+
+void
+sf_client_api_usage(const struct sf_client *c, long *used, long *max)
+{
+	*used = c->used;
+	*max = c->max;
+}
+
+long
+sf_client_calls(const struct sf_client *c)
+{
+	return c->calls;
+}

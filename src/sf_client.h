@@ -1,0 +1,60 @@
+/* sf_client.h: olsync's Salesforce REST client: JWT-bearer (or refresh-token) login, one fresh
+ * token on 401 INVALID_SESSION_ID, failures classified once (remote.h), the API budget from
+ * Sforce-Limit-Info, and the calls olsync makes: SOQL queries (paged), /composite with up to 5
+ * query subrequests, and sObject Collections (create, upsert by external id; 200 a call). */
+#ifndef OL_SF_CLIENT_H
+#define OL_SF_CLIENT_H
+
+#include <jansson.h>
+
+#include "config.h"
+#include "remote.h"
+
+#define SF_CLIENT_COLLECTION_MAX 200	/* records per sObject Collections call */
+#define SF_CLIENT_COMPOSITE_QUERIES 5	/* query subrequests per /composite call */
+/* REQUEST_LIMIT_EXCEEDED carries no Retry-After and the daily budget is a rolling 24 hours, so
+ * the earliest useful retry is unknowable: look again after this long. */
+#define SF_CLIENT_LIMIT_WAIT_SEC 60
+#define SF_CLIENT_QUERY_MAX_PAGES 1000	/* a query paging further fails (a looping peer) */
+
+struct sf_client;
+
+/* Creates a client for cfg (borrowed for the client's life). Logs in lazily on the first call.
+ * NULL with err on a bad configuration (e.g. an unreadable key). */
+struct sf_client *sf_client_new(const struct config *cfg, char *err, size_t errlen);
+void sf_client_free(struct sf_client *c);
+
+/* Logs in now (for `olsync doctor` and start-up checks). 0, or -1 with f filled. */
+int sf_client_login(struct sf_client *c, struct remote_failure *f);
+
+/* Runs one SOQL query and follows nextRecordsUrl; *records is the array of every record (caller
+ * owns). 0 or -1 with f. */
+int sf_client_query(struct sf_client *c, const char *soql, json_t **records,
+    struct remote_failure *f);
+
+/* Runs up to SF_CLIENT_COMPOSITE_QUERIES queries in one /composite call (one API call);
+ * (*results)[i] is the records array of soqls[i] (caller owns *results). A query that failed on
+ * its own makes the whole call fail with f (they are lookups: all or nothing is simpler). */
+int sf_client_queries(struct sf_client *c, const char *const *soqls, size_t n, json_t **results,
+    struct remote_failure *f);
+
+/* sObject Collections: creates or upserts up to SF_CLIENT_COLLECTION_MAX records of one type
+ * (allOrNone false). records: array of field objects (no "attributes": the client adds them).
+ * On a call-level success returns 0 and (*results)[i] is {"id"?, "success", "errors":[...],
+ * "created"?} for records[i], with per-record failures classified in (*classes)[i] (caller frees
+ * both); -1 with f when the whole call failed. ext_field NULL: create. */
+int sf_client_collection(struct sf_client *c, const char *sobject, const char *ext_field,
+    json_t *records, json_t **results, enum remote_class **classes, struct remote_failure *f);
+
+/* The class of one sObject Collections result ({"success", "errors":[{"statusCode",
+ * "message", "fields"}]}): REMOTE_OK on success, REMOTE_TEMP for UNABLE_TO_LOCK_ROW, else
+ * REMOTE_FINAL; f (may be NULL) gets the first error's code and message, for the ledger. */
+enum remote_class sf_client_record_failure(const json_t *result, struct remote_failure *f);
+
+/* The API usage seen in the last Sforce-Limit-Info header: used and max (0 when unknown). */
+void sf_client_api_usage(const struct sf_client *c, long *used, long *max);
+/* Requests this client sent to the data API, answered or not, token requests excluded (for
+ * tests and bench). */
+long sf_client_calls(const struct sf_client *c);
+
+#endif
