@@ -1,0 +1,59 @@
+/* graph_client.h: olsync's Microsoft Graph client: client-credentials tokens (secret or
+ * certificate assertion) cached until shortly before expiry, failures classified once (remote.h;
+ * 429 honours Retry-After), and the reads ingest needs: the mailboxes to watch and per-folder
+ * message delta with $select, immutable ids and large pages. */
+#ifndef OL_GRAPH_CLIENT_H
+#define OL_GRAPH_CLIENT_H
+
+#include <jansson.h>
+#include <time.h>
+
+#include "config.h"
+#include "remote.h"
+
+struct graph_client;
+
+#define GRAPH_CLIENT_PAGE_SIZE	100	/* Prefer: odata.maxpagesize of delta calls by default */
+#define GRAPH_CLIENT_PAGE_MAX	1000	/* Graph's largest page */
+
+/* Creates a client for cfg (borrowed until graph_client_free). NULL with err on a bad
+ * configuration (an unreadable certificate or key). One client per thread: it keeps one
+ * kept-alive connection and one cached token. Every call below that fails fills *f: a 401
+ * gets one fresh token and a retry, then REMOTE_AUTH; a 403 is REMOTE_AUTH naming the
+ * application permission that is missing; 429 is REMOTE_WAIT with Retry-After in wait_sec;
+ * 5xx, 408, timeouts and resets are REMOTE_TEMP; other 4xx are REMOTE_FINAL. */
+struct graph_client *graph_client_new(const struct config *cfg, char *err, size_t errlen);
+void graph_client_free(struct graph_client *c);
+
+/* Sets the odata.maxpagesize of later delta and message calls: n in 1..GRAPH_CLIENT_PAGE_MAX
+ * (larger is capped), n <= 0 restores GRAPH_CLIENT_PAGE_SIZE. For tests and bench; a delta
+ * round keeps the size it started with only if the server says so, so set it between rounds. */
+void graph_client_set_page_size(struct graph_client *c, int n);
+
+/* Gets a token now (for start-up checks and `olsync doctor`); *claims gets the decoded token
+ * claims when not NULL (caller owns). */
+int graph_client_login(struct graph_client *c, json_t **claims, struct remote_failure *f);
+
+/* The mailboxes to watch, as configured: the list, every user with a mailbox, or a group's
+ * members (lowercased userPrincipalNames of the users that have a mail); *upns is an array
+ * of strings (caller owns). */
+int graph_client_mailboxes(struct graph_client *c, json_t **upns, struct remote_failure *f);
+
+/* One delta page of folder ("inbox", "sentitems") of mailbox. link NULL starts a round from
+ * scratch bounded by receivedDateTime >= since; else link is a saved @odata.nextLink or
+ * @odata.deltaLink. *messages: the page's messages (with the fields olsync selects; removed
+ * items have "@removed"); exactly one of *next_link / *delta_link is set (caller frees). 410
+ * SyncStateNotFound is f->cls REMOTE_FINAL with f->code "SyncStateNotFound": restart from the
+ * window. */
+int graph_client_delta_page(struct graph_client *c, const char *mailbox, const char *folder,
+    const char *link, time_t since, json_t **messages, char **next_link, char **delta_link,
+    struct remote_failure *f);
+
+/* One message by immutable id with the same fields (a retry after a crash). */
+int graph_client_message(struct graph_client *c, const char *mailbox, const char *id,
+    json_t **message, struct remote_failure *f);
+
+/* Requests this client made, token requests included (for tests and bench). */
+long graph_client_calls(const struct graph_client *c);
+
+#endif

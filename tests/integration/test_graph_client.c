@@ -1,0 +1,730 @@
+/* test_graph_client.c: olsync's Graph client (src/graph_client.c) against the real graph-sim:
+ * tokens with a secret and a certificate, the delegated-only pitfall, delta paging, new mail
+ * through the deltaLink, moves as @removed, 410 on an expired token, every failure class from
+ * scripted faults, token renewal, and the mailboxes to watch. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "graph_client.h"
+#include "graph_fixture.h"
+#include "httpc.h"
+#include "sim_http.h"
+#include "sim_proc.h"
+#include "testkeys.h"
+#include "xmalloc.h"
+
+#define TID		"11111111-2222-4333-8444-555555555555"
+#define DOMAIN		"contoso.onmicrosoft.com"
+#define APP		"aaaaaaaa-0000-4000-8000-000000000001"	/* secret + certificate, roles */
+#define DELEGATED	"aaaaaaaa-0000-4000-8000-000000000002"	/* scopes only */
+#define SECRET		"Qw8~client secret&value=1"	/* needs form encoding */
+#define ALICE		"alice@" DOMAIN
+#define BOB		"bob@" DOMAIN
+#define CAROL		"carol@" DOMAIN
+#define NOBOX		"nobox@" DOMAIN
+#define SINCE		1704067200	/* 2024-01-01T00:00:00Z */
+
+static struct sim_proc sim;
+static char tmpdir[PATH_MAX];
+static char *cert_path;		/* identity 0: registered on APP */
+static char *other_cert_path;	/* identity 1: not registered */
+
+static char *
+seed_text(void)
+{
+	char *cert, *certjson, *seed;
+	json_t *cs;
+
+	testkeys_pem(0, NULL, &cert);
+	cs = json_string(cert);
+	certjson = json_dumps(cs, JSON_ENCODE_ANY);
+	json_decref(cs);
+	seed = xasprintf("{\"tenant\":{\"id\":\"" TID "\",\"domain\":\"" DOMAIN "\"},"
+	    "\"apps\":["
+	    "{\"clientId\":\"" APP "\",\"secret\":\"" SECRET "\",\"certificate\":%s,"
+	    "\"roles\":[\"Mail.Read\",\"User.Read.All\",\"Calendars.Read\"]},"
+	    "{\"clientId\":\"" DELEGATED "\",\"secret\":\"deleg-secret\",\"roles\":[],"
+	    "\"scopes\":[\"Mail.Read\",\"User.Read.All\"]}],"
+	    "\"users\":[{\"userPrincipalName\":\"" ALICE "\"},"
+	    "{\"userPrincipalName\":\"" BOB "\"},"
+	    "{\"userPrincipalName\":\"Carol@" DOMAIN "\",\"mail\":\"carol@contoso.com\"},"
+	    "{\"userPrincipalName\":\"" NOBOX "\",\"hasMailbox\":false}]}", certjson);
+	free(cert);
+	free(certjson);
+	return seed;
+}
+
+static int
+group_setup(void **state)
+{
+	char tmpl[] = "/tmp/graph-client-XXXXXX";
+	char *key_pem;
+
+	(void)state;
+	if (mkdtemp(tmpl) == NULL)
+		return -1;
+	snprintf(tmpdir, sizeof(tmpdir), "%s", tmpl);
+	testkeys_write(0, tmpdir, NULL, &cert_path);
+	testkeys_write(1, tmpdir, NULL, &other_cert_path);
+	testkeys_pem(0, &key_pem, NULL);
+	setenv("OLTEST_GRAPH_KEY0", key_pem, 1);
+	free(key_pem);
+	testkeys_pem(1, &key_pem, NULL);
+	setenv("OLTEST_GRAPH_KEY1", key_pem, 1);
+	setenv("OLTEST_SF_KEY", key_pem, 1);
+	free(key_pem);
+	setenv("OLTEST_GRAPH_SECRET", SECRET, 1);
+	setenv("OLTEST_WRONG_SECRET", "not-the-secret", 1);
+	setenv("OLTEST_DELEG_SECRET", "deleg-secret", 1);
+	log_init("test_graph_client", LOG_LEVEL_WARN);
+	return graph_fixture_start(&sim, NULL, NULL, NULL);
+}
+
+static int
+group_teardown(void **state)
+{
+	char *cmd = xasprintf("rm -rf '%s'", tmpdir);
+
+	(void)state;
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", tmpdir);
+	free(cmd);
+	free(cert_path);
+	free(other_cert_path);
+	return graph_fixture_stop(&sim);
+}
+
+/* Every test starts from the same tenant, settings and an empty fault table. */
+static int
+setup(void **state)
+{
+	char *seed = seed_text();
+
+	(void)state;
+	json_decref(graph_fixture_reseed(&sim, seed));
+	free(seed);
+	return 0;
+}
+
+enum auth { AUTH_SECRET, AUTH_WRONG_SECRET, AUTH_DELEGATED, AUTH_CERT, AUTH_OTHER_CERT };
+
+/* A configuration for graph-sim; mailboxes is the value of the "mailboxes" line. */
+static void
+make_config(struct config *cfg, enum auth auth, const char *mailboxes)
+{
+	struct config_errors errs = { 0 };
+	const char *cred;
+	char *text, *credbuf = NULL;
+
+	switch (auth) {
+	case AUTH_SECRET:
+		cred = "graph_client_id " APP "\ngraph_client_secret env:OLTEST_GRAPH_SECRET\n";
+		break;
+	case AUTH_WRONG_SECRET:
+		cred = "graph_client_id " APP "\ngraph_client_secret env:OLTEST_WRONG_SECRET\n";
+		break;
+	case AUTH_DELEGATED:
+		cred = "graph_client_id " DELEGATED "\n"
+		    "graph_client_secret env:OLTEST_DELEG_SECRET\n";
+		break;
+	case AUTH_CERT:
+		cred = credbuf = xasprintf("graph_client_id " APP "\ngraph_certificate_file %s\n"
+		    "graph_private_key env:OLTEST_GRAPH_KEY0\n", cert_path);
+		break;
+	default:
+		cred = credbuf = xasprintf("graph_client_id " APP "\ngraph_certificate_file %s\n"
+		    "graph_private_key env:OLTEST_GRAPH_KEY1\n", other_cert_path);
+		break;
+	}
+	text = xasprintf("graph_tenant " TID "\n%s"
+	    "graph_base_url %s/v1.0\ngraph_login_url %s\n"
+	    "sf_client_id 3MVG9test\nsf_username olsync@example.com\n"
+	    "sf_private_key env:OLTEST_SF_KEY\n"
+	    "mailboxes %s\ninternal_domains " DOMAIN "\n"
+	    "http_timeout 3s\ndatabase %s/olsync.db\n", cred, sim.base_url, sim.base_url,
+	    mailboxes, tmpdir);
+	if (config_parse("test.conf", text, strlen(text), tmpdir, cfg, &errs) != 0) {
+		for (size_t i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.v[i]);
+		fail_msg("the test configuration does not load");
+	}
+	config_errors_free(&errs);
+	free(text);
+	free(credbuf);
+}
+
+/* Delivers a mail through the control API; returns the immutable id of the copy in user's
+ * folder (caller frees) when user is not NULL. */
+static char *
+deliver(const char *from, const char *to, const char *date, const char *subject,
+    const char *user, const char *folder)
+{
+	json_t *body, *ans, *copy;
+	char *text, *id = NULL;
+	size_t i;
+
+	body = json_pack("{s:s, s:[s], s:s, s:s, s:s, s:{s:s}}", "from", from, "to", to,
+	    "date", date, "subject", subject, "body", "hello",
+	    "headers", "Auto-Submitted", "auto-replied");
+	text = json_dumps(body, 0);
+	ans = sim_http_ctl(sim.base_url, "POST", "/_sim/mail", text, 201);
+	json_array_foreach(json_object_get(ans, "copies"), i, copy) {
+		if (user != NULL &&
+		    strcmp(json_string_value(json_object_get(copy, "user")), user) == 0 &&
+		    strcmp(json_string_value(json_object_get(copy, "folder")), folder) == 0)
+			id = xstrdup(json_string_value(json_object_get(copy, "immutableId")));
+	}
+	if (user != NULL && id == NULL)
+		fail_msg("no copy of the mail in %s/%s", user, folder);
+	json_decref(ans);
+	json_decref(body);
+	free(text);
+	return id;
+}
+
+/* Reads a whole delta round from link (NULL: from scratch); returns the messages of every
+ * page, with the page count and the final deltaLink (caller frees). */
+static json_t *
+round_all(struct graph_client *c, const char *mailbox, const char *folder, const char *link,
+    int *pages, char **delta_link)
+{
+	struct remote_failure f;
+	json_t *all = json_array(), *msgs;
+	char *next = NULL, *delta = NULL, *cur = link ? xstrdup(link) : NULL;
+
+	*pages = 0;
+	for (;;) {
+		int rc = graph_client_delta_page(c, mailbox, folder, cur, SINCE, &msgs, &next,
+		    &delta, &f);
+
+		if (rc != 0)
+			fail_msg("delta page %d: %s", *pages, f.message);
+		assert_int_equal(f.cls, REMOTE_OK);
+		assert_true((next == NULL) != (delta == NULL));
+		(*pages)++;
+		json_array_extend(all, msgs);
+		json_decref(msgs);
+		free(cur);
+		cur = next;
+		if (delta != NULL)
+			break;
+		assert_true(*pages < 100);
+	}
+	*delta_link = delta;
+	return all;
+}
+
+static void
+test_login_secret(void **state)
+{
+	struct config cfg;
+	struct graph_client *c;
+	struct remote_failure f;
+	json_t *claims;
+	char err[256];
+
+	(void)state;
+	make_config(&cfg, AUTH_SECRET, ALICE);
+	c = graph_client_new(&cfg, err, sizeof(err));
+	assert_non_null(c);
+	assert_int_equal(graph_client_login(c, &claims, &f), 0);
+	assert_int_equal(f.cls, REMOTE_OK);
+	assert_non_null(claims);
+	assert_string_equal(json_string_value(json_object_get(claims, "appid")), APP);
+	assert_string_equal(json_string_value(json_object_get(claims, "tid")), TID);
+	assert_int_equal(json_array_size(json_object_get(claims, "roles")), 3);
+	assert_int_equal(graph_client_calls(c), 1);
+	json_decref(claims);
+	graph_client_free(c);
+	config_free(&cfg);
+
+	/* Rejected: a wrong secret is a configuration problem, said clearly. */
+	make_config(&cfg, AUTH_WRONG_SECRET, ALICE);
+	c = graph_client_new(&cfg, err, sizeof(err));
+	assert_non_null(c);
+	assert_int_equal(graph_client_login(c, &claims, &f), -1);
+	assert_null(claims);
+	assert_int_equal(f.cls, REMOTE_AUTH);
+	assert_int_equal(f.status, 401);
+	assert_string_equal(f.code, "invalid_client");
+	assert_non_null(strstr(f.message, "AADSTS7000215"));
+	assert_null(strstr(f.message, "not-the-secret"));
+	graph_client_free(c);
+	config_free(&cfg);
+}
+
+static void
+test_login_certificate(void **state)
+{
+	struct config cfg;
+	struct graph_client *c;
+	struct remote_failure f;
+	json_t *claims;
+	char err[256];
+
+	(void)state;
+	make_config(&cfg, AUTH_CERT, ALICE);
+	c = graph_client_new(&cfg, err, sizeof(err));
+	assert_non_null(c);
+	if (graph_client_login(c, &claims, &f) != 0)
+		fail_msg("certificate login: %s", f.message);
+	assert_string_equal(json_string_value(json_object_get(claims, "appid")), APP);
+	/* appidacr 2: the token was got with a certificate, not a secret (reference §1.6). */
+	assert_string_equal(json_string_value(json_object_get(claims, "appidacr")), "2");
+	json_decref(claims);
+	/* The assertion's jti is fresh each time: a second login is not a replay. */
+	assert_int_equal(graph_client_login(c, NULL, &f), 0);
+	graph_client_free(c);
+	config_free(&cfg);
+
+	/* Rejected: a certificate the app registration does not know. */
+	make_config(&cfg, AUTH_OTHER_CERT, ALICE);
+	c = graph_client_new(&cfg, err, sizeof(err));
+	assert_non_null(c);
+	assert_int_equal(graph_client_login(c, NULL, &f), -1);
+	assert_int_equal(f.cls, REMOTE_AUTH);
+	assert_string_equal(f.code, "invalid_client");
+	graph_client_free(c);
+	config_free(&cfg);
+}
+
+static void
+test_delegated_only(void **state)
+{
+	struct config cfg;
+	struct graph_client *c;
+	struct remote_failure f;
+	json_t *claims, *msgs, *upns;
+	char err[256], *next, *delta;
+
+	(void)state;
+	make_config(&cfg, AUTH_DELEGATED, ALICE);
+	c = graph_client_new(&cfg, err, sizeof(err));
+	assert_non_null(c);
+	/* The token endpoint is happy: the flow works without application permissions. */
+	assert_int_equal(graph_client_login(c, &claims, &f), 0);
+	assert_null(json_object_get(claims, "roles"));
+	json_decref(claims);
+	assert_int_equal(graph_client_delta_page(c, ALICE, "inbox", NULL, SINCE, &msgs, &next,
+	    &delta, &f), -1);
+	assert_null(msgs);
+	assert_null(next);
+	assert_null(delta);
+	assert_int_equal(f.cls, REMOTE_AUTH);
+	assert_int_equal(f.status, 403);
+	assert_string_equal(f.code, "ErrorAccessDenied");
+	assert_non_null(strstr(f.message, "application permission Mail.Read (not delegated)"));
+	assert_non_null(strstr(f.message, "no roles claim"));
+	graph_client_free(c);
+	config_free(&cfg);
+
+	/* The same with mailboxes all: the directory names User.Read.All. */
+	make_config(&cfg, AUTH_DELEGATED, "all");
+	c = graph_client_new(&cfg, err, sizeof(err));
+	assert_int_equal(graph_client_mailboxes(c, &upns, &f), -1);
+	assert_null(upns);
+	assert_int_equal(f.cls, REMOTE_AUTH);
+	assert_int_equal(f.status, 403);
+	assert_non_null(strstr(f.message, "User.Read.All"));
+	graph_client_free(c);
+	config_free(&cfg);
+}
+
+static void
+test_delta_pages(void **state)
+{
+	struct config cfg;
+	struct graph_client *c;
+	struct remote_failure f;
+	json_t *all, *m, *msgs;
+	char err[256], date[32], subject[32], *delta, *delta2, *next, *ids[25], *new_id;
+	int pages;
+	size_t i;
+
+	(void)state;
+	make_config(&cfg, AUTH_SECRET, ALICE);
+	c = graph_client_new(&cfg, err, sizeof(err));
+	assert_non_null(c);
+	graph_client_set_page_size(c, 10);
+	for (i = 0; i < 25; i++) {
+		snprintf(date, sizeof(date), "2024-05-%02zuT09:00:00Z", i + 1);
+		snprintf(subject, sizeof(subject), "Quote %zu", i);
+		ids[i] = deliver("Jane Doe <jane@fabrikam.com>", ALICE, date, subject, ALICE,
+		    "inbox");
+	}
+	/* Before the window: never read. */
+	free(deliver("jane@fabrikam.com", ALICE, "2023-12-31T23:59:59Z", "old", NULL, NULL));
+
+	all = round_all(c, ALICE, "inbox", NULL, &pages, &delta);
+	assert_int_equal(pages, 3);
+	assert_int_equal(json_array_size(all), 25);
+	assert_non_null(delta);
+	assert_non_null(strstr(delta, "$deltatoken="));
+	/* Immutable ids, and exactly the selected fields (headers only come when selected). */
+	for (size_t k = 0; k < 25; k++) {
+		int found = 0;
+
+		json_array_foreach(all, i, m) {
+			if (strcmp(json_string_value(json_object_get(m, "id")), ids[k]) == 0)
+				found = 1;
+		}
+		assert_true(found);
+	}
+	m = json_array_get(all, 0);
+	assert_non_null(json_object_get(m, "internetMessageId"));
+	assert_non_null(json_object_get(m, "internetMessageHeaders"));
+	assert_non_null(json_object_get(m, "bodyPreview"));
+	assert_non_null(json_object_get(m, "toRecipients"));
+	assert_null(json_object_get(m, "body"));
+	assert_null(json_object_get(m, "isRead"));
+	json_decref(all);
+
+	/* A new mail comes through the deltaLink, alone. */
+	new_id = deliver("jane@fabrikam.com", ALICE, "2024-06-01T10:00:00Z", "New", ALICE,
+	    "inbox");
+	assert_int_equal(graph_client_delta_page(c, ALICE, "inbox", delta, SINCE, &msgs, &next,
+	    &delta2, &f), 0);
+	assert_null(next);
+	assert_non_null(delta2);
+	assert_int_equal(json_array_size(msgs), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(msgs, 0), "id")),
+	    new_id);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(msgs, 0),
+	    "subject")), "New");
+	json_decref(msgs);
+	free(delta);
+
+	/* Sent Items of the sender is its own folder round. */
+	free(deliver("Alice <" ALICE ">", "jane@fabrikam.com", "2024-06-02T10:00:00Z", "Out",
+	    NULL, NULL));
+	all = round_all(c, ALICE, "sentitems", NULL, &pages, &delta);
+	assert_int_equal(json_array_size(all), 1);
+	json_decref(all);
+	free(delta);
+
+	for (i = 0; i < 25; i++)
+		free(ids[i]);
+	free(new_id);
+	free(delta2);
+	graph_client_free(c);
+	config_free(&cfg);
+}
+
+static void
+test_delta_moved(void **state)
+{
+	struct config cfg;
+	struct graph_client *c;
+	struct remote_failure f;
+	json_t *all, *msgs, *ans, *m;
+	char err[256], *delta, *delta2, *next, *id, *path, *eid;
+	int pages;
+
+	(void)state;
+	make_config(&cfg, AUTH_SECRET, BOB);
+	c = graph_client_new(&cfg, err, sizeof(err));
+	id = deliver("jane@fabrikam.com", BOB, "2024-05-01T09:00:00Z", "Move me", BOB, "inbox");
+	all = round_all(c, BOB, "inbox", NULL, &pages, &delta);
+	assert_int_equal(json_array_size(all), 1);
+	json_decref(all);
+
+	eid = httpc_escape(id);
+	path = xasprintf("/_sim/mail/" BOB "/%s/move", eid);
+	ans = sim_http_ctl(sim.base_url, "POST", path, "{\"folder\":\"archive\"}", 200);
+	assert_string_equal(json_string_value(json_object_get(ans, "immutableId")), id);
+	json_decref(ans);
+
+	assert_int_equal(graph_client_delta_page(c, BOB, "inbox", delta, SINCE, &msgs, &next,
+	    &delta2, &f), 0);
+	assert_int_equal(json_array_size(msgs), 1);
+	m = json_array_get(msgs, 0);
+	assert_non_null(json_object_get(m, "@removed"));
+	assert_string_equal(json_string_value(json_object_get(m, "id")), id);
+	json_decref(msgs);
+
+	/* The immutable id still reads the message, now in another folder. */
+	if (graph_client_message(c, BOB, id, &m, &f) != 0)
+		fail_msg("message by immutable id: %s", f.message);
+	assert_string_equal(json_string_value(json_object_get(m, "id")), id);
+	assert_string_equal(json_string_value(json_object_get(m, "subject")), "Move me");
+	assert_non_null(json_object_get(m, "internetMessageHeaders"));
+	assert_null(json_object_get(m, "body"));
+	json_decref(m);
+	/* Rejected: a deleted message (404), and an id that is not one (400). */
+	free(path);
+	path = xasprintf("/_sim/mail/" BOB "/%s", eid);
+	json_decref(sim_http_ctl(sim.base_url, "DELETE", path, NULL, 200));
+	assert_int_equal(graph_client_message(c, BOB, id, &m, &f), -1);
+	assert_null(m);
+	assert_int_equal(f.cls, REMOTE_FINAL);
+	assert_int_equal(f.status, 404);
+	assert_string_equal(f.code, "ErrorItemNotFound");
+	assert_int_equal(graph_client_message(c, BOB, "no such id", &m, &f), -1);
+	assert_int_equal(f.cls, REMOTE_FINAL);
+	assert_int_equal(f.status, 400);
+	free(delta);
+	free(delta2);
+	free(next);
+	free(path);
+	free(eid);
+	free(id);
+	graph_client_free(c);
+	config_free(&cfg);
+}
+
+static void
+test_delta_expired(void **state)
+{
+	struct config cfg;
+	struct graph_client *c;
+	struct remote_failure f;
+	json_t *all, *msgs, *body, *ans;
+	char err[256], *delta, *delta2, *next, *text;
+	int pages;
+
+	(void)state;
+	make_config(&cfg, AUTH_SECRET, ALICE);
+	c = graph_client_new(&cfg, err, sizeof(err));
+	free(deliver("jane@fabrikam.com", ALICE, "2024-05-01T09:00:00Z", "x", NULL, NULL));
+	all = round_all(c, ALICE, "inbox", NULL, &pages, &delta);
+	json_decref(all);
+	body = json_pack("{s:s}", "token", delta);
+	text = json_dumps(body, 0);
+	ans = sim_http_ctl(sim.base_url, "POST", "/_sim/delta/expire", text, 200);
+	assert_int_equal(json_integer_value(json_object_get(ans, "expired")), 1);
+	json_decref(ans);
+
+	assert_int_equal(graph_client_delta_page(c, ALICE, "inbox", delta, SINCE, &msgs, &next,
+	    &delta2, &f), -1);
+	assert_int_equal(f.cls, REMOTE_FINAL);
+	assert_int_equal(f.status, 410);
+	assert_string_equal(f.code, "SyncStateNotFound");
+	/* Neither the delta token nor the query is in the message. */
+	assert_null(strstr(f.message, "deltatoken"));
+
+	/* Restarting from the window works. */
+	all = round_all(c, ALICE, "inbox", NULL, &pages, &delta2);
+	assert_int_equal(json_array_size(all), 1);
+	json_decref(all);
+	free(delta2);
+	free(text);
+	json_decref(body);
+	free(delta);
+	graph_client_free(c);
+	config_free(&cfg);
+}
+
+/* Each fault is scripted on alice's mail folders, then one delta page is asked for. */
+static const struct {
+	const char *fault;
+	int rc;
+	enum remote_class cls;
+	int status;
+	const char *code;
+	double wait_sec;
+} fault_cases[] = {
+	{ "\"status\":429,\"retry_after\":3", -1, REMOTE_WAIT, 429, "TooManyRequests", 3 },
+	{ "\"status\":429,\"retry_after\":1.5,\"code\":\"ApplicationThrottled\"", -1, REMOTE_WAIT,
+	    429, "ApplicationThrottled", 1.5 },
+	{ "\"status\":503", -1, REMOTE_TEMP, 503, "serviceNotAvailable", 0 },
+	{ "\"status\":503,\"retry_after\":4", -1, REMOTE_TEMP, 503, "serviceNotAvailable", 4 },
+	{ "\"status\":504", -1, REMOTE_TEMP, 504, "UnknownError", 0 },
+	{ "\"status\":500", -1, REMOTE_TEMP, 500, "generalException", 0 },
+	{ "\"drop\":true,\"count\":2", -1, REMOTE_TEMP, 0, "reset", 0 },
+	{ "\"delay_ms\":4000", -1, REMOTE_TEMP, 0, "timeout", 0 },
+	{ "\"status\":404", -1, REMOTE_FINAL, 404, "ErrorItemNotFound", 0 },
+	{ "\"status\":400", -1, REMOTE_FINAL, 400, "BadRequest", 0 },
+	{ "\"status\":403", -1, REMOTE_AUTH, 403, "ErrorAccessDenied", 0 },
+	/* One 401: a fresh token and the retry succeed. Two: a clear auth failure. */
+	{ "\"status\":401", 0, REMOTE_OK, 0, "", 0 },
+	{ "\"status\":401,\"count\":2", -1, REMOTE_AUTH, 401, "InvalidAuthenticationToken", 0 },
+};
+
+static void
+test_faults(void **state)
+{
+	struct config cfg;
+	struct graph_client *c;
+	struct remote_failure f;
+	json_t *msgs;
+	char err[256], *next, *delta, *fault;
+
+	(void)state;
+	make_config(&cfg, AUTH_SECRET, ALICE);
+	for (size_t i = 0; i < sizeof(fault_cases) / sizeof(fault_cases[0]); i++) {
+		json_decref(sim_http_ctl(sim.base_url, "DELETE", "/_sim/faults", NULL, 200));
+		fault = xasprintf("{\"method\":\"GET\",\"path\":\"/v1.0/users/" ALICE
+		    "/mailFolders\",%s}", fault_cases[i].fault);
+		json_decref(sim_http_ctl(sim.base_url, "POST", "/_sim/faults", fault, 200));
+		free(fault);
+		/* A fresh client each time: a known number of calls, a fresh connection. */
+		c = graph_client_new(&cfg, err, sizeof(err));
+		assert_non_null(c);
+		if (graph_client_delta_page(c, ALICE, "inbox", NULL, SINCE, &msgs, &next,
+		    &delta, &f) != fault_cases[i].rc)
+			fail_msg("case %zu: want rc %d, got %s", i, fault_cases[i].rc, f.message);
+		assert_int_equal(f.cls, fault_cases[i].cls);
+		assert_int_equal(f.status, fault_cases[i].status);
+		assert_string_equal(f.code, fault_cases[i].code);
+		assert_true(f.wait_sec > fault_cases[i].wait_sec - 0.001 &&
+		    f.wait_sec < fault_cases[i].wait_sec + 0.001);
+		if (fault_cases[i].rc == 0) {
+			/* token, 401, token, 200 */
+			assert_int_equal(graph_client_calls(c), 4);
+			json_decref(msgs);
+			free(next);
+			free(delta);
+		} else {
+			assert_null(msgs);
+			assert_null(next);
+			assert_null(delta);
+			assert_true(strlen(f.message) > 0);
+		}
+		graph_client_free(c);
+	}
+	json_decref(sim_http_ctl(sim.base_url, "DELETE", "/_sim/faults", NULL, 200));
+	config_free(&cfg);
+}
+
+static void
+test_bad_link(void **state)
+{
+	struct config cfg;
+	struct graph_client *c;
+	struct remote_failure f;
+	json_t *msgs;
+	char err[256], *next, *delta;
+	static const char *const links[] = {
+		"http://evil.example/v1.0/users/x/mailFolders/inbox/messages/delta?$deltatoken=1",
+		"http://127.0.0.1:1/v1.0/users/x/messages/delta",	/* another port */
+		"",
+	};
+
+	(void)state;
+	make_config(&cfg, AUTH_SECRET, ALICE);
+	c = graph_client_new(&cfg, err, sizeof(err));
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+		assert_int_equal(graph_client_delta_page(c, ALICE, "inbox", links[i], SINCE, &msgs,
+		    &next, &delta, &f), -1);
+		assert_int_equal(f.cls, REMOTE_FINAL);
+		assert_string_equal(f.code, "bad_link");
+	}
+	/* The token never left: not even fetched. */
+	assert_int_equal(graph_client_calls(c), 0);
+	graph_client_free(c);
+	config_free(&cfg);
+}
+
+static void
+test_token_expiry(void **state)
+{
+	struct config cfg;
+	struct graph_client *c;
+	struct remote_failure f;
+	json_t *msgs;
+	char err[256], *next, *delta;
+
+	(void)state;
+	graph_fixture_config(&sim, "{\"token_ttl_sec\":1}");
+	make_config(&cfg, AUTH_SECRET, ALICE);
+	c = graph_client_new(&cfg, err, sizeof(err));
+	assert_int_equal(graph_client_login(c, NULL, &f), 0);
+	sleep(2);
+	if (graph_client_delta_page(c, ALICE, "inbox", NULL, SINCE, &msgs, &next, &delta,
+	    &f) != 0)
+		fail_msg("after expiry: %s", f.message);
+	assert_int_equal(f.cls, REMOTE_OK);
+	/* login, a new token, the page */
+	assert_int_equal(graph_client_calls(c), 3);
+	json_decref(msgs);
+	free(next);
+	free(delta);
+	graph_client_free(c);
+	config_free(&cfg);
+}
+
+static void
+test_mailboxes(void **state)
+{
+	struct config cfg;
+	struct graph_client *c;
+	struct remote_failure f;
+	json_t *upns;
+	char err[256], *s;
+	static const struct {
+		const char *mailboxes;
+		int rc;
+		const char *want;	/* JSON, sorted; NULL when rc is -1 */
+		enum remote_class cls;
+	} cases[] = {
+		{ ALICE ", " BOB, 0, "[\"" ALICE "\",\"" BOB "\"]", REMOTE_OK },
+		/* nobox has no mailbox (no mail); Carol's UPN is lowercased. */
+		{ "all", 0, "[\"" ALICE "\",\"" BOB "\",\"" CAROL "\"]", REMOTE_OK },
+		/* graph-sim serves no /groups. */
+		{ "group:0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9", -1, NULL, REMOTE_FINAL },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		make_config(&cfg, AUTH_SECRET, cases[i].mailboxes);
+		c = graph_client_new(&cfg, err, sizeof(err));
+		assert_int_equal(graph_client_mailboxes(c, &upns, &f), cases[i].rc);
+		assert_int_equal(f.cls, cases[i].cls);
+		if (cases[i].rc == 0) {
+			/* Sort for a stable comparison. */
+			size_t n = json_array_size(upns);
+
+			for (size_t a = 0; a + 1 < n; a++)
+				for (size_t b = a + 1; b < n; b++) {
+					json_t *x = json_array_get(upns, a), *y = json_array_get(upns, b);
+
+					if (strcmp(json_string_value(x), json_string_value(y)) > 0) {
+						json_incref(x);
+						json_array_set(upns, a, y);
+						json_array_set_new(upns, b, x);
+					}
+				}
+			s = json_dumps(upns, JSON_COMPACT);
+			assert_string_equal(s, cases[i].want);
+			free(s);
+			json_decref(upns);
+		} else {
+			assert_null(upns);
+			assert_non_null(strstr(f.message, "group"));
+		}
+		graph_client_free(c);
+		config_free(&cfg);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_login_secret, setup),
+		cmocka_unit_test_setup(test_login_certificate, setup),
+		cmocka_unit_test_setup(test_delegated_only, setup),
+		cmocka_unit_test_setup(test_delta_pages, setup),
+		cmocka_unit_test_setup(test_delta_moved, setup),
+		cmocka_unit_test_setup(test_delta_expired, setup),
+		cmocka_unit_test_setup(test_faults, setup),
+		cmocka_unit_test_setup(test_bad_link, setup),
+		cmocka_unit_test_setup(test_token_expiry, setup),
+		cmocka_unit_test_setup(test_mailboxes, setup),
+	};
+
+	return sim_proc_exit_status(cmocka_run_group_tests(tests, group_setup,
+	    group_teardown));
+}
