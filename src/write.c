@@ -1,0 +1,883 @@
+/* write.c: the Salesforce writes of logged emails, exactly once and in batches: Tasks upserted on
+ * OutlookMessageId__c, EmailMessages found by MessageIdentifier before any is created, their
+ * EmailMessageRelations likewise, and Leads (see write.h). A record that fails fails alone. */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "isotime.h"
+#include "lead.h"
+#include "log.h"
+#include "normalize.h"
+#include "write.h"
+#include "xmalloc.h"
+
+/* Salesforce field lengths, in characters (reference section 6). */
+#define TASK_SUBJECT_MAX	255
+#define TASK_DESCRIPTION_MAX	32000
+#define EM_SUBJECT_MAX		3000
+#define EM_BODY_MAX		131072
+#define EM_NAME_MAX		1000	/* FromAddress, FromName */
+#define EM_ADDRESSES_MAX	4000	/* ToAddress, CcAddress */
+#define EM_IDENTIFIER_MAX	765	/* MessageIdentifier, ThreadIdentifier */
+#define LEAD_DESCRIPTION_MAX	32000
+#define NO_SUBJECT		"[No Subject]"	/* Salesforce's own EmailMessage.Name then */
+#define LEAD_PREFIX		"00Q"		/* a Lead id's key prefix */
+#define USER_PREFIX		"005"
+
+/* What a batch's calls came to: -1 is only for a batch of which no call went through. */
+struct run {
+	long calls_ok;
+	long calls_failed;
+	struct remote_failure first;	/* the first call-level failure */
+};
+
+/* Where one record's outcome goes: the item's failure (the first one is kept) and, for a
+ * record that creates something, where its id goes. */
+struct slot {
+	struct remote_failure *failure;
+	char *id;			/* MATCH_ID_LEN + 1 bytes, or NULL */
+};
+
+static void
+local_failure(struct remote_failure *f, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Input we cannot send as is: retrying will not change it, so it is final. */
+static void
+local_failure(struct remote_failure *f, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (f->cls != REMOTE_OK)
+		return;
+	memset(f, 0, sizeof(*f));
+	f->cls = REMOTE_FINAL;
+	snprintf(f->code, sizeof(f->code), "OLSYNC_INVALID_INPUT");
+	va_start(ap, fmt);
+	vsnprintf(f->message, sizeof(f->message), fmt, ap);
+	va_end(ap);
+}
+
+static void
+keep_failure(struct remote_failure *dst, const struct remote_failure *src)
+{
+	if (dst->cls == REMOTE_OK)
+		*dst = *src;
+}
+
+static int
+is_lead_id(const char *id)
+{
+	return id != NULL && strncmp(id, LEAD_PREFIX, 3) == 0;
+}
+
+static int
+present(const char *s)
+{
+	return s != NULL && *s != '\0';
+}
+
+/* rec[name] = s cut to max characters at a character boundary; nothing when s is NULL. */
+static void
+put_text(json_t *rec, const char *name, const char *s, size_t max)
+{
+	char *cut;
+
+	if (s == NULL)
+		return;
+	cut = normalize_truncate_utf8(s, max);
+	json_object_set_new(rec, name, json_string(cut));
+	free(cut);
+}
+
+static void
+put_id(json_t *rec, const char *name, const char *id)
+{
+	if (present(id))
+		json_object_set_new(rec, name, json_string(id));
+}
+
+/* A per-record failure from a collection result: Salesforce's first error, with its fields.
+ * status is 400, what the record alone would have been answered. */
+static void
+record_failure(struct remote_failure *dst, json_t *result, enum remote_class cls)
+{
+	json_t *e = json_array_get(json_object_get(result, "errors"), 0), *fields, *fv;
+	const char *code = json_string_value(json_object_get(e, "statusCode"));
+	const char *msg = json_string_value(json_object_get(e, "message"));
+	struct remote_failure f;
+	size_t len, i;
+
+	if (code == NULL)
+		code = json_string_value(json_object_get(e, "errorCode"));
+	memset(&f, 0, sizeof(f));
+	f.cls = cls == REMOTE_OK ? REMOTE_FINAL : cls;
+	f.status = 400;
+	snprintf(f.code, sizeof(f.code), "%s", code ? code : "UNKNOWN_ERROR");
+	len = (size_t)snprintf(f.message, sizeof(f.message), "%s", msg ? msg : "record refused");
+	fields = json_object_get(e, "fields");
+	json_array_foreach(fields, i, fv) {
+		if (len >= sizeof(f.message) || !json_is_string(fv))
+			break;
+		len += (size_t)snprintf(f.message + len, sizeof(f.message) - len, "%s%s",
+		    i == 0 ? " (fields: " : ", ", json_string_value(fv));
+		if (i + 1 == json_array_size(fields) && len < sizeof(f.message))
+			len += (size_t)snprintf(f.message + len, sizeof(f.message) - len, ")");
+	}
+	keep_failure(dst, &f);
+}
+
+/* One sObject Collections call (at most SF_CLIENT_COLLECTION_MAX records). On success *results
+ * and *classes are the client's (caller frees); on a call failure every slot gets it. */
+static int
+collection_call(struct sf_client *sf, const char *sobject, const char *ext_field,
+    json_t *records, struct slot *slots, struct run *run, json_t **results,
+    enum remote_class **classes)
+{
+	struct remote_failure f;
+
+	*results = NULL;
+	*classes = NULL;
+	memset(&f, 0, sizeof(f));
+	if (sf_client_collection(sf, sobject, ext_field, records, results, classes, &f) == -1) {
+		if (run->calls_failed++ == 0)
+			run->first = f;
+		for (size_t i = 0; i < json_array_size(records); i++)
+			keep_failure(slots[i].failure, &f);
+		log_warnx("write call_failed object=%s records=%zu code=%s status=%d", sobject,
+		    json_array_size(records), f.code, f.status);
+		return -1;
+	}
+	run->calls_ok++;
+	return 0;
+}
+
+/* Creates (ext_field NULL) or upserts records, SF_CLIENT_COLLECTION_MAX to a call; each
+ * outcome lands in its slot. Returns how many records landed. */
+static size_t
+collection_run(struct sf_client *sf, const char *sobject, const char *ext_field,
+    json_t *records, struct slot *slots, struct run *run)
+{
+	size_t total = json_array_size(records), landed = 0;
+
+	for (size_t base = 0; base < total; base += SF_CLIENT_COLLECTION_MAX) {
+		size_t m = total - base;
+		json_t *chunk = json_array(), *results;
+		enum remote_class *classes;
+
+		if (m > SF_CLIENT_COLLECTION_MAX)
+			m = SF_CLIENT_COLLECTION_MAX;
+		for (size_t i = 0; i < m; i++)
+			json_array_append(chunk, json_array_get(records, base + i));
+		if (collection_call(sf, sobject, ext_field, chunk, slots + base, run, &results,
+		    &classes) == 0) {
+			for (size_t i = 0; i < m; i++) {
+				json_t *r = json_array_get(results, i);
+				const char *id = json_string_value(json_object_get(r, "id"));
+
+				if (json_is_true(json_object_get(r, "success")) && id != NULL) {
+					if (slots[base + i].id != NULL)
+						snprintf(slots[base + i].id, MATCH_ID_LEN + 1, "%s",
+						    id);
+					landed++;
+				} else
+					record_failure(slots[base + i].failure, r, classes[i]);
+			}
+			json_decref(results);
+			free(classes);
+		}
+		json_decref(chunk);
+	}
+	return landed;
+}
+
+/* ActivityDate is the day in activity_timezone. localtime_r would need TZ set in the
+ * environment, which is not thread-safe, so the zone's TZif file (RFC 8536) is read here: its
+ * transitions, then its POSIX TZ footer rule for times after the last one. */
+#define TZ_FILE_MAX	(256 * 1024)	/* the largest zoneinfo file is ~4 KiB */
+#define TZ_MAX_COUNT	100000
+
+/* A POSIX TZ "Mm.w.d[/time]" date: month, week (5 = last), weekday, seconds after midnight. */
+struct tz_when {
+	int m, w, d;
+	long secs;
+};
+
+struct zone {
+	long long *at;		/* transition times, ascending */
+	int *off;		/* UTC offset (seconds east) from at[i] on */
+	size_t n;
+	int first_off;		/* before at[0] */
+	int has_rule;		/* after at[n - 1]: the footer's rule */
+	int std_off, dst_off;	/* seconds east */
+	int has_dst;
+	struct tz_when start, end;
+};
+
+static long long
+be(const unsigned char *p, int bytes)
+{
+	unsigned long long v = 0;
+
+	for (int i = 0; i < bytes; i++)
+		v = (v << 8) | p[i];
+	if (bytes == 4)
+		return (long long)(int32_t)(uint32_t)v;
+	return (long long)v;
+}
+
+/* A zone abbreviation: "CET" or "<+0530>". */
+static const char *
+tz_name(const char *p)
+{
+	if (*p == '<') {
+		while (*p && *p != '>')
+			p++;
+		return *p ? p + 1 : NULL;
+	}
+	if (!(*p >= 'A' && *p <= 'Z') && !(*p >= 'a' && *p <= 'z'))
+		return NULL;
+	while ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z'))
+		p++;
+	return p;
+}
+
+/* "[+-]hh[:mm[:ss]]" into seconds. */
+static const char *
+tz_hms(const char *p, long *secs)
+{
+	int sign = 1, part = 0;
+	long v = 0;
+
+	if (*p == '+' || *p == '-')
+		sign = *p++ == '-' ? -1 : 1;
+	if (!(*p >= '0' && *p <= '9'))
+		return NULL;
+	for (; part < 3; part++) {
+		long x = 0;
+
+		if (!(*p >= '0' && *p <= '9'))
+			return NULL;
+		while (*p >= '0' && *p <= '9' && x < 1000)
+			x = x * 10 + (*p++ - '0');
+		v = v * 60 + x;
+		if (*p != ':')
+			break;
+		p++;
+	}
+	for (; part < 2; part++)
+		v *= 60;
+	*secs = sign * v;
+	return p;
+}
+
+static const char *
+tz_rule_date(const char *p, struct tz_when *w)
+{
+	if (*p++ != 'M' || sscanf(p, "%d.%d.%d", &w->m, &w->w, &w->d) != 3 ||
+	    w->m < 1 || w->m > 12 || w->w < 1 || w->w > 5 || w->d < 0 || w->d > 6)
+		return NULL;
+	while (*p && *p != '/' && *p != ',' && *p != '\n')
+		p++;
+	w->secs = 2 * 3600;
+	if (*p == '/' && (p = tz_hms(p + 1, &w->secs)) == NULL)
+		return NULL;
+	return p;
+}
+
+/* The footer: "STDoff[DST[off][,start,end]]"; offsets in it count west, hence the minus. */
+static void
+tz_footer(struct zone *z, const char *p)
+{
+	long off;
+
+	if ((p = tz_name(p)) == NULL || (p = tz_hms(p, &off)) == NULL)
+		return;
+	z->std_off = (int)-off;
+	z->dst_off = z->std_off + 3600;
+	if (*p == '\n' || *p == '\0') {
+		z->has_rule = 1;
+		return;
+	}
+	if ((p = tz_name(p)) == NULL)
+		return;
+	if (*p != ',' && *p != '\n') {
+		if ((p = tz_hms(p, &off)) == NULL)
+			return;
+		z->dst_off = (int)-off;
+	}
+	if (*p++ != ',' || (p = tz_rule_date(p, &z->start)) == NULL || *p++ != ',' ||
+	    (p = tz_rule_date(p, &z->end)) == NULL)
+		return;
+	z->has_dst = 1;
+	z->has_rule = 1;
+}
+
+static void
+zone_free(struct zone *z)
+{
+	free(z->at);
+	free(z->off);
+	memset(z, 0, sizeof(*z));
+}
+
+/* Loads the zone named name from $TZDIR or /usr/share/zoneinfo. -1 when it cannot be read. */
+static int
+zone_load(struct zone *z, const char *name)
+{
+	const char *dir = getenv("TZDIR");
+	unsigned char *buf = NULL, *p;
+	long long cnt[6], v1;
+	size_t len = 0;
+	char *path;
+	FILE *fp;
+	int rc = -1;
+
+	memset(z, 0, sizeof(*z));
+	if (name[0] == '/' || strstr(name, "..") != NULL)
+		return -1;
+	if (dir == NULL || *dir == '\0')
+		dir = "/usr/share/zoneinfo";
+	path = xasprintf("%s/%s", dir, name);
+	fp = fopen(path, "rb");
+	free(path);
+	if (fp == NULL)
+		return -1;
+	buf = xmalloc(TZ_FILE_MAX + 1);
+	len = fread(buf, 1, TZ_FILE_MAX + 1, fp);
+	fclose(fp);
+	/* Only version 2+ files carry 64-bit times and the footer; every current tzdata has them. */
+	if (len > TZ_FILE_MAX || len < 44 || memcmp(buf, "TZif", 4) != 0 || buf[4] < '2')
+		goto out;
+	for (int i = 0; i < 6; i++)
+		if ((cnt[i] = be(buf + 20 + 4 * i, 4)) < 0 || cnt[i] > TZ_MAX_COUNT)
+			goto out;
+	/* Skip the version 1 block: isut, isstd, leap, time, type, char counts. */
+	v1 = cnt[3] * 5 + cnt[4] * 6 + cnt[5] + cnt[2] * 8 + cnt[1] + cnt[0];
+	if (44 + v1 + 44 > (long long)len)
+		goto out;
+	p = buf + 44 + v1;
+	if (memcmp(p, "TZif", 4) != 0)
+		goto out;
+	for (int i = 0; i < 6; i++)
+		if ((cnt[i] = be(p + 20 + 4 * i, 4)) < 0 || cnt[i] > TZ_MAX_COUNT)
+			goto out;
+	p += 44;
+	if (cnt[4] < 1 || (p - buf) + cnt[3] * 9 + cnt[4] * 6 + cnt[5] + cnt[2] * 12 + cnt[1] +
+	    cnt[0] > (long long)len)
+		goto out;
+	z->n = (size_t)cnt[3];
+	z->at = xcalloc(z->n ? z->n : 1, sizeof(*z->at));
+	z->off = xcalloc(z->n ? z->n : 1, sizeof(*z->off));
+	for (size_t i = 0; i < z->n; i++) {
+		unsigned type = p[cnt[3] * 8 + (long long)i];
+
+		if (type >= (unsigned)cnt[4])
+			goto out;
+		z->at[i] = be(p + 8 * i, 8);
+		z->off[i] = (int)be(p + cnt[3] * 9 + 6 * type, 4);
+	}
+	z->first_off = (int)be(p + cnt[3] * 9, 4);
+	p += cnt[3] * 9 + cnt[4] * 6 + cnt[5] + cnt[2] * 12 + cnt[1] + cnt[0];
+	if (p < buf + len && *p == '\n') {
+		buf[len] = '\0';
+		tz_footer(z, (const char *)p + 1);
+	}
+	rc = 0;
+out:
+	if (rc == -1)
+		zone_free(z);
+	free(buf);
+	return rc;
+}
+
+/* Unix time of rule date w in year y, given in local time at offset off. */
+static long long
+tz_rule_time(int y, const struct tz_when *w, int off)
+{
+	long long first = isotime_days(y, w->m, 1), day;
+	int mdays = isotime_month_days(y, w->m);
+
+	day = first + (w->d - isotime_weekday(first) + 7) % 7 + (w->w - 1) * 7;
+	while (day >= first + mdays)
+		day -= 7;
+	return day * 86400 + w->secs - off;
+}
+
+static int
+zone_offset(const struct zone *z, long long t)
+{
+	long long s, e;
+	int y, m, d;
+
+	if (z->n > 0 && t < z->at[0])
+		return z->first_off;
+	if (z->n > 0 && (t < z->at[z->n - 1] || !z->has_rule)) {
+		size_t lo = 0, hi = z->n;	/* the last at[i] <= t */
+
+		while (hi - lo > 1) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (z->at[mid] <= t)
+				lo = mid;
+			else
+				hi = mid;
+		}
+		return z->off[lo];
+	}
+	if (!z->has_dst)
+		return z->std_off;
+	isotime_civil(isotime_floor_div(t, 86400), &y, &m, &d);
+	s = tz_rule_time(y, &z->start, z->std_off);
+	e = tz_rule_time(y, &z->end, z->dst_off);
+	if (s < e)
+		return t >= s && t < e ? z->dst_off : z->std_off;
+	return t >= e && t < s ? z->std_off : z->dst_off;	/* southern hemisphere */
+}
+
+/* "YYYY-MM-DD" of when in zone z (NULL: UTC). */
+static void
+activity_date(const struct zone *z, time_t when, char out[11])
+{
+	long long t = (long long)when;
+	int y, m, d;
+
+	if (z != NULL)
+		t += zone_offset(z, t);
+	isotime_civil(isotime_floor_div(t, 86400), &y, &m, &d);
+	snprintf(out, 11, "%04d-%02d-%02d", y, m, d);
+}
+
+static json_t *
+task_record(const struct write_activity *a, const struct zone *z)
+{
+	json_t *rec = json_object();
+	char *subject, date[11];
+
+	subject = xasprintf("Email: %s", present(a->subject) ? a->subject : NO_SUBJECT);
+	activity_date(z, a->when, date);
+	json_object_set_new(rec, "OutlookMessageId__c", json_string(a->ext_id));
+	put_text(rec, "Subject", subject, TASK_SUBJECT_MAX);
+	put_id(rec, "WhoId", a->who_id);
+	/* "If the WhoId refers to a lead, then the WhatId field must be empty." */
+	if (!is_lead_id(a->who_id))
+		put_id(rec, "WhatId", a->what_id);
+	json_object_set_new(rec, "Status", json_string("Completed"));
+	json_object_set_new(rec, "Priority", json_string("Normal"));
+	json_object_set_new(rec, "TaskSubtype", json_string("Email"));
+	json_object_set_new(rec, "Type", json_string("Email"));
+	put_text(rec, "Description", a->body_preview ? a->body_preview : "",
+	    TASK_DESCRIPTION_MAX);
+	json_object_set_new(rec, "ActivityDate", json_string(date));
+	put_id(rec, "OwnerId", a->owner_id);
+	free(subject);
+	return rec;
+}
+
+/* TaskSubtype may be set on create only, and an upsert that finds the Task is an update: such a
+ * record is refused as a whole. Sent again without TaskSubtype it updates the Task in place. */
+static int
+subtype_refused(json_t *result)
+{
+	json_t *e, *fv;
+	size_t i, j;
+
+	json_array_foreach(json_object_get(result, "errors"), i, e) {
+		const char *code = json_string_value(json_object_get(e, "statusCode"));
+
+		if (code == NULL || strcmp(code, "INVALID_FIELD_FOR_INSERT_UPDATE") != 0)
+			continue;
+		json_array_foreach(json_object_get(e, "fields"), j, fv)
+			if (json_is_string(fv) && strcmp(json_string_value(fv), "TaskSubtype") == 0)
+				return 1;
+	}
+	return 0;
+}
+
+/* Task mode: one upsert per 200 emails; emails whose Task existed take one more call. */
+static void
+write_tasks(struct sf_client *sf, const struct config *cfg, struct write_activity *items,
+    size_t n, struct run *run)
+{
+	struct zone zone, *z = NULL;
+	size_t *idx = xcalloc(n ? n : 1, sizeof(*idx)), landed = 0, again = 0;
+	struct slot *slots = xcalloc(n ? n : 1, sizeof(*slots));
+
+	if (cfg->activity_timezone != NULL && strcmp(cfg->activity_timezone, "UTC") != 0) {
+		if (zone_load(&zone, cfg->activity_timezone) == 0)
+			z = &zone;
+		else
+			log_warnx("write timezone_unreadable tz=%s fallback=UTC",
+			    cfg->activity_timezone);
+	}
+	for (size_t base = 0; base < n; ) {
+		json_t *recs = json_array(), *retry = json_array(), *results;
+		enum remote_class *classes;
+		size_t m = 0, nretry = 0;
+
+		for (; base < n && m < SF_CLIENT_COLLECTION_MAX; base++) {
+			struct write_activity *a = &items[base];
+
+			if (!present(a->ext_id)) {
+				local_failure(&a->failure, "no external id for the Task");
+				continue;
+			}
+			idx[m] = base;
+			slots[m].failure = &a->failure;
+			slots[m].id = a->task_id;
+			json_array_append_new(recs, task_record(a, z));
+			m++;
+		}
+		if (m > 0 && collection_call(sf, "Task", "OutlookMessageId__c", recs, slots, run,
+		    &results, &classes) == 0) {
+			for (size_t i = 0; i < m; i++) {
+				json_t *r = json_array_get(results, i), *rec;
+				const char *id = json_string_value(json_object_get(r, "id"));
+
+				if (json_is_true(json_object_get(r, "success")) && id != NULL) {
+					snprintf(items[idx[i]].task_id, MATCH_ID_LEN + 1, "%s", id);
+					landed++;
+				} else if (subtype_refused(r)) {
+					rec = json_array_get(recs, i);
+					json_object_del(rec, "TaskSubtype");
+					json_array_append(retry, rec);
+					slots[nretry].failure = &items[idx[i]].failure;
+					slots[nretry].id = items[idx[i]].task_id;
+					nretry++;
+				} else
+					record_failure(&items[idx[i]].failure, r, classes[i]);
+			}
+			json_decref(results);
+			free(classes);
+		}
+		if (nretry > 0) {
+			again += nretry;
+			landed += collection_run(sf, "Task", "OutlookMessageId__c", retry, slots,
+			    run);
+		}
+		json_decref(recs);
+		json_decref(retry);
+	}
+	log_info("write tasks emails=%zu landed=%zu existed=%zu", n, landed, again);
+	if (z != NULL)
+		zone_free(z);
+	free(idx);
+	free(slots);
+}
+
+/* The identifiers an EmailMessage is found by; cut where Salesforce cuts the field, so the
+ * value looked up is the value stored. */
+static char *
+message_identifier(const struct write_activity *a)
+{
+	return normalize_truncate_utf8(a->internet_message_id, EM_IDENTIFIER_MAX);
+}
+
+static json_t *
+email_message_record(const struct write_activity *a, const char *mid)
+{
+	json_t *rec = json_object();
+	char when[64];
+
+	isotime_format((long long)a->when, 0, 0, "Z", when, sizeof(when));
+	json_object_set_new(rec, "Status", json_string("3"));
+	json_object_set_new(rec, "Incoming", json_boolean(a->inbound));
+	put_text(rec, "FromAddress", a->from_address, EM_NAME_MAX);
+	put_text(rec, "FromName", a->from_name, EM_NAME_MAX);
+	put_text(rec, "ToAddress", a->to_addresses, EM_ADDRESSES_MAX);
+	put_text(rec, "CcAddress", a->cc_addresses, EM_ADDRESSES_MAX);
+	if (present(a->subject))
+		put_text(rec, "Subject", a->subject, EM_SUBJECT_MAX);
+	put_text(rec, "TextBody", a->body_preview, EM_BODY_MAX);
+	json_object_set_new(rec, "MessageDate", json_string(when));
+	json_object_set_new(rec, "MessageIdentifier", json_string(mid));
+	if (present(a->conversation_id))
+		put_text(rec, "ThreadIdentifier", a->conversation_id, EM_IDENTIFIER_MAX);
+	if (!is_lead_id(a->who_id))
+		put_id(rec, "RelatedToId", a->what_id);
+	return rec;
+}
+
+/* One wanted EmailMessageRelation. */
+struct relation {
+	size_t item;
+	const char *relation_id;
+	const char *type;
+};
+
+static void
+add_relation(struct relation **v, size_t *n, size_t *cap, size_t item, const char *id,
+    const char *type)
+{
+	if (!present(id))
+		return;
+	for (size_t i = 0; i < *n; i++)
+		if ((*v)[i].item == item && strcmp((*v)[i].relation_id, id) == 0)
+			return;
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		*v = xrealloc(*v, *cap * sizeof(**v));
+	}
+	(*v)[*n].item = item;
+	(*v)[*n].relation_id = id;
+	(*v)[*n].type = type;
+	(*n)++;
+}
+
+/* The relations of each EmailMessage: the matched participants (From of an inbound email, To
+ * and Cc of an outbound one) and the rep's User on the other side. Those already in Salesforce
+ * (an earlier run created them) are skipped. */
+static void
+write_relations(struct sf_client *sf, struct write_activity *items, size_t n,
+    const int *existed, struct run *run)
+{
+	struct relation *want = NULL;
+	size_t nwant = 0, cap = 0, nlook = 0, landed = 0;
+	const char **look = xcalloc(n ? n : 1, sizeof(*look));
+	json_t *have = NULL, *recs = json_array(), *r;
+	struct slot *slots = NULL;
+	struct remote_failure f;
+	size_t k;
+
+	for (size_t i = 0; i < n; i++) {
+		struct write_activity *a = &items[i];
+		const char *theirs = a->inbound ? "FromAddress" : "ToAddress";
+		const char *ours = a->inbound ? "ToAddress" : "FromAddress";
+
+		if (a->email_message_id[0] == '\0' || a->failure.cls != REMOTE_OK)
+			continue;
+		for (size_t j = 0; j < a->nrelations; j++)
+			add_relation(&want, &nwant, &cap, i, a->relation_ids[j], theirs);
+		if (a->owner_id != NULL && strncmp(a->owner_id, USER_PREFIX, 3) == 0)
+			add_relation(&want, &nwant, &cap, i, a->owner_id, ours);
+		if (existed[i])
+			look[nlook++] = a->email_message_id;
+	}
+	if (nwant == 0)
+		goto out;
+	/* A new EmailMessage has no relations yet: only the ones found existing are looked up. */
+	if (nlook > 0 && match_query_in(sf, "SELECT Id, EmailMessageId, RelationId FROM "
+	    "EmailMessageRelation WHERE EmailMessageId IN ", "", look, nlook, &have, &f) == -1) {
+		if (run->calls_failed++ == 0)
+			run->first = f;
+		for (size_t i = 0; i < nwant; i++)
+			keep_failure(&items[want[i].item].failure, &f);
+		goto out;
+	}
+	if (nlook > 0)
+		run->calls_ok++;
+	slots = xcalloc(nwant, sizeof(*slots));
+	k = 0;
+	for (size_t i = 0; i < nwant; i++) {
+		struct write_activity *a = &items[want[i].item];
+		size_t j;
+		int found = 0;
+
+		json_array_foreach(have, j, r) {
+			const char *em = json_string_value(json_object_get(r, "EmailMessageId"));
+			const char *rid = json_string_value(json_object_get(r, "RelationId"));
+
+			if (em != NULL && rid != NULL && strcmp(em, a->email_message_id) == 0 &&
+			    strcmp(rid, want[i].relation_id) == 0)
+				found = 1;
+		}
+		if (found)
+			continue;
+		json_array_append_new(recs, json_pack("{s:s,s:s,s:s}", "EmailMessageId",
+		    a->email_message_id, "RelationId", want[i].relation_id, "RelationType",
+		    want[i].type));
+		slots[k].failure = &a->failure;
+		slots[k].id = NULL;
+		k++;
+	}
+	if (k > 0)
+		landed = collection_run(sf, "EmailMessageRelation", NULL, recs, slots, run);
+	log_info("write relations wanted=%zu created=%zu existed=%zu", nwant,
+	    landed, nwant - k);
+out:
+	json_decref(have);
+	json_decref(recs);
+	free(slots);
+	free(want);
+	free(look);
+}
+
+/* EmailMessage mode: found by MessageIdentifier, created only when missing. */
+static void
+write_email_messages(struct sf_client *sf, struct write_activity *items, size_t n,
+    struct run *run)
+{
+	char **mid = xcalloc(n ? n : 1, sizeof(*mid));
+	const char **look = xcalloc(n ? n : 1, sizeof(*look));
+	int *existed = xcalloc(n ? n : 1, sizeof(*existed));
+	size_t *dup = xcalloc(n ? n : 1, sizeof(*dup));
+	struct slot *slots = xcalloc(n ? n : 1, sizeof(*slots));
+	json_t *have = NULL, *recs = json_array(), *r;
+	size_t nlook = 0, k = 0, landed = 0, j;
+	struct remote_failure f;
+
+	for (size_t i = 0; i < n; i++) {
+		if (items[i].failure.cls != REMOTE_OK)
+			continue;	/* its Task failed: the retry writes both */
+		if (!present(items[i].internet_message_id)) {
+			local_failure(&items[i].failure, "no internetMessageId for the EmailMessage");
+			continue;
+		}
+		mid[i] = message_identifier(&items[i]);
+		look[nlook++] = mid[i];
+	}
+	if (nlook == 0)
+		goto out;
+	if (match_query_in(sf, "SELECT Id, MessageIdentifier FROM EmailMessage WHERE "
+	    "MessageIdentifier IN ", "", look, nlook, &have, &f) == -1) {
+		if (run->calls_failed++ == 0)
+			run->first = f;
+		for (size_t i = 0; i < n; i++)
+			if (mid[i] != NULL)
+				keep_failure(&items[i].failure, &f);
+		goto out;
+	}
+	run->calls_ok++;
+	/* SOQL compares text case-insensitively, so the lookup does too; several records with
+	 * one identifier (another tool logged it too): the smallest Id. */
+	json_array_foreach(have, j, r) {
+		const char *id = json_string_value(json_object_get(r, "Id"));
+		const char *m = json_string_value(json_object_get(r, "MessageIdentifier"));
+
+		for (size_t i = 0; id != NULL && m != NULL && i < n; i++)
+			if (mid[i] != NULL && strcasecmp(mid[i], m) == 0 &&
+			    (!existed[i] || strcmp(id, items[i].email_message_id) < 0)) {
+				snprintf(items[i].email_message_id, MATCH_ID_LEN + 1, "%s", id);
+				existed[i] = 1;
+			}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (mid[i] == NULL || existed[i])
+			continue;
+		/* The same email twice in one batch is created once. */
+		dup[i] = i;
+		for (size_t e = 0; e < i && dup[i] == i; e++)
+			if (mid[e] != NULL && !existed[e] && strcasecmp(mid[e], mid[i]) == 0)
+				dup[i] = e;
+		if (dup[i] != i)
+			continue;
+		json_array_append_new(recs, email_message_record(&items[i], mid[i]));
+		slots[k].failure = &items[i].failure;
+		slots[k].id = items[i].email_message_id;
+		k++;
+	}
+	if (k > 0)
+		landed = collection_run(sf, "EmailMessage", NULL, recs, slots, run);
+	for (size_t i = 0; i < n; i++)
+		if (mid[i] != NULL && !existed[i] && dup[i] != i) {
+			memcpy(items[i].email_message_id, items[dup[i]].email_message_id,
+			    MATCH_ID_LEN + 1);
+			keep_failure(&items[i].failure, &items[dup[i]].failure);
+		}
+	log_info("write email_messages emails=%zu created=%zu existed=%zu", nlook, landed,
+	    nlook - k);
+	write_relations(sf, items, n, existed, run);
+out:
+	for (size_t i = 0; i < n; i++)
+		free(mid[i]);
+	json_decref(have);
+	json_decref(recs);
+	free(mid);
+	free(look);
+	free(existed);
+	free(dup);
+	free(slots);
+}
+
+/* -1 when not a single call of the batch went through: the service is down, or refuses us. */
+static int
+run_result(const struct run *run, struct remote_failure *f)
+{
+	if (run->calls_ok == 0 && run->calls_failed > 0) {
+		*f = run->first;
+		return -1;
+	}
+	return 0;
+}
+
+int
+write_activities(struct sf_client *sf, const struct config *cfg,
+    struct write_activity *items, size_t n, struct remote_failure *f)
+{
+	struct run run;
+
+	memset(&run, 0, sizeof(run));
+	memset(f, 0, sizeof(*f));
+	for (size_t i = 0; i < n; i++) {
+		memset(&items[i].failure, 0, sizeof(items[i].failure));
+		items[i].task_id[0] = '\0';
+		items[i].email_message_id[0] = '\0';
+	}
+	if (n == 0)
+		return 0;
+	if (cfg->mode == CONFIG_MODE_TASK || cfg->mode == CONFIG_MODE_BOTH)
+		write_tasks(sf, cfg, items, n, &run);
+	if (cfg->mode == CONFIG_MODE_EMAILMESSAGE || cfg->mode == CONFIG_MODE_BOTH)
+		write_email_messages(sf, items, n, &run);
+	return run_result(&run, f);
+}
+
+int
+write_leads(struct sf_client *sf, const struct config *cfg, struct write_lead *leads,
+    size_t n, struct remote_failure *f)
+{
+	json_t *recs = json_array();
+	struct slot *slots = xcalloc(n ? n : 1, sizeof(*slots));
+	struct run run;
+	size_t k = 0, landed = 0;
+
+	memset(&run, 0, sizeof(run));
+	memset(f, 0, sizeof(*f));
+	for (size_t i = 0; i < n; i++) {
+		struct write_lead *l = &leads[i];
+		char *first = NULL, *last = NULL, *company, *desc;
+		json_t *rec;
+
+		memset(&l->failure, 0, sizeof(l->failure));
+		l->lead_id[0] = '\0';
+		if (!present(l->address) || strlen(l->address) > LEAD_EMAIL_MAX) {
+			/* Lead.Email holds 80 characters; a longer address cannot be a Lead. */
+			local_failure(&l->failure, "address missing or longer than %d characters",
+			    LEAD_EMAIL_MAX);
+			continue;
+		}
+		lead_name_parse(l->display_name, l->address, &first, &last);
+		company = lead_company(l->address, cfg->free_mail_company);
+		desc = xasprintf("%s: %s", present(l->subject) ? l->subject : NO_SUBJECT,
+		    l->body_preview ? l->body_preview : "");
+		rec = json_object();
+		json_object_set_new(rec, "Email", json_string(l->address));
+		if (first != NULL)
+			json_object_set_new(rec, "FirstName", json_string(first));
+		json_object_set_new(rec, "LastName", json_string(last));
+		json_object_set_new(rec, "Company", json_string(company));
+		json_object_set_new(rec, "LeadSource", json_string("Email"));
+		put_text(rec, "Description", desc, LEAD_DESCRIPTION_MAX);
+		put_id(rec, "OwnerId", l->owner_id);
+		json_array_append_new(recs, rec);
+		slots[k].failure = &l->failure;
+		slots[k].id = l->lead_id;
+		k++;
+		free(first);
+		free(last);
+		free(company);
+		free(desc);
+	}
+	if (k > 0)
+		landed = collection_run(sf, "Lead", NULL, recs, slots, &run);
+	log_info("write leads senders=%zu created=%zu", n, landed);
+	json_decref(recs);
+	free(slots);
+	return run_result(&run, f);
+}
