@@ -1,0 +1,843 @@
+/* engine.c: one olsync pass (see engine.h): ingest, then the pending messages in batches through
+ * filter, match, Lead creation and activity writes, each outcome recorded in the ledger. Every
+ * Salesforce write is idempotent (upsert by the digest, Lead claims in the ledger), so a batch cut
+ * short by a crash is simply done again. */
+#include "engine.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "filter.h"
+#include "log.h"
+#include "match.h"
+#include "normalize.h"
+#include "write.h"
+#include "xmalloc.h"
+
+#define RR_POOL_NAME	"lead_owner_pool"
+
+struct engine {
+	const struct config	*cfg;
+	struct ledger		*ledger;
+	struct graph_client	*graph;
+	struct sf_client	*sf;
+	struct ingest		*ingest;
+	struct filter_policy	 policy;
+	/* address (mailbox or configured owner) -> Salesforce User id, "" for none; per pass, so
+	 * a User created or deactivated meanwhile is seen at the next pass */
+	json_t			*users;
+};
+
+/* One message of a batch and what was decided for it. */
+struct item {
+	struct ledger_entry	 le;
+	json_t			*msg;
+	char			*mailbox;	/* the rep's mailbox that owns the message */
+	char			*from;		/* normalized, or NULL */
+	char			**to, **cc;	/* normalized, NULL-terminated */
+	size_t			 nto, ncc;
+	struct filter_header	*headers;
+	size_t			 nheaders;
+	const char		**cps;		/* counterparts, borrowed from from/to/cc */
+	size_t			 ncps;
+	int			 automated;
+	int			 live;		/* still to be decided this batch */
+	int			 want_lead;	/* inbound from an unknown sender: a Lead is needed */
+	char			 who_id[MATCH_ID_LEN + 1];
+	char			 what_id[MATCH_ID_LEN + 1];
+	char			 lead_id[MATCH_ID_LEN + 1];	/* a Lead this email created */
+	const char		**rel;		/* EmailMessageRelation ids */
+	size_t			 nrel;
+	char			*to_text, *cc_text;
+};
+
+struct batch {
+	struct engine		*e;
+	struct engine_stats	*st;
+	struct item		*it;
+	size_t			 n;
+	int64_t			 now;
+	int			 fatal;		/* -1: the pass must end (err filled) */
+	int			 sf_wait;	/* Salesforce asked to stop writing for now */
+	struct match_person	*people;	/* the batch's lookup; items' rel point into it */
+	char			*err;
+	size_t			 errlen;
+};
+
+long
+engine_backoff(int attempts)
+{
+	long d = ENGINE_BACKOFF_BASE;
+	double jitter;
+
+	for (int i = 1; i < attempts && d < ENGINE_BACKOFF_MAX; i++)
+		d *= 2;
+	if (d > ENGINE_BACKOFF_MAX)
+		d = ENGINE_BACKOFF_MAX;
+	jitter = 0.5 + 0.5 * ((double)random() / (double)RAND_MAX);
+	d = (long)((double)d * jitter);
+	return d < 1 ? 1 : d;
+}
+
+struct engine *
+engine_new(const struct config *cfg, struct ledger *l, struct graph_client *g,
+    struct sf_client *sf)
+{
+	struct engine *e = xcalloc(1, sizeof(*e));
+
+	e->cfg = cfg;
+	e->ledger = l;
+	e->graph = g;
+	e->sf = sf;
+	e->ingest = ingest_new(cfg, l, g);
+	e->policy.internal_domains = (const char *const *)cfg->internal_domains.v;
+	e->policy.ninternal = cfg->internal_domains.n;
+	e->policy.blocked_addresses = (const char *const *)cfg->blocked_addresses.v;
+	e->policy.nblocked_addresses = cfg->blocked_addresses.n;
+	e->policy.blocked_domains = (const char *const *)cfg->blocked_domains.v;
+	e->policy.nblocked_domains = cfg->blocked_domains.n;
+	for (size_t i = 0; i < cfg->skip_sensitivity.n; i++)
+		e->policy.skip_sensitivity |=
+		    FILTER_SENS_BIT(filter_sensitivity_parse(cfg->skip_sensitivity.v[i]));
+	if ((e->users = json_object()) == NULL)
+		fatalx("engine: out of memory");
+	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+	return e;
+}
+
+void
+engine_free(struct engine *e)
+{
+	if (e == NULL)
+		return;
+	ingest_free(e->ingest);
+	json_decref(e->users);
+	free(e);
+}
+
+static const char *
+jstr(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static const char *
+recipient_address(const json_t *r)
+{
+	return json_string_value(json_object_get(json_object_get(r, "emailAddress"), "address"));
+}
+
+static void
+item_clear(struct item *it)
+{
+	ledger_entry_clear(&it->le);
+	json_decref(it->msg);
+	free(it->mailbox);
+	free(it->from);
+	normalize_strv_free(it->to);
+	normalize_strv_free(it->cc);
+	free(it->headers);
+	free(it->cps);
+	free(it->rel);
+	free(it->to_text);
+	free(it->cc_text);
+	memset(it, 0, sizeof(*it));
+}
+
+/* The normalized addresses of a Graph recipient array (invalid ones dropped: they cannot match
+ * anybody) and the raw ones as "a@x; b@y" for the activity. */
+static char **
+recipients(const json_t *arr, size_t *n, char **text)
+{
+	char **v = xcalloc(json_array_size(arr) + 1, sizeof(*v));
+	size_t i, len = 0;
+	json_t *r;
+	char why[128], *s;
+
+	*n = 0;
+	*text = xstrdup("");
+	json_array_foreach(arr, i, r) {
+		const char *raw = recipient_address(r);
+
+		if (raw == NULL)
+			continue;
+		s = xasprintf("%s%s%s", *text, len ? "; " : "", raw);
+		free(*text);
+		*text = s;
+		len = strlen(s);
+		if ((v[*n] = normalize_address(raw, why, sizeof(why))) != NULL)
+			(*n)++;
+	}
+	return v;
+}
+
+/* Records one outcome; a refused mark is a ledger failure and ends the pass. */
+static void
+ledger_failed(struct batch *b, const char *what)
+{
+	if (b->fatal == 0)
+		err_set(b->err, b->errlen, "ledger: %s: %s", what, ledger_error(b->e->ledger));
+	b->fatal = -1;
+}
+
+static void
+skip(struct batch *b, struct item *it, const char *reason)
+{
+	it->live = 0;
+	if (ledger_mark_skipped(b->e->ledger, it->le.key, reason) == -1) {
+		ledger_failed(b, "mark_skipped");
+		return;
+	}
+	b->st->skipped++;
+	log_info("engine skipped msg=%s mailbox=%s reason=\"%s\"", it->le.ext_id,
+	    it->mailbox ? it->mailbox : it->le.mailbox, reason);
+}
+
+/* A failed attempt, by class. REMOTE_AUTH ends the pass without touching the message: it is
+ * our configuration that is wrong, not the email, so no attempt is spent. */
+static void
+fail(struct batch *b, struct item *it, const struct remote_failure *f)
+{
+	enum ledger_fail lf;
+	enum ledger_state state;
+	int64_t next = b->now;
+	char *error;
+
+	it->live = 0;
+	switch (f->cls) {
+	case REMOTE_AUTH:
+		if (b->fatal == 0)
+			err_set(b->err, b->errlen, "credentials refused (status %d %s): %s",
+			    f->status, f->code, f->message);
+		b->fatal = -1;
+		return;
+	case REMOTE_WAIT:
+		lf = LEDGER_FAIL_WAIT;
+		next += f->wait_sec > 0 ? (int64_t)f->wait_sec + 1 : ENGINE_WAIT_DEFAULT;
+		break;
+	case REMOTE_FINAL:
+		lf = LEDGER_FAIL_FINAL;
+		break;
+	default:
+		lf = LEDGER_FAIL_TEMP;
+		next += engine_backoff(it->le.attempts + 1);
+		break;
+	}
+	error = xasprintf("%s %s%s%s", remote_class_name(f->cls), f->code, f->code[0] ? ": " : "",
+	    f->message);
+	if (ledger_mark_failed(b->e->ledger, it->le.key, error, lf, next, &state) == -1) {
+		free(error);
+		ledger_failed(b, "mark_failed");
+		return;
+	}
+	free(error);
+	if (state == LEDGER_DEAD)
+		b->st->dead++;
+	else
+		b->st->failed++;
+	log_warnx("engine failed msg=%s class=%s status=%d code=%s state=%s attempts=%d",
+	    it->le.ext_id, remote_class_name(f->cls), f->status, f->code, ledger_state_name(state),
+	    it->le.attempts + (lf == LEDGER_FAIL_TEMP));
+}
+
+/* Fails every live item for which want (may be NULL: all) says so. */
+static void
+fail_live(struct batch *b, const struct remote_failure *f, int (*want)(const struct item *))
+{
+	for (size_t i = 0; i < b->n && b->fatal == 0; i++)
+		if (b->it[i].live && (want == NULL || want(&b->it[i])))
+			fail(b, &b->it[i], f);
+	if (f->cls == REMOTE_WAIT)
+		b->sf_wait = 1;
+}
+
+/* The mailbox that owns a message: for outbound mail the sender's (the copy in Sent Items), else
+ * the first mailbox it was seen in. The rep of that mailbox owns the activity. */
+static char *
+owner_mailbox(struct batch *b, const struct ledger_entry *le)
+{
+	struct ledger_sighting *s = NULL;
+	size_t n = 0;
+	char *mb = NULL;
+
+	if (le->dir == LEDGER_OUTBOUND) {
+		if (ledger_sightings(b->e->ledger, le->key, &s, &n) == -1) {
+			ledger_failed(b, "sightings");
+			return NULL;
+		}
+		for (size_t i = 0; i < n && mb == NULL; i++)
+			if (s[i].dir == LEDGER_OUTBOUND)
+				mb = xstrdup(s[i].mailbox);
+		ledger_sightings_free(s, n);
+	}
+	return mb != NULL ? mb : xstrdup(le->mailbox);
+}
+
+/* Reads the message and applies the filters. The item stays live when it is to be matched. */
+static void
+prepare(struct batch *b, struct item *it)
+{
+	struct remote_failure f;
+	struct filter_message fm;
+	struct filter_decision d;
+	const char *mb, *why = NULL, *addr;
+	json_t *hdrs, *h;
+	char errbuf[128], *reason;
+	size_t i;
+
+	if (ingest_message(b->e->ingest, &it->le, &it->msg, &mb, &f) == -1) {
+		fail(b, it, &f);
+		return;
+	}
+	if ((it->mailbox = owner_mailbox(b, &it->le)) == NULL)
+		return;
+	if ((addr = recipient_address(json_object_get(it->msg, "from"))) != NULL)
+		it->from = normalize_address(addr, errbuf, sizeof(errbuf));
+	it->to = recipients(json_object_get(it->msg, "toRecipients"), &it->nto, &it->to_text);
+	it->cc = recipients(json_object_get(it->msg, "ccRecipients"), &it->ncc, &it->cc_text);
+	hdrs = json_object_get(it->msg, "internetMessageHeaders");
+	it->headers = xcalloc(json_array_size(hdrs) + 1, sizeof(*it->headers));
+	json_array_foreach(hdrs, i, h) {
+		if (jstr(h, "name") == NULL || jstr(h, "value") == NULL)
+			continue;
+		it->headers[it->nheaders].name = jstr(h, "name");
+		it->headers[it->nheaders].value = jstr(h, "value");
+		it->nheaders++;
+	}
+
+	memset(&fm, 0, sizeof(fm));
+	fm.direction = it->le.dir == LEDGER_OUTBOUND ? FILTER_OUTBOUND : FILTER_INBOUND;
+	fm.from = it->from;
+	fm.to = (const char *const *)it->to;
+	fm.nto = it->nto;
+	fm.cc = (const char *const *)it->cc;
+	fm.ncc = it->ncc;
+	fm.is_draft = json_is_true(json_object_get(it->msg, "isDraft"));
+	fm.sensitivity = FILTER_SENS_NORMAL;
+	fm.headers = it->headers;
+	fm.nheaders = it->nheaders;
+
+	it->live = 1;
+	if (filter_decide(&fm, &b->e->policy, &d) != FILTER_LOG) {
+		reason = d.detail[0] ? xasprintf("%s: %s", filter_reason_name(d.reason), d.detail) :
+		    xstrdup(filter_reason_name(d.reason));
+		skip(b, it, reason);
+		free(reason);
+		return;
+	}
+	it->cps = xcalloc(1 + it->nto + it->ncc, sizeof(*it->cps));
+	it->ncps = filter_counterparts(&fm, &b->e->policy, it->cps, 1 + it->nto + it->ncc);
+	it->automated = filter_is_automated(&fm, &why);
+	if (it->automated)
+		log_debug("engine automated msg=%s rule=\"%s\"", it->le.ext_id, why);
+}
+
+static const struct match_person *
+person(const struct match_person *p, const char *const *addrs, size_t n, const char *address)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(addrs[i], address) == 0)
+			return p[i].id[0] ? &p[i] : NULL;
+	return NULL;
+}
+
+/* A configured owner that already is a Salesforce id (User 005, Queue 00G), not an address. */
+static int
+is_sf_id(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n != 15 && n != 18)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z')))
+			return 0;
+	return 1;
+}
+
+static void
+want_user(json_t *need, json_t *users, const char *address)
+{
+	if (address != NULL && !is_sf_id(address) && json_object_get(users, address) == NULL)
+		json_object_set_new(need, address, json_true());
+}
+
+/* Looks up the Salesforce Users of the owner mailboxes and configured owners this batch needs
+ * and has not seen this pass (one match_users call). */
+static int
+resolve_users(struct batch *b)
+{
+	struct engine *e = b->e;
+	const struct config *cfg = e->cfg;
+	json_t *need = json_object();
+	const char **addrs = NULL, *k;
+	char (*ids)[MATCH_ID_LEN + 1] = NULL;
+	struct remote_failure f;
+	json_t *v;
+	size_t n = 0, i;
+	int rc = 0;
+
+	for (i = 0; i < b->n; i++) {
+		if (!b->it[i].live)
+			continue;
+		want_user(need, e->users, b->it[i].mailbox);
+		if (b->it[i].want_lead)
+			want_user(need, e->users, config_lead_owner(cfg, b->it[i].mailbox));
+	}
+	for (i = 0; i < cfg->lead_owner_pool.n && cfg->create_leads; i++)
+		want_user(need, e->users, cfg->lead_owner_pool.v[i]);
+	if (json_object_size(need) == 0)
+		goto out;
+	addrs = xcalloc(json_object_size(need), sizeof(*addrs));
+	ids = xcalloc(json_object_size(need), sizeof(*ids));
+	json_object_foreach(need, k, v)
+		addrs[n++] = k;
+	memset(&f, 0, sizeof(f));
+	if (match_users(e->sf, addrs, n, ids, &f) == -1) {
+		fail_live(b, &f, NULL);
+		rc = -1;
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		json_object_set_new(e->users, addrs[i], json_string(ids[i]));
+out:
+	free(addrs);
+	free(ids);
+	json_decref(need);
+	return rc;
+}
+
+/* The id for a configured owner or mailbox address, or NULL when there is no such User. */
+static const char *
+user_id(struct engine *e, const char *spec)
+{
+	const char *id;
+
+	if (spec == NULL)
+		return NULL;
+	if (is_sf_id(spec))
+		return spec;
+	id = json_string_value(json_object_get(e->users, spec));
+	return id != NULL && id[0] ? id : NULL;
+}
+
+/* A new Lead's owner: the mailbox's lookup-table entry, else the rep's User, else the next of
+ * the round-robin pool (cursor in the ledger), else nobody (the integration user). */
+static const char *
+lead_owner(struct batch *b, const char *mailbox)
+{
+	struct engine *e = b->e;
+	const char *id;
+	size_t idx;
+
+	if ((id = user_id(e, config_lead_owner(e->cfg, mailbox))) != NULL)
+		return id;
+	if ((id = user_id(e, mailbox)) != NULL)
+		return id;
+	if (e->cfg->lead_owner_pool.n == 0)
+		return NULL;
+	if (ledger_rr_next(e->ledger, RR_POOL_NAME, e->cfg->lead_owner_pool.n, &idx) == -1) {
+		ledger_failed(b, "rr_next");
+		return NULL;
+	}
+	if ((id = user_id(e, e->cfg->lead_owner_pool.v[idx])) == NULL)
+		log_warnx("engine lead_owner_unknown pool_entry=%s", e->cfg->lead_owner_pool.v[idx]);
+	return id;
+}
+
+static int
+wants_lead(const struct item *it)
+{
+	return it->want_lead;
+}
+
+/* Fails the messages still waiting for sender's Lead. */
+static void
+fail_sender(struct batch *b, const char *sender, const struct remote_failure *f)
+{
+	for (size_t i = 0; i < b->n && b->fatal == 0; i++)
+		if (b->it[i].live && b->it[i].want_lead && strcmp(b->it[i].from, sender) == 0)
+			fail(b, &b->it[i], f);
+}
+
+/* One Lead per unknown sender of the batch (and across batches and processes, through the
+ * ledger's claims), then every message of that sender is logged on it. */
+static void
+make_leads(struct batch *b)
+{
+	struct engine *e = b->e;
+	struct write_lead *wl;
+	struct remote_failure f;
+	enum ledger_lead res;
+	const char **addr;
+	struct item **src;
+	char *known = NULL;
+	size_t nl = 0, i, j, k;
+
+	wl = xcalloc(b->n, sizeof(*wl));
+	addr = xcalloc(b->n, sizeof(*addr));
+	src = xcalloc(b->n, sizeof(*src));
+	for (i = 0; i < b->n && b->fatal == 0; i++) {
+		struct item *it = &b->it[i];
+
+		if (!it->live || !it->want_lead)
+			continue;
+		for (k = 0; k < nl; k++)
+			if (strcmp(addr[k], it->from) == 0)
+				break;
+		if (k < nl)
+			continue;	/* claimed already: one Lead per sender and batch */
+		if (ledger_lead_claim(e->ledger, it->from, b->now, ENGINE_LEAD_STALE, &res,
+		    &known) == -1) {
+			ledger_failed(b, "lead_claim");
+			break;
+		}
+		if (res == LEDGER_LEAD_KNOWN) {
+			for (j = i; j < b->n; j++)
+				if (b->it[j].live && b->it[j].want_lead &&
+				    strcmp(b->it[j].from, it->from) == 0) {
+					snprintf(b->it[j].who_id, sizeof(b->it[j].who_id), "%s",
+					    known);
+					b->it[j].want_lead = 0;
+				}
+			free(known);
+			known = NULL;
+			continue;
+		}
+		if (res == LEDGER_LEAD_BUSY) {
+			/* Another process is making this Lead: log the mail on it later. */
+			memset(&f, 0, sizeof(f));
+			f.cls = REMOTE_WAIT;
+			snprintf(f.code, sizeof(f.code), "LEAD_BUSY");
+			snprintf(f.message, sizeof(f.message), "another run is creating the Lead");
+			fail_sender(b, it->from, &f);
+			continue;
+		}
+		/* CLAIMED, or RECLAIMED: match_people has just looked the address up among the
+		 * Leads and found none, so creating it is right in both cases. The sender's
+		 * earliest email of the batch describes the Lead and is the one that created it. */
+		for (j = i + 1; j < b->n; j++)
+			if (b->it[j].live && b->it[j].want_lead &&
+			    strcmp(b->it[j].from, it->from) == 0 &&
+			    b->it[j].le.received_at < it->le.received_at)
+				it = &b->it[j];
+		src[nl] = it;
+		addr[nl] = it->from;
+		wl[nl].address = it->from;
+		wl[nl].display_name = json_string_value(json_object_get(json_object_get(
+		    json_object_get(it->msg, "from"), "emailAddress"), "name"));
+		wl[nl].subject = jstr(it->msg, "subject");
+		wl[nl].body_preview = jstr(it->msg, "bodyPreview");
+		wl[nl].owner_id = lead_owner(b, it->mailbox);
+		nl++;
+	}
+	if (nl == 0 || b->fatal)
+		goto out;
+	memset(&f, 0, sizeof(f));
+	if (write_leads(e->sf, e->cfg, wl, nl, &f) == -1) {
+		for (k = 0; k < nl; k++)
+			if (ledger_lead_release(e->ledger, addr[k]) == -1)
+				ledger_failed(b, "lead_release");
+		fail_live(b, &f, wants_lead);
+		goto out;
+	}
+	for (k = 0; k < nl && b->fatal == 0; k++) {
+		struct ledger_sf_ids ids;
+
+		if (wl[k].failure.cls != REMOTE_OK) {
+			if (ledger_lead_release(e->ledger, addr[k]) == -1) {
+				ledger_failed(b, "lead_release");
+				break;
+			}
+			fail_sender(b, addr[k], &wl[k].failure);
+			continue;
+		}
+		if (ledger_lead_set(e->ledger, addr[k], wl[k].lead_id) == -1) {
+			ledger_failed(b, "lead_set");
+			break;
+		}
+		b->st->leads++;
+		log_info("engine lead_created id=%s owner=%s", wl[k].lead_id,
+		    wl[k].owner_id ? wl[k].owner_id : "-");
+		for (j = 0; j < b->n; j++) {
+			struct item *it = &b->it[j];
+
+			if (!it->live || !it->want_lead || strcmp(it->from, addr[k]) != 0)
+				continue;
+			snprintf(it->who_id, sizeof(it->who_id), "%s", wl[k].lead_id);
+			it->want_lead = 0;
+		}
+		/* Noted now so that a crash before the activity is written does not lose which
+		 * email created the Lead. */
+		snprintf(src[k]->lead_id, sizeof(src[k]->lead_id), "%s", wl[k].lead_id);
+		memset(&ids, 0, sizeof(ids));
+		ids.lead_id = src[k]->lead_id;
+		if (ledger_note_sf_ids(e->ledger, src[k]->le.key, &ids) == -1)
+			ledger_failed(b, "note_sf_ids");
+	}
+out:
+	free(wl);
+	free(addr);
+	free(src);
+}
+
+/* Matches the counterparts of every live message in one lookup and decides who each activity
+ * is on. */
+static void
+decide(struct batch *b)
+{
+	struct engine *e = b->e;
+	const struct config *cfg = e->cfg;
+	struct match_person *people;
+	struct remote_failure f;
+	json_t *set = json_object();
+	const char **addrs = NULL, *k;
+	json_t *v;
+	size_t n = 0, i, j;
+
+	for (i = 0; i < b->n; i++)
+		for (j = 0; b->it[i].live && j < b->it[i].ncps; j++)
+			json_object_set_new(set, b->it[i].cps[j], json_true());
+	if (json_object_size(set) == 0)
+		goto out;
+	addrs = xcalloc(json_object_size(set), sizeof(*addrs));
+	people = b->people = xcalloc(json_object_size(set), sizeof(*people));
+	json_object_foreach(set, k, v)
+		addrs[n++] = k;
+	memset(&f, 0, sizeof(f));
+	if (match_people(e->sf, cfg, addrs, n, people, &f) == -1) {
+		fail_live(b, &f, NULL);
+		goto out;
+	}
+	for (i = 0; i < b->n && b->fatal == 0; i++) {
+		struct item *it = &b->it[i];
+		const struct match_person *p, *who = NULL;
+
+		if (!it->live)
+			continue;
+		it->rel = xcalloc(it->ncps + 1, sizeof(*it->rel));
+		for (j = 0; j < it->ncps; j++) {
+			if ((p = person(people, addrs, n, it->cps[j])) == NULL)
+				continue;
+			it->rel[it->nrel++] = p->id;
+			/* A Contact wins over a Lead; among equals the first address. */
+			if (who == NULL || (who->is_lead && !p->is_lead))
+				who = p;
+		}
+		if (who != NULL) {
+			snprintf(it->who_id, sizeof(it->who_id), "%s", who->id);
+			if (!who->is_lead)
+				snprintf(it->what_id, sizeof(it->what_id), "%s", who->opportunity_id);
+			continue;
+		}
+		if (it->le.dir == LEDGER_INBOUND && it->from != NULL && cfg->create_leads &&
+		    !it->automated) {
+			it->want_lead = 1;
+			continue;
+		}
+		skip(b, it, it->automated ? "unmatched: automated mail from an unknown sender" :
+		    "unmatched: no Contact or Lead has a counterpart's address");
+	}
+out:
+	if (b->fatal == 0 && !b->sf_wait)
+		resolve_users(b);
+	if (b->fatal == 0 && !b->sf_wait)
+		make_leads(b);
+	free(addrs);
+	json_decref(set);
+}
+
+static void
+write_all(struct batch *b)
+{
+	struct engine *e = b->e;
+	struct write_activity *wa;
+	struct remote_failure f;
+	size_t *map, nw = 0, i, j;
+
+	wa = xcalloc(b->n, sizeof(*wa));
+	map = xcalloc(b->n, sizeof(*map));
+	for (i = 0; i < b->n; i++) {
+		struct item *it = &b->it[i];
+		struct write_activity *w = &wa[nw];
+		const char *sent = jstr(it->msg, "sentDateTime");
+		const char *recv = jstr(it->msg, "receivedDateTime");
+		int64_t when;
+
+		if (!it->live || it->who_id[0] == '\0')
+			continue;
+		/* A new Lead is a participant too (rel has room for it). */
+		for (j = 0; j < it->nrel; j++)
+			if (strcmp(it->rel[j], it->who_id) == 0)
+				break;
+		if (j == it->nrel)
+			it->rel[it->nrel++] = it->who_id;
+		w->ext_id = it->le.ext_id;
+		w->internet_message_id = jstr(it->msg, "internetMessageId");
+		w->conversation_id = jstr(it->msg, "conversationId");
+		w->inbound = it->le.dir == LEDGER_INBOUND;
+		w->subject = jstr(it->msg, "subject");
+		w->body_preview = jstr(it->msg, "bodyPreview");
+		w->from_address = recipient_address(json_object_get(it->msg, "from"));
+		w->from_name = json_string_value(json_object_get(json_object_get(
+		    json_object_get(it->msg, "from"), "emailAddress"), "name"));
+		w->to_addresses = it->to_text;
+		w->cc_addresses = it->cc_text;
+		when = ingest_parse_time(w->inbound ? recv : sent);
+		if (when == 0)
+			when = ingest_parse_time(w->inbound ? sent : recv);
+		if (when == 0)
+			when = it->le.received_at;
+		w->when = (time_t)when;
+		w->owner_id = user_id(e, it->mailbox);
+		w->who_id = it->who_id;
+		w->what_id = it->what_id[0] ? it->what_id : NULL;
+		w->relation_ids = it->rel;
+		w->nrelations = it->nrel;
+		map[nw++] = i;
+	}
+	if (nw == 0)
+		goto out;
+	memset(&f, 0, sizeof(f));
+	if (write_activities(e->sf, e->cfg, wa, nw, &f) == -1) {
+		for (i = 0; i < nw && b->fatal == 0; i++)
+			fail(b, &b->it[map[i]], &f);
+		if (f.cls == REMOTE_WAIT)
+			b->sf_wait = 1;
+		goto out;
+	}
+	for (i = 0; i < nw && b->fatal == 0; i++) {
+		struct item *it = &b->it[map[i]];
+		struct ledger_sf_ids ids;
+
+		if (wa[i].failure.cls != REMOTE_OK) {
+			fail(b, it, &wa[i].failure);
+			continue;
+		}
+		memset(&ids, 0, sizeof(ids));
+		ids.task_id = wa[i].task_id[0] ? wa[i].task_id : NULL;
+		ids.email_message_id = wa[i].email_message_id[0] ? wa[i].email_message_id : NULL;
+		ids.lead_id = it->lead_id[0] ? it->lead_id : NULL;
+		ids.who_id = it->who_id;
+		ids.what_id = it->what_id[0] ? it->what_id : NULL;
+		it->live = 0;
+		if (ledger_mark_logged(e->ledger, it->le.key, &ids) == -1) {
+			ledger_failed(b, "mark_logged");
+			break;
+		}
+		b->st->logged++;
+		log_info("engine logged msg=%s mailbox=%s who=%s what=%s task=%s email_message=%s",
+		    it->le.ext_id, it->mailbox, it->who_id, it->what_id[0] ? it->what_id : "-",
+		    ids.task_id ? ids.task_id : "-",
+		    ids.email_message_id ? ids.email_message_id : "-");
+	}
+out:
+	free(wa);
+	free(map);
+}
+
+/* One batch of up to ENGINE_BATCH messages. 0, or -1 (b->err) to end the pass. */
+static int
+run_batch(struct batch *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->n && b->fatal == 0; i++)
+		prepare(b, &b->it[i]);
+	if (b->fatal == 0)
+		decide(b);
+	if (b->fatal == 0 && !b->sf_wait)
+		write_all(b);
+	free(b->people);
+	b->people = NULL;
+	return b->fatal;
+}
+
+int
+engine_pass(struct engine *e, const volatile sig_atomic_t *stop, struct engine_stats *st,
+    char *err, size_t errlen)
+{
+	struct engine_stats local;
+	struct remote_failure f;
+	struct batch b;
+	struct item *items;
+	struct ledger_entry *les;
+	json_t *done = json_object();
+	size_t n, i;
+	int rc = -1, again;
+
+	if (st == NULL)
+		st = &local;
+	memset(st, 0, sizeof(*st));
+	items = xcalloc(ENGINE_BATCH, sizeof(*items));
+	les = xcalloc(ENGINE_BATCH, sizeof(*les));
+	json_object_clear(e->users);
+
+	if (ingest_run(e->ingest, stop, &st->ingest, &f, err, errlen) == -1)
+		goto out;
+	for (;;) {
+		if (stop != NULL && *stop) {
+			st->stopped = 1;
+			break;
+		}
+		memset(&b, 0, sizeof(b));
+		b.e = e;
+		b.st = st;
+		b.it = items;
+		b.now = (int64_t)time(NULL);
+		b.err = err;
+		b.errlen = errlen;
+		if (ledger_next_pending(e->ledger, b.now, les, ENGINE_BATCH, &n) == -1) {
+			err_set(err, errlen, "ledger: %s", ledger_error(e->ledger));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		/* Every message taken leaves pending (a final state, or failed and due later);
+		 * one coming back in the same pass would be a loop: stop rather than spin. */
+		again = 0;
+		for (i = 0; i < n; i++) {
+			memset(&items[i], 0, sizeof(items[i]));
+			items[i].le = les[i];
+			memset(&les[i], 0, sizeof(les[i]));
+			if (json_object_get(done, items[i].le.key) != NULL)
+				again = 1;
+			json_object_set_new(done, items[i].le.key, json_true());
+		}
+		b.n = n;
+		if (again) {
+			log_warnx("engine loop_guard: messages came back in the same pass");
+			for (i = 0; i < n; i++)
+				item_clear(&items[i]);
+			break;
+		}
+		st->processed += (long)n;
+		rc = run_batch(&b);
+		for (i = 0; i < n; i++) {
+			ingest_forget(e->ingest, items[i].le.key);
+			item_clear(&items[i]);
+		}
+		if (rc == -1)
+			goto out;
+		if (b.sf_wait) {
+			log_warnx("engine pause reason=salesforce_asked_to_wait");
+			break;
+		}
+	}
+	rc = 0;
+out:
+	log_info("engine pass rc=%d processed=%ld logged=%ld skipped=%ld failed=%ld dead=%ld "
+	    "leads=%ld stopped=%d", rc, st->processed, st->logged, st->skipped, st->failed,
+	    st->dead, st->leads, st->stopped);
+	ingest_forget_all(e->ingest);
+	json_decref(done);
+	free(items);
+	free(les);
+	return rc;
+}

@@ -1,0 +1,54 @@
+/* engine.h: one olsync pass: ingest every folder (ingest.c), then take the pending messages in
+ * batches through filter -> match -> Leads -> activity writes, and record each outcome in the
+ * ledger, so that every email between reps and customers is logged exactly once. */
+#ifndef OL_ENGINE_H
+#define OL_ENGINE_H
+
+#include <signal.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "graph_client.h"
+#include "ingest.h"
+#include "ledger.h"
+#include "sf_client.h"
+
+#define ENGINE_BATCH		200	/* messages decided and written together */
+#define ENGINE_BACKOFF_BASE	60	/* seconds before the first retry of a TEMP failure */
+#define ENGINE_BACKOFF_MAX	(6 * 3600)	/* the backoff stops doubling here */
+#define ENGINE_WAIT_DEFAULT	60	/* a WAIT failure without a server-given time */
+#define ENGINE_LEAD_STALE	3600	/* a Lead claim older than this was left by a crash */
+
+struct engine;
+
+/* What one pass did. */
+struct engine_stats {
+	struct ingest_stats	ingest;
+	long			processed;	/* messages taken from the ledger */
+	long			logged;
+	long			skipped;
+	long			failed;		/* failed, to be retried later */
+	long			dead;
+	long			leads;		/* Leads created */
+	int			stopped;	/* the stop flag ended the pass early */
+};
+
+/* cfg, l, g and sf are borrowed for the life of the engine. */
+struct engine *engine_new(const struct config *cfg, struct ledger *l, struct graph_client *g,
+    struct sf_client *sf);
+void engine_free(struct engine *e);	/* NULL is fine */
+
+/* One pass. stop (may be NULL) is checked between ingest pages and between batches: the batch
+ * in flight is finished and recorded, the rest waits for the next pass. Per-message failures are
+ * recorded in the ledger and are not an error of the pass. Returns 0, or -1 with a clear reason
+ * in err when the pass could not go on: the ledger failed, the mailboxes could not be listed, or
+ * Graph or Salesforce refused our credentials. st (may be NULL) is filled either way. */
+int engine_pass(struct engine *e, const volatile sig_atomic_t *stop, struct engine_stats *st,
+    char *err, size_t errlen);
+
+/* The retry delay after a TEMP failure that was attempt number attempts (1, 2, ...):
+ * ENGINE_BACKOFF_BASE doubled per attempt up to ENGINE_BACKOFF_MAX, times a random factor in
+ * [0.5, 1.0] (jitter, so messages that failed together do not come back together). */
+long engine_backoff(int attempts);
+
+#endif

@@ -1,0 +1,343 @@
+/* ingest.c: Graph delta -> ledger (see ingest.h). Delta is the source of truth: a folder's
+ * position moves only in the transaction that records the messages the page before it held, so
+ * a crash at any point replays a page at worst, and sightings are idempotent. */
+#include "ingest.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "err.h"
+#include "isotime.h"
+#include "log.h"
+#include "normalize.h"
+#include "xmalloc.h"
+
+struct ingest {
+	const struct config	*cfg;
+	struct ledger		*ledger;
+	struct graph_client	*graph;
+	/* key -> {"mailbox": upn, "folder": name, "message": {...}}: a message read this pass */
+	json_t			*cache;
+};
+
+static const char *const folders[] = { INGEST_FOLDER_INBOX, INGEST_FOLDER_SENT };
+
+struct ingest *
+ingest_new(const struct config *cfg, struct ledger *l, struct graph_client *g)
+{
+	struct ingest *in = xcalloc(1, sizeof(*in));
+
+	in->cfg = cfg;
+	in->ledger = l;
+	in->graph = g;
+	if ((in->cache = json_object()) == NULL)
+		fatalx("ingest: out of memory");
+	return in;
+}
+
+void
+ingest_free(struct ingest *in)
+{
+	if (in == NULL)
+		return;
+	json_decref(in->cache);
+	free(in);
+}
+
+int64_t
+ingest_parse_time(const char *s)
+{
+	struct isotime t;
+
+	if (s == NULL || isotime_parse(s, strlen(s), &t) == -1)
+		return 0;
+	return (int64_t)t.utc;
+}
+
+static const char *
+jstr(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static void
+remember(struct ingest *in, const char *key, const char *mailbox, const char *folder,
+    json_t *msg)
+{
+	json_t *ent;
+
+	if (json_object_get(in->cache, key) != NULL ||
+	    json_object_size(in->cache) >= INGEST_CACHE_MAX)
+		return;
+	ent = json_pack("{s:s, s:s, s:O}", "mailbox", mailbox, "folder", folder, "message", msg);
+	if (ent == NULL)
+		fatalx("ingest: out of memory");
+	json_object_set_new(in->cache, key, ent);
+}
+
+/* Records one page's messages and the link after them, all or nothing. */
+static int
+record_page(struct ingest *in, const char *mailbox, const char *folder, json_t *msgs,
+    const char *link, int64_t window_start, struct ingest_stats *st, char *err, size_t errlen)
+{
+	struct ledger_msg m;
+	enum ledger_seen seen;
+	json_t *msg;
+	size_t i;
+	char why[256];
+	char digest[NORMALIZE_DIGEST_LEN + 1];
+	char *key = NULL;
+	int rc = -1;
+
+	if (ledger_begin(in->ledger) == -1) {
+		err_set(err, errlen, "ledger: %s", ledger_error(in->ledger));
+		return -1;
+	}
+	json_array_foreach(msgs, i, msg) {
+		const char *raw, *gid;
+
+		if (json_object_get(msg, "@removed") != NULL) {
+			st->removed++;
+			continue;
+		}
+		st->messages++;
+		gid = jstr(msg, "id");
+		raw = jstr(msg, "internetMessageId");
+		if (raw == NULL || gid == NULL) {
+			/* Drafts have no internetMessageId until sent: nothing to key them on. */
+			st->no_id++;
+			log_info("ingest skip mailbox=%s folder=%s reason=no_internet_message_id "
+			    "draft=%d", mailbox, folder, json_is_true(json_object_get(msg, "isDraft")));
+			continue;
+		}
+		if ((key = normalize_message_id(raw, why, sizeof(why))) == NULL) {
+			st->no_id++;
+			log_warnx("ingest skip mailbox=%s folder=%s reason=bad_internet_message_id "
+			    "error=\"%s\"", mailbox, folder, why);
+			continue;
+		}
+		normalize_digest(key, digest);
+		memset(&m, 0, sizeof(m));
+		m.key = key;
+		m.ext_id = digest;
+		m.dir = strcmp(folder, INGEST_FOLDER_SENT) == 0 ? LEDGER_OUTBOUND : LEDGER_INBOUND;
+		m.received_at = ingest_parse_time(jstr(msg, "receivedDateTime"));
+		m.mailbox = mailbox;
+		m.folder = folder;
+		m.graph_id = gid;
+		if (ledger_record_sighting(in->ledger, &m, &seen) == -1) {
+			err_set(err, errlen, "ledger: %s", ledger_error(in->ledger));
+			goto out;
+		}
+		if (seen == LEDGER_SEEN_NEW)
+			st->new_messages++;
+		else if (seen == LEDGER_SEEN_COPY)
+			st->copies++;
+		else
+			st->again++;
+		remember(in, key, mailbox, folder, msg);
+		free(key);
+		key = NULL;
+	}
+	if (ledger_delta_set(in->ledger, mailbox, folder, link, window_start) == -1) {
+		err_set(err, errlen, "ledger: %s", ledger_error(in->ledger));
+		goto out;
+	}
+	if (ledger_commit(in->ledger) == -1) {
+		err_set(err, errlen, "ledger: %s", ledger_error(in->ledger));
+		goto out;
+	}
+	rc = 0;
+out:
+	free(key);
+	if (rc == -1)
+		ledger_rollback(in->ledger);
+	return rc;
+}
+
+/* Reads one folder to its delta link. 0 done (or stopped), 1 a remote failure left the folder
+ * for the next pass (f filled), -1 fatal (err). */
+static int
+ingest_folder(struct ingest *in, const char *mailbox, const char *folder,
+    const volatile sig_atomic_t *stop, struct ingest_stats *st, struct remote_failure *f,
+    char *err, size_t errlen)
+{
+	struct ledger_delta d;
+	json_t *msgs = NULL;
+	char *link = NULL, *next = NULL, *delta = NULL;
+	int64_t window_start, now = (int64_t)time(NULL);
+	int restarted = 0, found, rc = -1;
+
+	memset(&d, 0, sizeof(d));
+	if ((found = ledger_delta_get(in->ledger, mailbox, folder, &d)) == -1) {
+		err_set(err, errlen, "ledger: %s", ledger_error(in->ledger));
+		return -1;
+	}
+	window_start = now - (int64_t)in->cfg->backfill_days * 86400;
+	if (found == 0) {
+		if (d.link != NULL)
+			link = xstrdup(d.link);
+		else if (d.window_start != 0)
+			window_start = d.window_start;
+	}
+	ledger_delta_clear(&d);
+
+	for (;;) {
+		memset(f, 0, sizeof(*f));
+		if (graph_client_delta_page(in->graph, mailbox, folder, link, (time_t)window_start,
+		    &msgs, &next, &delta, f) == -1) {
+			if (f->cls == REMOTE_FINAL && strcmp(f->code, "SyncStateNotFound") == 0 &&
+			    link != NULL && !restarted) {
+				/* The sync state is gone: read the window again. Sightings of what
+				 * we had are LEDGER_SEEN_AGAIN, so nothing is duplicated. */
+				log_warnx("ingest restart mailbox=%s folder=%s reason=sync_state_not_found",
+				    mailbox, folder);
+				st->restarts++;
+				restarted = 1;
+				window_start = now - (int64_t)in->cfg->backfill_days * 86400;
+				if (ledger_delta_set(in->ledger, mailbox, folder, NULL,
+				    window_start) == -1) {
+					err_set(err, errlen, "ledger: %s", ledger_error(in->ledger));
+					goto out;
+				}
+				free(link);
+				link = NULL;
+				continue;
+			}
+			if (f->cls == REMOTE_AUTH) {
+				err_set(err, errlen, "graph: credentials refused reading %s/%s: %s",
+				    mailbox, folder, f->message);
+				goto out;
+			}
+			log_warnx("ingest folder_failed mailbox=%s folder=%s class=%s status=%d "
+			    "code=%s error=\"%s\"", mailbox, folder, remote_class_name(f->cls),
+			    f->status, f->code, f->message);
+			st->folders_failed++;
+			rc = 1;
+			goto out;
+		}
+		st->pages++;
+		if (record_page(in, mailbox, folder, msgs, next != NULL ? next : delta,
+		    window_start, st, err, errlen) == -1)
+			goto out;
+		json_decref(msgs);
+		msgs = NULL;
+		free(link);
+		link = NULL;
+		if (delta != NULL || next == NULL)
+			break;
+		link = next;
+		next = NULL;
+		if (stop != NULL && *stop)
+			break;
+	}
+	rc = 0;
+out:
+	json_decref(msgs);
+	free(link);
+	free(next);
+	free(delta);
+	return rc;
+}
+
+int
+ingest_run(struct ingest *in, const volatile sig_atomic_t *stop, struct ingest_stats *st,
+    struct remote_failure *f, char *err, size_t errlen)
+{
+	struct ingest_stats local;
+	json_t *upns = NULL, *v;
+	size_t i, k;
+	int rc = -1, r;
+
+	if (st == NULL)
+		st = &local;
+	memset(st, 0, sizeof(*st));
+	memset(f, 0, sizeof(*f));
+	if (graph_client_mailboxes(in->graph, &upns, f) == -1) {
+		err_set(err, errlen, "graph: cannot list the mailboxes: %s (%s)", f->message,
+		    remote_class_name(f->cls));
+		goto out;
+	}
+	json_array_foreach(upns, i, v) {
+		const char *mailbox = json_string_value(v);
+
+		if (mailbox == NULL)
+			continue;
+		st->mailboxes++;
+		for (k = 0; k < sizeof(folders) / sizeof(folders[0]); k++) {
+			if (stop != NULL && *stop)
+				break;
+			r = ingest_folder(in, mailbox, folders[k], stop, st, f, err, errlen);
+			if (r == -1)
+				goto out;
+		}
+	}
+	log_info("ingest done mailboxes=%ld pages=%ld messages=%ld new=%ld copies=%ld again=%ld "
+	    "removed=%ld no_id=%ld restarts=%ld folders_failed=%ld", st->mailboxes, st->pages,
+	    st->messages, st->new_messages, st->copies, st->again, st->removed, st->no_id,
+	    st->restarts, st->folders_failed);
+	rc = 0;
+out:
+	json_decref(upns);
+	return rc;
+}
+
+int
+ingest_message(struct ingest *in, const struct ledger_entry *e, json_t **message,
+    const char **mailbox, struct remote_failure *f)
+{
+	struct ledger_sighting *s = NULL;
+	size_t n = 0, i;
+	json_t *ent, *msg = NULL;
+	int rc = -1;
+
+	*message = NULL;
+	*mailbox = NULL;
+	memset(f, 0, sizeof(*f));
+	if ((ent = json_object_get(in->cache, e->key)) == NULL) {
+		/* Not read this pass (a crash between ingest and write): fetch a copy. */
+		if (ledger_sightings(in->ledger, e->key, &s, &n) == -1) {
+			f->cls = REMOTE_TEMP;
+			snprintf(f->message, sizeof(f->message), "ledger: %s",
+			    ledger_error(in->ledger));
+			goto out;
+		}
+		f->cls = REMOTE_FINAL;
+		snprintf(f->message, sizeof(f->message), "no copy of the message is left");
+		for (i = 0; i < n; i++) {
+			if (graph_client_message(in->graph, s[i].mailbox, s[i].graph_id, &msg,
+			    f) == 0)
+				break;
+			log_info("ingest fetch_failed mailbox=%s class=%s status=%d code=%s",
+			    s[i].mailbox, remote_class_name(f->cls), f->status, f->code);
+		}
+		if (msg == NULL)
+			goto out;
+		ent = json_pack("{s:s, s:s, s:o}", "mailbox", s[i].mailbox, "folder",
+		    s[i].folder, "message", msg);
+		if (ent == NULL)
+			fatalx("ingest: out of memory");
+		json_object_set_new(in->cache, e->key, ent);
+		memset(f, 0, sizeof(*f));
+	}
+	*message = json_incref(json_object_get(ent, "message"));
+	*mailbox = jstr(ent, "mailbox");
+	rc = 0;
+out:
+	ledger_sightings_free(s, n);
+	return rc;
+}
+
+void
+ingest_forget(struct ingest *in, const char *key)
+{
+	json_object_del(in->cache, key);
+}
+
+void
+ingest_forget_all(struct ingest *in)
+{
+	json_object_clear(in->cache);
+}

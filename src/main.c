@@ -1,0 +1,433 @@
+/* main.c: the olsync command: check the configuration, run one pass or keep passing on a
+ * schedule until told to stop, and answer "what happened to this email?" from the ledger
+ * (status, show, dead, retry). It wires the modules together and holds no logic of its own. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "engine.h"
+#include "graph_client.h"
+#include "ledger.h"
+#include "log.h"
+#include "normalize.h"
+#include "sf_client.h"
+
+#define DEFAULT_CONFIG	"/etc/olsync/olsync.conf"
+#define DEAD_LIST_MAX	1000	/* `olsync dead` prints at most this many */
+
+#define EXIT_USAGE	2
+
+static volatile sig_atomic_t stop_flag;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: olsync [-c file] check-config [-v]\n"
+	    "       olsync [-c file] -n [-v]\n"
+	    "       olsync [-c file] sync --once\n"
+	    "       olsync [-c file] run\n"
+	    "       olsync [-c file] status\n"
+	    "       olsync [-c file] show <internetMessageId | digest>\n"
+	    "       olsync [-c file] dead\n"
+	    "       olsync [-c file] retry [internetMessageId | digest]\n"
+	    "default configuration file: %s\n", DEFAULT_CONFIG);
+}
+
+/* Loads the configuration, printing every error. 0, or -1. */
+static int
+load_config(const char *path, struct config *cfg)
+{
+	struct config_errors errs;
+	int rc;
+
+	memset(&errs, 0, sizeof(errs));
+	rc = config_load(path, cfg, &errs);
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s\n", errs.v[i]);
+	config_errors_free(&errs);
+	return rc;
+}
+
+static int
+cmd_check_config(const char *path, int verbose)
+{
+	struct config cfg;
+
+	if (load_config(path, &cfg) == -1)
+		return 1;
+	if (verbose)
+		config_dump(&cfg, stdout);
+	printf("configuration OK\n");
+	config_free(&cfg);
+	return 0;
+}
+
+static int
+open_ledger(const struct config *cfg, struct ledger **l)
+{
+	char err[512];
+
+	if (ledger_open(cfg->database, l, err, sizeof(err)) == -1) {
+		fprintf(stderr, "olsync: cannot open the ledger %s: %s\n", cfg->database, err);
+		return -1;
+	}
+	ledger_set_max_attempts(*l, cfg->max_attempts);
+	return 0;
+}
+
+static void
+install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: the sleep between passes must end at once. */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Sleeps ms milliseconds or until a signal sets the stop flag. */
+static void
+pause_ms(long long ms)
+{
+	struct timespec ts;
+
+	while (ms > 0 && !stop_flag) {
+		long long step = ms > 1000 ? 1000 : ms;
+
+		ts.tv_sec = (time_t)(step / 1000);
+		ts.tv_nsec = (long)(step % 1000) * 1000000L;
+		nanosleep(&ts, NULL);
+		ms -= step;
+	}
+}
+
+/* sync --once (once = 1) and run. */
+static int
+cmd_sync(const struct config *cfg, int once)
+{
+	struct ledger *l = NULL;
+	struct graph_client *g = NULL;
+	struct sf_client *sf = NULL;
+	struct engine *e = NULL;
+	struct engine_stats st;
+	char err[1024];
+	int rc = 1;
+
+	install_signals();
+	if (open_ledger(cfg, &l) == -1)
+		goto out;
+	if ((g = graph_client_new(cfg, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "olsync: graph: %s\n", err);
+		goto out;
+	}
+	if ((sf = sf_client_new(cfg, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "olsync: salesforce: %s\n", err);
+		goto out;
+	}
+	e = engine_new(cfg, l, g, sf);
+	log_info("olsync start mode=%s mailboxes_kind=%d interval_ms=%lld", once ? "once" : "run",
+	    (int)cfg->mailboxes_kind, cfg->sync_interval_ms);
+	for (;;) {
+		if (engine_pass(e, &stop_flag, &st, err, sizeof(err)) == -1) {
+			if (once) {
+				fprintf(stderr, "olsync: sync failed: %s\n", err);
+				goto out;
+			}
+			/* A daemon outlives an outage: say so, and try again next time. */
+			log_warnx("olsync pass_failed error=\"%s\"", err);
+		}
+		if (once || stop_flag)
+			break;
+		pause_ms(cfg->sync_interval_ms);
+		if (stop_flag)
+			break;
+	}
+	log_info("olsync stop reason=%s", stop_flag ? "signal" : "done");
+	rc = 0;
+out:
+	engine_free(e);
+	sf_client_free(sf);
+	graph_client_free(g);
+	ledger_close(l);
+	return rc;
+}
+
+static void
+print_time(const char *label, int64_t t)
+{
+	char buf[64];
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t == 0)
+		return;
+	gmtime_r(&tt, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	printf("%-16s %s\n", label, buf);
+}
+
+static int
+cmd_status(const struct config *cfg)
+{
+	struct ledger *l;
+	struct ledger_stats s;
+	int rc = 1;
+
+	if (open_ledger(cfg, &l) == -1)
+		return 1;
+	if (ledger_stats(l, &s) == -1) {
+		fprintf(stderr, "olsync: status: %s\n", ledger_error(l));
+		goto out;
+	}
+	for (int i = 0; i < LEDGER_STATE_COUNT; i++)
+		printf("%-9s %lld\n", ledger_state_name((enum ledger_state)i), s.messages[i]);
+	printf("%-9s %lld\n", "sightings", s.sightings);
+	print_time("oldest_open", s.oldest_open);
+	rc = 0;
+out:
+	ledger_close(l);
+	return rc;
+}
+
+/* The entry for what the operator typed: an internetMessageId (with or without its brackets)
+ * or the digest that is the Task's OutlookMessageId__c. 0, 1 not found, -1 error. */
+static int
+find_entry(struct ledger *l, const char *arg, struct ledger_entry *e)
+{
+	char err[256], *key;
+	int r = LEDGER_NOT_FOUND;
+
+	if ((key = normalize_message_id(arg, err, sizeof(err))) != NULL) {
+		r = ledger_get(l, key, e);
+		free(key);
+	}
+	if (r == LEDGER_NOT_FOUND)
+		r = ledger_get_by_ext_id(l, arg, e);
+	return r;
+}
+
+static void
+print_entry(const struct ledger_entry *e)
+{
+	printf("%-16s %s\n", "message_id", e->key);
+	printf("%-16s %s\n", "digest", e->ext_id);
+	printf("%-16s %s\n", "state", ledger_state_name(e->state));
+	printf("%-16s %s\n", "direction", ledger_dir_name(e->dir));
+	if (e->reason)
+		printf("%-16s %s\n", "reason", e->reason);
+	if (e->last_error)
+		printf("%-16s %s\n", "last_error", e->last_error);
+	printf("%-16s %d\n", "attempts", e->attempts);
+	if (e->state == LEDGER_FAILED)
+		print_time("next_attempt", e->next_attempt_at);
+	print_time("received", e->received_at);
+	print_time("first_seen", e->first_seen);
+	print_time("updated", e->updated_at);
+	if (e->sf.task_id)
+		printf("%-16s %s\n", "task", e->sf.task_id);
+	if (e->sf.email_message_id)
+		printf("%-16s %s\n", "email_message", e->sf.email_message_id);
+	if (e->sf.lead_id)
+		printf("%-16s %s\n", "lead_created", e->sf.lead_id);
+	if (e->sf.who_id)
+		printf("%-16s %s\n", "who", e->sf.who_id);
+	if (e->sf.what_id)
+		printf("%-16s %s\n", "what", e->sf.what_id);
+}
+
+static int
+cmd_show(const struct config *cfg, const char *arg)
+{
+	struct ledger *l;
+	struct ledger_entry e;
+	struct ledger_sighting *s = NULL;
+	size_t n = 0;
+	int rc = 1, r;
+
+	memset(&e, 0, sizeof(e));
+	if (open_ledger(cfg, &l) == -1)
+		return 1;
+	if ((r = find_entry(l, arg, &e)) == -1) {
+		fprintf(stderr, "olsync: show: %s\n", ledger_error(l));
+		goto out;
+	}
+	if (r == LEDGER_NOT_FOUND) {
+		fprintf(stderr, "olsync: show: no message %s in the ledger\n", arg);
+		goto out;
+	}
+	print_entry(&e);
+	if (ledger_sightings(l, e.key, &s, &n) == -1) {
+		fprintf(stderr, "olsync: show: %s\n", ledger_error(l));
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char buf[64];
+		time_t tt = (time_t)s[i].seen_at;
+		struct tm tm;
+
+		gmtime_r(&tt, &tm);
+		strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		printf("sighting         mailbox=%s folder=%s dir=%s seen=%s graph_id=%s\n",
+		    s[i].mailbox, s[i].folder, ledger_dir_name(s[i].dir), buf, s[i].graph_id);
+	}
+	rc = 0;
+out:
+	ledger_sightings_free(s, n);
+	ledger_entry_clear(&e);
+	ledger_close(l);
+	return rc;
+}
+
+static int
+cmd_dead(const struct config *cfg)
+{
+	struct ledger *l;
+	struct ledger_entry *v;
+	size_t n = 0;
+	int rc = 1;
+
+	if (open_ledger(cfg, &l) == -1)
+		return 1;
+	v = calloc(DEAD_LIST_MAX, sizeof(*v));
+	if (v == NULL) {
+		fprintf(stderr, "olsync: dead: out of memory\n");
+		goto out;
+	}
+	if (ledger_list_dead(l, v, DEAD_LIST_MAX, &n) == -1) {
+		fprintf(stderr, "olsync: dead: %s\n", ledger_error(l));
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		printf("%s %s attempts=%d reason=%s\n", v[i].ext_id, v[i].key, v[i].attempts,
+		    v[i].reason ? v[i].reason : "-");
+		ledger_entry_clear(&v[i]);
+	}
+	printf("%zu dead\n", n);
+	rc = 0;
+out:
+	free(v);
+	ledger_close(l);
+	return rc;
+}
+
+static int
+cmd_retry(const struct config *cfg, const char *arg)
+{
+	struct ledger *l;
+	struct ledger_entry e;
+	long long count = 0;
+	int rc = 1, r;
+
+	memset(&e, 0, sizeof(e));
+	if (open_ledger(cfg, &l) == -1)
+		return 1;
+	if (arg != NULL) {
+		if ((r = find_entry(l, arg, &e)) == -1) {
+			fprintf(stderr, "olsync: retry: %s\n", ledger_error(l));
+			goto out;
+		}
+		if (r == LEDGER_NOT_FOUND) {
+			fprintf(stderr, "olsync: retry: no message %s in the ledger\n", arg);
+			goto out;
+		}
+	}
+	if (ledger_retry_dead(l, arg != NULL ? e.key : NULL, &count) == -1) {
+		fprintf(stderr, "olsync: retry: %s\n", ledger_error(l));
+		goto out;
+	}
+	printf("%lld revived\n", count);
+	rc = 0;
+out:
+	ledger_entry_clear(&e);
+	ledger_close(l);
+	return rc;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct config cfg;
+	const char *path = DEFAULT_CONFIG, *cmd;
+	int ch, check = 0, verbose = 0, rc;
+
+	log_init("olsync", LOG_LEVEL_INFO);
+	/* '+': options end at the command, whose own options follow it. */
+	while ((ch = getopt(argc, argv, "+c:nvh")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		default:
+			usage();
+			return EXIT_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (check)
+		return argc == 0 ? cmd_check_config(path, verbose) : (usage(), EXIT_USAGE);
+	if (argc < 1) {
+		usage();
+		return EXIT_USAGE;
+	}
+	cmd = argv[0];
+	if (strcmp(cmd, "check-config") == 0) {
+		for (int i = 1; i < argc; i++) {
+			if (strcmp(argv[i], "-v") != 0) {
+				usage();
+				return EXIT_USAGE;
+			}
+			verbose = 1;
+		}
+		return cmd_check_config(path, verbose);
+	}
+	if (!((strcmp(cmd, "sync") == 0 && argc == 2 && strcmp(argv[1], "--once") == 0) ||
+	    (strcmp(cmd, "run") == 0 && argc == 1) ||
+	    (strcmp(cmd, "status") == 0 && argc == 1) ||
+	    (strcmp(cmd, "show") == 0 && argc == 2) ||
+	    (strcmp(cmd, "dead") == 0 && argc == 1) ||
+	    (strcmp(cmd, "retry") == 0 && argc <= 2))) {
+		usage();
+		return EXIT_USAGE;
+	}
+	if (load_config(path, &cfg) == -1)
+		return 1;
+	log_set_level(cfg.log_level);
+	if (strcmp(cmd, "sync") == 0)
+		rc = cmd_sync(&cfg, 1);
+	else if (strcmp(cmd, "run") == 0)
+		rc = cmd_sync(&cfg, 0);
+	else if (strcmp(cmd, "status") == 0)
+		rc = cmd_status(&cfg);
+	else if (strcmp(cmd, "show") == 0)
+		rc = cmd_show(&cfg, argv[1]);
+	else if (strcmp(cmd, "dead") == 0)
+		rc = cmd_dead(&cfg);
+	else
+		rc = cmd_retry(&cfg, argc == 2 ? argv[1] : NULL);
+	config_free(&cfg);
+	return rc;
+}
