@@ -1,16 +1,15 @@
 /* graph_tz.h: time zones for graph-sim's calendars: Windows zone names ("Pacific Standard Time",
- * as Outlook uses them) mapped to IANA names, local wall time <-> UTC from the system's TZif
- * files (/usr/share/zoneinfo, or $TZDIR), and the ISO 8601 forms Graph reads and writes.
+ * as Outlook uses them) and Graph's UTC aliases mapped to IANA names, local wall time <-> UTC
+ * through lib/tz (TZif files, thread-safe, zones cached for the life of the process), and the
+ * ISO 8601 forms Graph reads and writes.
  *
- * The TZif files are parsed here (not via TZ/tzset/mktime) so conversions are thread-safe and
- * never depend on the process's TZ. Parsed zones are cached for the life of the process.
  * Times are seconds since the epoch; a "local" time is the wall clock counted as if it were UTC. */
 #ifndef GRAPH_TZ_H
 #define GRAPH_TZ_H
 
 #include <stddef.h>
 
-#define GRAPH_TZ_NAME_MAX	64	/* longer zone names are refused */
+#define GRAPH_TZ_NAME_MAX	64	/* longer zone names are refused (as TZ_NAME_MAX) */
 
 /* The IANA name behind zone: a Windows name (case-insensitive), a UTC alias ("UTC", "GMT",
  * "Etc/UTC", ...) -> "Etc/UTC", or an IANA name as given. NULL when the name is not one we can
@@ -28,8 +27,8 @@ int graph_tz_from_utc(const char *zone, long long utc, long long *local);
 
 /* Wall clock in zone -> UTC. A wall time that does not exist (spring forward gap) is read with
  * the offset in force before the gap, so it lands after the gap (as mktime does with
- * tm_isdst = -1); a wall time that occurs twice (fall back) is the earlier instant. -1 when zone
- * is unknown. */
+ * tm_isdst = -1); a wall time that occurs twice (fall back) is the earlier instant (see
+ * tz_local_to_utc). -1 when zone is unknown. */
 int graph_tz_to_utc(const char *zone, long long local, long long *utc);
 
 /* Parses "YYYY-MM-DD", "YYYY-MM-DDTHH:MM[:SS[.fraction]]" with an optional "Z" or "+HH:MM" /
