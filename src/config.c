@@ -143,6 +143,7 @@ static const struct option options[] = {
 	{ "activity_timezone", T_STRING, OFF(activity_timezone), .check = check_timezone,
 	    .def = "UTC" },
 	{ "max_attempts", T_INT, OFF(max_attempts), 1, 1000, .def = "10" },
+	{ "retry_base", T_DURATION, OFF(retry_base_ms), 1 * SEC, 1 * HOUR, .def = "60s" },
 
 	/* Running */
 	{ "database", T_PATH, OFF(database), .check = check_nonempty,

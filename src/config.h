@@ -113,6 +113,7 @@ struct config {
 	struct config_list	 lead_owner_pool;		/* round robin, in this order */
 	char			*activity_timezone;		/* IANA name, "UTC" */
 	int			 max_attempts;
+	long long		 retry_base_ms;	/* first retry delay; doubles per attempt */
 
 	/* Running */
 	char			*database;

@@ -28,6 +28,7 @@ struct engine {
 	struct sf_client	*sf;
 	struct ingest		*ingest;
 	struct filter_policy	 policy;
+	long			 retry_base;	/* seconds */
 	/* address (mailbox or configured owner) -> Salesforce User id, "" for none; per pass, so
 	 * a User created or deactivated meanwhile is seen at the next pass */
 	json_t			*users;
@@ -70,9 +71,9 @@ struct batch {
 };
 
 long
-engine_backoff(int attempts)
+engine_backoff(long base, int attempts)
 {
-	long d = ENGINE_BACKOFF_BASE;
+	long d = base < 1 ? 1 : base;
 	double jitter;
 
 	for (int i = 1; i < attempts && d < ENGINE_BACKOFF_MAX; i++)
@@ -95,6 +96,7 @@ engine_new(const struct config *cfg, struct ledger *l, struct graph_client *g,
 	e->graph = g;
 	e->sf = sf;
 	e->ingest = ingest_new(cfg, l, g);
+	e->retry_base = (long)(cfg->retry_base_ms / 1000);
 	e->policy.internal_domains = (const char *const *)cfg->internal_domains.v;
 	e->policy.ninternal = cfg->internal_domains.n;
 	e->policy.blocked_addresses = (const char *const *)cfg->blocked_addresses.v;
@@ -218,14 +220,17 @@ fail(struct batch *b, struct item *it, const struct remote_failure *f)
 		return;
 	case REMOTE_WAIT:
 		lf = LEDGER_FAIL_WAIT;
-		next += f->wait_sec > 0 ? (int64_t)f->wait_sec + 1 : ENGINE_WAIT_DEFAULT;
+		/* No server-given time (Salesforce's daily limit has none): look again after
+		 * retry_base, each look costing one call. */
+		next += f->wait_sec > 0 ? (int64_t)f->wait_sec + 1 :
+		    engine_backoff(b->e->retry_base, 1);
 		break;
 	case REMOTE_FINAL:
 		lf = LEDGER_FAIL_FINAL;
 		break;
 	default:
 		lf = LEDGER_FAIL_TEMP;
-		next += engine_backoff(it->le.attempts + 1);
+		next += engine_backoff(b->e->retry_base, it->le.attempts + 1);
 		break;
 	}
 	error = xasprintf("%s %s%s%s", remote_class_name(f->cls), f->code, f->code[0] ? ": " : "",
@@ -256,25 +261,33 @@ fail_live(struct batch *b, const struct remote_failure *f, int (*want)(const str
 		b->sf_wait = 1;
 }
 
-/* The mailbox that owns a message: for outbound mail the sender's (the copy in Sent Items), else
- * the first mailbox it was seen in. The rep of that mailbox owns the activity. */
+/* The mailbox that owns a message, whose rep owns the activity: for outbound mail the sender's
+ * (the copy in Sent Items); for inbound mail the first To, then Cc, recipient whose mailbox holds
+ * a copy, so that which copy was read first (Graph throttling one folder, say) does not decide;
+ * else the first mailbox it was seen in. */
 static char *
-owner_mailbox(struct batch *b, const struct ledger_entry *le)
+owner_mailbox(struct batch *b, const struct item *it)
 {
+	const struct ledger_entry *le = &it->le;
 	struct ledger_sighting *s = NULL;
-	size_t n = 0;
+	size_t n = 0, i, k;
 	char *mb = NULL;
 
-	if (le->dir == LEDGER_OUTBOUND) {
-		if (ledger_sightings(b->e->ledger, le->key, &s, &n) == -1) {
-			ledger_failed(b, "sightings");
-			return NULL;
-		}
-		for (size_t i = 0; i < n && mb == NULL; i++)
-			if (s[i].dir == LEDGER_OUTBOUND)
-				mb = xstrdup(s[i].mailbox);
-		ledger_sightings_free(s, n);
+	if (ledger_sightings(b->e->ledger, le->key, &s, &n) == -1) {
+		ledger_failed(b, "sightings");
+		return NULL;
 	}
+	for (i = 0; i < n && mb == NULL && le->dir == LEDGER_OUTBOUND; i++)
+		if (s[i].dir == LEDGER_OUTBOUND)
+			mb = xstrdup(s[i].mailbox);
+	for (k = 0; k < it->nto + it->ncc && mb == NULL && le->dir == LEDGER_INBOUND; k++) {
+		const char *rcpt = k < it->nto ? it->to[k] : it->cc[k - it->nto];
+
+		for (i = 0; i < n && mb == NULL; i++)
+			if (s[i].dir == LEDGER_INBOUND && strcasecmp(s[i].mailbox, rcpt) == 0)
+				mb = xstrdup(s[i].mailbox);
+	}
+	ledger_sightings_free(s, n);
 	return mb != NULL ? mb : xstrdup(le->mailbox);
 }
 
@@ -294,12 +307,12 @@ prepare(struct batch *b, struct item *it)
 		fail(b, it, &f);
 		return;
 	}
-	if ((it->mailbox = owner_mailbox(b, &it->le)) == NULL)
-		return;
 	if ((addr = recipient_address(json_object_get(it->msg, "from"))) != NULL)
 		it->from = normalize_address(addr, errbuf, sizeof(errbuf));
 	it->to = recipients(json_object_get(it->msg, "toRecipients"), &it->nto, &it->to_text);
 	it->cc = recipients(json_object_get(it->msg, "ccRecipients"), &it->ncc, &it->cc_text);
+	if ((it->mailbox = owner_mailbox(b, it)) == NULL)
+		return;
 	hdrs = json_object_get(it->msg, "internetMessageHeaders");
 	it->headers = xcalloc(json_array_size(hdrs) + 1, sizeof(*it->headers));
 	json_array_foreach(hdrs, i, h) {

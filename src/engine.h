@@ -14,9 +14,7 @@
 #include "sf_client.h"
 
 #define ENGINE_BATCH		200	/* messages decided and written together */
-#define ENGINE_BACKOFF_BASE	60	/* seconds before the first retry of a TEMP failure */
 #define ENGINE_BACKOFF_MAX	(6 * 3600)	/* the backoff stops doubling here */
-#define ENGINE_WAIT_DEFAULT	60	/* a WAIT failure without a server-given time */
 #define ENGINE_LEAD_STALE	3600	/* a Lead claim older than this was left by a crash */
 
 struct engine;
@@ -46,9 +44,10 @@ void engine_free(struct engine *e);	/* NULL is fine */
 int engine_pass(struct engine *e, const volatile sig_atomic_t *stop, struct engine_stats *st,
     char *err, size_t errlen);
 
-/* The retry delay after a TEMP failure that was attempt number attempts (1, 2, ...):
- * ENGINE_BACKOFF_BASE doubled per attempt up to ENGINE_BACKOFF_MAX, times a random factor in
- * [0.5, 1.0] (jitter, so messages that failed together do not come back together). */
-long engine_backoff(int attempts);
+/* The retry delay in seconds after a TEMP failure that was attempt number attempts (1, 2, ...):
+ * base (the retry_base option, in seconds) doubled per attempt up to ENGINE_BACKOFF_MAX, times a
+ * random factor in [0.5, 1.0] (jitter, so messages that failed together do not come back
+ * together). A WAIT failure without a server-given time waits engine_backoff(base, 1). */
+long engine_backoff(long base, int attempts);
 
 #endif

@@ -74,8 +74,6 @@ fail(struct remote_failure *f, enum remote_class cls, int status, const char *co
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	copy_text(f->message, sizeof(f->message), buf);
-	if (cls == REMOTE_WAIT)
-		f->wait_sec = SF_CLIENT_LIMIT_WAIT_SEC;
 }
 
 static void

@@ -12,9 +12,9 @@
 
 #define SF_CLIENT_COLLECTION_MAX 200	/* records per sObject Collections call */
 #define SF_CLIENT_COMPOSITE_QUERIES 5	/* query subrequests per /composite call */
-/* REQUEST_LIMIT_EXCEEDED carries no Retry-After and the daily budget is a rolling 24 hours, so
- * the earliest useful retry is unknowable: look again after this long. */
-#define SF_CLIENT_LIMIT_WAIT_SEC 60
+/* REQUEST_LIMIT_EXCEEDED (REMOTE_WAIT) carries no Retry-After and the daily budget is a rolling
+ * 24 hours, so the earliest useful retry is unknowable: wait_sec is 0 and the engine decides
+ * when to look again (its retry_base option). */
 #define SF_CLIENT_QUERY_MAX_PAGES 1000	/* a query paging further fails (a looping peer) */
 
 struct sf_client;

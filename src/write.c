@@ -2,7 +2,6 @@
  * OutlookMessageId__c, EmailMessages found by MessageIdentifier before any is created, their
  * EmailMessageRelations likewise, and Leads (see write.h). A record that fails fails alone. */
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include "lead.h"
 #include "log.h"
 #include "normalize.h"
+#include "tz.h"
 #include "write.h"
 #include "xmalloc.h"
 
@@ -197,265 +197,23 @@ collection_run(struct sf_client *sf, const char *sobject, const char *ext_field,
 	return landed;
 }
 
-/* ActivityDate is the day in activity_timezone. localtime_r would need TZ set in the
- * environment, which is not thread-safe, so the zone's TZif file (RFC 8536) is read here: its
- * transitions, then its POSIX TZ footer rule for times after the last one. */
-#define TZ_FILE_MAX	(256 * 1024)	/* the largest zoneinfo file is ~4 KiB */
-#define TZ_MAX_COUNT	100000
-
-/* A POSIX TZ "Mm.w.d[/time]" date: month, week (5 = last), weekday, seconds after midnight. */
-struct tz_when {
-	int m, w, d;
-	long secs;
-};
-
-struct zone {
-	long long *at;		/* transition times, ascending */
-	int *off;		/* UTC offset (seconds east) from at[i] on */
-	size_t n;
-	int first_off;		/* before at[0] */
-	int has_rule;		/* after at[n - 1]: the footer's rule */
-	int std_off, dst_off;	/* seconds east */
-	int has_dst;
-	struct tz_when start, end;
-};
-
-static long long
-be(const unsigned char *p, int bytes)
-{
-	unsigned long long v = 0;
-
-	for (int i = 0; i < bytes; i++)
-		v = (v << 8) | p[i];
-	if (bytes == 4)
-		return (long long)(int32_t)(uint32_t)v;
-	return (long long)v;
-}
-
-/* A zone abbreviation: "CET" or "<+0530>". */
-static const char *
-tz_name(const char *p)
-{
-	if (*p == '<') {
-		while (*p && *p != '>')
-			p++;
-		return *p ? p + 1 : NULL;
-	}
-	if (!(*p >= 'A' && *p <= 'Z') && !(*p >= 'a' && *p <= 'z'))
-		return NULL;
-	while ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z'))
-		p++;
-	return p;
-}
-
-/* "[+-]hh[:mm[:ss]]" into seconds. */
-static const char *
-tz_hms(const char *p, long *secs)
-{
-	int sign = 1, part = 0;
-	long v = 0;
-
-	if (*p == '+' || *p == '-')
-		sign = *p++ == '-' ? -1 : 1;
-	if (!(*p >= '0' && *p <= '9'))
-		return NULL;
-	for (; part < 3; part++) {
-		long x = 0;
-
-		if (!(*p >= '0' && *p <= '9'))
-			return NULL;
-		while (*p >= '0' && *p <= '9' && x < 1000)
-			x = x * 10 + (*p++ - '0');
-		v = v * 60 + x;
-		if (*p != ':')
-			break;
-		p++;
-	}
-	for (; part < 2; part++)
-		v *= 60;
-	*secs = sign * v;
-	return p;
-}
-
-static const char *
-tz_rule_date(const char *p, struct tz_when *w)
-{
-	if (*p++ != 'M' || sscanf(p, "%d.%d.%d", &w->m, &w->w, &w->d) != 3 ||
-	    w->m < 1 || w->m > 12 || w->w < 1 || w->w > 5 || w->d < 0 || w->d > 6)
-		return NULL;
-	while (*p && *p != '/' && *p != ',' && *p != '\n')
-		p++;
-	w->secs = 2 * 3600;
-	if (*p == '/' && (p = tz_hms(p + 1, &w->secs)) == NULL)
-		return NULL;
-	return p;
-}
-
-/* The footer: "STDoff[DST[off][,start,end]]"; offsets in it count west, hence the minus. */
+/* "YYYY-MM-DD" of when in zone z (NULL: UTC). ActivityDate is the day in activity_timezone;
+ * lib/tz reads the zone's TZif file itself, because localtime_r would need TZ set in the
+ * environment, which is not thread-safe. */
 static void
-tz_footer(struct zone *z, const char *p)
-{
-	long off;
-
-	if ((p = tz_name(p)) == NULL || (p = tz_hms(p, &off)) == NULL)
-		return;
-	z->std_off = (int)-off;
-	z->dst_off = z->std_off + 3600;
-	if (*p == '\n' || *p == '\0') {
-		z->has_rule = 1;
-		return;
-	}
-	if ((p = tz_name(p)) == NULL)
-		return;
-	if (*p != ',' && *p != '\n') {
-		if ((p = tz_hms(p, &off)) == NULL)
-			return;
-		z->dst_off = (int)-off;
-	}
-	if (*p++ != ',' || (p = tz_rule_date(p, &z->start)) == NULL || *p++ != ',' ||
-	    (p = tz_rule_date(p, &z->end)) == NULL)
-		return;
-	z->has_dst = 1;
-	z->has_rule = 1;
-}
-
-static void
-zone_free(struct zone *z)
-{
-	free(z->at);
-	free(z->off);
-	memset(z, 0, sizeof(*z));
-}
-
-/* Loads the zone named name from $TZDIR or /usr/share/zoneinfo. -1 when it cannot be read. */
-static int
-zone_load(struct zone *z, const char *name)
-{
-	const char *dir = getenv("TZDIR");
-	unsigned char *buf = NULL, *p;
-	long long cnt[6], v1;
-	size_t len = 0;
-	char *path;
-	FILE *fp;
-	int rc = -1;
-
-	memset(z, 0, sizeof(*z));
-	if (name[0] == '/' || strstr(name, "..") != NULL)
-		return -1;
-	if (dir == NULL || *dir == '\0')
-		dir = "/usr/share/zoneinfo";
-	path = xasprintf("%s/%s", dir, name);
-	fp = fopen(path, "rb");
-	free(path);
-	if (fp == NULL)
-		return -1;
-	buf = xmalloc(TZ_FILE_MAX + 1);
-	len = fread(buf, 1, TZ_FILE_MAX + 1, fp);
-	fclose(fp);
-	/* Only version 2+ files carry 64-bit times and the footer; every current tzdata has them. */
-	if (len > TZ_FILE_MAX || len < 44 || memcmp(buf, "TZif", 4) != 0 || buf[4] < '2')
-		goto out;
-	for (int i = 0; i < 6; i++)
-		if ((cnt[i] = be(buf + 20 + 4 * i, 4)) < 0 || cnt[i] > TZ_MAX_COUNT)
-			goto out;
-	/* Skip the version 1 block: isut, isstd, leap, time, type, char counts. */
-	v1 = cnt[3] * 5 + cnt[4] * 6 + cnt[5] + cnt[2] * 8 + cnt[1] + cnt[0];
-	if (44 + v1 + 44 > (long long)len)
-		goto out;
-	p = buf + 44 + v1;
-	if (memcmp(p, "TZif", 4) != 0)
-		goto out;
-	for (int i = 0; i < 6; i++)
-		if ((cnt[i] = be(p + 20 + 4 * i, 4)) < 0 || cnt[i] > TZ_MAX_COUNT)
-			goto out;
-	p += 44;
-	if (cnt[4] < 1 || (p - buf) + cnt[3] * 9 + cnt[4] * 6 + cnt[5] + cnt[2] * 12 + cnt[1] +
-	    cnt[0] > (long long)len)
-		goto out;
-	z->n = (size_t)cnt[3];
-	z->at = xcalloc(z->n ? z->n : 1, sizeof(*z->at));
-	z->off = xcalloc(z->n ? z->n : 1, sizeof(*z->off));
-	for (size_t i = 0; i < z->n; i++) {
-		unsigned type = p[cnt[3] * 8 + (long long)i];
-
-		if (type >= (unsigned)cnt[4])
-			goto out;
-		z->at[i] = be(p + 8 * i, 8);
-		z->off[i] = (int)be(p + cnt[3] * 9 + 6 * type, 4);
-	}
-	z->first_off = (int)be(p + cnt[3] * 9, 4);
-	p += cnt[3] * 9 + cnt[4] * 6 + cnt[5] + cnt[2] * 12 + cnt[1] + cnt[0];
-	if (p < buf + len && *p == '\n') {
-		buf[len] = '\0';
-		tz_footer(z, (const char *)p + 1);
-	}
-	rc = 0;
-out:
-	if (rc == -1)
-		zone_free(z);
-	free(buf);
-	return rc;
-}
-
-/* Unix time of rule date w in year y, given in local time at offset off. */
-static long long
-tz_rule_time(int y, const struct tz_when *w, int off)
-{
-	long long first = isotime_days(y, w->m, 1), day;
-	int mdays = isotime_month_days(y, w->m);
-
-	day = first + (w->d - isotime_weekday(first) + 7) % 7 + (w->w - 1) * 7;
-	while (day >= first + mdays)
-		day -= 7;
-	return day * 86400 + w->secs - off;
-}
-
-static int
-zone_offset(const struct zone *z, long long t)
-{
-	long long s, e;
-	int y, m, d;
-
-	if (z->n > 0 && t < z->at[0])
-		return z->first_off;
-	if (z->n > 0 && (t < z->at[z->n - 1] || !z->has_rule)) {
-		size_t lo = 0, hi = z->n;	/* the last at[i] <= t */
-
-		while (hi - lo > 1) {
-			size_t mid = lo + (hi - lo) / 2;
-
-			if (z->at[mid] <= t)
-				lo = mid;
-			else
-				hi = mid;
-		}
-		return z->off[lo];
-	}
-	if (!z->has_dst)
-		return z->std_off;
-	isotime_civil(isotime_floor_div(t, 86400), &y, &m, &d);
-	s = tz_rule_time(y, &z->start, z->std_off);
-	e = tz_rule_time(y, &z->end, z->dst_off);
-	if (s < e)
-		return t >= s && t < e ? z->dst_off : z->std_off;
-	return t >= e && t < s ? z->std_off : z->dst_off;	/* southern hemisphere */
-}
-
-/* "YYYY-MM-DD" of when in zone z (NULL: UTC). */
-static void
-activity_date(const struct zone *z, time_t when, char out[11])
+activity_date(const struct tz *z, time_t when, char out[11])
 {
 	long long t = (long long)when;
 	int y, m, d;
 
 	if (z != NULL)
-		t += zone_offset(z, t);
+		t += tz_offset_at(z, t);
 	isotime_civil(isotime_floor_div(t, 86400), &y, &m, &d);
 	snprintf(out, 11, "%04d-%02d-%02d", y, m, d);
 }
 
 static json_t *
-task_record(const struct write_activity *a, const struct zone *z)
+task_record(const struct write_activity *a, const struct tz *z)
 {
 	json_t *rec = json_object();
 	char *subject, date[11];
@@ -505,17 +263,15 @@ static void
 write_tasks(struct sf_client *sf, const struct config *cfg, struct write_activity *items,
     size_t n, struct run *run)
 {
-	struct zone zone, *z = NULL;
+	struct tz *z = NULL;
 	size_t *idx = xcalloc(n ? n : 1, sizeof(*idx)), landed = 0, again = 0;
 	struct slot *slots = xcalloc(n ? n : 1, sizeof(*slots));
 
-	if (cfg->activity_timezone != NULL && strcmp(cfg->activity_timezone, "UTC") != 0) {
-		if (zone_load(&zone, cfg->activity_timezone) == 0)
-			z = &zone;
-		else
-			log_warnx("write timezone_unreadable tz=%s fallback=UTC",
-			    cfg->activity_timezone);
-	}
+	/* Read afresh per batch (not tz_load's cache): a tzdata update reaches a daemon that runs
+	 * for months without a restart. */
+	if (cfg->activity_timezone != NULL && strcmp(cfg->activity_timezone, "UTC") != 0 &&
+	    (z = tz_open(cfg->activity_timezone, NULL, 0)) == NULL)
+		log_warnx("write timezone_unreadable tz=%s fallback=UTC", cfg->activity_timezone);
 	for (size_t base = 0; base < n; ) {
 		json_t *recs = json_array(), *retry = json_array(), *results;
 		enum remote_class *classes;
@@ -565,8 +321,7 @@ write_tasks(struct sf_client *sf, const struct config *cfg, struct write_activit
 		json_decref(retry);
 	}
 	log_info("write tasks emails=%zu landed=%zu existed=%zu", n, landed, again);
-	if (z != NULL)
-		zone_free(z);
+	tz_free(z);
 	free(idx);
 	free(slots);
 }

@@ -640,13 +640,13 @@ test_faults(void **state)
 		{ "{\"path\":\"" V "/composite\",\"errorCode\":\"UNKNOWN_EXCEPTION\"}", NULL,
 		  OP_CREATE, 0, REMOTE_TEMP, 500, "UNKNOWN_EXCEPTION", 0 },
 		{ "{\"path\":\"" V "/query\",\"errorCode\":\"REQUEST_LIMIT_EXCEEDED\"}", NULL,
-		  OP_QUERY, 0, REMOTE_WAIT, 403, "REQUEST_LIMIT_EXCEEDED", SF_CLIENT_LIMIT_WAIT_SEC },
+		  OP_QUERY, 0, REMOTE_WAIT, 403, "REQUEST_LIMIT_EXCEEDED", 0 },
 		{ "{\"path\":\"" V "/query\",\"errorCode\":\"REQUEST_LIMIT_EXCEEDED\","
 		  "\"message\":\"ConcurrentPerOrgLongTxn Limit exceeded.\"}", NULL, OP_QUERY, 0,
 		  REMOTE_TEMP, 403, "REQUEST_LIMIT_EXCEEDED", 0 },
 		/* The real budget, not a scripted fault. */
 		{ NULL, "{\"daily_api_limit\":15000,\"api_used\":15000}", OP_UPSERT, 0,
-		  REMOTE_WAIT, 403, "REQUEST_LIMIT_EXCEEDED", SF_CLIENT_LIMIT_WAIT_SEC },
+		  REMOTE_WAIT, 403, "REQUEST_LIMIT_EXCEEDED", 0 },
 		{ "{\"path\":\"" V "/query\",\"errorCode\":\"NOT_FOUND\"}", NULL, OP_QUERY, 0,
 		  REMOTE_FINAL, 404, "NOT_FOUND", 0 },
 		/* Twice: libcurl silently resends once on a fresh connection. */

@@ -20,6 +20,7 @@
 
 #include "config.h"
 #include "testkeys.h"
+#include "tmpdir.h"
 #include "xmalloc.h"
 
 #define GRAPH_SECRET	"graph-s3cret-VALUE"
@@ -27,22 +28,6 @@
 #define REFRESH_TOKEN	"5Aep861-refresh-VALUE"
 
 static char tmpdir[PATH_MAX];
-
-static void
-write_file(const char *name, const char *text, mode_t mode)
-{
-	char *path = xasprintf("%s/%s", tmpdir, name);
-	FILE *fp;
-
-	unlink(path);
-	if ((fp = fopen(path, "w")) == NULL)
-		fail_msg("cannot write %s", path);
-	fputs(text, fp);
-	fclose(fp);
-	if (chmod(path, mode) == -1)
-		fail_msg("chmod %s", path);
-	free(path);
-}
 
 static void
 write_pkey(const char *name, EVP_PKEY *key)
@@ -65,29 +50,21 @@ setup(void **state)
 	char *key, *cert, *key1;
 
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_config.XXXXXX");
-	if (mkdtemp(tmpdir) == NULL)
+	/* A real path: config_load makes its directory absolute the same way. */
+	if (tmpdir_make(tmpdir, sizeof(tmpdir), "test_config") == -1)
 		return -1;
-	/* realpath: config_load makes its directory absolute the same way. */
-	{
-		char real[PATH_MAX];
-
-		if (realpath(tmpdir, real) == NULL)
-			return -1;
-		snprintf(tmpdir, sizeof(tmpdir), "%s", real);
-	}
 	testkeys_pem(0, &key, &cert);
 	testkeys_pem(1, &key1, NULL);
-	write_file("sf-key.pem", key, 0600);
-	write_file("graph-key.pem", key, 0600);
-	write_file("graph-cert.pem", cert, 0644);	/* a certificate is public */
-	write_file("other-key.pem", key1, 0600);
-	write_file("salesforce-key.pem", key, 0600);	/* named by the example file */
-	write_file("sf-refresh.token", REFRESH_TOKEN "\n", 0600);
-	write_file("world.secret", "x\n", 0644);
-	write_file("group.secret", "x\n", 0640);
-	write_file("empty.secret", "\n", 0600);
-	write_file("not-a-key.pem", "hello\n", 0600);
+	tmpdir_write(tmpdir, "sf-key.pem", key, 0600);
+	tmpdir_write(tmpdir, "graph-key.pem", key, 0600);
+	tmpdir_write(tmpdir, "graph-cert.pem", cert, 0644);	/* a certificate is public */
+	tmpdir_write(tmpdir, "other-key.pem", key1, 0600);
+	tmpdir_write(tmpdir, "salesforce-key.pem", key, 0600);	/* named by the example file */
+	tmpdir_write(tmpdir, "sf-refresh.token", REFRESH_TOKEN "\n", 0600);
+	tmpdir_write(tmpdir, "world.secret", "x\n", 0644);
+	tmpdir_write(tmpdir, "group.secret", "x\n", 0640);
+	tmpdir_write(tmpdir, "empty.secret", "\n", 0600);
+	tmpdir_write(tmpdir, "not-a-key.pem", "hello\n", 0600);
 	write_pkey("small-key.pem", EVP_RSA_gen(1024));
 	write_pkey("ec-key.pem", EVP_EC_gen("P-256"));
 	free(key);
@@ -105,13 +82,8 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char *cmd = xasprintf("rm -rf '%s'", tmpdir);
-
 	(void)state;
-	if (system(cmd) != 0)
-		return -1;
-	free(cmd);
-	return 0;
+	return tmpdir_remove(tmpdir);
 }
 
 /* Every case is appended to these seven lines, so its first line is line 8. A case that does not
@@ -192,6 +164,9 @@ static const struct {
 	{ "sync_interval=120m", "sync_interval 2h" },
 	{ "sync_interval\t\t1d", "sync_interval 1d" },
 	{ "http_timeout 1500ms", "http_timeout 1500ms" },
+	{ "retry_base 1s", "retry_base 1s" },
+	{ "retry_base 90s", "retry_base 90s" },
+	{ "retry_base 1h", "retry_base 1h" },
 	/* integers, with a trailing comment */
 	{ "backfill_days 0", "backfill_days 0" },
 	{ "backfill_days 3650   # ten years", "backfill_days 3650" },
@@ -311,6 +286,9 @@ static const struct {
 	{ "sync_interval 10s", "t.conf:8: sync_interval: 10s is out of range (1m .. 1d)" },
 	{ "sync_interval 25h", "t.conf:8: sync_interval: 25h is out of range (1m .. 1d)" },
 	{ "http_timeout 999ms", "t.conf:8: http_timeout: 999ms is out of range (1s .. 10m)" },
+	{ "retry_base 999ms", "t.conf:8: retry_base: 999ms is out of range (1s .. 1h)" },
+	{ "retry_base 61m", "t.conf:8: retry_base: 61m is out of range (1s .. 1h)" },
+	{ "retry_base 0s", "t.conf:8: retry_base: 0s is out of range (1s .. 1h)" },
 	/* integers */
 	{ "backfill_days 3651", "t.conf:8: backfill_days: 3651 is out of range (0 .. 3650)" },
 	{ "backfill_days -1", "t.conf:8: backfill_days: -1 is out of range (0 .. 3650)" },
@@ -601,6 +579,7 @@ test_defaults(void **state)
 	assert_int_equal(cfg.lead_owner.n, 0);
 	assert_string_equal(cfg.activity_timezone, "UTC");
 	assert_int_equal(cfg.max_attempts, 10);
+	assert_int_equal(cfg.retry_base_ms, 60000);
 	assert_string_equal(cfg.database, "/var/lib/olsync/olsync.db");
 	assert_int_equal(cfg.log_level, LOG_LEVEL_INFO);
 	assert_int_equal(cfg.http_timeout_ms, 30000);
@@ -742,7 +721,7 @@ test_load(void **state)
 
 	/* Relative paths are relative to the file's directory, whatever the working directory. */
 	text = with_base("database olsync.db\n");
-	write_file("olsync.conf", text, 0644);
+	tmpdir_write(tmpdir, "olsync.conf", text, 0644);
 	assert_int_equal(chdir("/"), 0);
 	if (config_load(path, &cfg, &errs) != 0)
 		fail_msg("refused: %s", join_errors(&errs));
@@ -753,7 +732,7 @@ test_load(void **state)
 	free(text);
 
 	/* Messages name the file as given. */
-	write_file("olsync.conf", "sync_interval 1h\nmode bogus\n", 0644);
+	tmpdir_write(tmpdir, "olsync.conf", "sync_interval 1h\nmode bogus\n", 0644);
 	assert_int_equal(config_load(path, &cfg, &errs), -1);
 	want = xasprintf("%s:2: mode: bad value 'bogus' (expected task, emailmessage or both)",
 	    path);

@@ -1,0 +1,206 @@
+/* e2e.c: the real olsync against graph-sim and sf-sim (see e2e.h). */
+#include "e2e.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sim_http.h"
+#include "sim_proc.h"
+#include "testkeys.h"
+#include "tmpdir.h"
+#include "xmalloc.h"
+
+char *
+e2e_graph_seed(const char *users)
+{
+	return xasprintf("{\"tenant\":{\"domain\":\"contoso.com\"},"
+	    "\"apps\":[{\"clientId\":\"" E2E_GRAPH_APP "\",\"secret\":\"" E2E_GRAPH_SECRET "\","
+	    "\"roles\":[\"Mail.Read\",\"User.Read.All\",\"Calendars.Read\"]}],"
+	    "\"users\":%s}", users);
+}
+
+void
+e2e_sf_login_seed(const char *dir, char **app, char **user)
+{
+	char *key, *cert, *certjson;
+	json_t *cs;
+
+	testkeys_pem(0, &key, &cert);
+	cs = json_string(cert);
+	certjson = json_dumps(cs, JSON_ENCODE_ANY);
+	json_decref(cs);
+	*app = xasprintf("\"ConnectedApp\":[{\"consumerKey\":\"" E2E_SF_APP "\","
+	    "\"certificate\":%s}]", certjson);
+	*user = xstrdup("{\"_key\":\"integ\",\"Username\":\"" E2E_SF_USER "\","
+	    "\"Email\":\"" E2E_SF_USER "\",\"LastName\":\"Integration\",\"Alias\":\"olsync\"}");
+	tmpdir_write(dir, "sf-key.pem", key, 0600);
+	free(certjson);
+	free(cert);
+	free(key);
+}
+
+char *
+e2e_config_write(const char *dir, const char *graph_url, const char *sf_url,
+    const char *mailboxes, const char *extra)
+{
+	char *conf;
+
+	setenv("OLSYNC_TEST_GRAPH_SECRET", E2E_GRAPH_SECRET, 1);
+	conf = xasprintf(
+	    "# olsync against the emulators\n"
+	    "graph_tenant contoso.com\n"
+	    "graph_client_id " E2E_GRAPH_APP "\n"
+	    "graph_client_secret env:OLSYNC_TEST_GRAPH_SECRET\n"
+	    "graph_base_url %s/v1.0\n"
+	    "graph_login_url %s\n"
+	    "sf_login_url %s\n"
+	    "sf_auth jwt\n"
+	    "sf_client_id " E2E_SF_APP "\n"
+	    "sf_username " E2E_SF_USER "\n"
+	    "sf_private_key_file sf-key.pem\n"
+	    "mailboxes %s\n"
+	    "internal_domains contoso.com\n"
+	    "database ledger.db\n"
+	    "%s",
+	    graph_url, graph_url, sf_url, mailboxes, extra != NULL ? extra : "");
+	tmpdir_write(dir, "olsync.conf", conf, 0644);
+	free(conf);
+	return xasprintf("%s/olsync.conf", dir);
+}
+
+int
+e2e_run(const char *dir, char **out, char **errout, ...)
+{
+	char *argv[16], *opath, *epath, *o, *e;
+	va_list ap;
+	pid_t pid;
+	int n = 0, status;
+
+	argv[n++] = (char *)sim_proc_binary("olsync");
+	va_start(ap, errout);
+	while (n < 15 && (argv[n] = va_arg(ap, char *)) != NULL)
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	opath = xasprintf("%s/stdout", dir);
+	epath = xasprintf("%s/stderr", dir);
+	if ((pid = fork()) == -1)
+		fail_msg("fork");
+	if (pid == 0) {
+		int fo = open(opath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int fe = open(epath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		if (fo == -1 || fe == -1)
+			_exit(127);
+		dup2(fo, 1);
+		dup2(fe, 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) == -1)
+		fail_msg("waitpid");
+	o = tmpdir_read(opath, E2E_OUT_MAX);
+	e = tmpdir_read(epath, E2E_OUT_MAX);
+	fprintf(stderr, "--- olsync");
+	for (int i = 1; i < n; i++)
+		fprintf(stderr, " %s", argv[i]);
+	fprintf(stderr, ": exit %d\n%s", WIFEXITED(status) ? WEXITSTATUS(status) : 128, e);
+	if (out != NULL)
+		*out = o;
+	else
+		free(o);
+	if (errout != NULL)
+		*errout = e;
+	else
+		free(e);
+	free(opath);
+	free(epath);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+json_t *
+e2e_records(const char *sf_url, const char *sobject)
+{
+	char *path = xasprintf("/_sim/records/%s", sobject);
+	json_t *r = sim_http_ctl(sf_url, "GET", path, NULL, 200);
+	json_t *recs = json_incref(json_object_get(r, "records"));
+
+	free(path);
+	json_decref(r);
+	return recs;
+}
+
+size_t
+e2e_count(json_t *recs, const char *field, const char *value)
+{
+	json_t *r;
+	size_t i, n = 0;
+
+	json_array_foreach(recs, i, r) {
+		const char *v = json_string_value(json_object_get(r, field));
+
+		if (v != NULL && strcmp(v, value) == 0)
+			n++;
+	}
+	return n;
+}
+
+json_t *
+e2e_find(json_t *recs, const char *field, const char *value)
+{
+	json_t *r, *found = NULL;
+	size_t i, n = 0;
+
+	json_array_foreach(recs, i, r) {
+		const char *v = json_string_value(json_object_get(r, field));
+
+		if (v != NULL && strcmp(v, value) == 0) {
+			found = r;
+			n++;
+		}
+	}
+	if (n != 1)
+		fail_msg("%zu records with %s = %s, want 1", n, field, value);
+	return found;
+}
+
+const char *
+e2e_field(json_t *rec, const char *name)
+{
+	const char *v = json_string_value(json_object_get(rec, name));
+
+	return v != NULL ? v : "(null)";
+}
+
+void
+e2e_digest(const char *internet_message_id, char out[NORMALIZE_DIGEST_LEN + 1])
+{
+	char err[128], *key;
+
+	if (internet_message_id == NULL)
+		fail_msg("no internetMessageId");
+	if ((key = normalize_message_id(internet_message_id, err, sizeof(err))) == NULL)
+		fail_msg("bad internetMessageId %s: %s", internet_message_id, err);
+	normalize_digest(key, out);
+	free(key);
+}
+
+long long
+e2e_status_count(const char *out, const char *state)
+{
+	const char *p = strstr(out, state);
+
+	if (p == NULL)
+		fail_msg("no '%s' in status output", state);
+	return strtoll(p + strlen(state), NULL, 10);
+}

@@ -1,0 +1,55 @@
+/* e2e.h: what the end-to-end tests do around the real olsync binary: the configuration that
+ * points it at graph-sim and sf-sim, `olsync ...` run with its output captured, and what sf-sim
+ * holds afterwards. Failures fail the running cmocka test. */
+#ifndef OL_E2E_H
+#define OL_E2E_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "normalize.h"
+
+#define E2E_GRAPH_APP		"6731de76-14a6-49ae-97bc-6eba6914391e"
+#define E2E_GRAPH_SECRET	"graph-s3cret-for-test"
+#define E2E_SF_APP		"olsync-test-ck"
+#define E2E_SF_USER		"olsync@contoso.com"	/* the integration user */
+#define E2E_OUT_MAX		(1024 * 1024)		/* output of one olsync run kept */
+
+/* graph-sim's seed for tenant contoso.com with the olsync app (secret E2E_GRAPH_SECRET, roles
+ * Mail.Read, User.Read.All, Calendars.Read) and users, a JSON array text of user objects
+ * ("[{\"userPrincipalName\":..}]"). Caller frees. */
+char *e2e_graph_seed(const char *users);
+
+/* The sf-sim seed parts olsync logs in with: "\"ConnectedApp\":[..]" (the certificate of
+ * testkeys identity 0) in *app, and the integration user's User object text in *user, to put
+ * into a seed. Writes the key to dir/sf-key.pem (0600). Caller frees both. */
+void e2e_sf_login_seed(const char *dir, char **app, char **user);
+
+/* Writes dir/olsync.conf (0644) for the emulators at graph_url and sf_url: the app and user
+ * above, mailboxes (a config value), internal domain contoso.com, database dir/ledger.db,
+ * then the lines of extra (may be NULL: later keys must not repeat these). Sets the
+ * OLSYNC_TEST_GRAPH_SECRET variable the file names. Returns the path; caller frees. */
+char *e2e_config_write(const char *dir, const char *graph_url, const char *sf_url,
+    const char *mailboxes, const char *extra);
+
+/* Runs $OL_BINARY_DIR/olsync with the arguments after errout (NULL-terminated, at most 14),
+ * its standard output and error going to files in dir, and copies its error (the log) to ours
+ * for whoever reads a failing test. *out and *errout (either may be NULL) get the texts; caller
+ * frees. Returns the exit status (128 + signal when killed). */
+int e2e_run(const char *dir, char **out, char **errout, ...);
+
+/* GET /_sim/records/<sobject> of sf-sim at sf_url: the records array; caller decrefs. */
+json_t *e2e_records(const char *sf_url, const char *sobject);
+/* How many records of recs have field == value. */
+size_t e2e_count(json_t *recs, const char *field, const char *value);
+/* The one record of recs with field == value (borrowed); fails the test unless exactly one. */
+json_t *e2e_find(json_t *recs, const char *field, const char *value);
+/* A string field of rec, or "(null)" (cmocka's string asserts crash on NULL). */
+const char *e2e_field(json_t *rec, const char *name);
+/* OutlookMessageId__c of a raw internetMessageId: the digest of its normalized form. */
+void e2e_digest(const char *internet_message_id, char out[NORMALIZE_DIGEST_LEN + 1]);
+/* The number after state ("logged ", "pending ", ...) in `olsync status` output. */
+long long e2e_status_count(const char *out, const char *state);
+
+#endif
