@@ -695,9 +695,18 @@ sf_client_record_failure(const json_t *result, struct remote_failure *f)
 	return f->cls;
 }
 
-int
-sf_client_collection(struct sf_client *c, const char *sobject, const char *ext_field,
-    json_t *records, json_t **results, enum remote_class **classes, struct remote_failure *f)
+/* The three sObject Collections writes: create (POST), update by Id (PATCH without an
+ * external id field) and upsert (PATCH on ext_field). */
+enum collection_op {
+	OP_CREATE,
+	OP_UPDATE,
+	OP_UPSERT,
+};
+
+static int
+collection(struct sf_client *c, enum collection_op op, const char *sobject,
+    const char *ext_field, json_t *records, json_t **results, enum remote_class **classes,
+    struct remote_failure *f)
 {
 	json_t *req = NULL, *recs, *rec, *copy, *resp = NULL, *r;
 	char *body = NULL, *path = NULL;
@@ -739,10 +748,14 @@ sf_client_collection(struct sf_client *c, const char *sobject, const char *ext_f
 	}
 	req = json_pack("{s:b,s:o}", "allOrNone", 0, "records", recs);
 	body = json_dumps(req, JSON_COMPACT);
-	if (ext_field != NULL) {
+	if (op == OP_UPSERT) {
 		/* Upserts are idempotent by their key: a resend by libcurl does no harm. */
 		path = xasprintf(DATA_PREFIX "%s/composite/sobjects/%s/%s",
 		    c->cfg->sf_api_version, sobject, ext_field);
+		rc = call(c, "PATCH", path, body, 0, &resp, f);
+	} else if (op == OP_UPDATE) {
+		/* Setting fields to given values by Id: a resend sets them again, no harm. */
+		path = xasprintf(DATA_PREFIX "%s/composite/sobjects", c->cfg->sf_api_version);
 		rc = call(c, "PATCH", path, body, 0, &resp, f);
 	} else {
 		/* A create must reach Salesforce at most once: no reused connection libcurl
@@ -780,6 +793,32 @@ out:
 	free(body);
 	free(path);
 	return rc;
+}
+
+int
+sf_client_collection(struct sf_client *c, const char *sobject, const char *ext_field,
+    json_t *records, json_t **results, enum remote_class **classes, struct remote_failure *f)
+{
+	return collection(c, ext_field != NULL ? OP_UPSERT : OP_CREATE, sobject, ext_field,
+	    records, results, classes, f);
+}
+
+int
+sf_client_collection_update(struct sf_client *c, const char *sobject, json_t *records,
+    json_t **results, enum remote_class **classes, struct remote_failure *f)
+{
+	json_t *rec;
+	size_t i;
+
+	json_array_foreach(records, i, rec)
+		if (!json_is_string(json_object_get(rec, "Id"))) {
+			*results = NULL;
+			*classes = NULL;
+			fail(f, REMOTE_FINAL, 0, "bad_request", "sf: collection: update record "
+			    "%zu has no Id", i);
+			return -1;
+		}
+	return collection(c, OP_UPDATE, sobject, NULL, records, results, classes, f);
 }
 
 void

@@ -1,7 +1,8 @@
 /* sf_client.h: olsync's Salesforce REST client: JWT-bearer (or refresh-token) login, one fresh
  * token on 401 INVALID_SESSION_ID, failures classified once (remote.h), the API budget from
  * Sforce-Limit-Info, and the calls olsync makes: SOQL queries (paged), /composite with up to 5
- * query subrequests, and sObject Collections (create, upsert by external id; 200 a call). */
+ * query subrequests, and sObject Collections (create, update by Id, upsert by external id; 200 a
+ * call). */
 #ifndef OL_SF_CLIENT_H
 #define OL_SF_CLIENT_H
 
@@ -45,6 +46,11 @@ int sf_client_queries(struct sf_client *c, const char *const *soqls, size_t n, j
  * both); -1 with f when the whole call failed. ext_field NULL: create. */
 int sf_client_collection(struct sf_client *c, const char *sobject, const char *ext_field,
     json_t *records, json_t **results, enum remote_class **classes, struct remote_failure *f);
+
+/* sObject Collections update: like sf_client_collection, but each record names the record it
+ * changes by "Id" (a record without one fails the call before anything is sent). */
+int sf_client_collection_update(struct sf_client *c, const char *sobject, json_t *records,
+    json_t **results, enum remote_class **classes, struct remote_failure *f);
 
 /* The class of one sObject Collections result ({"success", "errors":[{"statusCode",
  * "message", "fields"}]}): REMOTE_OK on success, REMOTE_TEMP for UNABLE_TO_LOCK_ROW, else

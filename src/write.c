@@ -1,6 +1,7 @@
 /* write.c: the Salesforce writes of logged emails, exactly once and in batches: Tasks upserted on
- * OutlookMessageId__c, EmailMessages found by MessageIdentifier before any is created, their
- * EmailMessageRelations likewise, and Leads (see write.h). A record that fails fails alone. */
+ * OutlookMessageId__c, EmailMessages found by MessageIdentifier before any is created (in both
+ * mode their Enhanced Email Task becomes the Task), their EmailMessageRelations likewise, and
+ * Leads (see write.h). A record that fails fails alone. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@
 #define NO_SUBJECT		"[No Subject]"	/* Salesforce's own EmailMessage.Name then */
 #define LEAD_PREFIX		"00Q"		/* a Lead id's key prefix */
 #define USER_PREFIX		"005"
+#define BY_ID			"Id"		/* collection_run: update the records by their Id */
 
 /* What a batch's calls came to: -1 is only for a batch of which no call went through. */
 struct run {
@@ -145,7 +147,9 @@ collection_call(struct sf_client *sf, const char *sobject, const char *ext_field
 	*results = NULL;
 	*classes = NULL;
 	memset(&f, 0, sizeof(f));
-	if (sf_client_collection(sf, sobject, ext_field, records, results, classes, &f) == -1) {
+	if ((ext_field != NULL && strcmp(ext_field, BY_ID) == 0 ?
+	    sf_client_collection_update(sf, sobject, records, results, classes, &f) :
+	    sf_client_collection(sf, sobject, ext_field, records, results, classes, &f)) == -1) {
 		if (run->calls_failed++ == 0)
 			run->first = f;
 		for (size_t i = 0; i < json_array_size(records); i++)
@@ -158,8 +162,8 @@ collection_call(struct sf_client *sf, const char *sobject, const char *ext_field
 	return 0;
 }
 
-/* Creates (ext_field NULL) or upserts records, SF_CLIENT_COLLECTION_MAX to a call; each
- * outcome lands in its slot. Returns how many records landed. */
+/* Creates (ext_field NULL), updates (BY_ID) or upserts records, SF_CLIENT_COLLECTION_MAX to a
+ * call; each outcome lands in its slot. Returns how many records landed. */
 static size_t
 collection_run(struct sf_client *sf, const char *sobject, const char *ext_field,
     json_t *records, struct slot *slots, struct run *run)
@@ -463,14 +467,15 @@ out:
 	free(look);
 }
 
-/* EmailMessage mode: found by MessageIdentifier, created only when missing. */
+/* EmailMessage mode: found by MessageIdentifier, created only when missing. existed[i] (n
+ * entries, the caller's) tells which were found; activity[i] (NULL: not wanted) gets a found
+ * one's ActivityId, its Enhanced Email Task, "" when it has none. */
 static void
 write_email_messages(struct sf_client *sf, struct write_activity *items, size_t n,
-    struct run *run)
+    int *existed, char (*activity)[MATCH_ID_LEN + 1], struct run *run)
 {
 	char **mid = xcalloc(n ? n : 1, sizeof(*mid));
 	const char **look = xcalloc(n ? n : 1, sizeof(*look));
-	int *existed = xcalloc(n ? n : 1, sizeof(*existed));
 	size_t *dup = xcalloc(n ? n : 1, sizeof(*dup));
 	struct slot *slots = xcalloc(n ? n : 1, sizeof(*slots));
 	json_t *have = NULL, *recs = json_array(), *r;
@@ -478,8 +483,6 @@ write_email_messages(struct sf_client *sf, struct write_activity *items, size_t 
 	struct remote_failure f;
 
 	for (size_t i = 0; i < n; i++) {
-		if (items[i].failure.cls != REMOTE_OK)
-			continue;	/* its Task failed: the retry writes both */
 		if (!present(items[i].internet_message_id)) {
 			local_failure(&items[i].failure, "no internetMessageId for the EmailMessage");
 			continue;
@@ -489,7 +492,7 @@ write_email_messages(struct sf_client *sf, struct write_activity *items, size_t 
 	}
 	if (nlook == 0)
 		goto out;
-	if (match_query_in(sf, "SELECT Id, MessageIdentifier FROM EmailMessage WHERE "
+	if (match_query_in(sf, "SELECT Id, MessageIdentifier, ActivityId FROM EmailMessage WHERE "
 	    "MessageIdentifier IN ", "", look, nlook, &have, &f) == -1) {
 		if (run->calls_failed++ == 0)
 			run->first = f;
@@ -504,11 +507,15 @@ write_email_messages(struct sf_client *sf, struct write_activity *items, size_t 
 	json_array_foreach(have, j, r) {
 		const char *id = json_string_value(json_object_get(r, "Id"));
 		const char *m = json_string_value(json_object_get(r, "MessageIdentifier"));
+		const char *act = json_string_value(json_object_get(r, "ActivityId"));
 
 		for (size_t i = 0; id != NULL && m != NULL && i < n; i++)
 			if (mid[i] != NULL && strcasecmp(mid[i], m) == 0 &&
 			    (!existed[i] || strcmp(id, items[i].email_message_id) < 0)) {
 				snprintf(items[i].email_message_id, MATCH_ID_LEN + 1, "%s", id);
+				if (activity != NULL)
+					snprintf(activity[i], MATCH_ID_LEN + 1, "%s",
+					    act ? act : "");
 				existed[i] = 1;
 			}
 	}
@@ -545,8 +552,176 @@ out:
 	json_decref(recs);
 	free(mid);
 	free(look);
-	free(existed);
 	free(dup);
+	free(slots);
+}
+
+/* One lookup of the batch; a failed one fails the items that needed it (want[i] set). */
+static int
+lookup(struct sf_client *sf, const char *head, const char **values, size_t nvalues,
+    struct write_activity *items, const int *want, size_t n, json_t **records,
+    struct run *run)
+{
+	struct remote_failure f;
+
+	*records = NULL;
+	if (nvalues == 0)
+		return 0;
+	if (match_query_in(sf, head, "", values, nvalues, records, &f) == -1) {
+		if (run->calls_failed++ == 0)
+			run->first = f;
+		for (size_t i = 0; i < n; i++)
+			if (want[i])
+				keep_failure(&items[i].failure, &f);
+		log_warnx("write lookup_failed code=%s status=%d", f.code, f.status);
+		return -1;
+	}
+	run->calls_ok++;
+	return 0;
+}
+
+/* The fields olsync gives its Task, set on Salesforce's Enhanced Email Task: TaskSubtype is
+ * create-only (and already Email), and a Lead WhoId must not keep a WhatId. */
+static json_t *
+stamp_record(const struct write_activity *a, const struct tz *z, const char *task_id)
+{
+	json_t *rec = task_record(a, z);
+
+	json_object_del(rec, "TaskSubtype");
+	json_object_set_new(rec, "Id", json_string(task_id));
+	if (is_lead_id(a->who_id))
+		json_object_set_new(rec, "WhatId", json_null());
+	return rec;
+}
+
+/* Both: the EmailMessage first. With Enhanced Email Salesforce stores it as a Task too
+ * (EmailMessage.ActivityId) and that Task becomes the email's activity, stamped with
+ * OutlookMessageId__c and olsync's fields: one activity per email, not two. Without Enhanced
+ * Email there is no ActivityId and olsync upserts its own Task as in task mode. A Task that
+ * already carries the external id (stamped by an earlier pass, or olsync's own Task from task
+ * mode) is the activity as it is: nothing is sent, so a second pass changes nothing, and the
+ * unique external id is never offered to a second Task. */
+static void
+write_both(struct sf_client *sf, const struct config *cfg, struct write_activity *items,
+    size_t n, struct run *run)
+{
+	size_t cnt = n ? n : 1, nlook = 0, k = 0, nown = 0, stamped = 0, kept = 0, extra = 0;
+	int *existed = xcalloc(cnt, sizeof(*existed)), *want = xcalloc(cnt, sizeof(*want));
+	char (*act)[MATCH_ID_LEN + 1] = xcalloc(cnt, sizeof(*act));
+	const char **look = xcalloc(cnt, sizeof(*look));
+	size_t *sent = xcalloc(cnt, sizeof(*sent)), *own_idx = xcalloc(cnt, sizeof(*own_idx));
+	size_t *same = xcalloc(cnt, sizeof(*same));
+	struct write_activity *own = xcalloc(cnt, sizeof(*own));
+	struct slot *slots = xcalloc(cnt, sizeof(*slots));
+	json_t *ems = NULL, *tasks = NULL, *recs = json_array(), *r;
+	struct tz *z = NULL;
+	size_t j;
+
+	write_email_messages(sf, items, n, existed, act, run);
+	/* The ActivityId of an EmailMessage created just now is Salesforce's to assign. */
+	for (size_t i = 0; i < n; i++) {
+		want[i] = items[i].email_message_id[0] != '\0' &&
+		    items[i].failure.cls == REMOTE_OK && !existed[i];
+		if (want[i])
+			look[nlook++] = items[i].email_message_id;
+	}
+	if (lookup(sf, "SELECT Id, ActivityId FROM EmailMessage WHERE Id IN ", look, nlook,
+	    items, want, n, &ems, run) == -1)
+		goto out;
+	json_array_foreach(ems, j, r) {
+		const char *id = json_string_value(json_object_get(r, "Id"));
+		const char *a = json_string_value(json_object_get(r, "ActivityId"));
+
+		for (size_t i = 0; id != NULL && a != NULL && i < n; i++)
+			if (want[i] && strcmp(items[i].email_message_id, id) == 0)
+				snprintf(act[i], MATCH_ID_LEN + 1, "%s", a);
+	}
+	nlook = 0;
+	for (size_t i = 0; i < n; i++) {
+		want[i] = 0;
+		if (items[i].email_message_id[0] == '\0' || items[i].failure.cls != REMOTE_OK)
+			continue;
+		if (!present(items[i].ext_id)) {
+			local_failure(&items[i].failure, "no external id for the Task");
+			continue;
+		}
+		want[i] = 1;
+		look[nlook++] = items[i].ext_id;
+	}
+	if (lookup(sf, "SELECT Id, OutlookMessageId__c FROM Task WHERE OutlookMessageId__c IN ",
+	    look, nlook, items, want, n, &tasks, run) == -1)
+		goto out;
+	if (cfg->activity_timezone != NULL && strcmp(cfg->activity_timezone, "UTC") != 0 &&
+	    (z = tz_open(cfg->activity_timezone, NULL, 0)) == NULL)
+		log_warnx("write timezone_unreadable tz=%s fallback=UTC", cfg->activity_timezone);
+	for (size_t i = 0; i < n; i++) {
+		struct write_activity *a = &items[i];
+
+		same[i] = i;
+		if (!want[i])
+			continue;
+		json_array_foreach(tasks, j, r) {
+			const char *id = json_string_value(json_object_get(r, "Id"));
+			const char *ext = json_string_value(json_object_get(r, "OutlookMessageId__c"));
+
+			if (id != NULL && ext != NULL && strcasecmp(ext, a->ext_id) == 0)
+				snprintf(a->task_id, MATCH_ID_LEN + 1, "%s", id);
+		}
+		if (a->task_id[0] != '\0') {
+			kept++;
+			if (act[i][0] != '\0' && strcmp(act[i], a->task_id) != 0) {
+				/* olsync's Task from task mode, before this EmailMessage existed:
+				 * it stays the activity; Salesforce's own Task is left alone (deleting
+				 * it would delete the EmailMessage). */
+				extra++;
+				log_warnx("write both_task_kept task=%s email_message=%s activity=%s",
+				    a->task_id, a->email_message_id, act[i]);
+			}
+		} else if (act[i][0] != '\0') {
+			/* The same email twice in the batch: one update. */
+			for (size_t e = 0; e < k && same[i] == i; e++)
+				if (strcmp(act[sent[e]], act[i]) == 0)
+					same[i] = sent[e];
+			if (same[i] != i)
+				continue;
+			json_array_append_new(recs, stamp_record(a, z, act[i]));
+			slots[k].failure = &a->failure;
+			slots[k].id = a->task_id;
+			sent[k++] = i;
+		} else {
+			own[nown] = *a;
+			own_idx[nown++] = i;
+		}
+	}
+	if (k > 0)
+		stamped = collection_run(sf, "Task", BY_ID, recs, slots, run);
+	for (size_t i = 0; i < n; i++)
+		if (same[i] != i) {
+			memcpy(items[i].task_id, items[same[i]].task_id, MATCH_ID_LEN + 1);
+			keep_failure(&items[i].failure, &items[same[i]].failure);
+		}
+	if (nown > 0) {
+		write_tasks(sf, cfg, own, nown, run);
+		for (size_t o = 0; o < nown; o++) {
+			memcpy(items[own_idx[o]].task_id, own[o].task_id, MATCH_ID_LEN + 1);
+			keep_failure(&items[own_idx[o]].failure, &own[o].failure);
+		}
+	}
+	log_info("write both_tasks emails=%zu stamped=%zu already=%zu own=%zu extra=%zu",
+	    nlook, stamped, kept, nown, extra);
+out:
+	tz_free(z);
+	json_decref(ems);
+	json_decref(tasks);
+	json_decref(recs);
+	free(existed);
+	free(want);
+	free(act);
+	free(look);
+	free(sent);
+	free(own_idx);
+	free(same);
+	free(own);
 	free(slots);
 }
 
@@ -576,10 +751,15 @@ write_activities(struct sf_client *sf, const struct config *cfg,
 	}
 	if (n == 0)
 		return 0;
-	if (cfg->mode == CONFIG_MODE_TASK || cfg->mode == CONFIG_MODE_BOTH)
+	if (cfg->mode == CONFIG_MODE_TASK)
 		write_tasks(sf, cfg, items, n, &run);
-	if (cfg->mode == CONFIG_MODE_EMAILMESSAGE || cfg->mode == CONFIG_MODE_BOTH)
-		write_email_messages(sf, items, n, &run);
+	else if (cfg->mode == CONFIG_MODE_EMAILMESSAGE) {
+		int *existed = xcalloc(n, sizeof(*existed));
+
+		write_email_messages(sf, items, n, existed, NULL, &run);
+		free(existed);
+	} else
+		write_both(sf, cfg, items, n, &run);
 	return run_result(&run, f);
 }
 

@@ -36,8 +36,11 @@ struct write_activity {
 	struct remote_failure failure;	/* cls REMOTE_OK when this record landed */
 };
 
-/* Writes n activities per cfg->mode (Task, EmailMessage, or both). Per-record outcomes are in
- * items[i]; returns -1 with f only when nothing could be written (e.g. the service is down). */
+/* Writes n activities per cfg->mode (Task, EmailMessage, or both). Both is one activity per
+ * email: the EmailMessage's Enhanced Email Task (ActivityId) stamped with OutlookMessageId__c
+ * and olsync's fields, or olsync's own Task when the EmailMessage has none. Per-record outcomes
+ * are in items[i]; returns -1 with f only when nothing could be written (e.g. the service is
+ * down). */
 int write_activities(struct sf_client *sf, const struct config *cfg,
     struct write_activity *items, size_t n, struct remote_failure *f);
 

@@ -742,30 +742,162 @@ test_write_email_messages_once(void **state)
 	json_decref(rels);
 }
 
-/* Both: a Task and an EmailMessage per email. */
+/* Both: one activity per email. With Enhanced Email the EmailMessage's own Task
+ * (ActivityId) is stamped with OutlookMessageId__c and olsync's fields; without it olsync
+ * upserts its own Task; an email olsync logged in task mode before keeps that Task. Each case
+ * is written twice: the second pass looks up and sends nothing. */
+static const struct {
+	const char *msgid;
+	int enhanced;		/* sf-sim's enhanced_email */
+	int task_first;		/* written once in task mode before */
+	const char *who, *what, *owner;	/* seeded keys, or a raw id starting with 0 */
+	int fault;		/* the first pass's Task update gets a 503 */
+	int stamped;		/* the Task is the EmailMessage's ActivityId */
+	size_t new_tasks;	/* Tasks the email leaves in Salesforce */
+	long calls_again;	/* API calls of the second pass, -1: not checked */
+	int ok;			/* 0: the email fails FINAL on every pass */
+	const char *why;	/* !ok: in the failure's message */
+} both_cases[] = {
+	{ "<both-c@mw.example>", 1, 0, "ann", "oann", "rep", 0, 1, 1, 3, 1, NULL },
+	/* A Lead: the WhatId is dropped. */
+	{ "<both-l@mw.example>", 1, 0, "lee", "oann", "rep", 0, 1, 1, 3, 1, NULL },
+	/* Enhanced Email off: no ActivityId, olsync's own Task. */
+	{ "<both-off@mw.example>", 0, 0, "cat", NULL, "rep", 0, 0, 1, 3, 1, NULL },
+	/* Logged in task mode first: that Task stays the activity (Salesforce's Enhanced Email
+	 * Task of the new EmailMessage is beside it, unstamped). */
+	{ "<both-t@mw.example>", 1, 1, "ann", "oann", "rep", 0, 0, 2, 3, 1, NULL },
+	/* The update call fails (temp): the next pass stamps the same Task. */
+	{ "<both-503@mw.example>", 1, 0, "bob", NULL, "rep", 1, 1, 1, 4, 1, NULL },
+	/* Rejected: an owner that is no User (a relation is made only for a User, so the Task
+	 * update is what refuses it) fails the email alone; no Task carries its id. */
+	{ "<both-bad@mw.example>", 1, 0, "cat", NULL, "00G000000000000AAA", 0, 0, 1, 4, 0,
+	  "OwnerId" },
+	/* Rejected: an unknown User fails at its EmailMessageRelation, before any Task. */
+	{ "<both-rel@mw.example>", 1, 0, "bob", NULL, BAD_OWNER, 0, 0, 1, -1, 0,
+	  "RelationId" },
+};
+
+static const char *
+key_or_id(const char *k)
+{
+	return k[0] == '0' ? k : key(k);
+}
+
+static void
+set_enhanced(int on)
+{
+	json_decref(sim_http_ctl(fx.p.base_url, "POST", "/_sim/config",
+	    on ? "{\"enhanced_email\":true}" : "{\"enhanced_email\":false}", 200));
+}
+
 static void
 test_write_both(void **state)
 {
-	char ext[NORMALIZE_DIGEST_LEN + 1];
-	const char *rel[] = { key("cat") };
-	struct write_activity item;
-	struct remote_failure f;
-	json_t *tasks;
-
 	(void)state;
-	cfg.mode = CONFIG_MODE_BOTH;
-	digest_of("both@mw.example", ext);
-	memset(&item, 0, sizeof(item));
-	item = (struct write_activity){ .ext_id = ext, .internet_message_id = "<both@mw.example>",
-	    .inbound = 1, .subject = "Both", .from_address = "cat@acme.example",
-	    .when = 1714600800, .who_id = key("cat"), .relation_ids = rel, .nrelations = 1 };
-	assert_int_equal(write_activities(sf, &cfg, &item, 1, &f), 0);
-	assert_int_equal(item.failure.cls, REMOTE_OK);
-	assert_int_equal(strlen(item.task_id), 18);
-	assert_int_equal(strlen(item.email_message_id), 18);
-	tasks = records("Task");
-	assert_int_equal(count_by(tasks, "OutlookMessageId__c", ext), 1);
-	json_decref(tasks);
+	for (size_t c = 0; c < sizeof(both_cases) / sizeof(both_cases[0]); c++) {
+		char ext[NORMALIZE_DIGEST_LEN + 1], first[MATCH_ID_LEN + 1] = "", *lmd = NULL;
+		const char *rel[1];
+		struct write_activity item;
+		struct remote_failure f;
+		size_t tasks_before;
+		json_t *tasks, *ems, *t, *em;
+		long before;
+
+		set_enhanced(both_cases[c].enhanced);
+		tasks = records("Task");
+		tasks_before = json_array_size(tasks);
+		json_decref(tasks);
+		digest_of(both_cases[c].msgid, ext);
+		rel[0] = key(both_cases[c].who);
+		memset(&item, 0, sizeof(item));
+		item = (struct write_activity){ .ext_id = ext,
+		    .internet_message_id = both_cases[c].msgid, .conversation_id = "AAQkboth",
+		    .inbound = 1, .subject = "Both", .body_preview = "One activity",
+		    .from_address = "x@acme.example", .to_addresses = "rep@contoso.com",
+		    .when = 1714600800, .who_id = key(both_cases[c].who),
+		    .what_id = both_cases[c].what ? key(both_cases[c].what) : NULL,
+		    .owner_id = key_or_id(both_cases[c].owner),
+		    .relation_ids = rel, .nrelations = 1 };
+		if (both_cases[c].task_first) {
+			cfg.mode = CONFIG_MODE_TASK;
+			assert_int_equal(write_activities(sf, &cfg, &item, 1, &f), 0);
+			assert_int_equal(item.failure.cls, REMOTE_OK);
+			memcpy(first, item.task_id, sizeof(first));
+		}
+		cfg.mode = CONFIG_MODE_BOTH;
+		for (int run = 0; run < 2; run++) {
+			if (run == 0 && both_cases[c].fault)
+				json_decref(sim_http_ctl(fx.p.base_url, "POST", "/_sim/faults",
+				    "{\"method\":\"PATCH\",\"path\":\"/services/data/\","
+				    "\"status\":503}", 200));
+			before = api_calls();
+			assert_int_equal(write_activities(sf, &cfg, &item, 1, &f), 0);
+			if (run == 1 && both_cases[c].calls_again >= 0)
+				assert_int_equal(api_calls() - before, both_cases[c].calls_again);
+			assert_int_equal(strlen(item.email_message_id), 18);
+			if (run == 0 && both_cases[c].fault) {
+				assert_int_equal(item.failure.cls, REMOTE_TEMP);
+				assert_string_equal(item.task_id, "");
+				continue;
+			}
+			if (!both_cases[c].ok) {
+				assert_int_equal(item.failure.cls, REMOTE_FINAL);
+				assert_string_equal(item.task_id, "");
+				if (strstr(item.failure.message, both_cases[c].why) == NULL)
+					fail_msg("%s: %s", both_cases[c].msgid, item.failure.message);
+				continue;
+			}
+			assert_int_equal(item.failure.cls, REMOTE_OK);
+			assert_int_equal(strlen(item.task_id), 18);
+			if (first[0] == '\0')
+				memcpy(first, item.task_id, sizeof(first));
+			else
+				assert_string_equal(item.task_id, first);
+			tasks = records("Task");
+			t = record_by(tasks, "Id", first);
+			assert_non_null(t);
+			if (lmd == NULL)
+				lmd = xstrdup(sfield(t, "LastModifiedDate"));
+			else	/* nothing sent: the Task is untouched */
+				assert_string_equal(sfield(t, "LastModifiedDate"), lmd);
+			json_decref(tasks);
+		}
+		free(lmd);
+		set_enhanced(1);
+
+		tasks = records("Task");
+		ems = records("EmailMessage");
+		em = record_by(ems, "Id", item.email_message_id);
+		assert_non_null(em);
+		assert_int_equal(json_array_size(tasks), tasks_before + both_cases[c].new_tasks);
+		assert_int_equal(count_by(tasks, "OutlookMessageId__c", ext), both_cases[c].ok);
+		if (both_cases[c].stamped)
+			assert_string_equal(sfield(em, "ActivityId"), first);
+		else if (both_cases[c].ok)
+			assert_string_not_equal(sfield(em, "ActivityId") ? sfield(em, "ActivityId") :
+			    "", first);
+		if (!both_cases[c].enhanced)
+			assert_true(json_is_null(json_object_get(em, "ActivityId")));
+		if (both_cases[c].ok) {
+			t = record_by(tasks, "Id", first);
+			assert_string_equal(sfield(t, "OutlookMessageId__c"), ext);
+			assert_string_equal(sfield(t, "Subject"), "Email: Both");
+			assert_string_equal(sfield(t, "WhoId"), key(both_cases[c].who));
+			if (both_cases[c].what == NULL || both_cases[c].who[0] == 'l')
+				assert_true(json_is_null(json_object_get(t, "WhatId")));
+			else
+				assert_string_equal(sfield(t, "WhatId"), key(both_cases[c].what));
+			assert_string_equal(sfield(t, "OwnerId"), key(both_cases[c].owner));
+			assert_string_equal(sfield(t, "Status"), "Completed");
+			assert_string_equal(sfield(t, "Priority"), "Normal");
+			assert_string_equal(sfield(t, "Type"), "Email");
+			assert_string_equal(sfield(t, "TaskSubtype"), "Email");
+			assert_string_equal(sfield(t, "Description"), "One activity");
+			assert_string_equal(sfield(t, "ActivityDate"), "2024-05-01");
+		}
+		json_decref(tasks);
+		json_decref(ems);
+	}
 }
 
 /* Nothing landed because the service is down: -1 with the call's failure, and every item
