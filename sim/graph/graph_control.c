@@ -22,6 +22,7 @@
 #include "graph_store.h"
 #include "graph_subs.h"
 #include "graph_throttle.h"
+#include "graph_groups.h"
 #include "graph_users.h"
 #include "isotime.h"
 #include "log.h"
@@ -278,6 +279,17 @@ seed_user(struct graph_sim *sim, json_t *spec, json_t *users_out, char *err, siz
 }
 
 static int
+seed_group(struct graph_sim *sim, json_t *spec, json_t *out, char *err, size_t errlen)
+{
+	char id[40];
+
+	if (graph_groups_create(sim, spec, id, err, errlen) < 0)
+		return -1;
+	json_array_append_new(out, json_string(id));
+	return 0;
+}
+
+static int
 seed_mail(struct graph_sim *sim, json_t *spec, json_t *out, char *err, size_t errlen)
 {
 	json_t *result = NULL;
@@ -304,13 +316,14 @@ seed_event(struct graph_sim *sim, json_t *spec, json_t *out, char *err, size_t e
 }
 
 /* The parts of a seed, in the order they are applied whatever the order of the body: apps and
- * users before the mail and meetings that name them. */
+ * users before the groups, mail and meetings that name them. */
 static const struct {
 	const char *key;
 	int (*one)(struct graph_sim *, json_t *, json_t *, char *, size_t);
 } seed_parts[] = {
 	{ "apps", seed_app },
 	{ "users", seed_user },
+	{ "groups", seed_group },
 	{ "mail", seed_mail },
 	{ "events", seed_event },
 };
@@ -327,7 +340,7 @@ seed_run(struct graph_sim *sim, json_t *seed, json_t **result, char *err, size_t
 	if (!json_is_object(seed))
 		return err_set(err, errlen,
 		    "a seed is a JSON object: {\"tenant\":{..},\"apps\":[..],"
-		    "\"users\":[..],\"mail\":[..],\"events\":[..]}");
+		    "\"users\":[..],\"groups\":[..],\"mail\":[..],\"events\":[..]}");
 	json_object_foreach(seed, key, v) {
 		size_t i;
 
@@ -338,8 +351,8 @@ seed_run(struct graph_sim *sim, json_t *seed, json_t **result, char *err, size_t
 				break;
 		if (i == sizeof(seed_parts) / sizeof(seed_parts[0]))
 			return err_set(err, errlen,
-			    "unknown seed key \"%s\" (tenant, apps, users, mail, "
-			    "events)", key);
+			    "unknown seed key \"%s\" (tenant, apps, users, groups, "
+			    "mail, events)", key);
 		if (!json_is_array(v))
 			return err_set(err, errlen, "%s must be an array", key);
 	}
@@ -347,8 +360,8 @@ seed_run(struct graph_sim *sim, json_t *seed, json_t **result, char *err, size_t
 	memcpy(old_domain, sim->tenant_domain, sizeof(old_domain));
 	if (db_savepoint(sim->db, SEED_SAVEPOINT) < 0)
 		return err_set(err, errlen, "cannot open a savepoint");
-	out = json_pack("{s:o,s:o,s:o,s:o}", "users", json_object(), "apps", json_array(),
-	    "mail", json_array(), "events", json_array());
+	out = json_pack("{s:o,s:o,s:o,s:o,s:o}", "users", json_object(), "apps", json_array(),
+	    "groups", json_array(), "mail", json_array(), "events", json_array());
 	if ((v = json_object_get(seed, "tenant")) != NULL &&
 	    seed_tenant(sim, v, msg, sizeof(msg)) < 0) {
 		err_set(err, errlen, "tenant: %s", msg);
@@ -395,9 +408,10 @@ graph_control_seed(struct graph_sim *sim, json_t *seed, char *err, size_t errlen
 		log_warnx("control: seed failed reason=\"%s\"", err);
 		return -1;
 	}
-	log_info("control: seeded users=%zu apps=%zu mail=%zu events=%zu",
+	log_info("control: seeded users=%zu apps=%zu groups=%zu mail=%zu events=%zu",
 	    json_object_size(json_object_get(result, "users")),
 	    json_array_size(json_object_get(result, "apps")),
+	    json_array_size(json_object_get(result, "groups")),
 	    json_array_size(json_object_get(result, "mail")),
 	    json_array_size(json_object_get(result, "events")));
 	json_decref(result);
@@ -443,7 +457,7 @@ is_collection(const char *seg, size_t len)
 	static const char *const names[] = {
 		"users", "mailFolders", "childFolders", "messages", "events", "calendars",
 		"calendarGroups", "subscriptions", "attachments", "instances", "contacts",
-		"contactFolders", "extensions",
+		"contactFolders", "extensions", "groups", "members",
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -458,6 +472,7 @@ is_operation(const char *seg, size_t len)
 {
 	static const char *const names[] = {
 		"delta", "$count", "microsoft.graph.delta()", "microsoft.graph.delta",
+		"microsoft.graph.user",
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -908,9 +923,10 @@ h_seed(struct ctl *c)
 		sim_control_error(c->resp, 400, "seed failed, nothing was kept: %s", err);
 		return;
 	}
-	log_info("control: seeded users=%zu apps=%zu mail=%zu events=%zu",
+	log_info("control: seeded users=%zu apps=%zu groups=%zu mail=%zu events=%zu",
 	    json_object_size(json_object_get(result, "users")),
 	    json_array_size(json_object_get(result, "apps")),
+	    json_array_size(json_object_get(result, "groups")),
 	    json_array_size(json_object_get(result, "mail")),
 	    json_array_size(json_object_get(result, "events")));
 	httpd_respond_json(c->resp, 200, result);

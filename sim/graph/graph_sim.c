@@ -16,6 +16,7 @@
 #include "graph_batch.h"
 #include "graph_calendar.h"
 #include "graph_control.h"
+#include "graph_groups.h"
 #include "graph_mail.h"
 #include "graph_notify.h"
 #include "graph_store.h"
@@ -362,6 +363,8 @@ graph_sim_call(struct graph_sim *sim, struct graph_req *req, struct graph_reply 
 		free(who);
 	} else if (strncasecmp(p, "/users", 6) == 0 && (p[6] == '\0' || p[6] == '/')) {
 		graph_users_call(sim, req, p + 6, reply);
+	} else if (strncasecmp(p, "/groups", 7) == 0 && (p[7] == '\0' || p[7] == '/')) {
+		graph_groups_call(sim, req, p + 7, reply);
 	} else if (strncasecmp(p, "/subscriptions", 14) == 0 && (p[14] == '\0' || p[14] == '/')) {
 		graph_subs_call(sim, req, p + 14, reply);
 	} else if (strcmp(p, "/$batch") == 0) {

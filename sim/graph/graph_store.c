@@ -17,7 +17,10 @@
  * g_subscription  change-notification subscriptions
  * g_delivery    notifications queued, retried and delivered (validation handshakes too)
  * g_attempt     each delivery attempt: HTTP status (0 = no answer), latency
- * g_fault, g_stat, g_setting, g_key   scripted faults, counters, settings, the signing key */
+ * g_fault, g_stat, g_setting, g_key   scripted faults, counters, settings, the signing key
+ * g_group       directory groups (migration 2): id a GUID, display_name, mail (NULL when not
+ *               mail-enabled)
+ * g_group_member  direct members of a group, users only; rowid keeps the seed's order */
 #include "graph_store.h"
 
 #include <stdio.h>
@@ -92,6 +95,10 @@ static const char *const migrations[] = {
 	"CREATE TABLE g_setting (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
 	"CREATE TABLE g_key (kid TEXT PRIMARY KEY, private_pem TEXT NOT NULL,"
 	"  cert_pem TEXT NOT NULL);",
+	"CREATE TABLE g_group (id TEXT PRIMARY KEY, display_name TEXT NOT NULL,"
+	"  mail TEXT COLLATE NOCASE, created TEXT NOT NULL);"
+	"CREATE TABLE g_group_member (group_id TEXT NOT NULL, user_id TEXT NOT NULL,"
+	"  PRIMARY KEY (group_id, user_id));",
 };
 
 int
@@ -117,7 +124,7 @@ graph_store_reset(sqlite3 *db)
 	    "DELETE FROM g_message; DELETE FROM g_event; DELETE FROM g_change;"
 	    "DELETE FROM g_delta; DELETE FROM g_subscription; DELETE FROM g_delivery;"
 	    "DELETE FROM g_attempt; DELETE FROM g_fault; DELETE FROM g_stat;"
-	    "DELETE FROM g_setting;", err, sizeof(err)) < 0) {
+	    "DELETE FROM g_setting; DELETE FROM g_group; DELETE FROM g_group_member;", err, sizeof(err)) < 0) {
 		log_warnx("graph-store: reset failed reason=\"%s\"", err);
 		return -1;
 	}

@@ -27,12 +27,12 @@ static const char *const directory_roles[] = {
 
 /* What $select may name: Graph's default user properties, then a few more it returns only
  * when selected. */
-static const char *const user_props[] = {
+const char *const graph_user_props[] = {
 	"id", "businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
 	"officeLocation", "preferredLanguage", "surname", "userPrincipalName",
 	"accountEnabled", "createdDateTime", NULL
 };
-#define USER_DEFAULT_PROPS 11	/* the first eleven of user_props */
+#define USER_DEFAULT_PROPS 11	/* the first eleven of graph_user_props */
 
 static const struct graph_filter_prop user_filter[] = {
 	{ "id", GRAPH_FILTER_STRING, GRAPH_OP_EQ },
@@ -49,9 +49,6 @@ static const char *const user_filter_cols[] = {
 	"id", "mail", "upn", "display_name", "given_name", "surname",
 };
 
-#define USER_COLS "id, upn, mail, display_name, given_name, surname, job_title, " \
-	"account_enabled, created"
-
 static void
 set_text(json_t *obj, const char *key, sqlite3_stmt *st, int col)
 {
@@ -60,9 +57,8 @@ set_text(json_t *obj, const char *key, sqlite3_stmt *st, int col)
 	json_object_set_new(obj, key, v != NULL ? json_string(v) : json_null());
 }
 
-/* The user of a row of USER_COLS, with select applied. */
-static json_t *
-user_json(sqlite3_stmt *st, const char *select)
+json_t *
+graph_users_json(sqlite3_stmt *st, const char *select)
 {
 	json_t *u = json_object();
 	int want_extra = select != NULL && *select != '\0';
@@ -115,8 +111,8 @@ graph_user_find(struct graph_sim *sim, const char *id_or_upn, struct graph_user 
 
 /* ---- $skiptoken: opaque to clients, an offset to us ---- */
 
-static char *
-skiptoken_make(long offset)
+char *
+graph_users_skiptoken(long offset)
 {
 	char raw[64];
 
@@ -124,8 +120,8 @@ skiptoken_make(long offset)
 	return b64url_encode(raw, strlen(raw));
 }
 
-static int
-skiptoken_parse(const char *token, long *offset)
+int
+graph_users_skiptoken_parse(const char *token, long *offset)
 {
 	unsigned char *raw;
 	size_t len;
@@ -179,7 +175,7 @@ list_users(struct graph_sim *sim, struct graph_req *req, struct graph_reply *rep
 	json_t *body, *value;
 	int more = 0;
 
-	if (graph_odata_select_check(select, user_props, bad, sizeof(bad)) < 0) {
+	if (graph_odata_select_check(select, graph_user_props, bad, sizeof(bad)) < 0) {
 		graph_reply_error(reply, req, 400, "Request_BadRequest",
 		    "Could not find a property named '%s' on type 'microsoft.graph.user'.", bad);
 		return;
@@ -189,7 +185,7 @@ list_users(struct graph_sim *sim, struct graph_req *req, struct graph_reply *rep
 	    "Invalid page size specified: '%s'. Must be between 1 and 999 inclusive.", reply);
 	if (top < 0)
 		return;
-	if (skiptoken != NULL && skiptoken_parse(skiptoken, &offset) < 0) {
+	if (skiptoken != NULL && graph_users_skiptoken_parse(skiptoken, &offset) < 0) {
 		graph_reply_error(reply, req, 400, "Directory_ExpiredPageToken",
 		    "The specified page token value has expired and can no longer be included in "
 		    "your request.");
@@ -212,8 +208,8 @@ list_users(struct graph_sim *sim, struct graph_req *req, struct graph_reply *rep
 		}
 		where = filter_sql(&filter);
 	}
-	sql = xasprintf("SELECT " USER_COLS " FROM g_user%s ORDER BY rowid LIMIT %ld OFFSET %ld",
-	    where ? where : "", top + 1, offset);
+	sql = xasprintf("SELECT " GRAPH_USER_COLS " FROM g_user%s ORDER BY rowid LIMIT %ld "
+	    "OFFSET %ld", where ? where : "", top + 1, offset);
 	st = db_prepare(sim->db, sql);
 	for (int i = 0; filter_text != NULL && i < filter.nterms; i++)
 		sqlite3_bind_text(st, i + 1, filter.terms[i].value, -1, SQLITE_STATIC);
@@ -223,10 +219,10 @@ list_users(struct graph_sim *sim, struct graph_req *req, struct graph_reply *rep
 			more = 1;
 			break;
 		}
-		json_array_append_new(value, user_json(st, select));
+		json_array_append_new(value, graph_users_json(st, select));
 		n++;
 	}
-	canon = graph_odata_select_canonical(select, user_props);
+	canon = graph_odata_select_canonical(select, graph_user_props);
 	ctx_path = canon ? xasprintf("/v1.0/$metadata#users(%s)", canon) :
 	    xstrdup("/v1.0/$metadata#users");
 	body = json_object();
@@ -234,7 +230,7 @@ list_users(struct graph_sim *sim, struct graph_req *req, struct graph_reply *rep
 	json_object_set_new(body, "@odata.context", json_string(ctx));
 	free(ctx);
 	if (more) {
-		char *tok = skiptoken_make(offset + n);
+		char *tok = graph_users_skiptoken(offset + n);
 		char *link = graph_odata_link(sim, req, drop, "$skiptoken", tok);
 
 		json_object_set_new(body, "@odata.nextLink", json_string(link));
@@ -259,13 +255,13 @@ get_user(struct graph_sim *sim, struct graph_req *req, const char *key,
 	sqlite3_stmt *st;
 	json_t *u;
 
-	if (graph_odata_select_check(select, user_props, bad, sizeof(bad)) < 0) {
+	if (graph_odata_select_check(select, graph_user_props, bad, sizeof(bad)) < 0) {
 		graph_reply_error(reply, req, 400, "Request_BadRequest",
 		    "Could not find a property named '%s' on type 'microsoft.graph.user'.", bad);
 		return;
 	}
-	st = db_prepare(sim->db, "SELECT " USER_COLS " FROM g_user WHERE id = ?1 COLLATE NOCASE "
-	    "OR upn = ?1");
+	st = db_prepare(sim->db, "SELECT " GRAPH_USER_COLS " FROM g_user WHERE id = ?1 "
+	    "COLLATE NOCASE OR upn = ?1");
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_ROW) {
 		sqlite3_finalize(st);
@@ -274,9 +270,9 @@ get_user(struct graph_sim *sim, struct graph_req *req, const char *key,
 		    "are not present.", key);
 		return;
 	}
-	u = user_json(st, select);
+	u = graph_users_json(st, select);
 	sqlite3_finalize(st);
-	canon = graph_odata_select_canonical(select, user_props);
+	canon = graph_odata_select_canonical(select, graph_user_props);
 	ctx_path = canon ? xasprintf("/v1.0/$metadata#users(%s)/$entity", canon) :
 	    xstrdup("/v1.0/$metadata#users/$entity");
 	ctx = graph_url(sim, ctx_path);

@@ -3,7 +3,17 @@
 #ifndef GRAPH_USERS_H
 #define GRAPH_USERS_H
 
+#include <sqlite3.h>
+
 #include "graph_sim.h"
+
+/* What $select may name on a user (NULL-terminated): Graph's default properties first. */
+extern const char *const graph_user_props[];
+
+/* The g_user columns graph_users_json reads, in its order; a query may select them from a join
+ * (group members) as long as they come first. */
+#define GRAPH_USER_COLS "id, upn, mail, display_name, given_name, surname, job_title, " \
+	"account_enabled, created"
 
 /* rest is the path after "/users" ("" or "/{id}"); paths below a user (messages, events, ...)
  * are routed by graph_sim_call to the mail and calendar modules, not here. */
@@ -15,5 +25,14 @@ void graph_users_call(struct graph_sim *sim, struct graph_req *req, const char *
  * folders (graph_mail_ensure_folders). id_out gets the GUID. -1 with err. */
 int graph_users_create(struct graph_sim *sim, json_t *spec, char id_out[40], char *err,
     size_t errlen);
+
+/* The user of the current row of st (GRAPH_USER_COLS first), as Graph shows it, with select
+ * (NULL or "" = the default properties) applied. Caller decrefs. */
+json_t *graph_users_json(sqlite3_stmt *st, const char *select);
+
+/* Directory paging: a $skiptoken for a list offset (caller frees), and back; the parse is 0, or
+ * -1 for a token we did not make. Users and group members share the format. */
+char *graph_users_skiptoken(long offset);
+int graph_users_skiptoken_parse(const char *token, long *offset);
 
 #endif

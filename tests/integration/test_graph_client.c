@@ -35,14 +35,20 @@
 #define CAROL		"carol@" DOMAIN
 #define NOBOX		"nobox@" DOMAIN
 #define SINCE		1704067200	/* 2024-01-01T00:00:00Z */
+#define GROUP		"0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9"	/* Carol, nobox, Bob */
+#define NO_GROUP	"0b1c2d3e-4f50-4617-8293-000000000000"
+/* APP's application permissions: GroupMember.Read.All for "mailboxes group:" */
+#define APP_ROLES	"\"Mail.Read\",\"User.Read.All\",\"Calendars.Read\"," \
+	"\"GroupMember.Read.All\""
 
 static struct sim_proc sim;
 static char tmpdir[PATH_MAX];
 static char *cert_path;		/* identity 0: registered on APP */
 static char *other_cert_path;	/* identity 1: not registered */
 
+/* The tenant every test starts from; roles is APP's "roles" array without brackets. */
 static char *
-seed_text(void)
+seed_text(const char *roles)
 {
 	char *cert, *certjson, *seed;
 	json_t *cs;
@@ -54,13 +60,15 @@ seed_text(void)
 	seed = xasprintf("{\"tenant\":{\"id\":\"" TID "\",\"domain\":\"" DOMAIN "\"},"
 	    "\"apps\":["
 	    "{\"clientId\":\"" APP "\",\"secret\":\"" SECRET "\",\"certificate\":%s,"
-	    "\"roles\":[\"Mail.Read\",\"User.Read.All\",\"Calendars.Read\"]},"
+	    "\"roles\":[%s]},"
 	    "{\"clientId\":\"" DELEGATED "\",\"secret\":\"deleg-secret\",\"roles\":[],"
 	    "\"scopes\":[\"Mail.Read\",\"User.Read.All\"]}],"
 	    "\"users\":[{\"userPrincipalName\":\"" ALICE "\"},"
 	    "{\"userPrincipalName\":\"" BOB "\"},"
 	    "{\"userPrincipalName\":\"Carol@" DOMAIN "\",\"mail\":\"carol@contoso.com\"},"
-	    "{\"userPrincipalName\":\"" NOBOX "\",\"hasMailbox\":false}]}", certjson);
+	    "{\"userPrincipalName\":\"" NOBOX "\",\"hasMailbox\":false}],"
+	    "\"groups\":[{\"id\":\"" GROUP "\",\"displayName\":\"Sales\","
+	    "\"members\":[\"Carol@" DOMAIN "\",\"" NOBOX "\",\"" BOB "\"]}]}", certjson, roles);
 	free(cert);
 	free(certjson);
 	return seed;
@@ -110,7 +118,7 @@ group_teardown(void **state)
 static int
 setup(void **state)
 {
-	char *seed = seed_text();
+	char *seed = seed_text(APP_ROLES);
 
 	(void)state;
 	json_decref(graph_fixture_reseed(&sim, seed));
@@ -244,7 +252,7 @@ test_login_secret(void **state)
 	assert_non_null(claims);
 	assert_string_equal(json_string_value(json_object_get(claims, "appid")), APP);
 	assert_string_equal(json_string_value(json_object_get(claims, "tid")), TID);
-	assert_int_equal(json_array_size(json_object_get(claims, "roles")), 3);
+	assert_int_equal(json_array_size(json_object_get(claims, "roles")), 4);
 	assert_int_equal(graph_client_calls(c), 1);
 	json_decref(claims);
 	graph_client_free(c);
@@ -672,8 +680,10 @@ test_mailboxes(void **state)
 		{ ALICE ", " BOB, 0, "[\"" ALICE "\",\"" BOB "\"]", REMOTE_OK },
 		/* nobox has no mailbox (no mail); Carol's UPN is lowercased. */
 		{ "all", 0, "[\"" ALICE "\",\"" BOB "\",\"" CAROL "\"]", REMOTE_OK },
-		/* graph-sim serves no /groups. */
-		{ "group:0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9", -1, NULL, REMOTE_FINAL },
+		/* The group's members with a mail, lowercased; nobox has none and is skipped. */
+		{ "group:" GROUP, 0, "[\"" BOB "\",\"" CAROL "\"]", REMOTE_OK },
+		/* 404 Request_ResourceNotFound: a wrong id in the configuration. */
+		{ "group:" NO_GROUP, -1, NULL, REMOTE_FINAL },
 	};
 
 	(void)state;
@@ -703,10 +713,37 @@ test_mailboxes(void **state)
 		} else {
 			assert_null(upns);
 			assert_non_null(strstr(f.message, "group"));
+			assert_int_equal(f.status, 404);
 		}
 		graph_client_free(c);
 		config_free(&cfg);
 	}
+}
+
+/* An app consented without a group permission: 403, an auth failure that names the
+ * permission to grant. */
+static void
+test_mailboxes_group_denied(void **state)
+{
+	struct config cfg;
+	struct graph_client *c;
+	struct remote_failure f;
+	json_t *upns;
+	char err[256], *seed;
+
+	(void)state;
+	seed = seed_text("\"Mail.Read\",\"User.Read.All\"");
+	json_decref(graph_fixture_reseed(&sim, seed));
+	free(seed);
+	make_config(&cfg, AUTH_SECRET, "group:" GROUP);
+	c = graph_client_new(&cfg, err, sizeof(err));
+	assert_int_equal(graph_client_mailboxes(c, &upns, &f), -1);
+	assert_null(upns);
+	assert_int_equal(f.cls, REMOTE_AUTH);
+	assert_int_equal(f.status, 403);
+	assert_non_null(strstr(f.message, "GroupMember.Read.All"));
+	graph_client_free(c);
+	config_free(&cfg);
 }
 
 int
@@ -723,6 +760,7 @@ main(void)
 		cmocka_unit_test_setup(test_bad_link, setup),
 		cmocka_unit_test_setup(test_token_expiry, setup),
 		cmocka_unit_test_setup(test_mailboxes, setup),
+		cmocka_unit_test_setup(test_mailboxes_group_denied, setup),
 	};
 
 	return sim_proc_exit_status(cmocka_run_group_tests(tests, group_setup,

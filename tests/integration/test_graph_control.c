@@ -297,7 +297,7 @@ test_seed_rejects_and_keeps_nothing(void **state)
 	static const struct {
 		const char *seed, *needle;
 	} cases[] = {
-		{ "{\"groups\":[]}", "unknown seed key \"groups\"" },
+		{ "{\"contacts\":[]}", "unknown seed key \"contacts\"" },
 		{ "{\"users\":{}}", "users must be an array" },
 		{ "{\"tenant\":{\"id\":\"not-a-guid\"}}", "tenant.id must be a GUID" },
 		{ "{\"tenant\":{\"domain\":\"nodots\"}}", "tenant.domain" },
