@@ -667,6 +667,15 @@ list_users(struct graph_client *c, const char *first_url, enum need need, const 
 			const char *mail = json_string_value(json_object_get(u, "mail"));
 			char *low;
 
+			/* A member that comes back with only its id is Graph's "limited information":
+			 * the app may list members (GroupMember.Read.All) but not read users. Skipping
+			 * them would silently watch no mailbox at all. */
+			if (upn == NULL && json_is_string(json_object_get(u, "id"))) {
+				fail_set(f, REMOTE_AUTH, 200, "limited_information", "graph: %s: members "
+				    "come back without their addresses: grant the application permission "
+				    "User.Read.All (not delegated) so their mailboxes can be found", what);
+				goto out;
+			}
 			/* No mail: no mailbox to read (unlicensed, guests without Exchange). */
 			if (upn == NULL || mail == NULL || *mail == '\0')
 				continue;

@@ -744,6 +744,21 @@ test_mailboxes_group_denied(void **state)
 	assert_non_null(strstr(f.message, "GroupMember.Read.All"));
 	graph_client_free(c);
 	config_free(&cfg);
+
+	/* Members without User.Read.All come back with their ids only: an error, not an empty
+	 * (silently idle) list of mailboxes. */
+	seed = seed_text("\"Mail.Read\",\"GroupMember.Read.All\"");
+	json_decref(graph_fixture_reseed(&sim, seed));
+	free(seed);
+	make_config(&cfg, AUTH_SECRET, "group:" GROUP);
+	c = graph_client_new(&cfg, err, sizeof(err));
+	assert_int_equal(graph_client_mailboxes(c, &upns, &f), -1);
+	assert_null(upns);
+	assert_int_equal(f.cls, REMOTE_AUTH);
+	assert_string_equal(f.code, "limited_information");
+	assert_non_null(strstr(f.message, "User.Read.All"));
+	graph_client_free(c);
+	config_free(&cfg);
 }
 
 int
