@@ -932,16 +932,39 @@ h_seed(struct ctl *c)
 	httpd_respond_json(c->resp, 200, result);
 }
 
+/* Whether sql, with ?1 bound to a and ?2 to b (when not NULL), finds a row. */
 static int
-app_exists(struct graph_sim *sim, const char *client_id)
+row_exists(struct graph_sim *sim, const char *sql, const char *a, const char *b)
 {
-	sqlite3_stmt *st = db_prepare(sim->db, "SELECT 1 FROM g_app WHERE client_id = ?");
+	sqlite3_stmt *st = db_prepare(sim->db, sql);
 	int found;
 
-	sqlite3_bind_text(st, 1, client_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+	if (b != NULL)
+		sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
 	found = sqlite3_step(st) == SQLITE_ROW;
 	sqlite3_finalize(st);
 	return found;
+}
+
+static int
+app_exists(struct graph_sim *sim, const char *client_id)
+{
+	return row_exists(sim, "SELECT 1 FROM g_app WHERE client_id = ?", client_id, NULL);
+}
+
+/* Answers what a graph_* change left: its err (or refused when empty) as a 400 when rc < 0,
+ * else *result (or {}) with status. result is a pointer since the change, an argument of the
+ * same call, fills it. */
+static void
+respond_change(struct ctl *c, int rc, json_t **result, const char *err, const char *refused,
+    int status)
+{
+	if (rc < 0) {
+		sim_control_error(c->resp, 400, "%s", err[0] ? err : refused);
+		return;
+	}
+	httpd_respond_json(c->resp, status, *result ? *result : json_object());
 }
 
 static void
@@ -982,11 +1005,8 @@ h_mail(struct ctl *c)
 		    "\"subject\":..}");
 		return;
 	}
-	if (graph_mail_deliver(c->sim, c->body, &result, err, sizeof(err)) < 0) {
-		sim_control_error(c->resp, 400, "%s", err[0] ? err : "delivery refused");
-		return;
-	}
-	httpd_respond_json(c->resp, 201, result ? result : json_object());
+	respond_change(c, graph_mail_deliver(c->sim, c->body, &result, err, sizeof(err)), &result,
+	    err, "delivery refused", 201);
 }
 
 /* The user named by the path (id or userPrincipalName), or a 404 answered. */
@@ -1004,14 +1024,9 @@ path_user(struct ctl *c, const char *who, struct graph_user *u)
 static int
 path_message(struct ctl *c, const struct graph_user *u, const char *id)
 {
-	sqlite3_stmt *st = db_prepare(c->sim->db, "SELECT 1 FROM g_message WHERE user_id = ?1 "
-	    "AND deleted = 0 AND (rest_id = ?2 OR immutable_id = ?2)");
-	int found;
+	int found = row_exists(c->sim, "SELECT 1 FROM g_message WHERE user_id = ?1 "
+	    "AND deleted = 0 AND (rest_id = ?2 OR immutable_id = ?2)", u->id, id);
 
-	sqlite3_bind_text(st, 1, u->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
 	if (!found)
 		sim_control_error(c->resp, 404,
 		    "no message \"%s\" in the mailbox of %s", id, u->upn);
@@ -1034,12 +1049,8 @@ h_mail_move(struct ctl *c)
 	}
 	if (path_user(c, c->arg[0], &u) < 0 || path_message(c, &u, c->arg[1]) < 0)
 		return;
-	if (graph_mail_move(c->sim, c->arg[0], c->arg[1], folder, &result, err,
-	    sizeof(err)) < 0) {
-		sim_control_error(c->resp, 400, "%s", err[0] ? err : "move refused");
-		return;
-	}
-	httpd_respond_json(c->resp, 200, result ? result : json_object());
+	respond_change(c, graph_mail_move(c->sim, c->arg[0], c->arg[1], folder, &result, err,
+	    sizeof(err)), &result, err, "move refused", 200);
 }
 
 static void
@@ -1133,24 +1144,17 @@ h_events(struct ctl *c)
 		    "\"attendees\":[..],\"start\":{..},\"end\":{..}}");
 		return;
 	}
-	if (graph_calendar_create(c->sim, c->body, &result, err, sizeof(err)) < 0) {
-		sim_control_error(c->resp, 400, "%s", err[0] ? err : "event refused");
-		return;
-	}
-	httpd_respond_json(c->resp, 201, result ? result : json_object());
+	respond_change(c, graph_calendar_create(c->sim, c->body, &result, err, sizeof(err)),
+	    &result, err, "event refused", 201);
 }
 
 /* A meeting by its uid or by the iCalUId of one of its occurrences, or a 404 answered. */
 static int
 path_event(struct ctl *c, const char *uid)
 {
-	sqlite3_stmt *st = db_prepare(c->sim->db, "SELECT 1 FROM g_event WHERE (uid = ?1 OR "
-	    "ical_uid = ?1) AND deleted = 0 LIMIT 1");
-	int found;
+	int found = row_exists(c->sim, "SELECT 1 FROM g_event WHERE (uid = ?1 OR "
+	    "ical_uid = ?1) AND deleted = 0 LIMIT 1", uid, NULL);
 
-	sqlite3_bind_text(st, 1, uid, -1, SQLITE_STATIC);
-	found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
 	if (!found)
 		sim_control_error(c->resp, 404, "no event with uid or iCalUId \"%s\"", uid);
 	return found ? 0 : -1;
@@ -1177,11 +1181,8 @@ h_event_respond(struct ctl *c)
 	}
 	if (path_event(c, c->arg[0]) < 0)
 		return;
-	if (graph_calendar_respond(c->sim, c->arg[0], c->body, &result, err, sizeof(err)) < 0) {
-		sim_control_error(c->resp, 400, "%s", err[0] ? err : "response refused");
-		return;
-	}
-	httpd_respond_json(c->resp, 200, result ? result : json_object());
+	respond_change(c, graph_calendar_respond(c->sim, c->arg[0], c->body, &result, err,
+	    sizeof(err)), &result, err, "response refused", 200);
 }
 
 static void
@@ -1197,11 +1198,8 @@ h_event_update(struct ctl *c)
 	}
 	if (path_event(c, c->arg[0]) < 0)
 		return;
-	if (graph_calendar_update(c->sim, c->arg[0], c->body, &result, err, sizeof(err)) < 0) {
-		sim_control_error(c->resp, 400, "%s", err[0] ? err : "update refused");
-		return;
-	}
-	httpd_respond_json(c->resp, 200, result ? result : json_object());
+	respond_change(c, graph_calendar_update(c->sim, c->arg[0], c->body, &result, err,
+	    sizeof(err)), &result, err, "update refused", 200);
 }
 
 static void
@@ -1211,9 +1209,7 @@ h_lifecycle(struct ctl *c)
 	    "reauthorizationRequired" };
 	const char *ev = json_string_value(json_object_get(c->body, "event"));
 	char err[1024] = "";
-	sqlite3_stmt *st;
 	size_t i;
-	int found;
 
 	for (i = 0; ev != NULL && i < sizeof(events) / sizeof(events[0]); i++)
 		if (strcmp(ev, events[i]) == 0)
@@ -1225,11 +1221,8 @@ h_lifecycle(struct ctl *c)
 		    "reauthorizationRequired\"}");
 		return;
 	}
-	st = db_prepare(c->sim->db, "SELECT 1 FROM g_subscription WHERE id = lower(?)");
-	sqlite3_bind_text(st, 1, c->arg[0], -1, SQLITE_STATIC);
-	found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	if (!found) {
+	if (!row_exists(c->sim, "SELECT 1 FROM g_subscription WHERE id = lower(?)", c->arg[0],
+	    NULL)) {
 		sim_control_error(c->resp, 404, "no subscription \"%s\"", c->arg[0]);
 		return;
 	}

@@ -156,15 +156,14 @@ list_members(struct graph_sim *sim, struct graph_req *req, const char *id, int c
     struct graph_reply *reply)
 {
 	const char *select = graph_req_param(req, "$select");
-	const char *skiptoken = graph_req_param(req, "$skiptoken");
 	static const char *const drop[] = { "$skiptoken", NULL };
 	static const char *const unsupported[] = { "$filter", "$orderby", "$search", "$count",
 	    NULL };
-	char bad[256], *canon = NULL, *ctx_path, *ctx;
+	char bad[256];
 	sqlite3_stmt *st;
-	long top, offset = 0, n = 0;
+	long top, offset, n = 0;
 	int more = 0, limited;
-	json_t *body, *value;
+	json_t *value;
 
 	if (!group_exists(sim, req, id, reply))
 		return;
@@ -183,17 +182,9 @@ list_members(struct graph_sim *sim, struct graph_req *req, const char *id, int c
 		    cast ? "microsoft.graph.user" : "microsoft.graph.directoryObject");
 		return;
 	}
-	top = graph_odata_top_as(req, MEMBERS_PAGE_DEFAULT, MEMBERS_PAGE_MAX,
-	    "Request_UnsupportedQuery",
-	    "Invalid page size specified: '%s'. Must be between 1 and 999 inclusive.", reply);
-	if (top < 0)
+	if (graph_users_page_args(req, reply, MEMBERS_PAGE_DEFAULT, MEMBERS_PAGE_MAX, &top,
+	    &offset) < 0)
 		return;
-	if (skiptoken != NULL && graph_users_skiptoken_parse(skiptoken, &offset) < 0) {
-		graph_reply_error(reply, req, 400, "Directory_ExpiredPageToken",
-		    "The specified page token value has expired and can no longer be included in "
-		    "your request.");
-		return;
-	}
 	limited = !has_role(req, user_read_roles);
 	st = db_prepare(sim->db, "SELECT " GRAPH_USER_COLS " FROM g_group_member "
 	    "JOIN g_user ON g_user.id = g_group_member.user_id WHERE group_id = ? COLLATE NOCASE "
@@ -218,25 +209,8 @@ list_members(struct graph_sim *sim, struct graph_req *req, const char *id, int c
 		n++;
 	}
 	sqlite3_finalize(st);
-	canon = graph_odata_select_canonical(select, graph_user_props);
-	ctx_path = xasprintf("/v1.0/$metadata#%s%s%s%s", cast ? "users" : "directoryObjects",
-	    canon ? "(" : "", canon ? canon : "", canon ? ")" : "");
-	ctx = graph_url(sim, ctx_path);
-	body = json_object();
-	json_object_set_new(body, "@odata.context", json_string(ctx));
-	if (more) {
-		char *tok = graph_users_skiptoken(offset + n);
-		char *link = graph_odata_link(sim, req, drop, "$skiptoken", tok);
-
-		json_object_set_new(body, "@odata.nextLink", json_string(link));
-		free(link);
-		free(tok);
-	}
-	json_object_set_new(body, "value", value);
-	graph_reply_json(reply, 200, body);
-	free(ctx);
-	free(ctx_path);
-	free(canon);
+	graph_users_reply_page(sim, req, reply, cast ? "users" : "directoryObjects", select, value,
+	    more, offset + n, drop);
 }
 
 void

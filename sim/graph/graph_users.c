@@ -137,6 +137,53 @@ graph_users_skiptoken_parse(const char *token, long *offset)
 	return rc;
 }
 
+int
+graph_users_page_args(struct graph_req *req, struct graph_reply *reply, long dflt, long max,
+    long *top, long *offset)
+{
+	const char *skiptoken = graph_req_param(req, "$skiptoken");
+
+	*offset = 0;
+	*top = graph_odata_top_as(req, dflt, max, "Request_UnsupportedQuery",
+	    "Invalid page size specified: '%s'. Must be between 1 and 999 inclusive.", reply);
+	if (*top < 0)
+		return -1;
+	if (skiptoken != NULL && graph_users_skiptoken_parse(skiptoken, offset) < 0) {
+		graph_reply_error(reply, req, 400, "Directory_ExpiredPageToken",
+		    "The specified page token value has expired and can no longer be included in "
+		    "your request.");
+		return -1;
+	}
+	return 0;
+}
+
+void
+graph_users_reply_page(struct graph_sim *sim, struct graph_req *req,
+    struct graph_reply *reply, const char *set, const char *select, json_t *value, int more,
+    long next, const char *const *drop)
+{
+	char *canon = graph_odata_select_canonical(select, graph_user_props);
+	char *ctx_path = xasprintf("/v1.0/$metadata#%s%s%s%s", set, canon ? "(" : "",
+	    canon ? canon : "", canon ? ")" : "");
+	char *ctx = graph_url(sim, ctx_path);
+	json_t *body = json_object();
+
+	json_object_set_new(body, "@odata.context", json_string(ctx));
+	if (more) {
+		char *tok = graph_users_skiptoken(next);
+		char *link = graph_odata_link(sim, req, drop, "$skiptoken", tok);
+
+		json_object_set_new(body, "@odata.nextLink", json_string(link));
+		free(link);
+		free(tok);
+	}
+	json_object_set_new(body, "value", value);
+	graph_reply_json(reply, 200, body);
+	free(ctx);
+	free(ctx_path);
+	free(canon);
+}
+
 /* Appends the WHERE clause of a parsed $filter to sql; binds come later in term order. */
 static char *
 filter_sql(const struct graph_filter *f)
@@ -166,13 +213,12 @@ list_users(struct graph_sim *sim, struct graph_req *req, struct graph_reply *rep
 {
 	const char *select = graph_req_param(req, "$select");
 	const char *filter_text = graph_req_param(req, "$filter");
-	const char *skiptoken = graph_req_param(req, "$skiptoken");
 	static const char *const drop[] = { "$skiptoken", NULL };
 	struct graph_filter filter;
-	char bad[256], *where = NULL, *sql = NULL, *canon = NULL, *ctx_path, *ctx;
+	char bad[256], *where = NULL, *sql = NULL;
 	sqlite3_stmt *st = NULL;
-	long top, offset = 0, n = 0;
-	json_t *body, *value;
+	long top, offset, n = 0;
+	json_t *value;
 	int more = 0;
 
 	if (graph_odata_select_check(select, graph_user_props, bad, sizeof(bad)) < 0) {
@@ -180,17 +226,9 @@ list_users(struct graph_sim *sim, struct graph_req *req, struct graph_reply *rep
 		    "Could not find a property named '%s' on type 'microsoft.graph.user'.", bad);
 		return;
 	}
-	top = graph_odata_top_as(req, USERS_PAGE_DEFAULT, USERS_PAGE_MAX,
-	    "Request_UnsupportedQuery",
-	    "Invalid page size specified: '%s'. Must be between 1 and 999 inclusive.", reply);
-	if (top < 0)
+	if (graph_users_page_args(req, reply, USERS_PAGE_DEFAULT, USERS_PAGE_MAX, &top,
+	    &offset) < 0)
 		return;
-	if (skiptoken != NULL && graph_users_skiptoken_parse(skiptoken, &offset) < 0) {
-		graph_reply_error(reply, req, 400, "Directory_ExpiredPageToken",
-		    "The specified page token value has expired and can no longer be included in "
-		    "your request.");
-		return;
-	}
 	if (filter_text != NULL) {
 		enum graph_filter_result r = graph_odata_filter_parse(filter_text, user_filter,
 		    &filter, bad, sizeof(bad));
@@ -222,25 +260,7 @@ list_users(struct graph_sim *sim, struct graph_req *req, struct graph_reply *rep
 		json_array_append_new(value, graph_users_json(st, select));
 		n++;
 	}
-	canon = graph_odata_select_canonical(select, graph_user_props);
-	ctx_path = canon ? xasprintf("/v1.0/$metadata#users(%s)", canon) :
-	    xstrdup("/v1.0/$metadata#users");
-	body = json_object();
-	ctx = graph_url(sim, ctx_path);
-	json_object_set_new(body, "@odata.context", json_string(ctx));
-	free(ctx);
-	if (more) {
-		char *tok = graph_users_skiptoken(offset + n);
-		char *link = graph_odata_link(sim, req, drop, "$skiptoken", tok);
-
-		json_object_set_new(body, "@odata.nextLink", json_string(link));
-		free(link);
-		free(tok);
-	}
-	json_object_set_new(body, "value", value);
-	graph_reply_json(reply, 200, body);
-	free(ctx_path);
-	free(canon);
+	graph_users_reply_page(sim, req, reply, "users", select, value, more, offset + n, drop);
 	sqlite3_finalize(st);
 	free(sql);
 	free(where);

@@ -35,4 +35,16 @@ json_t *graph_users_json(sqlite3_stmt *st, const char *select);
 char *graph_users_skiptoken(long offset);
 int graph_users_skiptoken_parse(const char *token, long *offset);
 
+/* A directory list's page: $top (dflt without, 1 to max) in *top and the $skiptoken's offset
+ * (0 without) in *offset; -1 with the 400 answered. */
+int graph_users_page_args(struct graph_req *req, struct graph_reply *reply, long dflt, long max,
+    long *top, long *offset);
+
+/* Answers 200 with a directory page: value (taken), its @odata.context for the entity set
+ * ("users", "directoryObjects") with select applied, and when more an @odata.nextLink whose
+ * $skiptoken is next (replacing the drop parameters of the request). */
+void graph_users_reply_page(struct graph_sim *sim, struct graph_req *req,
+    struct graph_reply *reply, const char *set, const char *select, json_t *value, int more,
+    long next, const char *const *drop);
+
 #endif

@@ -1005,6 +1005,23 @@ record_object(struct sf_sim *sim, const char *type, json_t *results)
 static const char chunks_msg[] = "Cannot have more than 10 chunks in a single operation. "
     "Please rearrange the data to reduce chunking.";
 
+/* A create or update collection's records (borrowed from the body) and allOrNone, with the
+ * collection's savepoint open; -1 with the answer given (a bad body, or too many chunks). */
+static int
+collection_begin(struct sf_sim *sim, struct sf_call *call, json_t **records, int *all_or_none,
+    struct sf_reply *reply)
+{
+	if (collection_body(call, records, all_or_none, reply) < 0)
+		return -1;
+	if (count_chunks(*records) > COLLECTION_MAX_CHUNKS) {
+		/* UNVERIFIED for REST: the SOAP API's status code and text. */
+		collection_all_fail(*records, "EXCEEDED_MAX_TYPES_LIMIT", chunks_msg, reply);
+		return -1;
+	}
+	db_savepoint(sim->store.db, SP_COLLECTION);
+	return 0;
+}
+
 static void
 collection_create(struct sf_sim *sim, struct sf_call *call, struct sf_reply *reply)
 {
@@ -1012,15 +1029,9 @@ collection_create(struct sf_sim *sim, struct sf_call *call, struct sf_reply *rep
 	int all_or_none, failed = 0;
 	size_t i;
 
-	if (collection_body(call, &records, &all_or_none, reply) < 0)
+	if (collection_begin(sim, call, &records, &all_or_none, reply) < 0)
 		return;
-	if (count_chunks(records) > COLLECTION_MAX_CHUNKS) {
-		/* UNVERIFIED for REST: the SOAP API's status code and text. */
-		collection_all_fail(records, "EXCEEDED_MAX_TYPES_LIMIT", chunks_msg, reply);
-		return;
-	}
 	results = json_array();
-	db_savepoint(sim->store.db, SP_COLLECTION);
 	json_array_foreach(records, i, rec) {
 		const char *type = record_type(rec);
 		const struct sf_object *obj;
@@ -1054,14 +1065,9 @@ collection_update(struct sf_sim *sim, struct sf_call *call, struct sf_reply *rep
 	int all_or_none, failed = 0;
 	size_t i;
 
-	if (collection_body(call, &records, &all_or_none, reply) < 0)
+	if (collection_begin(sim, call, &records, &all_or_none, reply) < 0)
 		return;
-	if (count_chunks(records) > COLLECTION_MAX_CHUNKS) {
-		collection_all_fail(records, "EXCEEDED_MAX_TYPES_LIMIT", chunks_msg, reply);
-		return;
-	}
 	results = json_array();
-	db_savepoint(sim->store.db, SP_COLLECTION);
 	json_array_foreach(records, i, rec) {
 		const char *type = record_type(rec), *id = json_string_value(record_id(rec));
 		const struct sf_object *obj;

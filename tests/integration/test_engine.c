@@ -32,10 +32,7 @@
 #include "tmpdir.h"
 #include "xmalloc.h"
 
-static char tmpdir[PATH_MAX];
-static char conf_path[PATH_MAX + 32];
-static struct sim_proc graph;
-static struct sf_fixture sf;
+static struct e2e_world world;
 static char day[16];		/* the mails' date, YYYY-MM-DD (UTC) */
 static char when[40];		/* and time */
 static char later[40];		/* an hour after when */
@@ -43,20 +40,10 @@ static char later[40];		/* an hour after when */
 /* The mails of the world: internetMessageId as graph-sim answered, by name. */
 static json_t *mids;
 
-static const char *
-key_id(const char *key)
-{
-	const char *id = json_string_value(json_object_get(sf.keys, key));
-
-	if (id == NULL)
-		fail_msg("no seeded key %s", key);
-	return id;
-}
-
 static void
 send_mail(const char *name, const char *body)
 {
-	json_t *r = sim_http_ctl(graph.base_url, "POST", "/_sim/mail", body, 201);
+	json_t *r = sim_http_ctl(world.graph.base_url, "POST", "/_sim/mail", body, 201);
 
 	json_object_set(mids, name, json_object_get(r, "internetMessageId"));
 	json_decref(r);
@@ -65,14 +52,10 @@ send_mail(const char *name, const char *body)
 static int
 setup(void **state)
 {
-	char *seed, *app, *integ, *gseed, *conf;
-	json_t *seeded = NULL;
 	time_t t = time(NULL) - 2 * 86400;
 	struct tm tm;
 
 	(void)state;
-	if (tmpdir_make(tmpdir, sizeof(tmpdir), "test_engine") == -1)
-		return -1;
 	gmtime_r(&t, &tm);
 	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT10:00:00Z", &tm);
@@ -80,13 +63,12 @@ setup(void **state)
 
 	/* Salesforce: the integration user with its connected app, two reps as Users with the
 	 * reps' mail addresses, Contacts (Carol with an open Opportunity), a Lead. */
-	e2e_sf_login_seed(tmpdir, &app, &integ);
-	seed = xasprintf("{\"User\":[%s,"
-	    "{\"_key\":\"alice\",\"Username\":\"alice@contoso.com\",\"Email\":\"alice@contoso.com\","
+	if (e2e_world_start(&world, "test_engine",
+	    "{\"_key\":\"alice\",\"Username\":\"alice@contoso.com\","
+	    "\"Email\":\"alice@contoso.com\","
 	    "\"FirstName\":\"Alice\",\"LastName\":\"Adams\",\"Alias\":\"aadams\"},"
 	    "{\"_key\":\"bob\",\"Username\":\"bob@contoso.com\",\"Email\":\"bob@contoso.com\","
-	    "\"FirstName\":\"Bob\",\"LastName\":\"Brown\",\"Alias\":\"bbrown\"}],"
-	    "%s,"
+	    "\"FirstName\":\"Bob\",\"LastName\":\"Brown\",\"Alias\":\"bbrown\"}",
 	    "\"Account\":[{\"_key\":\"fab\",\"Name\":\"Fabrikam\"},"
 	    "{\"_key\":\"nw\",\"Name\":\"Northwind\"}],"
 	    "\"Contact\":["
@@ -98,36 +80,16 @@ setup(void **state)
 	    "\"StageName\":\"Prospecting\",\"CloseDate\":\"2030-01-31\",\"AccountId\":\"@fab\"}],"
 	    "\"OpportunityContactRole\":[{\"OpportunityId\":\"@opp\",\"ContactId\":\"@carol\"}],"
 	    "\"Lead\":[{\"_key\":\"lena\",\"FirstName\":\"Lena\",\"LastName\":\"Lund\","
-	    "\"Company\":\"Tailspin\",\"Email\":\"lena@tailspin.com\"}]}", integ, app);
-	free(app);
-	free(integ);
-	if (sf_fixture_start(&sf, NULL, seed) == -1) {
-		free(seed);
-		return -1;
-	}
-	free(seed);
-
-	gseed = e2e_graph_seed(
+	    "\"Company\":\"Tailspin\",\"Email\":\"lena@tailspin.com\"}]",
 	    "[{\"userPrincipalName\":\"alice@contoso.com\",\"displayName\":\"Alice Adams\"},"
-	    "{\"userPrincipalName\":\"bob@contoso.com\",\"displayName\":\"Bob Brown\"}]");
-	if (graph_fixture_start(&graph, NULL, gseed, &seeded) == -1) {
-		free(gseed);
-		sf_fixture_stop(&sf);
-		return -1;
-	}
-	free(gseed);
-	json_decref(seeded);
-
-	conf = e2e_config_write(tmpdir, graph.base_url, sf.p.base_url,
+	    "{\"userPrincipalName\":\"bob@contoso.com\",\"displayName\":\"Bob Brown\"}]",
 	    "alice@contoso.com, bob@contoso.com",
 	    "backfill_days 30\n"
 	    "create_leads yes\n"
 	    "activity_timezone UTC\n"
 	    "log_level info\n"
-	    "http_timeout 10s\n");
-	snprintf(conf_path, sizeof(conf_path), "%s", conf);
-	free(conf);
-
+	    "http_timeout 10s\n") == -1)
+		return -1;
 	mids = json_object();
 	return 0;
 }
@@ -135,17 +97,9 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	int rc = 0;
-
 	(void)state;
 	json_decref(mids);
-	if (graph_fixture_stop(&graph) == -1)
-		rc = -1;
-	if (sf_fixture_stop(&sf) == -1)
-		rc = -1;
-	if (tmpdir_remove(tmpdir) == -1)
-		rc = -1;
-	return rc;
+	return e2e_world_stop(&world);
 }
 
 /* The world's mail, one POST /_sim/mail each. */
@@ -195,16 +149,7 @@ digest_of(const char *name, char out[NORMALIZE_DIGEST_LEN + 1])
 	e2e_digest(json_string_value(json_object_get(mids, name)), out);
 }
 
-struct want_task {
-	const char *mail;	/* the mails' name in mids */
-	const char *subject;
-	const char *who;	/* seeded key, or "lead:<email>" for a Lead olsync made */
-	const char *what;	/* seeded key or NULL */
-	const char *owner;	/* seeded key */
-	const char *description;
-};
-
-static const struct want_task want_tasks[] = {
+static const struct e2e_want_task want_tasks[] = {
 	{ "inbound", "Email: Renewal quote", "carol", "opp", "alice",
 	  "Could you send the renewal quote?" },
 	{ "outbound", "Email: Intro", "dave", NULL, "alice", "Nice to meet you both." },
@@ -218,12 +163,7 @@ static const struct want_task want_tasks[] = {
 	  "Second note." },
 };
 
-struct want_lead {
-	const char *email;
-	const char *first, *last, *company, *owner, *description;
-};
-
-static const struct want_lead want_leads[] = {
+static const struct e2e_want_lead want_leads[] = {
 	{ "pat@globex-corp.com", "Pat", "Quinn", "Globex Corp", "bob",
 	  "Pricing question: What does the pro plan cost?" },
 	/* Two mails, one Lead; free mail gets the placeholder Company. */
@@ -235,91 +175,50 @@ static const struct want_lead want_leads[] = {
 static char *
 snapshot(void)
 {
-	json_t *tasks = e2e_records(sf.p.base_url, "Task");
-	json_t *leads = e2e_records(sf.p.base_url, "Lead"), *r;
-	char *s = xstrdup(""), *t;
-	size_t i;
+	static const char *const objs[] = { "Task", "Lead" };
 
-	json_array_foreach(tasks, i, r) {
-		t = xasprintf("%sT %s %s\n", s, e2e_field(r, "Id"), e2e_field(r, "LastModifiedDate"));
-		free(s);
-		s = t;
-	}
-	json_array_foreach(leads, i, r) {
-		t = xasprintf("%sL %s %s\n", s, e2e_field(r, "Id"), e2e_field(r, "LastModifiedDate"));
-		free(s);
-		s = t;
-	}
-	json_decref(tasks);
-	json_decref(leads);
-	return s;
+	return e2e_snapshot(world.sf.p.base_url, objs, sizeof(objs) / sizeof(objs[0]));
 }
 
 static void
 test_sync_once(void **state)
 {
 	json_t *tasks, *leads, *rec;
-	char digest[NORMALIZE_DIGEST_LEN + 1], *out = NULL, *before, *after, *show;
+	char *out = NULL, *before, *after, *show;
 	size_t i;
 
 	(void)state;
 	deliver();
-	assert_int_equal(e2e_run(tmpdir, NULL, NULL, "-c", conf_path, "sync", "--once", NULL), 0);
+	assert_int_equal(e2e_run(world.dir, NULL, NULL,
+	    "-c", world.conf, "sync", "--once", NULL), 0);
 
-	leads = e2e_records(sf.p.base_url, "Lead");
+	leads = e2e_records(world.sf.p.base_url, "Lead");
 	/* The seeded Lena, and one Lead per unknown, non-automated sender. */
 	assert_int_equal(json_array_size(leads), 1 + sizeof(want_leads) / sizeof(want_leads[0]));
-	for (i = 0; i < sizeof(want_leads) / sizeof(want_leads[0]); i++) {
-		const struct want_lead *w = &want_leads[i];
-
-		rec = e2e_find(leads, "Email", w->email);
-		assert_string_equal(e2e_field(rec, "FirstName"), w->first);
-		assert_string_equal(e2e_field(rec, "LastName"), w->last);
-		assert_string_equal(e2e_field(rec, "Company"), w->company);
-		assert_string_equal(e2e_field(rec, "LeadSource"), "Email");
-		assert_string_equal(e2e_field(rec, "OwnerId"), key_id(w->owner));
-		assert_string_equal(e2e_field(rec, "Description"), w->description);
-	}
+	for (i = 0; i < sizeof(want_leads) / sizeof(want_leads[0]); i++)
+		e2e_check_lead(leads, world.sf.keys, &want_leads[i]);
 	/* The newsletter's sender is automated: no Lead. */
 	json_array_foreach(leads, i, rec)
 		assert_string_not_equal(e2e_field(rec, "Email"), "news@newsletters.example");
 
-	tasks = e2e_records(sf.p.base_url, "Task");
+	tasks = e2e_records(world.sf.p.base_url, "Task");
 	assert_int_equal(json_array_size(tasks), sizeof(want_tasks) / sizeof(want_tasks[0]));
-	for (i = 0; i < sizeof(want_tasks) / sizeof(want_tasks[0]); i++) {
-		const struct want_task *w = &want_tasks[i];
-		const char *who;
-
-		digest_of(w->mail, digest);
-		rec = e2e_find(tasks, "OutlookMessageId__c", digest);
-		assert_string_equal(e2e_field(rec, "Subject"), w->subject);
-		if (strncmp(w->who, "lead:", 5) == 0)
-			who = e2e_field(e2e_find(leads, "Email", w->who + 5), "Id");
-		else
-			who = key_id(w->who);
-		assert_string_equal(e2e_field(rec, "WhoId"), who);
-		assert_string_equal(e2e_field(rec, "WhatId"), w->what ? key_id(w->what) : "(null)");
-		assert_string_equal(e2e_field(rec, "OwnerId"), key_id(w->owner));
-		assert_string_equal(e2e_field(rec, "Status"), "Completed");
-		assert_string_equal(e2e_field(rec, "Priority"), "Normal");
-		assert_string_equal(e2e_field(rec, "TaskSubtype"), "Email");
-		assert_string_equal(e2e_field(rec, "Type"), "Email");
-		assert_string_equal(e2e_field(rec, "ActivityDate"), day);
-		assert_string_equal(e2e_field(rec, "Description"), w->description);
-	}
+	for (i = 0; i < sizeof(want_tasks) / sizeof(want_tasks[0]); i++)
+		e2e_check_task(tasks, leads, world.sf.keys, mids, day, &want_tasks[i]);
 	json_decref(tasks);
 	json_decref(leads);
 
 	/* A second pass: nothing new in Graph, nothing written. */
 	before = snapshot();
-	assert_int_equal(e2e_run(tmpdir, NULL, NULL, "-c", conf_path, "sync", "--once", NULL), 0);
+	assert_int_equal(e2e_run(world.dir, NULL, NULL,
+	    "-c", world.conf, "sync", "--once", NULL), 0);
 	after = snapshot();
 	assert_string_equal(after, before);
 	free(before);
 	free(after);
 
 	/* The ledger: 6 logged, internal and newsletter skipped, nothing open. */
-	assert_int_equal(e2e_run(tmpdir, &out, NULL, "-c", conf_path, "status", NULL), 0);
+	assert_int_equal(e2e_run(world.dir, &out, NULL, "-c", world.conf, "status", NULL), 0);
 	assert_non_null(strstr(out, "logged    6\n"));
 	assert_non_null(strstr(out, "skipped   2\n"));
 	assert_non_null(strstr(out, "pending   0\n"));
@@ -328,18 +227,19 @@ test_sync_once(void **state)
 	free(out);
 
 	/* The thread: one entry, two sightings, and why the internal mail was not logged. */
-	assert_int_equal(e2e_run(tmpdir, &show, NULL, "-c", conf_path, "show",
+	assert_int_equal(e2e_run(world.dir, &show, NULL, "-c", world.conf, "show",
 	    json_string_value(json_object_get(mids, "thread")), NULL), 0);
 	assert_non_null(strstr(show, "state            logged\n"));
 	assert_non_null(strstr(show, "mailbox=alice@contoso.com folder=inbox"));
 	assert_non_null(strstr(show, "mailbox=bob@contoso.com folder=inbox"));
 	free(show);
-	assert_int_equal(e2e_run(tmpdir, &show, NULL, "-c", conf_path, "show",
+	assert_int_equal(e2e_run(world.dir, &show, NULL, "-c", world.conf, "show",
 	    json_string_value(json_object_get(mids, "internal")), NULL), 0);
 	assert_non_null(strstr(show, "state            skipped\n"));
 	assert_non_null(strstr(show, "reason           internal_only"));
 	free(show);
-	assert_int_equal(e2e_run(tmpdir, NULL, NULL, "-c", conf_path, "show", "<nope@nowhere.example>",
+	assert_int_equal(e2e_run(world.dir, NULL, NULL,
+	    "-c", world.conf, "show", "<nope@nowhere.example>",
 	    NULL), 1);
 }
 
@@ -353,46 +253,49 @@ test_recovery(void **state)
 	json_t *tasks;
 
 	(void)state;
-	json_decref(sim_http_ctl(graph.base_url, "POST", "/_sim/delta/expire", NULL, 200));
+	json_decref(sim_http_ctl(world.graph.base_url, "POST", "/_sim/delta/expire", NULL, 200));
 	b = xasprintf("{\"from\":\"Carol Chen <carol@fabrikam.com>\","
 	    "\"to\":[\"alice@contoso.com\"],\"subject\":\"Re: Renewal quote\","
 	    "\"body\":\"Signed copy attached.\",\"date\":\"%s\"}", later);
 	send_mail("followup", b);
 	free(b);
-	json_decref(sim_http_ctl(sf.p.base_url, "POST", "/_sim/faults",
+	json_decref(sim_http_ctl(world.sf.p.base_url, "POST", "/_sim/faults",
 	    "{\"path\":\"/services/data/v62.0/composite/sobjects\",\"status\":400,"
 	    "\"errorCode\":\"INVALID_FIELD\",\"message\":\"No such column on Task\"}", 200));
 
-	assert_int_equal(e2e_run(tmpdir, NULL, &err, "-c", conf_path, "sync", "--once", NULL), 0);
+	assert_int_equal(e2e_run(world.dir, NULL, &err,
+	    "-c", world.conf, "sync", "--once", NULL), 0);
 	/* Every folder read again from the window: 10 old copies again, 1 new message. */
 	assert_non_null(strstr(err, "restarts=4 "));
 	assert_non_null(strstr(err, "new=1 copies=0 again=10 "));
 	free(err);
-	tasks = e2e_records(sf.p.base_url, "Task");
+	tasks = e2e_records(world.sf.p.base_url, "Task");
 	assert_int_equal(json_array_size(tasks), 6);
 	json_decref(tasks);
 
-	assert_int_equal(e2e_run(tmpdir, &out, NULL, "-c", conf_path, "status", NULL), 0);
+	assert_int_equal(e2e_run(world.dir, &out, NULL, "-c", world.conf, "status", NULL), 0);
 	assert_int_equal(e2e_status_count(out, "logged "), 6);
 	assert_int_equal(e2e_status_count(out, "dead "), 1);
 	free(out);
 	digest_of("followup", digest);
-	assert_int_equal(e2e_run(tmpdir, &out, NULL, "-c", conf_path, "dead", NULL), 0);
+	assert_int_equal(e2e_run(world.dir, &out, NULL, "-c", world.conf, "dead", NULL), 0);
 	assert_non_null(strstr(out, digest));
 	assert_non_null(strstr(out, "INVALID_FIELD"));
 	assert_non_null(strstr(out, "1 dead\n"));
 	free(out);
 
-	assert_int_equal(e2e_run(tmpdir, &out, NULL, "-c", conf_path, "retry", digest, NULL), 0);
+	assert_int_equal(e2e_run(world.dir, &out, NULL,
+	    "-c", world.conf, "retry", digest, NULL), 0);
 	assert_string_equal(out, "1 revived\n");
 	free(out);
-	assert_int_equal(e2e_run(tmpdir, NULL, NULL, "-c", conf_path, "sync", "--once", NULL), 0);
-	tasks = e2e_records(sf.p.base_url, "Task");
+	assert_int_equal(e2e_run(world.dir, NULL, NULL,
+	    "-c", world.conf, "sync", "--once", NULL), 0);
+	tasks = e2e_records(world.sf.p.base_url, "Task");
 	assert_int_equal(json_array_size(tasks), 7);
 	assert_string_equal(e2e_field(e2e_find(tasks, "OutlookMessageId__c", digest), "Subject"),
 	    "Email: Re: Renewal quote");
 	json_decref(tasks);
-	assert_int_equal(e2e_run(tmpdir, &out, NULL, "-c", conf_path, "status", NULL), 0);
+	assert_int_equal(e2e_run(world.dir, &out, NULL, "-c", world.conf, "status", NULL), 0);
 	assert_int_equal(e2e_status_count(out, "logged "), 7);
 	assert_int_equal(e2e_status_count(out, "dead "), 0);
 	free(out);
@@ -402,7 +305,7 @@ test_recovery(void **state)
 static void
 test_run_until_sigterm(void **state)
 {
-	char *argv[] = { (char *)sim_proc_binary("olsync"), "-c", conf_path, "run", NULL };
+	char *argv[] = { (char *)sim_proc_binary("olsync"), "-c", world.conf, "run", NULL };
 	char *b, *out = NULL;
 	pid_t pid;
 	int status, i;
@@ -421,7 +324,7 @@ test_run_until_sigterm(void **state)
 	}
 	/* Wait for the pass to log it (the interval is 15 minutes: one pass only). */
 	for (i = 0; i < 100; i++) {
-		json_t *tasks = e2e_records(sf.p.base_url, "Task");
+		json_t *tasks = e2e_records(world.sf.p.base_url, "Task");
 		size_t n = json_array_size(tasks);
 
 		json_decref(tasks);
@@ -434,7 +337,7 @@ test_run_until_sigterm(void **state)
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
-	assert_int_equal(e2e_run(tmpdir, &out, NULL, "-c", conf_path, "status", NULL), 0);
+	assert_int_equal(e2e_run(world.dir, &out, NULL, "-c", world.conf, "status", NULL), 0);
 	assert_int_equal(e2e_status_count(out, "logged "), 8);
 	free(out);
 }
@@ -487,25 +390,25 @@ test_check_config(void **state)
 	char *out = NULL, *err = NULL, *bad;
 
 	(void)state;
-	assert_int_equal(e2e_run(tmpdir, &out, NULL, "-c", conf_path, "check-config", NULL), 0);
+	assert_int_equal(e2e_run(world.dir, &out, NULL, "-c", world.conf, "check-config", NULL), 0);
 	assert_string_equal(out, "configuration OK\n");
 	free(out);
-	assert_int_equal(e2e_run(tmpdir, &out, NULL, "-n", "-c", conf_path, NULL), 0);
+	assert_int_equal(e2e_run(world.dir, &out, NULL, "-n", "-c", world.conf, NULL), 0);
 	assert_string_equal(out, "configuration OK\n");
 	free(out);
 
-	tmpdir_write(tmpdir, "bad.conf", "graph_tenant contoso.com\n"
+	tmpdir_write(world.dir, "bad.conf", "graph_tenant contoso.com\n"
 	    "backfill_days many\n"
 	    "no_such_option 1\n", 0644);
-	bad = xasprintf("%s/bad.conf", tmpdir);
-	assert_int_not_equal(e2e_run(tmpdir, &out, &err, "-c", bad, "check-config", NULL), 0);
+	bad = xasprintf("%s/bad.conf", world.dir);
+	assert_int_not_equal(e2e_run(world.dir, &out, &err, "-c", bad, "check-config", NULL), 0);
 	assert_null(strstr(out, "configuration OK"));
 	/* Every error at once, each as file:line. */
 	assert_non_null(strstr(err, "bad.conf:2: "));
 	assert_non_null(strstr(err, "bad.conf:3: "));
 	free(out);
 	free(err);
-	assert_int_equal(e2e_run(tmpdir, NULL, NULL, "-c", bad, "frobnicate", NULL), 2);
+	assert_int_equal(e2e_run(world.dir, NULL, NULL, "-c", bad, "frobnicate", NULL), 2);
 	free(bad);
 }
 

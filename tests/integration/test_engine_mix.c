@@ -30,10 +30,7 @@
 #define BURST		10	/* mails from one new sender in one burst */
 #define SF_DATA		"/services/data/v62.0"
 
-static char tmpdir[PATH_MAX];
-static char *conf_path;
-static struct sim_proc graph;
-static struct sf_fixture sf;
+static struct e2e_world world;
 static char day[16];		/* the mails' date, YYYY-MM-DD (UTC) */
 static struct tm mail_tm;	/* and its start */
 static json_t *mids;		/* mail name -> internetMessageId as graph-sim answered */
@@ -156,16 +153,7 @@ static const struct mail mails[] = {
 };
 #define NMAILS	(sizeof(mails) / sizeof(mails[0]))
 
-struct want_task {
-	const char *mail;
-	const char *subject;
-	const char *who;	/* seeded key, or "lead:<email>" for a Lead olsync made */
-	const char *what;	/* seeded key or NULL */
-	const char *owner;	/* seeded key */
-	const char *description;
-};
-
-static const struct want_task want_tasks[] = {
+static const struct e2e_want_task want_tasks[] = {
 	{ "in_carol", "Email: Renewal quote", "carol", "opp", "alice",
 	  "Could you send the renewal quote?" },
 	/* Two open Opportunities: no WhatId; the Contact wins over the Lead in Cc. */
@@ -199,12 +187,7 @@ static const struct want_task want_tasks[] = {
 };
 #define NTASKS	(sizeof(want_tasks) / sizeof(want_tasks[0]))
 
-struct want_lead {
-	const char *email;
-	const char *first, *last, *company, *owner, *description;
-};
-
-static const struct want_lead want_leads[] = {
+static const struct e2e_want_lead want_leads[] = {
 	{ "connie@oldco.com", "Connie", "Verted", "Oldco", "alice",
 	  "Back again: We are looking again." },
 	{ "jane.doe@acme-corp.com", "Jane", "Doe", "Acme Corp", "alice",
@@ -226,16 +209,6 @@ static const struct want_lead want_leads[] = {
 #define NLEADS	(sizeof(want_leads) / sizeof(want_leads[0]))
 #define SEEDED_LEADS	2
 #define NSKIPPED	3	/* internal, news_unknown, ooo_unknown */
-
-static const char *
-key_id(const char *key)
-{
-	const char *id = json_string_value(json_object_get(sf.keys, key));
-
-	if (id == NULL)
-		fail_msg("no seeded key %s", key);
-	return id;
-}
 
 static json_t *
 address(const char *s, const char *name)
@@ -276,7 +249,7 @@ static json_t *
 send_json(const char *name, json_t *m)
 {
 	char *body = json_dumps(m, JSON_COMPACT);
-	json_t *r = sim_http_ctl(graph.base_url, "POST", "/_sim/mail", body, 201);
+	json_t *r = sim_http_ctl(world.graph.base_url, "POST", "/_sim/mail", body, 201);
 
 	json_object_set(mids, name, json_object_get(r, "internetMessageId"));
 	free(body);
@@ -330,40 +303,16 @@ deliver(void)
 static int
 world_start(const char *extra)
 {
-	char *seed, *app, *integ, *gseed, *more;
-	json_t *seeded = NULL;
+	char *more;
 	time_t t = time(NULL) - 2 * 86400;
+	int rc;
 
-	if (tmpdir_make(tmpdir, sizeof(tmpdir), "test_engine_mix") == -1)
-		return -1;
 	gmtime_r(&t, &mail_tm);
 	mail_tm.tm_hour = 10;
 	mail_tm.tm_min = 0;
 	mail_tm.tm_sec = 0;
 	strftime(day, sizeof(day), "%Y-%m-%d", &mail_tm);
 
-	e2e_sf_login_seed(tmpdir, &app, &integ);
-	seed = xasprintf("{\"User\":[%s," REP("alice", "Alice", "Adams") ","
-	    REP("bob", "Bob", "Brown") "," REP("cora", "Cora", "Cruz") "],%s," SF_SEED_REST "}",
-	    integ, app);
-	free(app);
-	free(integ);
-	if (sf_fixture_start(&sf, NULL, seed) == -1) {
-		free(seed);
-		return -1;
-	}
-	free(seed);
-	gseed = e2e_graph_seed(
-	    "[{\"userPrincipalName\":\"alice@contoso.com\",\"displayName\":\"Alice Adams\"},"
-	    "{\"userPrincipalName\":\"bob@contoso.com\",\"displayName\":\"Bob Brown\"},"
-	    "{\"userPrincipalName\":\"cora@contoso.com\",\"displayName\":\"Cora Cruz\"}]");
-	if (graph_fixture_start(&graph, NULL, gseed, &seeded) == -1) {
-		free(gseed);
-		sf_fixture_stop(&sf);
-		return -1;
-	}
-	free(gseed);
-	json_decref(seeded);
 	more = xasprintf("backfill_days 30\n"
 	    "tie_break oldest\n"
 	    "activity_timezone UTC\n"
@@ -371,9 +320,16 @@ world_start(const char *extra)
 	    "log_level info\n"
 	    "http_timeout 5s\n"
 	    "%s", extra != NULL ? extra : "");
-	conf_path = e2e_config_write(tmpdir, graph.base_url, sf.p.base_url,
+	rc = e2e_world_start(&world, "test_engine_mix",
+	    REP("alice", "Alice", "Adams") "," REP("bob", "Bob", "Brown") ","
+	    REP("cora", "Cora", "Cruz"), SF_SEED_REST,
+	    "[{\"userPrincipalName\":\"alice@contoso.com\",\"displayName\":\"Alice Adams\"},"
+	    "{\"userPrincipalName\":\"bob@contoso.com\",\"displayName\":\"Bob Brown\"},"
+	    "{\"userPrincipalName\":\"cora@contoso.com\",\"displayName\":\"Cora Cruz\"}]",
 	    "alice@contoso.com, bob@contoso.com, cora@contoso.com", more);
 	free(more);
+	if (rc == -1)
+		return -1;
 	mids = json_object();
 	return 0;
 }
@@ -381,20 +337,10 @@ world_start(const char *extra)
 static int
 world_stop(void **state)
 {
-	int rc = 0;
-
 	(void)state;
 	json_decref(mids);
 	mids = NULL;
-	free(conf_path);
-	conf_path = NULL;
-	if (graph_fixture_stop(&graph) == -1)
-		rc = -1;
-	if (sf_fixture_stop(&sf) == -1)
-		rc = -1;
-	if (tmpdir_remove(tmpdir) == -1)
-		rc = -1;
-	return rc;
+	return e2e_world_stop(&world);
 }
 
 static int
@@ -427,7 +373,7 @@ digest_of(const char *name, char out[NORMALIZE_DIGEST_LEN + 1])
 static int
 sync_once(char **errout)
 {
-	return e2e_run(tmpdir, NULL, errout, "-c", conf_path, "sync", "--once", NULL);
+	return e2e_run(world.dir, NULL, errout, "-c", world.conf, "sync", "--once", NULL);
 }
 
 /* Ids and LastModifiedDate of every record of the objects olsync writes, to compare passes. */
@@ -436,29 +382,8 @@ snapshot(void)
 {
 	static const char *const objs[] = { "Task", "Lead", "EmailMessage",
 	    "EmailMessageRelation" };
-	char *s = xstrdup(""), *t;
-	json_t *recs, *r;
-	size_t i;
 
-	for (size_t k = 0; k < sizeof(objs) / sizeof(objs[0]); k++) {
-		recs = e2e_records(sf.p.base_url, objs[k]);
-		json_array_foreach(recs, i, r) {
-			t = xasprintf("%s%s %s %s\n", s, objs[k], e2e_field(r, "Id"),
-			    e2e_field(r, "LastModifiedDate"));
-			free(s);
-			s = t;
-		}
-		json_decref(recs);
-	}
-	return s;
-}
-
-static const char *
-who_id(json_t *leads, const char *who)
-{
-	if (strncmp(who, "lead:", 5) == 0)
-		return e2e_field(e2e_find(leads, "Email", who + 5), "Id");
-	return key_id(who);
+	return e2e_snapshot(world.sf.p.base_url, objs, sizeof(objs) / sizeof(objs[0]));
 }
 
 /* No two records of recs share field (for OutlookMessageId__c, Lead Email). */
@@ -480,7 +405,7 @@ assert_unique(json_t *recs, const char *field)
 static json_t *
 open_leads(void)
 {
-	json_t *all = e2e_records(sf.p.base_url, "Lead"), *open = json_array(), *r;
+	json_t *all = e2e_records(world.sf.p.base_url, "Lead"), *open = json_array(), *r;
 	size_t i;
 
 	json_array_foreach(all, i, r)
@@ -495,8 +420,8 @@ static void
 check_task_world(void)
 {
 	char digest[NORMALIZE_DIGEST_LEN + 1], name[16];
-	json_t *tasks = e2e_records(sf.p.base_url, "Task");
-	json_t *all = e2e_records(sf.p.base_url, "Lead");
+	json_t *tasks = e2e_records(world.sf.p.base_url, "Task");
+	json_t *all = e2e_records(world.sf.p.base_url, "Lead");
 	json_t *leads = open_leads();
 	json_t *rec;
 	const char *bea;
@@ -505,43 +430,20 @@ check_task_world(void)
 	assert_int_equal(json_array_size(all), SEEDED_LEADS + NLEADS);
 	assert_int_equal(json_array_size(leads), SEEDED_LEADS - 1 + NLEADS);
 	assert_unique(leads, "Email");
-	for (i = 0; i < NLEADS; i++) {
-		const struct want_lead *w = &want_leads[i];
-
-		rec = e2e_find(leads, "Email", w->email);
-		assert_string_equal(e2e_field(rec, "FirstName"), w->first);
-		assert_string_equal(e2e_field(rec, "LastName"), w->last);
-		assert_string_equal(e2e_field(rec, "Company"), w->company);
-		assert_string_equal(e2e_field(rec, "LeadSource"), "Email");
-		assert_string_equal(e2e_field(rec, "OwnerId"), key_id(w->owner));
-		assert_string_equal(e2e_field(rec, "Description"), w->description);
-	}
+	for (i = 0; i < NLEADS; i++)
+		e2e_check_lead(leads, world.sf.keys, &want_leads[i]);
 	/* Automated mail from unknown senders makes no Lead. */
 	assert_int_equal(e2e_count(leads, "Email", "news@newsletters.example"), 0);
 	assert_int_equal(e2e_count(leads, "Email", "olly@randomco.example"), 0);
 	/* The converted Lead was not matched, and not touched. */
-	rec = e2e_find(all, "Id", key_id("conv"));
+	rec = e2e_find(all, "Id", e2e_key_id(world.sf.keys, "conv"));
 	assert_true(json_is_true(json_object_get(rec, "IsConverted")));
 	assert_string_equal(e2e_field(rec, "LastModifiedDate"), e2e_field(rec, "CreatedDate"));
 
 	assert_int_equal(json_array_size(tasks), NTASKS + BURST);
 	assert_unique(tasks, "OutlookMessageId__c");
-	for (i = 0; i < NTASKS; i++) {
-		const struct want_task *w = &want_tasks[i];
-
-		digest_of(w->mail, digest);
-		rec = e2e_find(tasks, "OutlookMessageId__c", digest);
-		assert_string_equal(e2e_field(rec, "Subject"), w->subject);
-		assert_string_equal(e2e_field(rec, "WhoId"), who_id(leads, w->who));
-		assert_string_equal(e2e_field(rec, "WhatId"), w->what ? key_id(w->what) : "(null)");
-		assert_string_equal(e2e_field(rec, "OwnerId"), key_id(w->owner));
-		assert_string_equal(e2e_field(rec, "Status"), "Completed");
-		assert_string_equal(e2e_field(rec, "Priority"), "Normal");
-		assert_string_equal(e2e_field(rec, "TaskSubtype"), "Email");
-		assert_string_equal(e2e_field(rec, "Type"), "Email");
-		assert_string_equal(e2e_field(rec, "ActivityDate"), day);
-		assert_string_equal(e2e_field(rec, "Description"), w->description);
-	}
+	for (i = 0; i < NTASKS; i++)
+		e2e_check_task(tasks, leads, world.sf.keys, mids, day, &want_tasks[i]);
 	/* One Lead for the burst, all ten Tasks on it. */
 	bea = e2e_field(e2e_find(leads, "Email", "bea@burst-co.com"), "Id");
 	for (i = 1; i <= BURST; i++) {
@@ -549,7 +451,7 @@ check_task_world(void)
 		digest_of(name, digest);
 		rec = e2e_find(tasks, "OutlookMessageId__c", digest);
 		assert_string_equal(e2e_field(rec, "WhoId"), bea);
-		assert_string_equal(e2e_field(rec, "OwnerId"), key_id("cora"));
+		assert_string_equal(e2e_field(rec, "OwnerId"), e2e_key_id(world.sf.keys, "cora"));
 	}
 	assert_int_equal(e2e_count(tasks, "WhoId", bea), BURST);
 	json_decref(tasks);
@@ -562,7 +464,7 @@ check_status(long long logged, long long skipped)
 {
 	char *out = NULL;
 
-	assert_int_equal(e2e_run(tmpdir, &out, NULL, "-c", conf_path, "status", NULL), 0);
+	assert_int_equal(e2e_run(world.dir, &out, NULL, "-c", world.conf, "status", NULL), 0);
 	assert_int_equal(e2e_status_count(out, "logged "), logged);
 	assert_int_equal(e2e_status_count(out, "skipped "), skipped);
 	assert_int_equal(e2e_status_count(out, "pending "), 0);
@@ -591,12 +493,12 @@ test_mix(void **state)
 	free(after);
 
 	/* Why the unknown sender's auto-reply made nothing. */
-	assert_int_equal(e2e_run(tmpdir, &show, NULL, "-c", conf_path, "show",
+	assert_int_equal(e2e_run(world.dir, &show, NULL, "-c", world.conf, "show",
 	    json_string_value(json_object_get(mids, "ooo_unknown")), NULL), 0);
 	assert_non_null(strstr(show, "state            skipped\n"));
 	assert_non_null(strstr(show, "automated"));
 	free(show);
-	assert_int_equal(e2e_run(tmpdir, &show, NULL, "-c", conf_path, "show",
+	assert_int_equal(e2e_run(world.dir, &show, NULL, "-c", world.conf, "show",
 	    json_string_value(json_object_get(mids, "thread")), NULL), 0);
 	assert_non_null(strstr(show, "mailbox=alice@contoso.com folder=inbox"));
 	assert_non_null(strstr(show, "mailbox=bob@contoso.com folder=inbox"));
@@ -629,10 +531,10 @@ check_email_world(int both)
 		  { "FromAddress:lena", "ToAddress:bob" } },
 	};
 	char digest[NORMALIZE_DIGEST_LEN + 1];
-	json_t *ems = e2e_records(sf.p.base_url, "EmailMessage");
-	json_t *rels = e2e_records(sf.p.base_url, "EmailMessageRelation");
+	json_t *ems = e2e_records(world.sf.p.base_url, "EmailMessage");
+	json_t *rels = e2e_records(world.sf.p.base_url, "EmailMessageRelation");
 	json_t *leads = open_leads();
-	json_t *tasks = e2e_records(sf.p.base_url, "Task");
+	json_t *tasks = e2e_records(world.sf.p.base_url, "Task");
 	json_t *em, *r;
 	size_t i, j, k, nrel = 0;
 
@@ -649,7 +551,7 @@ check_email_world(int both)
 		assert_string_equal(e2e_field(em, "FromAddress"), want[i].from);
 		assert_string_equal(e2e_field(em, "Subject"), want[i].subject);
 		assert_string_equal(e2e_field(em, "RelatedToId"),
-		    want[i].what ? key_id(want[i].what) : "(null)");
+		    want[i].what ? e2e_key_id(world.sf.keys, want[i].what) : "(null)");
 		assert_string_not_equal(e2e_field(em, "ThreadIdentifier"), "(null)");
 		assert_string_not_equal(e2e_field(em, "MessageDate"), "(null)");
 		for (k = 0; k < 4 && want[i].rel[k] != NULL; k++) {
@@ -661,7 +563,8 @@ check_email_world(int both)
 			    want[i].rel[k]);
 			json_array_foreach(rels, j, r)
 				if (strcmp(e2e_field(r, "EmailMessageId"), e2e_field(em, "Id")) == 0 &&
-				    strcmp(e2e_field(r, "RelationId"), who_id(leads, colon + 1)) == 0 &&
+				    strcmp(e2e_field(r, "RelationId"),
+				    e2e_who_id(world.sf.keys, leads, colon + 1)) == 0 &&
 				    strcmp(e2e_field(r, "RelationType"), type) == 0)
 					found++;
 			if (found != 1)
@@ -747,13 +650,13 @@ test_both(void **state)
 static void
 sf_fault(const char *body)
 {
-	json_decref(sim_http_ctl(sf.p.base_url, "POST", "/_sim/faults", body, 200));
+	json_decref(sim_http_ctl(world.sf.p.base_url, "POST", "/_sim/faults", body, 200));
 }
 
 static void
 graph_fault(const char *body)
 {
-	json_decref(sim_http_ctl(graph.base_url, "POST", "/_sim/faults", body, 200));
+	json_decref(sim_http_ctl(world.graph.base_url, "POST", "/_sim/faults", body, 200));
 }
 
 static void
@@ -775,7 +678,7 @@ open_messages(long long *dead)
 	char *out = NULL;
 	long long n;
 
-	assert_int_equal(e2e_run(tmpdir, &out, NULL, "-c", conf_path, "status", NULL), 0);
+	assert_int_equal(e2e_run(world.dir, &out, NULL, "-c", world.conf, "status", NULL), 0);
 	n = e2e_status_count(out, "pending ") + e2e_status_count(out, "failed ");
 	*dead = e2e_status_count(out, "dead ");
 	free(out);
@@ -833,12 +736,12 @@ test_faults(void **state)
 	/* Pass 3: every delta token expires (410), tokens expire, and the org is at its daily
 	 * API limit. */
 	sleep(2);
-	json_decref(sim_http_ctl(graph.base_url, "POST", "/_sim/delta/expire", NULL, 200));
-	json_decref(sim_http_ctl(sf.p.base_url, "POST", "/_sim/expire-tokens", NULL, 200));
-	json_decref(sim_http_ctl(sf.p.base_url, "POST", "/_sim/config",
+	json_decref(sim_http_ctl(world.graph.base_url, "POST", "/_sim/delta/expire", NULL, 200));
+	json_decref(sim_http_ctl(world.sf.p.base_url, "POST", "/_sim/expire-tokens", NULL, 200));
+	json_decref(sim_http_ctl(world.sf.p.base_url, "POST", "/_sim/config",
 	    "{\"daily_api_limit\":15000,\"api_used\":15000}", 200));
 	assert_int_equal(sync_once(NULL), 0);
-	json_decref(sim_http_ctl(sf.p.base_url, "POST", "/_sim/config", "{\"api_used\":0}",
+	json_decref(sim_http_ctl(world.sf.p.base_url, "POST", "/_sim/config", "{\"api_used\":0}",
 	    200));
 	/* And a REQUEST_LIMIT_EXCEEDED answer on its own. */
 	sf_fault("{\"path\":\"" SF_DATA "/composite\",\"errorCode\":\"REQUEST_LIMIT_EXCEEDED\"}");
@@ -846,8 +749,8 @@ test_faults(void **state)
 	passes = passes_until_done(3);
 	print_message("faults: final state after %d passes\n", passes);
 	/* Every scripted fault was met. */
-	assert_faults_taken(graph.base_url);
-	assert_faults_taken(sf.p.base_url);
+	assert_faults_taken(world.graph.base_url);
+	assert_faults_taken(world.sf.p.base_url);
 	check_task_world();
 	check_status(NTASKS + BURST, NSKIPPED);
 }

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "graph_fixture.h"
 #include "sim_http.h"
 #include "sim_proc.h"
 #include "testkeys.h"
@@ -203,4 +204,123 @@ e2e_status_count(const char *out, const char *state)
 	if (p == NULL)
 		fail_msg("no '%s' in status output", state);
 	return strtoll(p + strlen(state), NULL, 10);
+}
+
+int
+e2e_world_start(struct e2e_world *w, const char *name, const char *sf_users,
+    const char *sf_rest, const char *graph_users, const char *mailboxes, const char *extra)
+{
+	char *seed, *app, *integ, *gseed;
+	json_t *seeded = NULL;
+
+	if (tmpdir_make(w->dir, sizeof(w->dir), name) == -1)
+		return -1;
+	e2e_sf_login_seed(w->dir, &app, &integ);
+	seed = xasprintf("{\"User\":[%s,%s],%s,%s}", integ, sf_users, app, sf_rest);
+	free(app);
+	free(integ);
+	if (sf_fixture_start(&w->sf, NULL, seed) == -1) {
+		free(seed);
+		return -1;
+	}
+	free(seed);
+	gseed = e2e_graph_seed(graph_users);
+	if (graph_fixture_start(&w->graph, NULL, gseed, &seeded) == -1) {
+		free(gseed);
+		sf_fixture_stop(&w->sf);
+		return -1;
+	}
+	free(gseed);
+	json_decref(seeded);
+	w->conf = e2e_config_write(w->dir, w->graph.base_url, w->sf.p.base_url, mailboxes, extra);
+	return 0;
+}
+
+int
+e2e_world_stop(struct e2e_world *w)
+{
+	int rc = 0;
+
+	free(w->conf);
+	w->conf = NULL;
+	if (graph_fixture_stop(&w->graph) == -1)
+		rc = -1;
+	if (sf_fixture_stop(&w->sf) == -1)
+		rc = -1;
+	if (tmpdir_remove(w->dir) == -1)
+		rc = -1;
+	return rc;
+}
+
+const char *
+e2e_key_id(json_t *keys, const char *key)
+{
+	const char *id = json_string_value(json_object_get(keys, key));
+
+	if (id == NULL)
+		fail_msg("no seeded key %s", key);
+	return id;
+}
+
+const char *
+e2e_who_id(json_t *keys, json_t *leads, const char *who)
+{
+	if (strncmp(who, "lead:", 5) == 0)
+		return e2e_field(e2e_find(leads, "Email", who + 5), "Id");
+	return e2e_key_id(keys, who);
+}
+
+void
+e2e_check_task(json_t *tasks, json_t *leads, json_t *keys, json_t *mids, const char *day,
+    const struct e2e_want_task *want)
+{
+	char digest[NORMALIZE_DIGEST_LEN + 1];
+	json_t *rec;
+
+	e2e_digest(json_string_value(json_object_get(mids, want->mail)), digest);
+	rec = e2e_find(tasks, "OutlookMessageId__c", digest);
+	assert_string_equal(e2e_field(rec, "Subject"), want->subject);
+	assert_string_equal(e2e_field(rec, "WhoId"), e2e_who_id(keys, leads, want->who));
+	assert_string_equal(e2e_field(rec, "WhatId"),
+	    want->what ? e2e_key_id(keys, want->what) : "(null)");
+	assert_string_equal(e2e_field(rec, "OwnerId"), e2e_key_id(keys, want->owner));
+	assert_string_equal(e2e_field(rec, "Status"), "Completed");
+	assert_string_equal(e2e_field(rec, "Priority"), "Normal");
+	assert_string_equal(e2e_field(rec, "TaskSubtype"), "Email");
+	assert_string_equal(e2e_field(rec, "Type"), "Email");
+	assert_string_equal(e2e_field(rec, "ActivityDate"), day);
+	assert_string_equal(e2e_field(rec, "Description"), want->description);
+}
+
+void
+e2e_check_lead(json_t *leads, json_t *keys, const struct e2e_want_lead *want)
+{
+	json_t *rec = e2e_find(leads, "Email", want->email);
+
+	assert_string_equal(e2e_field(rec, "FirstName"), want->first);
+	assert_string_equal(e2e_field(rec, "LastName"), want->last);
+	assert_string_equal(e2e_field(rec, "Company"), want->company);
+	assert_string_equal(e2e_field(rec, "LeadSource"), "Email");
+	assert_string_equal(e2e_field(rec, "OwnerId"), e2e_key_id(keys, want->owner));
+	assert_string_equal(e2e_field(rec, "Description"), want->description);
+}
+
+char *
+e2e_snapshot(const char *sf_url, const char *const *objs, size_t n)
+{
+	char *s = xstrdup(""), *t;
+	json_t *recs, *r;
+	size_t i;
+
+	for (size_t k = 0; k < n; k++) {
+		recs = e2e_records(sf_url, objs[k]);
+		json_array_foreach(recs, i, r) {
+			t = xasprintf("%s%s %s %s\n", s, objs[k], e2e_field(r, "Id"),
+			    e2e_field(r, "LastModifiedDate"));
+			free(s);
+			s = t;
+		}
+		json_decref(recs);
+	}
+	return s;
 }

@@ -4,11 +4,14 @@
 #ifndef OL_E2E_H
 #define OL_E2E_H
 
+#include <limits.h>
 #include <stddef.h>
 
 #include <jansson.h>
 
 #include "normalize.h"
+#include "sf_fixture.h"
+#include "sim_proc.h"
 
 #define E2E_GRAPH_APP		"6731de76-14a6-49ae-97bc-6eba6914391e"
 #define E2E_GRAPH_SECRET	"graph-s3cret-for-test"
@@ -38,6 +41,55 @@ char *e2e_config_write(const char *dir, const char *graph_url, const char *sf_ur
  * for whoever reads a failing test. *out and *errout (either may be NULL) get the texts; caller
  * frees. Returns the exit status (128 + signal when killed). */
 int e2e_run(const char *dir, char **out, char **errout, ...);
+
+/* One world of an end-to-end test: a temporary directory, graph-sim and sf-sim seeded, and the
+ * olsync configuration pointing at them. */
+struct e2e_world {
+	char dir[PATH_MAX];
+	struct sim_proc graph;
+	struct sf_fixture sf;
+	char *conf;		/* dir/olsync.conf (owned) */
+};
+
+/* Starts w in a new temporary directory named after name: sf-sim seeded with
+ * {"User":[<integration user>,sf_users],<connected app>,sf_rest} (sf_users and sf_rest are JSON
+ * text), graph-sim with e2e_graph_seed(graph_users), and the configuration of e2e_config_write
+ * with mailboxes and extra. For setups, so no test assertion: -1 on failure. */
+int e2e_world_start(struct e2e_world *w, const char *name, const char *sf_users,
+    const char *sf_rest, const char *graph_users, const char *mailboxes, const char *extra);
+/* Stops both emulators and removes the directory; -1 when any of it failed. */
+int e2e_world_stop(struct e2e_world *w);
+
+/* The Id seeded under _key key in keys (sf_fixture's keys; borrowed); fails the test without. */
+const char *e2e_key_id(json_t *keys, const char *key);
+/* The Id of who: a seeded key, or "lead:<email>" for the one Lead of leads with that Email. */
+const char *e2e_who_id(json_t *keys, json_t *leads, const char *who);
+
+/* A Task olsync should have written for one email, and a Lead it should have made. */
+struct e2e_want_task {
+	const char *mail;	/* the mail's name in the test's name -> internetMessageId map */
+	const char *subject;
+	const char *who;	/* seeded key, or "lead:<email>" for a Lead olsync made */
+	const char *what;	/* seeded key or NULL */
+	const char *owner;	/* seeded key */
+	const char *description;
+};
+
+struct e2e_want_lead {
+	const char *email;
+	const char *first, *last, *company, *owner, *description;
+};
+
+/* Checks field by field the one Task of tasks for want->mail (its internetMessageId in mids),
+ * dated day (YYYY-MM-DD); who and owner resolved through keys and leads. */
+void e2e_check_task(json_t *tasks, json_t *leads, json_t *keys, json_t *mids, const char *day,
+    const struct e2e_want_task *want);
+/* Checks field by field the one Lead of leads with want->email. */
+void e2e_check_lead(json_t *leads, json_t *keys, const struct e2e_want_lead *want);
+
+/* "<sobject> <Id> <LastModifiedDate>" lines of every record of the n objs in sf-sim at sf_url,
+ * to compare two passes. Caller frees. */
+char *e2e_snapshot(const char *sf_url, const char *const *objs, size_t n);
 
 /* GET /_sim/records/<sobject> of sf-sim at sf_url: the records array; caller decrefs. */
 json_t *e2e_records(const char *sf_url, const char *sobject);
