@@ -732,26 +732,11 @@ delta_load(struct graph_sim *sim, const char *token, struct delta_state *ds)
 static char *
 delta_save(struct graph_sim *sim, const struct delta_state *ds)
 {
-	char *token = crypto_random_token(48);
-	sqlite3_stmt *st = db_prepare(sim->db, "INSERT INTO g_delta (token, user_id, resource,"
-	    " folder_id, seq, phase, position, params, created) VALUES (?, ?, 'calendarView',"
-	    " NULL, ?, ?, ?, ?, ?)");
 	json_t *params = json_pack("{s:s,s:s,s:I}", "start", ds->ws, "end", ds->we, "upto",
 	    (json_int_t)ds->upto);
-	char *ptext = json_dumps(params, JSON_COMPACT);
+	char *token = graph_store_delta_save(sim->db, ds->user_id, "calendarView", NULL, ds->base,
+	    ds->phase, ds->position, params);
 
-	sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, ds->user_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, ds->base);
-	sqlite3_bind_text(st, 4, ds->phase, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, ds->position);
-	sqlite3_bind_text(st, 6, ptext, -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 7, graph_now());
-	if (sqlite3_step(st) != SQLITE_DONE)
-		log_warnx("graph-calendar: delta token not stored reason=\"%s\"",
-		    sqlite3_errmsg(sim->db));
-	sqlite3_finalize(st);
-	free(ptext);
 	json_decref(params);
 	return token;
 }

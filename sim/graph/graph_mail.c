@@ -34,7 +34,6 @@
 #define ID_LEN			200	/* buffer for any id we hand out (152 characters) */
 #define MSG_ID_RAW		113	/* bytes behind a message id: 151 base64 characters + '=' */
 #define FOLDER_ID_RAW		89	/* bytes behind a folder id: 119 characters + '=' */
-#define TOKEN_CHARS		64	/* $skiptoken / $deltatoken length */
 
 /* The first bytes of each kind of id, chosen so the text starts as Graph's do: rest ids
  * "AAMkA...", immutable ids "AAkALg...", folder ids "AQMkA...", conversations "AAQkA...". */
@@ -1294,26 +1293,8 @@ static char *
 delta_save(struct graph_sim *sim, const char *user_id, const char *folder_id,
     const struct delta_state *ds)
 {
-	char *token = crypto_random_token(TOKEN_CHARS), *params;
-	sqlite3_stmt *st;
-
-	params = json_dumps(ds->params, JSON_COMPACT);
-	st = db_prepare(sim->db, "INSERT INTO g_delta (token, user_id, resource, folder_id, seq, "
-	    "phase, position, params, created) VALUES (?, ?, 'messages', ?, ?, ?, ?, ?, ?)");
-	sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, user_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, folder_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, ds->seq);
-	sqlite3_bind_text(st, 5, ds->phase, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, ds->position);
-	sqlite3_bind_text(st, 7, params, -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 8, graph_now());
-	if (sqlite3_step(st) != SQLITE_DONE)
-		log_warnx("graph-mail: cannot store a delta token reason=\"%s\"",
-		    sqlite3_errmsg(sim->db));
-	sqlite3_finalize(st);
-	free(params);
-	return token;
+	return graph_store_delta_save(sim->db, user_id, "messages", folder_id, ds->seq,
+	    ds->phase, ds->position, ds->params);
 }
 
 /* The live state behind token for this mailbox folder. 0, or -1 (unknown, expired, or

@@ -8,12 +8,12 @@
 #include <string.h>
 
 #include "crypto.h"
-#include "db.h"
 #include "graph_control.h"
 #include "graph_notify.h"
 #include "graph_sim.h"
 #include "httpd.h"
 #include "log.h"
+#include "sim_setting.h"
 
 static void
 usage(void)
@@ -82,15 +82,9 @@ main(int argc, char **argv)
 	if (seed != NULL) {
 		json_error_t jerr;
 		json_t *j;
-		int seeded;
-
-		sqlite3_stmt *st;
 
 		pthread_mutex_lock(&sim.lock);
-		st = db_prepare(sim.db, "SELECT 1 FROM g_setting WHERE key = 'seeded_from'");
-		seeded = sqlite3_step(st) == SQLITE_ROW;
-		sqlite3_finalize(st);
-		if (seeded) {
+		if (sim_setting_get(sim.db, "g_setting", "seeded_from", buf, sizeof(buf)) != NULL) {
 			log_info("graph-sim: seed skipped, database already seeded file=%s", seed);
 		} else {
 			if ((j = json_load_file(seed, 0, &jerr)) == NULL)

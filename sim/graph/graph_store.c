@@ -24,7 +24,10 @@
 #include "graph_store.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
 
+#include "crypto.h"
 #include "db.h"
 #include "log.h"
 
@@ -141,4 +144,34 @@ graph_store_current_seq(sqlite3 *db)
 		seq = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return seq;
+}
+
+char *
+graph_store_delta_save(sqlite3 *db, const char *user_id, const char *resource,
+    const char *folder_id, long long seq, const char *phase, long long position,
+    const json_t *params)
+{
+	/* Opaque, unguessable and URL-safe, like Graph's own tokens. */
+	char *token = crypto_random_token(64);
+	char *ptext = json_dumps(params, JSON_COMPACT);
+	sqlite3_stmt *st = db_prepare(db, "INSERT INTO g_delta (token, user_id, resource, "
+	    "folder_id, seq, phase, position, params, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, user_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, resource, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, folder_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, seq);
+	sqlite3_bind_text(st, 6, phase, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, position);
+	sqlite3_bind_text(st, 8, ptext ? ptext : "{}", -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 9, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		log_warnx("graph-store: delta token not stored resource=%s reason=\"%s\"", resource,
+		    sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	free(ptext);
+	return token;
 }

@@ -40,14 +40,6 @@ setting(struct sf_sim *sim, const char *key, long dflt)
 	return atol(buf);
 }
 
-const char *
-sf_sim_setting_text(struct sf_sim *sim, const char *key)
-{
-	static char value[512];
-
-	return sim_setting_get(sim->store.db, "sim_setting", key, value, sizeof(value));
-}
-
 void
 sf_sim_load_settings(struct sf_sim *sim)
 {

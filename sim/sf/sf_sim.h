@@ -73,8 +73,6 @@ void sf_sim_free(struct sf_sim *sim);
 /* Reads sf_settings back from the database (after /_sim/config or a restart). */
 void sf_sim_load_settings(struct sf_sim *sim);
 int sf_sim_save_setting(struct sf_sim *sim, const char *key, const char *value);
-/* A stored setting as text, or NULL when unset. Valid until the next sf_sim_setting_text. */
-const char *sf_sim_setting_text(struct sf_sim *sim, const char *key);
 
 /* The HTTP entry point (an httpd_handler; arg is the struct sf_sim). */
 void sf_sim_handle(struct httpd_request *req, struct httpd_response *resp, void *arg);

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "sf_control.h"
 #include "sf_sim.h"
+#include "sim_setting.h"
 
 static void
 usage(void)
@@ -103,7 +104,8 @@ main(int argc, char **argv)
 	if (sf_control_bootstrap(&sim) < 0)
 		fatalx("sf-sim: cannot create the default admin user");
 	/* A file database keeps its records across restarts: seed it only the first time. */
-	if (seed != NULL && sf_sim_setting_text(&sim, "seeded_from") != NULL) {
+	if (seed != NULL && sim_setting_get(sim.store.db, "sim_setting", "seeded_from", buf,
+	    sizeof(buf)) != NULL) {
 		log_info("sf-sim: seed skipped, database already seeded file=%s", seed);
 	} else if (seed != NULL) {
 		json_t *j = load_json_file(seed), *keys = NULL;
