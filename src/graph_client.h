@@ -53,6 +53,42 @@ int graph_client_delta_page(struct graph_client *c, const char *mailbox, const c
 int graph_client_message(struct graph_client *c, const char *mailbox, const char *id,
     json_t **message, struct remote_failure *f);
 
+/* Change-notification subscriptions (subscriptions.c). A subscription as Graph returned it,
+ * strings owned (graph_sub_clear frees them). */
+struct graph_sub {
+	char	*id;
+	char	*resource;
+	char	*change_type;
+	char	*notification_url;
+	char	*lifecycle_url;	/* or NULL */
+	time_t	 expires;	/* expirationDateTime */
+};
+
+/* The resource olsync subscribes to for kind ("inbox", "sentitems": the folder's messages;
+ * "events": the calendar's events) of mailbox. Caller frees. NULL for an unknown kind. */
+char *graph_client_sub_resource(const char *mailbox, const char *kind);
+
+/* POST /subscriptions for kind of mailbox (changeType "created,updated" for folders,
+ * "created,updated,deleted" for events), asking for immutable ids. Graph validates both URLs
+ * before it answers, so the receiver must already be serving them. Sent on a fresh connection
+ * (a create must never be re-sent by the transport). A duplicate is REMOTE_FINAL with
+ * f->status 409. */
+int graph_client_sub_create(struct graph_client *c, const char *mailbox, const char *kind,
+    const char *notification_url, const char *lifecycle_url, const char *client_state,
+    time_t expires, struct graph_sub *out, struct remote_failure *f);
+/* PATCH /subscriptions/{id} with a new expirationDateTime (which also reauthorizes it). A
+ * subscription Graph no longer has is REMOTE_FINAL with f->status 404. */
+int graph_client_sub_renew(struct graph_client *c, const char *id, time_t expires,
+    struct graph_sub *out, struct remote_failure *f);
+/* DELETE /subscriptions/{id}; one that is already gone (404) counts as deleted. */
+int graph_client_sub_delete(struct graph_client *c, const char *id, struct remote_failure *f);
+/* GET /subscriptions, every page: this app's subscriptions (clientState is never listed).
+ * *out gets an array the caller frees with graph_subs_free. */
+int graph_client_sub_list(struct graph_client *c, struct graph_sub **out, size_t *n,
+    struct remote_failure *f);
+void graph_sub_clear(struct graph_sub *s);
+void graph_subs_free(struct graph_sub *s, size_t n);
+
 /* Requests this client made, token requests included (for tests and bench). */
 long graph_client_calls(const struct graph_client *c);
 

@@ -219,4 +219,57 @@ int ledger_rr_next(struct ledger *l, const char *pool, size_t n, size_t *index);
 int ledger_kv_get(struct ledger *l, const char *key, char **value);	/* 0, 1, -1 */
 int ledger_kv_set(struct ledger *l, const char *key, const char *value);
 
+/* Graph change-notification subscriptions olsync made (subscriptions.c keeps them, receiver.c
+ * checks notifications against them). kind is what the subscription watches: "inbox",
+ * "sentitems" (the folders ingest reads) or "events". The struct owns its strings;
+ * ledger_sub_clear frees them. */
+struct ledger_sub {
+	char		*id;		/* Graph's subscription id */
+	char		*mailbox;
+	char		*kind;
+	char		*client_state;	/* the secret Graph echoes in each notification */
+	char		*notification_url;	/* the URL it was created with */
+	int64_t		 expires_at;	/* Unix seconds */
+	int64_t		 created_at;
+	int64_t		 renewed_at;	/* last successful create or renewal */
+	char		*action;	/* work a lifecycle event asked for: NULL, "renew" or
+					 * "recreate" */
+};
+
+/* A (mailbox, folder) a notification marked for a delta read. gen grows with every mark, so a
+ * mark that arrives while the folder is being read is not lost: ledger_dirty_done removes the
+ * mark only if gen is still the one that was read. */
+struct ledger_dirty {
+	char		*mailbox;
+	char		*folder;
+	int64_t		 gen;
+	int64_t		 marked_at;	/* the first mark not yet read, Unix seconds */
+};
+
+/* Inserts or replaces (by id) a subscription. Rejects missing or oversized fields. */
+int ledger_sub_put(struct ledger *l, const struct ledger_sub *s);
+int ledger_sub_get(struct ledger *l, const char *id, struct ledger_sub *out);	/* 0, 1, -1 */
+/* Every stored subscription, by mailbox then kind; free with ledger_subs_free. */
+int ledger_sub_list(struct ledger *l, struct ledger_sub **out, size_t *n);
+/* Deletes one (an unknown id is not an error). */
+int ledger_sub_delete(struct ledger *l, const char *id);
+/* Sets (or with NULL clears) the action of a stored subscription; an unknown id is
+ * LEDGER_NOT_FOUND. */
+int ledger_sub_set_action(struct ledger *l, const char *id, const char *action);
+void ledger_sub_clear(struct ledger_sub *s);
+void ledger_subs_free(struct ledger_sub *s, size_t n);
+
+/* Marks (mailbox, folder) for a delta read at now: gen + 1, marked_at kept from the first
+ * unread mark. Cheap enough for every notification. */
+int ledger_dirty_mark(struct ledger *l, const char *mailbox, const char *folder, int64_t now);
+/* Every marked folder, oldest mark first; free with ledger_dirty_free. */
+int ledger_dirty_list(struct ledger *l, struct ledger_dirty **out, size_t *n);
+/* The folder was read up to date after gen was seen: drops the mark unless a newer one came. */
+int ledger_dirty_done(struct ledger *l, const char *mailbox, const char *folder, int64_t gen);
+void ledger_dirty_free(struct ledger_dirty *d, size_t n);
+
+/* *at gets the earliest next_attempt_at of the failed messages, or 0 when none is failed, so the
+ * daemon can sleep until the next retry is due. */
+int ledger_next_retry(struct ledger *l, int64_t *at);
+
 #endif
