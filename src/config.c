@@ -57,7 +57,7 @@ struct option {
 
 static check_fn check_tenant, check_guid, check_token, check_url, check_api_version,
     check_email, check_domain, check_mailbox, check_owner, check_sensitivity, check_timezone,
-    check_company, check_certificate, check_nonempty;
+    check_company, check_certificate, check_nonempty, check_listen;
 
 static const char *const mode_names[] = { "task", "emailmessage", "both", NULL };
 static const char *const tie_break_names[] = { "oldest", "newest", "most-recently-modified", NULL };
@@ -144,6 +144,22 @@ static const struct option options[] = {
 	    .def = "UTC" },
 	{ "max_attempts", T_INT, OFF(max_attempts), 1, 1000, .def = "10" },
 	{ "retry_base", T_DURATION, OFF(retry_base_ms), 1 * SEC, 1 * HOUR, .def = "60s" },
+
+	/* Real time */
+	{ "listen", T_STRING, OFF(listen), .check = check_listen },
+	{ "public_url", T_STRING, OFF(public_url), .check = check_url },
+	{ "tls_certificate_file", T_PATH, OFF(tls_certificate_file),
+	    .check = check_certificate },
+	{ "tls_private_key", T_SECRET, OFF(tls_private_key), .flags = 0 },
+	{ "tls_private_key_file", T_SECRET_FILE, OFF(tls_private_key), .flags = 0 },
+	/* Graph's ceiling for Outlook resources is 10070 minutes (reference §2.3); the default is
+	 * the guide's "about 3 days", which every Graph version accepts. */
+	{ "subscription_lifetime", T_DURATION, OFF(subscription_lifetime_ms), 1 * SEC,
+	    10070 * MIN, .def = "4230m" },
+	{ "subscription_renew_every", T_DURATION, OFF(subscription_renew_every_ms), 1 * SEC,
+	    10070 * MIN, .def = "2d" },
+	{ "reconcile_interval", T_DURATION, OFF(reconcile_interval_ms), 1 * SEC, 1 * DAY,
+	    .def = "1h" },
 
 	/* Running */
 	{ "database", T_PATH, OFF(database), .check = check_nonempty,
@@ -474,6 +490,28 @@ check_url(char **val, char *err, size_t errlen)
 	len = strlen(s);
 	while (len > 0 && s[len - 1] == '/' && s + len > end)
 		s[--len] = '\0';
+	return 0;
+}
+
+/* host:port to serve the webhook on: an IPv4 address, [IPv6] or a name, and a port 0..65535
+ * (0: any free port, for tests). */
+static int
+check_listen(char **val, char *err, size_t errlen)
+{
+	const char *s = *val, *colon;
+	char *end;
+	long port;
+
+	if (s[0] == '[')
+		colon = strchr(s, ']') != NULL ? strchr(s, ']') + 1 : NULL;
+	else
+		colon = strrchr(s, ':');
+	if (colon == NULL || *colon != ':' || colon == s)
+		return err_set(err, errlen, "'%s' is not host:port (e.g. 127.0.0.1:8443)", s);
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || errno != 0 || port < 0 || port > 65535)
+		return err_set(err, errlen, "'%s': the port must be a number from 0 to 65535", s);
 	return 0;
 }
 
@@ -1159,6 +1197,42 @@ missing(struct parser *p, const char *key, const char *why)
 	perr(p, "missing required key '%s'%s%s", key, why[0] ? " " : "", why);
 }
 
+/* The real-time keys go together: listen needs public_url, TLS needs both files. */
+static void
+finish_realtime(struct parser *p)
+{
+	struct config *cfg = p->cfg;
+	char err[512];
+	EVP_PKEY *key;
+	X509 *cert;
+
+	if (cfg->listen != NULL && p->set_line[find_option("public_url")] == 0)
+		missing(p, "public_url", "(needed with listen: the https URL Graph posts to)");
+	if (cfg->listen == NULL && (cfg->public_url != NULL ||
+	    cfg->tls_certificate_file != NULL || cfg->tls_private_key != NULL))
+		perr(p, "public_url and tls_* need listen (the address to serve the webhook on)");
+	if (cfg->subscription_renew_every_ms >= cfg->subscription_lifetime_ms)
+		perr(p, "subscription_renew_every must be shorter than subscription_lifetime, or "
+		    "subscriptions lapse between renewals");
+	if ((cfg->tls_certificate_file == NULL) != (cfg->tls_private_key == NULL)) {
+		if (set_by(p, (size_t)find_option("tls_private_key")) != -1 ||
+		    p->set_line[find_option("tls_certificate_file")] != 0)
+			perr(p, "give both tls_certificate_file and tls_private_key_file, or "
+			    "neither (TLS in front of olsync, e.g. nginx)");
+	} else if (cfg->tls_certificate_file != NULL) {
+		cert = crypto_cert_load_file(cfg->tls_certificate_file, err, sizeof(err));
+		key = crypto_privkey_load_pem(cfg->tls_private_key, err, sizeof(err));
+		if (key == NULL)
+			perr(p, "tls_private_key: %s", err);
+		else if (cert != NULL && X509_check_private_key(cert, key) != 1)
+			perr(p, "tls_private_key does not belong to tls_certificate_file %s",
+			    cfg->tls_certificate_file);
+		ERR_clear_error();
+		X509_free(cert);
+		EVP_PKEY_free(key);
+	}
+}
+
 /* Rules between keys, checked once the whole file is read. */
 static void
 finish(struct parser *p)
@@ -1217,6 +1291,8 @@ finish(struct parser *p)
 			missing(p, "sf_refresh_token_file", "(or sf_refresh_token env:NAME; "
 			    "needed by sf_auth refresh_token)");
 	}
+
+	finish_realtime(p);
 
 	cfg->mailboxes_kind = CONFIG_MAILBOXES_LIST;
 	for (size_t k = 0; k < mb->n; k++) {

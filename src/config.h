@@ -115,6 +115,15 @@ struct config {
 	int			 max_attempts;
 	long long		 retry_base_ms;	/* first retry delay; doubles per attempt */
 
+	/* Real time (docs/configuration.md#real-time): the webhook Graph notifies */
+	char			*listen;	/* "host:port" to serve, or NULL: poll only */
+	char			*public_url;	/* how Graph reaches listen (https), no '/' */
+	char			*tls_certificate_file;	/* serve HTTPS directly, or NULL */
+	char			*tls_private_key;	/* secret PEM, or NULL */
+	long long		 subscription_lifetime_ms;
+	long long		 subscription_renew_every_ms;
+	long long		 reconcile_interval_ms;	/* delta on every mailbox, with listen */
+
 	/* Running */
 	char			*database;
 	enum log_level		 log_level;

@@ -32,6 +32,9 @@ struct engine {
 	/* address (mailbox or configured owner) -> Salesforce User id, "" for none; per pass, so
 	 * a User created or deactivated meanwhile is seen at the next pass */
 	json_t			*users;
+	/* Salesforce asked us to wait (429, REQUEST_LIMIT_EXCEEDED): no writes before this, even
+	 * when a notification brings new mail sooner */
+	int64_t			 sf_hold_until;
 };
 
 /* One message of a batch and what was decided for it. */
@@ -250,6 +253,18 @@ fail(struct batch *b, struct item *it, const struct remote_failure *f)
 	    it->le.attempts + (lf == LEDGER_FAIL_TEMP));
 }
 
+/* Salesforce asked us to wait: end this pass's writes and hold the next ones until it is time. */
+static void
+sf_hold(struct batch *b, const struct remote_failure *f)
+{
+	int64_t until = b->now + (f->wait_sec > 0 ? (int64_t)f->wait_sec + 1 :
+	    engine_backoff(b->e->retry_base, 1));
+
+	b->sf_wait = 1;
+	if (until > b->e->sf_hold_until)
+		b->e->sf_hold_until = until;
+}
+
 /* Fails every live item for which want (may be NULL: all) says so. */
 static void
 fail_live(struct batch *b, const struct remote_failure *f, int (*want)(const struct item *))
@@ -258,7 +273,7 @@ fail_live(struct batch *b, const struct remote_failure *f, int (*want)(const str
 		if (b->it[i].live && (want == NULL || want(&b->it[i])))
 			fail(b, &b->it[i], f);
 	if (f->cls == REMOTE_WAIT)
-		b->sf_wait = 1;
+		sf_hold(b, f);
 }
 
 /* The mailbox that owns a message, whose rep owns the activity: for outbound mail the sender's
@@ -722,7 +737,7 @@ write_all(struct batch *b)
 		for (i = 0; i < nw && b->fatal == 0; i++)
 			fail(b, &b->it[map[i]], &f);
 		if (f.cls == REMOTE_WAIT)
-			b->sf_wait = 1;
+			sf_hold(b, &f);
 		goto out;
 	}
 	for (i = 0; i < nw && b->fatal == 0; i++) {
@@ -772,9 +787,10 @@ run_batch(struct batch *b)
 	return b->fatal;
 }
 
-int
-engine_pass(struct engine *e, const volatile sig_atomic_t *stop, struct engine_stats *st,
-    char *err, size_t errlen)
+/* engine_pass (fs NULL: every folder) and engine_pass_folders. */
+static int
+pass(struct engine *e, struct ingest_folder *fs, size_t nfs, const volatile sig_atomic_t *stop,
+    struct engine_stats *st, char *err, size_t errlen)
 {
 	struct engine_stats local;
 	struct remote_failure f;
@@ -792,13 +808,25 @@ engine_pass(struct engine *e, const volatile sig_atomic_t *stop, struct engine_s
 	les = xcalloc(ENGINE_BATCH, sizeof(*les));
 	json_object_clear(e->users);
 
-	if (ingest_run(e->ingest, stop, &st->ingest, &f, err, errlen) == -1)
+	if (fs == NULL) {
+		if (ingest_run(e->ingest, stop, &st->ingest, &f, err, errlen) == -1)
+			goto out;
+	} else if (ingest_folders(e->ingest, fs, nfs, stop, &st->ingest, &f, err, errlen) == -1) {
 		goto out;
+	}
+	if ((int64_t)time(NULL) < e->sf_hold_until) {
+		/* What was read is in the ledger, pending: it is written once the hold ends. */
+		st->held = 1;
+		log_info("engine hold reason=salesforce_asked_to_wait seconds_left=%lld",
+		    (long long)(e->sf_hold_until - (int64_t)time(NULL)));
+	}
 	for (;;) {
 		if (stop != NULL && *stop) {
 			st->stopped = 1;
 			break;
 		}
+		if (st->held)
+			break;
 		memset(&b, 0, sizeof(b));
 		b.e = e;
 		b.st = st;
@@ -846,11 +874,31 @@ engine_pass(struct engine *e, const volatile sig_atomic_t *stop, struct engine_s
 	rc = 0;
 out:
 	log_info("engine pass rc=%d processed=%ld logged=%ld skipped=%ld failed=%ld dead=%ld "
-	    "leads=%ld stopped=%d", rc, st->processed, st->logged, st->skipped, st->failed,
-	    st->dead, st->leads, st->stopped);
+	    "leads=%ld stopped=%d held=%d", rc, st->processed, st->logged, st->skipped, st->failed,
+	    st->dead, st->leads, st->stopped, st->held);
 	ingest_forget_all(e->ingest);
 	json_decref(done);
 	free(items);
 	free(les);
 	return rc;
+}
+
+int
+engine_pass(struct engine *e, const volatile sig_atomic_t *stop, struct engine_stats *st,
+    char *err, size_t errlen)
+{
+	return pass(e, NULL, 0, stop, st, err, errlen);
+}
+
+int
+engine_pass_folders(struct engine *e, struct ingest_folder *fs, size_t n,
+    const volatile sig_atomic_t *stop, struct engine_stats *st, char *err, size_t errlen)
+{
+	return pass(e, fs, n, stop, st, err, errlen);
+}
+
+const json_t *
+engine_mailboxes(const struct engine *e)
+{
+	return ingest_mailboxes(e->ingest);
 }

@@ -29,6 +29,7 @@ struct engine_stats {
 	long			dead;
 	long			leads;		/* Leads created */
 	int			stopped;	/* the stop flag ended the pass early */
+	int			held;		/* Salesforce asked us to wait: nothing was written */
 };
 
 /* cfg, l, g and sf are borrowed for the life of the engine. */
@@ -43,6 +44,15 @@ void engine_free(struct engine *e);	/* NULL is fine */
  * Graph or Salesforce refused our credentials. st (may be NULL) is filled either way. */
 int engine_pass(struct engine *e, const volatile sig_atomic_t *stop, struct engine_stats *st,
     char *err, size_t errlen);
+
+/* The same pass for the listed folders only (those notifications marked; done says which were
+ * read up to date), then the pending and due messages as engine_pass. n may be 0: only the
+ * messages due. */
+int engine_pass_folders(struct engine *e, struct ingest_folder *fs, size_t n,
+    const volatile sig_atomic_t *stop, struct engine_stats *st, char *err, size_t errlen);
+
+/* The mailboxes the last full pass watched (see ingest_mailboxes), or NULL before one. */
+const json_t *engine_mailboxes(const struct engine *e);
 
 /* The retry delay in seconds after a TEMP failure that was attempt number attempts (1, 2, ...):
  * base (the retry_base option, in seconds) doubled per attempt up to ENGINE_BACKOFF_MAX, times a

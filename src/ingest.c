@@ -20,9 +20,11 @@ struct ingest {
 	struct graph_client	*graph;
 	/* key -> {"mailbox": upn, "folder": name, "message": {...}}: a message read this pass */
 	json_t			*cache;
+	json_t			*mailboxes;	/* the last listing, or NULL */
 };
 
 static const char *const folders[] = { INGEST_FOLDER_INBOX, INGEST_FOLDER_SENT };
+#define NFOLDERS	(sizeof(folders) / sizeof(folders[0]))
 
 struct ingest *
 ingest_new(const struct config *cfg, struct ledger *l, struct graph_client *g)
@@ -43,6 +45,7 @@ ingest_free(struct ingest *in)
 	if (in == NULL)
 		return;
 	json_decref(in->cache);
+	json_decref(in->mailboxes);
 	free(in);
 }
 
@@ -242,14 +245,44 @@ out:
 	return rc;
 }
 
+static void
+log_done(const char *what, const struct ingest_stats *st)
+{
+	log_info("ingest %s mailboxes=%ld pages=%ld messages=%ld new=%ld copies=%ld again=%ld "
+	    "removed=%ld no_id=%ld restarts=%ld folders_failed=%ld", what, st->mailboxes,
+	    st->pages, st->messages, st->new_messages, st->copies, st->again, st->removed,
+	    st->no_id, st->restarts, st->folders_failed);
+}
+
+/* Reads fs in order; st is added to. 0, or -1 when the run cannot go on. */
+static int
+read_folders(struct ingest *in, struct ingest_folder *fs, size_t n,
+    const volatile sig_atomic_t *stop, struct ingest_stats *st, struct remote_failure *f,
+    char *err, size_t errlen)
+{
+	int r;
+
+	for (size_t i = 0; i < n; i++) {
+		fs[i].done = 0;
+		if (stop != NULL && *stop)
+			continue;
+		r = ingest_folder(in, fs[i].mailbox, fs[i].folder, stop, st, f, err, errlen);
+		if (r == -1)
+			return -1;
+		fs[i].done = r == 0 && (stop == NULL || !*stop);
+	}
+	return 0;
+}
+
 int
 ingest_run(struct ingest *in, const volatile sig_atomic_t *stop, struct ingest_stats *st,
     struct remote_failure *f, char *err, size_t errlen)
 {
 	struct ingest_stats local;
+	struct ingest_folder *fs = NULL;
 	json_t *upns = NULL, *v;
-	size_t i, k;
-	int rc = -1, r;
+	size_t i, k, n = 0;
+	int rc = -1;
 
 	if (st == NULL)
 		st = &local;
@@ -260,28 +293,57 @@ ingest_run(struct ingest *in, const volatile sig_atomic_t *stop, struct ingest_s
 		    remote_class_name(f->cls));
 		goto out;
 	}
+	json_decref(in->mailboxes);
+	in->mailboxes = json_incref(upns);
+	fs = xcalloc(json_array_size(upns) * NFOLDERS + 1, sizeof(*fs));
 	json_array_foreach(upns, i, v) {
 		const char *mailbox = json_string_value(v);
 
 		if (mailbox == NULL)
 			continue;
 		st->mailboxes++;
-		for (k = 0; k < sizeof(folders) / sizeof(folders[0]); k++) {
-			if (stop != NULL && *stop)
-				break;
-			r = ingest_folder(in, mailbox, folders[k], stop, st, f, err, errlen);
-			if (r == -1)
-				goto out;
+		for (k = 0; k < NFOLDERS; k++) {
+			fs[n].mailbox = mailbox;
+			fs[n++].folder = folders[k];
 		}
 	}
-	log_info("ingest done mailboxes=%ld pages=%ld messages=%ld new=%ld copies=%ld again=%ld "
-	    "removed=%ld no_id=%ld restarts=%ld folders_failed=%ld", st->mailboxes, st->pages,
-	    st->messages, st->new_messages, st->copies, st->again, st->removed, st->no_id,
-	    st->restarts, st->folders_failed);
+	if (read_folders(in, fs, n, stop, st, f, err, errlen) == -1)
+		goto out;
+	log_done("done", st);
 	rc = 0;
 out:
+	free(fs);
 	json_decref(upns);
 	return rc;
+}
+
+int
+ingest_folders(struct ingest *in, struct ingest_folder *fs, size_t n,
+    const volatile sig_atomic_t *stop, struct ingest_stats *st, struct remote_failure *f,
+    char *err, size_t errlen)
+{
+	struct ingest_stats local;
+	json_t *seen = json_object();
+	int rc;
+
+	if (st == NULL)
+		st = &local;
+	memset(st, 0, sizeof(*st));
+	memset(f, 0, sizeof(*f));
+	for (size_t i = 0; i < n; i++)
+		json_object_set_new(seen, fs[i].mailbox, json_true());
+	st->mailboxes = (long)json_object_size(seen);
+	json_decref(seen);
+	rc = read_folders(in, fs, n, stop, st, f, err, errlen);
+	if (rc == 0)
+		log_done("folders_done", st);
+	return rc;
+}
+
+const json_t *
+ingest_mailboxes(const struct ingest *in)
+{
+	return in->mailboxes;
 }
 
 int

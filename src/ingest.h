@@ -51,6 +51,24 @@ void ingest_free(struct ingest *in);
 int ingest_run(struct ingest *in, const volatile sig_atomic_t *stop, struct ingest_stats *st,
     struct remote_failure *f, char *err, size_t errlen);
 
+/* One folder to read, for ingest_folders. done is set to 1 when the folder was read up to its
+ * delta link (0: a remote failure or the stop flag left it for later). */
+struct ingest_folder {
+	const char	*mailbox;
+	const char	*folder;	/* INGEST_FOLDER_INBOX or INGEST_FOLDER_SENT */
+	int		 done;
+};
+
+/* Like ingest_run for the listed folders only (the folders notifications marked), without
+ * listing the mailboxes. st->mailboxes counts the distinct mailboxes read. */
+int ingest_folders(struct ingest *in, struct ingest_folder *fs, size_t n,
+    const volatile sig_atomic_t *stop, struct ingest_stats *st, struct remote_failure *f,
+    char *err, size_t errlen);
+
+/* The mailboxes the last ingest_run listed (a JSON array of strings, borrowed until the next
+ * ingest_run or ingest_free), or NULL before the first one succeeded. */
+const json_t *ingest_mailboxes(const struct ingest *in);
+
 /* The Graph message for a ledger entry and the mailbox it was read from: from memory when this
  * pass read it, else fetched from Graph by its sightings in order (the first that answers wins:
  * a copy may have been deleted since). On 0 *message is a new reference (caller decrefs) and

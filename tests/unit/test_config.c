@@ -222,6 +222,16 @@ static const struct {
 	{ "sf_auth refresh_token\nsf_client_secret env:OLT_SF_SECRET\n"
 	    "sf_refresh_token_file sf-refresh.token",
 	    "sf_auth refresh_token\nsf_client_secret (set)\nsf_refresh_token (set)" },
+	/* real time: the webhook */
+	{ "listen 127.0.0.1:8443\npublic_url https://olsync.example.com/hooks/",
+	    "listen 127.0.0.1:8443\npublic_url https://olsync.example.com/hooks" },
+	{ "listen [::1]:0\npublic_url http://127.0.0.1:8443", "listen [::1]:0" },
+	{ "listen 127.0.0.1:8443\npublic_url https://h.example\nsubscription_lifetime 10070m\n"
+	    "subscription_renew_every 1d\nreconcile_interval 30m",
+	    "subscription_lifetime 10070m\nsubscription_renew_every 1d\nreconcile_interval 30m" },
+	{ "listen 0.0.0.0:443\npublic_url https://h.example\n"
+	    "tls_certificate_file graph-cert.pem\ntls_private_key_file graph-key.pem",
+	    "tls_certificate_file @T/graph-cert.pem\ntls_private_key (set)" },
 	/* blank lines, comments, CRLF */
 	{ "\n   # indented comment\n\t\n\r\nmode both\r\n", "mode both" },
 };
@@ -240,7 +250,7 @@ test_good(void **state)
 			fail_msg("case %zu (%s): refused:\n%s", i, good_cases[i].text, out);
 		}
 		out = dump(&cfg);
-		want = xstrdup(good_cases[i].want);
+		want = expand(good_cases[i].want);
 		for (line = strtok_r(want, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 			char *needle = xasprintf("\n%s\n", line), *hay = xasprintf("\n%s", out);
 
@@ -424,6 +434,30 @@ static const struct {
 	    "t.conf:8: graph_private_key_file: not an RSA private key" },
 	{ "graph_certificate_file graph-key.pem",
 	    "t.conf:8: graph_certificate_file: @T/graph-key.pem: certificate: no PEM block of a usable type" },
+	{ "listen 127.0.0.1", "t.conf:8: listen: '127.0.0.1' is not host:port (e.g. "
+	    "127.0.0.1:8443)" },
+	{ "listen 127.0.0.1:99999", "t.conf:8: listen: '127.0.0.1:99999': the port must be a "
+	    "number from 0 to 65535" },
+	{ "listen 127.0.0.1:84x", "t.conf:8: listen: '127.0.0.1:84x': the port must be a number "
+	    "from 0 to 65535" },
+	{ "subscription_lifetime 10071m", "t.conf:8: subscription_lifetime: 10071m is out of "
+	    "range (1s .. 10070m)" },
+	/* rules between keys */
+	{ "listen 127.0.0.1:8443", "t.conf: missing required key 'public_url' (needed with "
+	    "listen: the https URL Graph posts to)" },
+	{ "public_url https://h.example", "t.conf: public_url and tls_* need listen (the address "
+	    "to serve the webhook on)" },
+	{ "listen 127.0.0.1:8443\npublic_url http://h.example", "t.conf:9: public_url: "
+	    "'http://h.example': plain http is allowed only to 127.0.0.1, [::1] or localhost; "
+	    "use https://" },
+	{ "subscription_lifetime 2d", "t.conf: subscription_renew_every must be shorter than "
+	    "subscription_lifetime, or subscriptions lapse between renewals" },
+	{ "listen 127.0.0.1:8443\npublic_url https://h.example\n"
+	    "tls_certificate_file graph-cert.pem", "t.conf: give both tls_certificate_file and "
+	    "tls_private_key_file, or neither (TLS in front of olsync, e.g. nginx)" },
+	{ "listen 127.0.0.1:8443\npublic_url https://h.example\n"
+	    "tls_certificate_file graph-cert.pem\ntls_private_key_file other-key.pem",
+	    "t.conf: tls_private_key does not belong to tls_certificate_file @T/graph-cert.pem" },
 	/* rules between keys */
 	{ "graph_certificate_file graph-cert.pem\ngraph_private_key_file graph-key.pem",
 	    "t.conf: give either graph_client_secret or graph_certificate_file with "
@@ -583,6 +617,11 @@ test_defaults(void **state)
 	assert_string_equal(cfg.database, "/var/lib/olsync/olsync.db");
 	assert_int_equal(cfg.log_level, LOG_LEVEL_INFO);
 	assert_int_equal(cfg.http_timeout_ms, 30000);
+	assert_null(cfg.listen);
+	assert_null(cfg.public_url);
+	assert_int_equal(cfg.subscription_lifetime_ms, 4230 * 60 * 1000LL);
+	assert_int_equal(cfg.subscription_renew_every_ms, 2 * 86400 * 1000LL);
+	assert_int_equal(cfg.reconcile_interval_ms, 3600 * 1000LL);
 	config_free(&cfg);
 	assert_null(cfg.graph_client_secret);
 	assert_null(cfg.free_mail_domains.v);
