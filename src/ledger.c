@@ -9,6 +9,9 @@
  * lead_claims	per lower-cased sender address: the Lead made for it, or a claim in progress
  * rr_cursors	per owner pool: how many assignments were handed out
  * kv		small named values
+ * subscriptions	per Graph subscription id: what it watches, its clientState, its expiry
+ * dirty_folders	per (mailbox, folder) a notification marked: a generation and the first
+ *		unread mark's time
  *
  * Times are Unix seconds. Statements are prepared per call: the SQL is ours, and a ledger call
  * costs a disk sync anyway, which dwarfs a prepare. */
@@ -59,6 +62,14 @@ static const char *const migrations[] = {
 	"  updated_at INTEGER NOT NULL);"
 	"CREATE TABLE rr_cursors (pool TEXT PRIMARY KEY, cursor INTEGER NOT NULL);"
 	"CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+
+	"CREATE TABLE subscriptions (id TEXT PRIMARY KEY, mailbox TEXT NOT NULL,"
+	"  kind TEXT NOT NULL, client_state TEXT NOT NULL, notification_url TEXT NOT NULL,"
+	"  expires_at INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+	"  renewed_at INTEGER NOT NULL,"
+	"  action TEXT CHECK (action IN ('renew', 'recreate')));"
+	"CREATE TABLE dirty_folders (mailbox TEXT NOT NULL, folder TEXT NOT NULL,"
+	"  gen INTEGER NOT NULL, marked_at INTEGER NOT NULL, PRIMARY KEY (mailbox, folder));",
 };
 
 static const char *const state_names[LEDGER_STATE_COUNT] = {
@@ -211,6 +222,41 @@ step_done(struct ledger *l, sqlite3_stmt *st, const char *what)
 {
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return fail_db(l, what);
+	return 0;
+}
+
+/* step_done, then finalizes st: a call that is one statement. */
+static int
+run_done(struct ledger *l, sqlite3_stmt *st, const char *what)
+{
+	int rc = step_done(l, st, what);
+
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Steps a statement that returns at most one row: 0 on a row (read it, then finalize),
+ * LEDGER_NOT_FOUND without one, -1 on failure. */
+static int
+step_row(struct ledger *l, sqlite3_stmt *st, const char *what)
+{
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		return 0;
+	case SQLITE_DONE:
+		return LEDGER_NOT_FOUND;
+	default:
+		return fail_db(l, what);
+	}
+}
+
+/* A (mailbox, folder) key. */
+static int
+check_folder(struct ledger *l, const char *mailbox, const char *folder)
+{
+	if (check_str(l, "mailbox", mailbox, LEDGER_NAME_MAX) < 0 ||
+	    check_str(l, "folder", folder, LEDGER_NAME_MAX) < 0)
+		return -1;
 	return 0;
 }
 
@@ -900,23 +946,16 @@ ledger_delta_get(struct ledger *l, const char *mailbox, const char *folder,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (check_tx(l) < 0 || check_str(l, "mailbox", mailbox, LEDGER_NAME_MAX) < 0 ||
-	    check_str(l, "folder", folder, LEDGER_NAME_MAX) < 0)
+	if (check_tx(l) < 0 || check_folder(l, mailbox, folder) < 0)
 		return -1;
 	st = db_prepare(l->db, "SELECT link, window_start, updated_at FROM delta_state"
 	    " WHERE mailbox = ?1 AND folder = ?2");
 	bind_text(st, 1, mailbox);
 	bind_text(st, 2, folder);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	if ((rc = step_row(l, st, "delta get")) == 0) {
 		out->link = col_dup(st, 0);
 		out->window_start = sqlite3_column_int64(st, 1);
 		out->updated_at = sqlite3_column_int64(st, 2);
-		rc = 0;
-	} else if (rc == SQLITE_DONE) {
-		rc = LEDGER_NOT_FOUND;
-	} else {
-		rc = fail_db(l, "delta get");
 	}
 	sqlite3_finalize(st);
 	return rc;
@@ -927,10 +966,8 @@ ledger_delta_set(struct ledger *l, const char *mailbox, const char *folder, cons
     int64_t window_start)
 {
 	sqlite3_stmt *st;
-	int rc;
 
-	if (check_tx(l) < 0 || check_str(l, "mailbox", mailbox, LEDGER_NAME_MAX) < 0 ||
-	    check_str(l, "folder", folder, LEDGER_NAME_MAX) < 0)
+	if (check_tx(l) < 0 || check_folder(l, mailbox, folder) < 0)
 		return -1;
 	if (link != NULL && check_str(l, "delta link", link, LEDGER_LINK_MAX) < 0)
 		return -1;
@@ -943,9 +980,7 @@ ledger_delta_set(struct ledger *l, const char *mailbox, const char *folder, cons
 	bind_text(st, 3, link);
 	sqlite3_bind_int64(st, 4, window_start);
 	sqlite3_bind_int64(st, 5, now_s());
-	rc = step_done(l, st, "delta set");
-	sqlite3_finalize(st);
-	return rc;
+	return run_done(l, st, "delta set");
 }
 
 void
@@ -1029,8 +1064,7 @@ ledger_lead_set(struct ledger *l, const char *address, const char *lead_id)
 	bind_text(st, 1, addr);
 	bind_text(st, 2, lead_id);
 	sqlite3_bind_int64(st, 3, now_s());
-	rc = step_done(l, st, "lead set");
-	sqlite3_finalize(st);
+	rc = run_done(l, st, "lead set");
 	free(addr);
 	return rc;
 }
@@ -1047,8 +1081,7 @@ ledger_lead_release(struct ledger *l, const char *address)
 	addr = lower_address(address);
 	st = db_prepare(l->db, "DELETE FROM lead_claims WHERE address = ?1 AND lead_id IS NULL");
 	bind_text(st, 1, addr);
-	rc = step_done(l, st, "lead release");
-	sqlite3_finalize(st);
+	rc = run_done(l, st, "lead release");
 	free(addr);
 	return rc;
 }
@@ -1088,15 +1121,8 @@ ledger_kv_get(struct ledger *l, const char *key, char **value)
 		return -1;
 	st = db_prepare(l->db, "SELECT value FROM kv WHERE key = ?1");
 	bind_text(st, 1, key);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	if ((rc = step_row(l, st, "kv get")) == 0)
 		*value = col_dup(st, 0);
-		rc = 0;
-	} else if (rc == SQLITE_DONE) {
-		rc = LEDGER_NOT_FOUND;
-	} else {
-		rc = fail_db(l, "kv get");
-	}
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -1105,7 +1131,6 @@ int
 ledger_kv_set(struct ledger *l, const char *key, const char *value)
 {
 	sqlite3_stmt *st;
-	int rc;
 
 	if (check_tx(l) < 0 || check_str(l, "kv key", key, LEDGER_NAME_MAX) < 0)
 		return -1;
@@ -1121,7 +1146,269 @@ ledger_kv_set(struct ledger *l, const char *key, const char *value)
 		sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
 	}
 	bind_text(st, 1, key);
-	rc = step_done(l, st, "kv set");
+	return run_done(l, st, "kv set");
+}
+
+/* Steps st to the end, reading each row with read_row into a growing array of size-byte
+ * elements. Finalizes st. On -1 *v and *n hold what was read, for the caller's free function. */
+static int
+read_rows(struct ledger *l, sqlite3_stmt *st, size_t size,
+    void (*read_row)(sqlite3_stmt *, void *), void **v, size_t *n, const char *what)
+{
+	size_t cap = 0;
+	int rc;
+
+	*v = NULL;
+	*n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 8;
+			*v = xrealloc(*v, cap * size);
+		}
+		read_row(st, (char *)*v + *n * size);
+		(*n)++;
+	}
+	if (rc != SQLITE_DONE)
+		fail_db(l, what);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+check_action(struct ledger *l, const char *action)
+{
+	if (action == NULL || strcmp(action, "renew") == 0 || strcmp(action, "recreate") == 0)
+		return 0;
+	return err_set(l->err, sizeof(l->err),
+	    "ledger: a subscription action is \"renew\", \"recreate\" or none");
+}
+
+#define SUB_SELECT \
+	"SELECT id, mailbox, kind, client_state, notification_url, expires_at, created_at," \
+	" renewed_at, action FROM subscriptions "
+
+static void
+read_sub(sqlite3_stmt *st, void *p)
+{
+	struct ledger_sub *s = p;
+
+	s->id = col_dup(st, 0);
+	s->mailbox = col_dup(st, 1);
+	s->kind = col_dup(st, 2);
+	s->client_state = col_dup(st, 3);
+	s->notification_url = col_dup(st, 4);
+	s->expires_at = sqlite3_column_int64(st, 5);
+	s->created_at = sqlite3_column_int64(st, 6);
+	s->renewed_at = sqlite3_column_int64(st, 7);
+	s->action = col_dup(st, 8);
+}
+
+int
+ledger_sub_put(struct ledger *l, const struct ledger_sub *s)
+{
+	sqlite3_stmt *st;
+
+	if (check_tx(l) < 0 || check_str(l, "subscription id", s->id, LEDGER_NAME_MAX) < 0 ||
+	    check_str(l, "mailbox", s->mailbox, LEDGER_NAME_MAX) < 0 ||
+	    check_str(l, "subscription kind", s->kind, LEDGER_KIND_MAX) < 0 ||
+	    check_str(l, "client state", s->client_state, LEDGER_CLIENT_STATE_MAX) < 0 ||
+	    check_str(l, "notification url", s->notification_url, LEDGER_LINK_MAX) < 0 ||
+	    check_action(l, s->action) < 0)
+		return -1;
+	st = db_prepare(l->db, "INSERT OR REPLACE INTO subscriptions (id, mailbox, kind,"
+	    " client_state, notification_url, expires_at, created_at, renewed_at, action)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+	bind_text(st, 1, s->id);
+	bind_text(st, 2, s->mailbox);
+	bind_text(st, 3, s->kind);
+	bind_text(st, 4, s->client_state);
+	bind_text(st, 5, s->notification_url);
+	sqlite3_bind_int64(st, 6, s->expires_at);
+	sqlite3_bind_int64(st, 7, s->created_at);
+	sqlite3_bind_int64(st, 8, s->renewed_at);
+	bind_text(st, 9, s->action);
+	return run_done(l, st, "subscription put");
+}
+
+int
+ledger_sub_get(struct ledger *l, const char *id, struct ledger_sub *out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (check_tx(l) < 0 || check_str(l, "subscription id", id, LEDGER_NAME_MAX) < 0)
+		return -1;
+	st = db_prepare(l->db, SUB_SELECT "WHERE id = ?1");
+	bind_text(st, 1, id);
+	if ((rc = step_row(l, st, "subscription get")) == 0)
+		read_sub(st, out);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+ledger_sub_list(struct ledger *l, struct ledger_sub **out, size_t *n)
+{
+	void *v;
+
+	*out = NULL;
+	*n = 0;
+	if (check_tx(l) < 0)
+		return -1;
+	if (read_rows(l, db_prepare(l->db, SUB_SELECT "ORDER BY mailbox, kind, id"),
+	    sizeof(**out), read_sub, &v, n, "subscription list") < 0) {
+		ledger_subs_free(v, *n);
+		*n = 0;
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int
+ledger_sub_delete(struct ledger *l, const char *id)
+{
+	sqlite3_stmt *st;
+
+	if (check_tx(l) < 0 || check_str(l, "subscription id", id, LEDGER_NAME_MAX) < 0)
+		return -1;
+	st = db_prepare(l->db, "DELETE FROM subscriptions WHERE id = ?1");
+	bind_text(st, 1, id);
+	return run_done(l, st, "subscription delete");
+}
+
+int
+ledger_sub_set_action(struct ledger *l, const char *id, const char *action)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (check_tx(l) < 0 || check_str(l, "subscription id", id, LEDGER_NAME_MAX) < 0 ||
+	    check_action(l, action) < 0)
+		return -1;
+	st = db_prepare(l->db, "UPDATE subscriptions SET action = ?2 WHERE id = ?1");
+	bind_text(st, 1, id);
+	bind_text(st, 2, action);
+	rc = step_done(l, st, "subscription set action");
+	if (rc == 0 && sqlite3_changes(l->db) == 0)
+		rc = LEDGER_NOT_FOUND;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+void
+ledger_sub_clear(struct ledger_sub *s)
+{
+	if (s == NULL)
+		return;
+	free(s->id);
+	free(s->mailbox);
+	free(s->kind);
+	free(s->client_state);
+	free(s->notification_url);
+	free(s->action);
+	memset(s, 0, sizeof(*s));
+}
+
+void
+ledger_subs_free(struct ledger_sub *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		ledger_sub_clear(&s[i]);
+	free(s);
+}
+
+int
+ledger_dirty_mark(struct ledger *l, const char *mailbox, const char *folder, int64_t now)
+{
+	sqlite3_stmt *st;
+
+	if (check_tx(l) < 0 || check_folder(l, mailbox, folder) < 0)
+		return -1;
+	/* One statement on the primary key: the receiver calls this for every notification.
+	 * A mark whose gen was read removed the row, so an existing row's marked_at is the
+	 * first unread mark (or, after a read that raced newer marks, an earlier one: such a
+	 * folder only sorts sooner). */
+	st = db_prepare(l->db, "INSERT INTO dirty_folders (mailbox, folder, gen, marked_at)"
+	    " VALUES (?1, ?2, 1, ?3) ON CONFLICT (mailbox, folder) DO UPDATE SET gen = gen + 1");
+	bind_text(st, 1, mailbox);
+	bind_text(st, 2, folder);
+	sqlite3_bind_int64(st, 3, now);
+	return run_done(l, st, "dirty mark");
+}
+
+static void
+read_dirty(sqlite3_stmt *st, void *p)
+{
+	struct ledger_dirty *d = p;
+
+	d->mailbox = col_dup(st, 0);
+	d->folder = col_dup(st, 1);
+	d->gen = sqlite3_column_int64(st, 2);
+	d->marked_at = sqlite3_column_int64(st, 3);
+}
+
+int
+ledger_dirty_list(struct ledger *l, struct ledger_dirty **out, size_t *n)
+{
+	void *v;
+
+	*out = NULL;
+	*n = 0;
+	if (check_tx(l) < 0)
+		return -1;
+	if (read_rows(l, db_prepare(l->db, "SELECT mailbox, folder, gen, marked_at"
+	    " FROM dirty_folders ORDER BY marked_at, mailbox, folder"), sizeof(**out),
+	    read_dirty, &v, n, "dirty list") < 0) {
+		ledger_dirty_free(v, *n);
+		*n = 0;
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int
+ledger_dirty_done(struct ledger *l, const char *mailbox, const char *folder, int64_t gen)
+{
+	sqlite3_stmt *st;
+
+	if (check_tx(l) < 0 || check_folder(l, mailbox, folder) < 0)
+		return -1;
+	st = db_prepare(l->db, "DELETE FROM dirty_folders"
+	    " WHERE mailbox = ?1 AND folder = ?2 AND gen = ?3");
+	bind_text(st, 1, mailbox);
+	bind_text(st, 2, folder);
+	sqlite3_bind_int64(st, 3, gen);
+	return run_done(l, st, "dirty done");
+}
+
+void
+ledger_dirty_free(struct ledger_dirty *d, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(d[i].mailbox);
+		free(d[i].folder);
+	}
+	free(d);
+}
+
+int
+ledger_next_retry(struct ledger *l, int64_t *at)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*at = 0;
+	if (check_tx(l) < 0)
+		return -1;
+	/* A failed message keeps its next_attempt_at in due_at. 0 must keep meaning "none",
+	 * so one due at 0 or before (due now all the same) reads as 1. */
+	st = db_prepare(l->db, "SELECT max(min(due_at), 1) FROM messages WHERE state = 'failed'");
+	/* An aggregate always has its row; NULL (none failed) reads as 0. */
+	if ((rc = step_row(l, st, "next retry")) == 0)
+		*at = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return rc;
 }

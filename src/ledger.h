@@ -1,5 +1,6 @@
 /* ledger.h: the durable record of what happened to every email olsync has seen, and the small
- * pieces of state that must survive a restart (delta links, Lead claims, round-robin cursors).
+ * pieces of state that must survive a restart (delta links, Lead claims, round-robin cursors,
+ * Graph subscriptions and the folders their notifications marked).
  * The interface is backend-neutral: SQLite today (ledger.c), PostgreSQL later behind the same
  * calls.
  *
@@ -14,8 +15,10 @@
  * logged, skipped and dead are final until an operator retries the dead; any other transition is
  * refused, so a bug upstream cannot turn a logged email into a skipped one.
  *
- * One handle is used by one thread at a time. Every call that returns -1 leaves a one-line
- * reason in ledger_error(l). No call stores or logs a body, a token or a secret. */
+ * One handle is used by one thread at a time; several handles (threads or processes) may have
+ * the same file open. Every call that returns -1 leaves a one-line reason in ledger_error(l).
+ * No call stores a body or a token, or logs any of them or a secret; the one secret stored is
+ * a subscription's clientState, which notifications are checked against. */
 #ifndef OL_LEDGER_H
 #define OL_LEDGER_H
 
@@ -24,9 +27,11 @@
 
 #define LEDGER_KEY_MAX		8192	/* bytes in a key; normalize.c must digest longer ids */
 #define LEDGER_NAME_MAX		1024	/* mailbox, folder, graph id, address, pool, kv key, ids */
-#define LEDGER_LINK_MAX		65536	/* a delta link as Graph gave it */
+#define LEDGER_LINK_MAX		65536	/* a delta link as Graph gave it, a notification URL */
 #define LEDGER_VALUE_MAX	65536	/* a kv value */
 #define LEDGER_TEXT_MAX		1024	/* reasons and errors are cut here, at a UTF-8 boundary */
+#define LEDGER_KIND_MAX		31	/* a subscription's kind (receiver_sub.kind with its NUL) */
+#define LEDGER_CLIENT_STATE_MAX	255	/* a subscription's clientState */
 #define LEDGER_MAX_ATTEMPTS	10	/* default for ledger_set_max_attempts */
 
 #define LEDGER_NOT_FOUND	1	/* the lookups return 0 found, 1 not found, -1 error */
@@ -269,7 +274,7 @@ int ledger_dirty_done(struct ledger *l, const char *mailbox, const char *folder,
 void ledger_dirty_free(struct ledger_dirty *d, size_t n);
 
 /* *at gets the earliest next_attempt_at of the failed messages, or 0 when none is failed, so the
- * daemon can sleep until the next retry is due. */
+ * daemon can sleep until the next retry is due. One due at 0 or before reads as 1: due now. */
 int ledger_next_retry(struct ledger *l, int64_t *at);
 
 #endif

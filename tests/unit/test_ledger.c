@@ -1,7 +1,8 @@
 /* test_ledger.c: the ledger (src/ledger.c) on a temporary SQLite file: sightings and their
  * de-duplication, the state machine as tables of steps (refused transitions included), what is due,
  * transactions (rollback, a crash mid-page in a child process), restart, retry, stats, hostile
- * keys, Lead claims, round-robin cursors and the key-value store. */
+ * keys, Lead claims, round-robin cursors, the key-value store, subscriptions, dirty folders, the
+ * next retry and the migration of a ledger made before them. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -1192,6 +1193,380 @@ test_kv(void **state)
 	free(big);
 }
 
+static struct ledger_sub
+sub(const char *id, const char *mailbox, const char *kind, int64_t expires_at)
+{
+	struct ledger_sub s = { (char *)id, (char *)mailbox, (char *)kind,
+	    (char *)"s3cret-client-state", (char *)"https://hook.corp.test/graph/notify",
+	    expires_at, 1000, 1000, NULL };
+
+	return s;
+}
+
+/* "id,id,..." from a list, to compare orders in one assertion. */
+static void
+sub_ids(struct ledger *l, char *buf, size_t len)
+{
+	struct ledger_sub *v = (struct ledger_sub *)1;
+	size_t n = 99;
+
+	buf[0] = '\0';
+	if (ledger_sub_list(l, &v, &n) < 0)
+		fail_msg("sub list: %s", ledger_error(l));
+	for (size_t i = 0; i < n; i++)
+		snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", i ? "," : "", v[i].id);
+	ledger_subs_free(v, n);
+}
+
+static void
+test_subscriptions(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger_sub s, got;
+	char ids[256];
+
+	sub_ids(f->l, ids, sizeof(ids));
+	assert_string_equal(ids, "");
+
+	/* Listed by mailbox then kind, whatever the order they were put in. */
+	s = sub("sub-b-inbox", "bob@corp.test", "inbox", 5000);
+	assert_int_equal(ledger_sub_put(f->l, &s), 0);
+	s = sub("sub-a-sent", "alice@corp.test", "sentitems", 5000);
+	assert_int_equal(ledger_sub_put(f->l, &s), 0);
+	s = sub("sub-a-events", "alice@corp.test", "events", 5000);
+	assert_int_equal(ledger_sub_put(f->l, &s), 0);
+	s = sub("sub-a-inbox", "alice@corp.test", "inbox", 5000);
+	s.action = "renew";
+	assert_int_equal(ledger_sub_put(f->l, &s), 0);
+	sub_ids(f->l, ids, sizeof(ids));
+	assert_string_equal(ids, "sub-a-events,sub-a-inbox,sub-a-sent,sub-b-inbox");
+
+	assert_int_equal(ledger_sub_get(f->l, "sub-a-inbox", &got), 0);
+	assert_string_equal(got.id, "sub-a-inbox");
+	assert_string_equal(got.mailbox, "alice@corp.test");
+	assert_string_equal(got.kind, "inbox");
+	assert_string_equal(got.client_state, "s3cret-client-state");
+	assert_string_equal(got.notification_url, "https://hook.corp.test/graph/notify");
+	assert_int_equal(got.expires_at, 5000);
+	assert_int_equal(got.created_at, 1000);
+	assert_int_equal(got.renewed_at, 1000);
+	assert_string_equal(got.action, "renew");
+	ledger_sub_clear(&got);
+	assert_null(got.id);
+
+	/* Put with a known id replaces every field, the action included. */
+	s = sub("sub-a-inbox", "alice@corp.test", "inbox", 9000);
+	s.client_state = "rotated";
+	s.renewed_at = 8000;
+	assert_int_equal(ledger_sub_put(f->l, &s), 0);
+	assert_int_equal(ledger_sub_get(f->l, "sub-a-inbox", &got), 0);
+	assert_int_equal(got.expires_at, 9000);
+	assert_int_equal(got.renewed_at, 8000);
+	assert_string_equal(got.client_state, "rotated");
+	assert_null(got.action);
+	ledger_sub_clear(&got);
+	sub_ids(f->l, ids, sizeof(ids));
+	assert_string_equal(ids, "sub-a-events,sub-a-inbox,sub-a-sent,sub-b-inbox");
+
+	/* Actions set and cleared; an unknown id is not found, not an error. */
+	assert_int_equal(ledger_sub_set_action(f->l, "sub-b-inbox", "recreate"), 0);
+	assert_int_equal(ledger_sub_get(f->l, "sub-b-inbox", &got), 0);
+	assert_string_equal(got.action, "recreate");
+	ledger_sub_clear(&got);
+	assert_int_equal(ledger_sub_set_action(f->l, "sub-b-inbox", NULL), 0);
+	assert_int_equal(ledger_sub_get(f->l, "sub-b-inbox", &got), 0);
+	assert_null(got.action);
+	ledger_sub_clear(&got);
+	assert_int_equal(ledger_sub_set_action(f->l, "sub-unknown", "renew"), LEDGER_NOT_FOUND);
+	assert_int_equal(ledger_sub_get(f->l, "sub-unknown", &got), LEDGER_NOT_FOUND);
+	assert_null(got.id);
+
+	/* Delete one; deleting it (or any unknown id) again is fine. */
+	assert_int_equal(ledger_sub_delete(f->l, "sub-a-sent"), 0);
+	assert_int_equal(ledger_sub_get(f->l, "sub-a-sent", &got), LEDGER_NOT_FOUND);
+	assert_int_equal(ledger_sub_delete(f->l, "sub-a-sent"), 0);
+	sub_ids(f->l, ids, sizeof(ids));
+	assert_string_equal(ids, "sub-a-events,sub-a-inbox,sub-b-inbox");
+
+	/* They survive a restart. */
+	reopen(f);
+	sub_ids(f->l, ids, sizeof(ids));
+	assert_string_equal(ids, "sub-a-events,sub-a-inbox,sub-b-inbox");
+}
+
+static void
+test_sub_rejected(void **state)
+{
+	struct fixture *f = *state;
+	char *long_name = xmalloc(LEDGER_NAME_MAX + 2);
+	char long_state[LEDGER_CLIENT_STATE_MAX + 2], max_state[LEDGER_CLIENT_STATE_MAX + 1];
+	char long_kind[LEDGER_KIND_MAX + 2];
+	struct ledger_sub got;
+	char ids[64];
+
+	memset(long_name, 'n', LEDGER_NAME_MAX + 1);
+	long_name[LEDGER_NAME_MAX + 1] = '\0';
+	memset(long_state, 's', sizeof(long_state) - 1);
+	long_state[sizeof(long_state) - 1] = '\0';
+	memset(max_state, 's', sizeof(max_state) - 1);
+	max_state[sizeof(max_state) - 1] = '\0';
+	memset(long_kind, 'k', sizeof(long_kind) - 1);
+	long_kind[sizeof(long_kind) - 1] = '\0';
+	{
+		const struct {
+			const char *id, *mailbox, *kind, *client_state, *url, *action;
+			const char *why;
+		} cases[] = {
+			{ NULL, "a@c", "inbox", "cs", "u", NULL, "subscription id is missing" },
+			{ "", "a@c", "inbox", "cs", "u", NULL, "subscription id is missing" },
+			{ long_name, "a@c", "inbox", "cs", "u", NULL, "subscription id is longer" },
+			{ "i", NULL, "inbox", "cs", "u", NULL, "mailbox is missing" },
+			{ "i", long_name, "inbox", "cs", "u", NULL, "mailbox is longer" },
+			{ "i", "a@c", "", "cs", "u", NULL, "subscription kind is missing" },
+			{ "i", "a@c", long_kind, "cs", "u", NULL,
+			    "subscription kind is longer than 31 bytes" },
+			{ "i", "a@c", "inbox", NULL, "u", NULL, "client state is missing" },
+			{ "i", "a@c", "inbox", "", "u", NULL, "client state is missing" },
+			{ "i", "a@c", "inbox", long_state, "u", NULL, "state is longer than 255" },
+			{ "i", "a@c", "inbox", "cs", NULL, NULL, "notification url is missing" },
+			{ "i", "a@c", "inbox", "cs", "u", "", "subscription action" },
+			{ "i", "a@c", "inbox", "cs", "u", "delete", "subscription action" },
+			{ "i", "a@c", "inbox", "cs", "u", "Renew", "subscription action" },
+		};
+
+		for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+			struct ledger_sub s = { (char *)cases[i].id, (char *)cases[i].mailbox,
+			    (char *)cases[i].kind, (char *)cases[i].client_state,
+			    (char *)cases[i].url, 1, 1, 1, (char *)cases[i].action };
+
+			if (ledger_sub_put(f->l, &s) != -1)
+				fail_msg("case %zu accepted", i);
+			if (strstr(ledger_error(f->l), cases[i].why) == NULL)
+				fail_msg("case %zu: error \"%s\", want \"%s\"", i,
+				    ledger_error(f->l), cases[i].why);
+		}
+	}
+	sub_ids(f->l, ids, sizeof(ids));
+	assert_string_equal(ids, "");
+
+	/* The limits themselves are allowed; a bad action is refused on an existing one too. */
+	{
+		struct ledger_sub s = sub("sub-1", "a@c", "0123456789012345678901234567890", 1);
+
+		s.client_state = max_state;
+		assert_int_equal(ledger_sub_put(f->l, &s), 0);
+	}
+	assert_int_equal(ledger_sub_set_action(f->l, "sub-1", "reauthorize"), -1);
+	assert_non_null(strstr(ledger_error(f->l), "subscription action"));
+	assert_int_equal(ledger_sub_set_action(f->l, "", "renew"), -1);
+	assert_int_equal(ledger_sub_get(f->l, "sub-1", &got), 0);
+	assert_null(got.action);
+	assert_string_equal(got.client_state, max_state);
+	ledger_sub_clear(&got);
+	assert_int_equal(ledger_sub_get(f->l, long_name, &got), -1);
+	assert_int_equal(ledger_sub_delete(f->l, NULL), -1);
+	free(long_name);
+}
+
+/* "mailbox/folder@gen" for each mark, oldest first. */
+static void
+dirty_marks(struct ledger *l, char *buf, size_t len)
+{
+	struct ledger_dirty *d = (struct ledger_dirty *)1;
+	size_t n = 99;
+
+	buf[0] = '\0';
+	if (ledger_dirty_list(l, &d, &n) < 0)
+		fail_msg("dirty list: %s", ledger_error(l));
+	for (size_t i = 0; i < n; i++)
+		snprintf(buf + strlen(buf), len - strlen(buf), "%s%s/%s@%lld", i ? " " : "",
+		    d[i].mailbox, d[i].folder, (long long)d[i].gen);
+	ledger_dirty_free(d, n);
+}
+
+static void
+test_dirty(void **state)
+{
+	static const struct {
+		const char *op;		/* "mark" or "done" */
+		const char *mailbox, *folder;
+		int64_t arg;		/* mark: now; done: gen */
+		const char *want;	/* the list after the step */
+	} steps[] = {
+		{ "mark", "bob", "inbox", 200, "bob/inbox@1" },
+		{ "mark", "alice", "inbox", 300, "bob/inbox@1 alice/inbox@1" },
+		{ "mark", "alice", "sentitems", 100,
+		    "alice/sentitems@1 bob/inbox@1 alice/inbox@1" },
+		/* A second mark raises gen and keeps the first mark's time, so the order stays. */
+		{ "mark", "bob", "inbox", 400, "alice/sentitems@1 bob/inbox@2 alice/inbox@1" },
+		/* Read at gen 1 while mark 2 came in: the mark stays. */
+		{ "done", "bob", "inbox", 1, "alice/sentitems@1 bob/inbox@2 alice/inbox@1" },
+		{ "done", "bob", "inbox", 2, "alice/sentitems@1 alice/inbox@1" },
+		/* Done for a folder not marked is nothing. */
+		{ "done", "carol", "inbox", 1, "alice/sentitems@1 alice/inbox@1" },
+		/* Marked again after it was read: a new mark at the new time. */
+		{ "mark", "bob", "inbox", 500, "alice/sentitems@1 alice/inbox@1 bob/inbox@1" },
+		{ "done", "alice", "sentitems", 1, "alice/inbox@1 bob/inbox@1" },
+	};
+	struct fixture *f = *state;
+	struct ledger_dirty *d;
+	char got[256];
+	size_t n;
+
+	dirty_marks(f->l, got, sizeof(got));
+	assert_string_equal(got, "");
+	for (size_t i = 0; i < ARRAY_LEN(steps); i++) {
+		int rc = strcmp(steps[i].op, "mark") == 0 ?
+		    ledger_dirty_mark(f->l, steps[i].mailbox, steps[i].folder, steps[i].arg) :
+		    ledger_dirty_done(f->l, steps[i].mailbox, steps[i].folder, steps[i].arg);
+
+		if (rc != 0)
+			fail_msg("step %zu: rc %d (%s)", i, rc, ledger_error(f->l));
+		dirty_marks(f->l, got, sizeof(got));
+		if (strcmp(got, steps[i].want) != 0)
+			fail_msg("step %zu: \"%s\", want \"%s\"", i, got, steps[i].want);
+	}
+
+	assert_int_equal(ledger_dirty_mark(f->l, "alice", "inbox", 999), 0);
+	assert_int_equal(ledger_dirty_list(f->l, &d, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(d[0].mailbox, "alice");
+	assert_int_equal(d[0].gen, 2);
+	assert_int_equal(d[0].marked_at, 300);
+	assert_string_equal(d[1].mailbox, "bob");
+	assert_int_equal(d[1].marked_at, 500);
+	ledger_dirty_free(d, n);
+
+	assert_int_equal(ledger_dirty_mark(f->l, "", "inbox", 1), -1);
+	assert_non_null(strstr(ledger_error(f->l), "mailbox is missing"));
+	assert_int_equal(ledger_dirty_mark(f->l, "alice", NULL, 1), -1);
+	assert_non_null(strstr(ledger_error(f->l), "folder is missing"));
+	assert_int_equal(ledger_dirty_done(f->l, "alice", "", 2), -1);
+
+	/* Marks are durable: a restart reads the folders it had not read yet. */
+	reopen(f);
+	dirty_marks(f->l, got, sizeof(got));
+	assert_string_equal(got, "alice/inbox@2 bob/inbox@1");
+}
+
+/* The receiver's threads and the worker each have a handle on one file. */
+static void
+test_dirty_two_handles(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger *other;
+	char err[256] = "", got[128];
+
+	if (ledger_open(f->path, &other, err, sizeof(err)) < 0)
+		fail_msg("second handle: %s", err);
+	assert_int_equal(ledger_dirty_mark(other, "alice", "inbox", 100), 0);
+	dirty_marks(f->l, got, sizeof(got));
+	assert_string_equal(got, "alice/inbox@1");
+	assert_int_equal(ledger_dirty_mark(f->l, "alice", "inbox", 200), 0);
+	dirty_marks(other, got, sizeof(got));
+	assert_string_equal(got, "alice/inbox@2");
+
+	/* The worker read the folder at gen 2; a notification marked it again meanwhile through
+	 * the receiver's handle: the worker's done keeps that mark. */
+	assert_int_equal(ledger_dirty_mark(other, "alice", "inbox", 300), 0);
+	assert_int_equal(ledger_dirty_done(f->l, "alice", "inbox", 2), 0);
+	dirty_marks(other, got, sizeof(got));
+	assert_string_equal(got, "alice/inbox@3");
+	assert_int_equal(ledger_dirty_done(f->l, "alice", "inbox", 3), 0);
+	dirty_marks(other, got, sizeof(got));
+	assert_string_equal(got, "");
+	ledger_close(other);
+}
+
+static void
+test_next_retry(void **state)
+{
+	struct fixture *f = *state;
+	int64_t at = -1;
+
+	assert_int_equal(ledger_next_retry(f->l, &at), 0);
+	assert_int_equal(at, 0);
+
+	/* Pending, logged and dead messages are not retries. */
+	record(f->l, "<pending@x>", "a@corp.test", "inbox", "g1");
+	record(f->l, "<logged@x>", "a@corp.test", "inbox", "g2");
+	record(f->l, "<dead@x>", "a@corp.test", "inbox", "g3");
+	assert_int_equal(ledger_mark_logged(f->l, "<logged@x>", NULL), 0);
+	assert_int_equal(ledger_mark_failed(f->l, "<dead@x>", "INVALID", LEDGER_FAIL_FINAL, 50,
+	    NULL), 0);
+	at = -1;
+	assert_int_equal(ledger_next_retry(f->l, &at), 0);
+	assert_int_equal(at, 0);
+
+	record(f->l, "<f1@x>", "a@corp.test", "inbox", "g4");
+	record(f->l, "<f2@x>", "a@corp.test", "inbox", "g5");
+	assert_int_equal(ledger_mark_failed(f->l, "<f1@x>", "503", LEDGER_FAIL_TEMP, 7000, NULL),
+	    0);
+	assert_int_equal(ledger_next_retry(f->l, &at), 0);
+	assert_int_equal(at, 7000);
+	assert_int_equal(ledger_mark_failed(f->l, "<f2@x>", "429", LEDGER_FAIL_WAIT, 6000, NULL),
+	    0);
+	assert_int_equal(ledger_next_retry(f->l, &at), 0);
+	assert_int_equal(at, 6000);
+	/* The earliest one logged: the next is the other. */
+	assert_int_equal(ledger_mark_logged(f->l, "<f2@x>", NULL), 0);
+	assert_int_equal(ledger_next_retry(f->l, &at), 0);
+	assert_int_equal(at, 7000);
+	/* Due at 0 is due now, not "none". */
+	assert_int_equal(ledger_mark_failed(f->l, "<f1@x>", "503", LEDGER_FAIL_WAIT, 0, NULL), 0);
+	assert_int_equal(ledger_next_retry(f->l, &at), 0);
+	assert_int_equal(at, 1);
+	assert_int_equal(ledger_mark_skipped(f->l, "<f1@x>", "gave up"), 0);
+	assert_int_equal(ledger_next_retry(f->l, &at), 0);
+	assert_int_equal(at, 0);
+}
+
+/* A ledger made before subscriptions existed (schema version 1) gains them on open and keeps
+ * what it held. Dropping the new tables and the version number rebuilds that ledger exactly,
+ * since migrations are only ever appended. */
+static void
+test_migrate_v1(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger_sub s = sub("sub-1", "alice@corp.test", "inbox", 5000), got;
+	char tables[256] = "", ids[64];
+	sqlite3_stmt *st;
+	sqlite3 *db;
+
+	record(f->l, "<old@x>", "alice@corp.test", "inbox", "g1");
+	ledger_close(f->l);
+	f->l = NULL;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE subscriptions; DROP TABLE dirty_folders;"
+	    " PRAGMA user_version=1", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	reopen(f);
+	assert_int_equal(state_of(f->l, "<old@x>"), LEDGER_PENDING);
+	assert_int_equal(ledger_sub_put(f->l, &s), 0);
+	assert_int_equal(ledger_dirty_mark(f->l, "alice@corp.test", "inbox", 10), 0);
+	reopen(f);
+	sub_ids(f->l, ids, sizeof(ids));
+	assert_string_equal(ids, "sub-1");
+	assert_int_equal(ledger_sub_get(f->l, "sub-1", &got), 0);
+	ledger_sub_clear(&got);
+	dirty_marks(f->l, ids, sizeof(ids));
+	assert_string_equal(ids, "alice@corp.test/inbox@1");
+
+	/* The version moved on, and the new tables are the only ones added. */
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT (SELECT user_version FROM"
+	    " pragma_user_version), group_concat(name, ' ') FROM (SELECT name FROM sqlite_master"
+	    " WHERE type = 'table' ORDER BY name)", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_true(sqlite3_column_int(st, 0) > 1);
+	snprintf(tables, sizeof(tables), "%s", (const char *)sqlite3_column_text(st, 1));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	assert_string_equal(tables, "delta_state dirty_folders kv lead_claims messages rr_cursors"
+	    " sightings subscriptions");
+}
+
 int
 main(void)
 {
@@ -1213,6 +1588,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_leads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_round_robin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kv, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_subscriptions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sub_rejected, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dirty, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dirty_two_handles, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_next_retry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
