@@ -1,6 +1,7 @@
 /* graph_client.c: olsync's Microsoft Graph client (graph_client.h): client-credentials tokens,
- * the one place where a Graph or token endpoint answer is classified (remote.h), and the reads
- * ingest needs: mailboxes, per-folder message delta pages, one message by immutable id. */
+ * the one place where a Graph or token endpoint answer is classified (remote.h), the reads
+ * ingest needs (mailboxes, per-folder message delta pages, one message by immutable id) and
+ * the change-notification subscriptions of real time. */
 #include "graph_client.h"
 
 #include <errno.h>
@@ -31,6 +32,7 @@
 #define PAGE_MAX_BODY		(32 * 1024 * 1024) /* 1000 messages with headers fit easily */
 #define USERS_PAGE		999		/* $top of /users: Graph's maximum */
 #define MAX_USER_PAGES		10000		/* 10 million users: a link loop, not a tenant */
+#define MAX_SUB_PAGES		1000		/* GET /subscriptions: far more than any tenant */
 
 /* Exactly what olsync reads of a message (reference §5.1); internetMessageHeaders is only
  * returned when selected, and carries Auto-Submitted, Precedence, List-* and Sensitivity. */
@@ -55,12 +57,16 @@ enum need {
 	NEED_MAIL,
 	NEED_USERS,
 	NEED_GROUPS,
+	NEED_CALENDARS,
+	NEED_SUBSCRIPTION,	/* renew, delete, list: the kind is not known */
 };
 
 static const char *const need_names[] = {
 	[NEED_MAIL] = "Mail.Read",
 	[NEED_USERS] = "User.Read.All",
 	[NEED_GROUPS] = "GroupMember.Read.All",
+	[NEED_CALENDARS] = "Calendars.Read",
+	[NEED_SUBSCRIPTION] = "Mail.Read or Calendars.Read",
 };
 
 static void
@@ -256,6 +262,11 @@ classify(const struct graph_client *c, const char *what, const struct httpc_resp
 		fail_set(f, REMOTE_AUTH, status, code, "graph: %s: a fresh access token was "
 		    "refused too (401 %s: %.200s); check graph_tenant and graph_client_id", what,
 		    code, msg);
+	} else if (status == 403 && strcmp(code, "ExtensionError") == 0) {
+		/* Not a missing permission: Exchange refused this one mailbox (its subscription
+		 * quota, reference §2.6, or an application access policy, §7.2). */
+		fail_set(f, REMOTE_FINAL, status, code, "graph: %s: refused for this mailbox "
+		    "(403 %s): %.300s", what, code, msg);
 	} else if (status == 403) {
 		/* The guide's pitfall: permissions consented as delegated, not application. */
 		fail_set(f, REMOTE_AUTH, status, code, "graph: %s: access denied (403 %s): the app "
@@ -273,8 +284,7 @@ classify(const struct graph_client *c, const char *what, const struct httpc_resp
 		    code, msg);
 	}
 	log_warnx("graph: call failed what=\"%s\" status=%d code=%s class=%s wait=%.3g", what,
-	    status, f->code, f->cls == REMOTE_WAIT ? "wait" : f->cls == REMOTE_TEMP ? "temp" :
-	    f->cls == REMOTE_AUTH ? "auth" : "final", f->wait_sec);
+	    status, f->code, remote_class_name(f->cls), f->wait_sec);
 	json_decref(body);
 }
 
@@ -482,69 +492,113 @@ graph_client_login(struct graph_client *c, json_t **claims, struct remote_failur
 	return 0;
 }
 
-/* GET url with a token; one fresh token on 401. On 200 *out is the JSON object answered.
- * 0, or -1 with f filled. */
+/* One Graph call, as request() sends it. */
+struct call {
+	const char	*method;	/* NULL: GET */
+	const char	*url;
+	json_t		*body;		/* sent as JSON when not NULL */
+	const char	*prefer;	/* the Prefer header's value, or NULL */
+	int		 fresh;		/* on a new connection: libcurl must never re-send it */
+	long		 ok;		/* the status of success; 200 when 0 */
+	long		 also_ok;	/* another status that means done (DELETE: 404), or 0 */
+	enum need	 need;		/* the permission a 403 names */
+	const char	*what;		/* what the call does, for messages and logs */
+};
+
+/* Sends call with a token; a 401 gets one fresh token and a retry (expired early, revoked, or
+ * signed with a rotated key; Graph refused it before doing anything, so even a create may go
+ * again). Returns the status answered when it is call->ok or
+ * call->also_ok, with *out (when out is not NULL) the JSON object of a call->ok answer (caller
+ * decrefs); else -1 with f filled. */
 static int
-get_json(struct graph_client *c, const char *url, int prefer, enum need need,
-    const char *what, json_t **out, struct remote_failure *f)
+request(struct graph_client *c, const struct call *call, json_t **out,
+    struct remote_failure *f)
 {
 	struct httpc_request req;
 	struct httpc_response resp;
 	const char *headers[3];
-	char *auth = NULL, prefer_hdr[96], err[256];
+	char *auth = NULL, *prefer = NULL, *body = NULL, err[256];
+	long ok = call->ok ? call->ok : 200;
 	enum httpc_fail hf;
 	int rc = -1, attempt;
 
-	*out = NULL;
+	if (out != NULL)
+		*out = NULL;
 	memset(&resp, 0, sizeof(resp));
-	snprintf(prefer_hdr, sizeof(prefer_hdr),
-	    "Prefer: odata.maxpagesize=%d, IdType=\"ImmutableId\"", c->page_size);
+	if (call->prefer != NULL)
+		prefer = xasprintf("Prefer: %s", call->prefer);
+	if (call->body != NULL)
+		body = json_dumps(call->body, JSON_COMPACT);
 	for (attempt = 0; attempt < 2; attempt++) {
 		if (token_ensure(c, f) < 0)
 			goto out;
 		auth = xasprintf("Authorization: Bearer %s", c->token);
 		headers[0] = auth;
-		headers[1] = prefer ? prefer_hdr : NULL;
+		headers[1] = prefer;
 		headers[2] = NULL;
 		memset(&req, 0, sizeof(req));
-		req.url = url;
+		req.method = call->method;
+		req.url = call->url;
+		req.body = body;
+		req.body_len = body != NULL ? strlen(body) : 0;
+		req.content_type = body != NULL ? "application/json" : NULL;
 		req.headers = headers;
 		req.timeout_ms = c->cfg->http_timeout_ms;
 		req.max_body = PAGE_MAX_BODY;
+		req.fresh_connect = call->fresh;
 		c->calls++;
 		hf = httpc_do(c->http, &req, &resp, err, sizeof(err));
 		explicit_bzero(auth, strlen(auth));
 		free(auth);
 		auth = NULL;
 		if (hf != HTTPC_OK) {
-			transport_failure(hf, what, err, f);
-			log_warnx("graph: call failed what=\"%s\" code=%s class=%s", what, f->code,
-			    f->cls == REMOTE_TEMP ? "temp" : "final");
+			transport_failure(hf, call->what, err, f);
+			log_warnx("graph: call failed what=\"%s\" code=%s class=%s", call->what,
+			    f->code, remote_class_name(f->cls));
 			goto out;
 		}
 		if (resp.status != 401 || attempt == 1)
 			break;
-		/* Expired early, revoked, or signed with a rotated key: one fresh token. */
-		log_info("graph: token refused by graph, renewing what=\"%s\"", what);
+		log_info("graph: token refused by graph, renewing what=\"%s\"", call->what);
 		token_drop(c);
 		httpc_response_free(&resp);
 	}
-	if (resp.status != 200) {
-		classify(c, what, &resp, need, f);
+	if (resp.status != ok && (call->also_ok == 0 || resp.status != call->also_ok)) {
+		classify(c, call->what, &resp, call->need, f);
 		goto out;
 	}
-	if ((*out = json_loadb(resp.body, resp.body_len, 0, NULL)) == NULL ||
-	    !json_is_object(*out)) {
-		json_decref(*out);
-		*out = NULL;
-		fail_set(f, REMOTE_TEMP, 200, "bad_response", "graph: %s: the answer is not a "
-		    "JSON object", what);
-		goto out;
+	if (out != NULL && resp.status == ok) {
+		if ((*out = json_loadb(resp.body, resp.body_len, 0, NULL)) == NULL ||
+		    !json_is_object(*out)) {
+			json_decref(*out);
+			*out = NULL;
+			fail_set(f, REMOTE_TEMP, (int)resp.status, "bad_response", "graph: %s: the "
+			    "answer is not a JSON object", call->what);
+			goto out;
+		}
 	}
-	rc = 0;
+	rc = (int)resp.status;
 out:
 	httpc_response_free(&resp);
+	free(prefer);
+	free(body);
 	return rc;
+}
+
+/* GET url; prefer asks for the page size and immutable ids. 0 with *out the JSON object
+ * answered, or -1 with f filled. */
+static int
+get_json(struct graph_client *c, const char *url, int prefer, enum need need,
+    const char *what, json_t **out, struct remote_failure *f)
+{
+	struct call call = { .url = url, .need = need, .what = what };
+	char prefer_hdr[80];
+
+	snprintf(prefer_hdr, sizeof(prefer_hdr), "odata.maxpagesize=%d, IdType=\"ImmutableId\"",
+	    c->page_size);
+	if (prefer)
+		call.prefer = prefer_hdr;
+	return request(c, &call, out, f) < 0 ? -1 : 0;
 }
 
 /* A link Graph handed out must lead back to graph_base_url: the bearer token goes with it. */
@@ -758,4 +812,262 @@ out:
 	free(url);
 	free(gid);
 	return rc;
+}
+
+char *
+graph_client_sub_resource(const char *mailbox, const char *kind)
+{
+	char *mb, *r;
+
+	if (strcmp(kind, "inbox") != 0 && strcmp(kind, "sentitems") != 0 &&
+	    strcmp(kind, "events") != 0)
+		return NULL;
+	/* '@' is allowed in a path segment, and Graph's samples write users/{upn} with it. */
+	mb = httpc_encode(mailbox, HTTPC_UNRESERVED "@", HTTPC_PERCENT);
+	if (strcmp(kind, "events") == 0)
+		r = xasprintf("users/%s/events", mb);
+	else
+		r = xasprintf("users/%s/mailFolders('%s')/messages", mb, kind);
+	free(mb);
+	return r;
+}
+
+static char *
+dup_member(const json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+
+	return v != NULL ? xstrdup(v) : NULL;
+}
+
+/* A subscription as Graph answered it into s; -1 without an id. An expirationDateTime that
+ * is missing or unreadable leaves expires 0 (long past: renew or recreate it). */
+static int
+sub_parse(const json_t *j, struct graph_sub *s)
+{
+	const char *id = json_string_value(json_object_get(j, "id"));
+	const char *exp = json_string_value(json_object_get(j, "expirationDateTime"));
+	struct isotime t;
+
+	memset(s, 0, sizeof(*s));
+	if (id == NULL || *id == '\0')
+		return -1;
+	s->id = xstrdup(id);
+	s->resource = dup_member(j, "resource");
+	s->change_type = dup_member(j, "changeType");
+	s->notification_url = dup_member(j, "notificationUrl");
+	s->lifecycle_url = dup_member(j, "lifecycleNotificationUrl");
+	/* Graph's DateTimeOffset: a zone-less one is UTC, and isotime gives offset 0 then. */
+	if (exp != NULL && isotime_parse(exp, strlen(exp), &t) == 0 && t.sep != 0)
+		s->expires = (time_t)t.utc;
+	return 0;
+}
+
+/* Sends call and reads the subscription answered into out. 0, or -1 with f filled. */
+static int
+sub_call(struct graph_client *c, const struct call *call, struct graph_sub *out,
+    struct remote_failure *f)
+{
+	json_t *j;
+
+	if (request(c, call, &j, f) < 0)
+		return -1;
+	if (sub_parse(j, out) < 0) {
+		json_decref(j);
+		fail_set(f, REMOTE_TEMP, (int)call->ok, "bad_response", "graph: %s: the answer "
+		    "has no subscription id", call->what);
+		return -1;
+	}
+	json_decref(j);
+	return 0;
+}
+
+/* expirationDateTime as Graph writes it: UTC with 7 fractional digits. */
+static void
+sub_time(time_t t, char out[40])
+{
+	isotime_format((long long)t, 7, 0, "Z", out, 40);
+}
+
+int
+graph_client_sub_create(struct graph_client *c, const char *mailbox, const char *kind,
+    const char *notification_url, const char *lifecycle_url, const char *client_state,
+    time_t expires, struct graph_sub *out, struct remote_failure *f)
+{
+	struct call call = { .method = "POST", .prefer = "IdType=\"ImmutableId\"", .fresh = 1,
+	    .ok = 201 };
+	char *resource, *url = NULL, iso[40], what[320];
+	int events = strcmp(kind, "events") == 0;
+	json_t *body = NULL;
+	int rc = -1;
+
+	fail_clear(f);
+	memset(out, 0, sizeof(*out));
+	if ((resource = graph_client_sub_resource(mailbox, kind)) == NULL) {
+		fail_set(f, REMOTE_FINAL, 0, "bad_kind", "graph: no subscription kind \"%.40s\"",
+		    kind);
+		return -1;
+	}
+	sub_time(expires, iso);
+	body = json_pack("{s:s, s:s, s:s, s:s, s:s}", "changeType", events ?
+	    "created,updated,deleted" : "created,updated", "notificationUrl", notification_url,
+	    "resource", resource, "expirationDateTime", iso, "latestSupportedTlsVersion", "v1_2");
+	if (lifecycle_url != NULL)
+		json_object_set_new(body, "lifecycleNotificationUrl", json_string(lifecycle_url));
+	if (client_state != NULL)
+		json_object_set_new(body, "clientState", json_string(client_state));
+	url = xasprintf("%s/subscriptions", c->cfg->graph_base_url);
+	snprintf(what, sizeof(what), "create subscription to %s of %s", kind, mailbox);
+	call.url = url;
+	call.body = body;
+	call.need = events ? NEED_CALENDARS : NEED_MAIL;
+	call.what = what;
+	if (sub_call(c, &call, out, f) < 0)
+		goto out;
+	log_info("graph: subscription created id=%s mailbox=%s kind=%s expires=%s", out->id,
+	    mailbox, kind, iso);
+	rc = 0;
+out:
+	json_decref(body);
+	free(url);
+	free(resource);
+	return rc;
+}
+
+/* {graph_base_url}/subscriptions/{id}. Caller frees. */
+static char *
+sub_url(const struct graph_client *c, const char *id)
+{
+	char *eid = httpc_escape(id), *url;
+
+	url = xasprintf("%s/subscriptions/%s", c->cfg->graph_base_url, eid);
+	free(eid);
+	return url;
+}
+
+int
+graph_client_sub_renew(struct graph_client *c, const char *id, time_t expires,
+    struct graph_sub *out, struct remote_failure *f)
+{
+	struct call call = { .method = "PATCH", .need = NEED_SUBSCRIPTION };
+	char iso[40], what[160], *url = sub_url(c, id);
+	json_t *body;
+	int rc;
+
+	fail_clear(f);
+	memset(out, 0, sizeof(*out));
+	sub_time(expires, iso);
+	body = json_pack("{s:s}", "expirationDateTime", iso);
+	snprintf(what, sizeof(what), "renew subscription %.80s", id);
+	call.url = url;
+	call.body = body;
+	call.what = what;
+	rc = sub_call(c, &call, out, f);
+	if (rc == 0)
+		log_info("graph: subscription renewed id=%s expires=%s", id, iso);
+	json_decref(body);
+	free(url);
+	return rc;
+}
+
+int
+graph_client_sub_delete(struct graph_client *c, const char *id, struct remote_failure *f)
+{
+	struct call call = { .method = "DELETE", .ok = 204, .also_ok = 404,
+	    .need = NEED_SUBSCRIPTION };
+	char what[160], *url = sub_url(c, id);
+	int rc;
+
+	fail_clear(f);
+	snprintf(what, sizeof(what), "delete subscription %.80s", id);
+	call.url = url;
+	call.what = what;
+	rc = request(c, &call, NULL, f);
+	if (rc > 0)
+		log_info("graph: subscription deleted id=%s already_gone=%s", id,
+		    rc == 404 ? "yes" : "no");
+	free(url);
+	return rc < 0 ? -1 : 0;
+}
+
+int
+graph_client_sub_list(struct graph_client *c, struct graph_sub **out, size_t *n,
+    struct remote_failure *f)
+{
+	struct graph_sub *v = NULL;
+	size_t nv = 0, cap = 0, i;
+	char *url = xasprintf("%s/subscriptions", c->cfg->graph_base_url);
+	const char *next;
+	json_t *page = NULL, *value, *e;
+	int rc = -1, pages;
+
+	fail_clear(f);
+	*out = NULL;
+	*n = 0;
+	for (pages = 0; url != NULL; pages++) {
+		if (pages == MAX_SUB_PAGES) {
+			fail_set(f, REMOTE_FINAL, 200, "too_many_pages", "graph: list subscriptions: "
+			    "more than %d pages", MAX_SUB_PAGES);
+			goto out;
+		}
+		if (get_json(c, url, 0, NEED_SUBSCRIPTION, "list subscriptions", &page, f) < 0)
+			goto out;
+		if (!json_is_array(value = json_object_get(page, "value"))) {
+			fail_set(f, REMOTE_TEMP, 200, "bad_response", "graph: list subscriptions: no "
+			    "value array");
+			goto out;
+		}
+		json_array_foreach(value, i, e) {
+			if (nv == cap) {
+				cap = cap ? cap * 2 : 16;
+				v = xrealloc(v, cap * sizeof(*v));
+			}
+			if (sub_parse(e, &v[nv]) < 0) {
+				fail_set(f, REMOTE_TEMP, 200, "bad_response", "graph: list "
+				    "subscriptions: an entry without an id");
+				goto out;
+			}
+			nv++;
+		}
+		free(url);
+		url = NULL;
+		if ((next = json_string_value(json_object_get(page, "@odata.nextLink"))) != NULL) {
+			if (!link_ok(c, next)) {
+				fail_set(f, REMOTE_FINAL, 200, "bad_link", "graph: list subscriptions: "
+				    "a nextLink outside graph_base_url");
+				goto out;
+			}
+			url = xstrdup(next);
+		}
+		json_decref(page);
+		page = NULL;
+	}
+	*out = v;
+	*n = nv;
+	v = NULL;
+	rc = 0;
+out:
+	graph_subs_free(v, nv);
+	json_decref(page);
+	free(url);
+	return rc;
+}
+
+void
+graph_sub_clear(struct graph_sub *s)
+{
+	free(s->id);
+	free(s->resource);
+	free(s->change_type);
+	free(s->notification_url);
+	free(s->lifecycle_url);
+	memset(s, 0, sizeof(*s));
+}
+
+void
+graph_subs_free(struct graph_sub *s, size_t n)
+{
+	for (size_t i = 0; i < n && s != NULL; i++)
+		graph_sub_clear(&s[i]);
+	free(s);
 }

@@ -53,15 +53,17 @@ int graph_client_delta_page(struct graph_client *c, const char *mailbox, const c
 int graph_client_message(struct graph_client *c, const char *mailbox, const char *id,
     json_t **message, struct remote_failure *f);
 
-/* Change-notification subscriptions (subscriptions.c). A subscription as Graph returned it,
- * strings owned (graph_sub_clear frees them). */
+/* Change-notification subscriptions. A subscription as Graph returned it, strings owned
+ * (graph_sub_clear frees them). A 403 of create names Mail.Read or Calendars.Read by kind,
+ * except a 403 ExtensionError (the mailbox's subscription quota, an application access
+ * policy): that one mailbox is refused, REMOTE_FINAL with Graph's message. */
 struct graph_sub {
 	char	*id;
 	char	*resource;
 	char	*change_type;
 	char	*notification_url;
 	char	*lifecycle_url;	/* or NULL */
-	time_t	 expires;	/* expirationDateTime */
+	time_t	 expires;	/* expirationDateTime; 0 when missing or unreadable */
 };
 
 /* The resource olsync subscribes to for kind ("inbox", "sentitems": the folder's messages;
@@ -71,8 +73,11 @@ char *graph_client_sub_resource(const char *mailbox, const char *kind);
 /* POST /subscriptions for kind of mailbox (changeType "created,updated" for folders,
  * "created,updated,deleted" for events), asking for immutable ids. Graph validates both URLs
  * before it answers, so the receiver must already be serving them. Sent on a fresh connection
- * (a create must never be re-sent by the transport). A duplicate is REMOTE_FINAL with
- * f->status 409. */
+ * (a create must never be re-sent by the transport). A create that timed out may still
+ * have happened: asked again, it is a duplicate, REMOTE_FINAL with f->status 409 (list to
+ * find it); an unknown kind is REMOTE_FINAL "bad_kind" without a request. Here and in
+ * renew, expires goes out as UTC ("...T11:00:00.0000000Z") and out is filled on success
+ * only (graph_sub_clear frees it). */
 int graph_client_sub_create(struct graph_client *c, const char *mailbox, const char *kind,
     const char *notification_url, const char *lifecycle_url, const char *client_state,
     time_t expires, struct graph_sub *out, struct remote_failure *f);

@@ -1,7 +1,9 @@
 /* test_graph_client.c: olsync's Graph client (src/graph_client.c) against the real graph-sim:
  * tokens with a secret and a certificate, the delegated-only pitfall, delta paging, new mail
  * through the deltaLink, moves as @removed, 410 on an expired token, every failure class from
- * scripted faults, token renewal, and the mailboxes to watch. */
+ * scripted faults, token renewal, the mailboxes to watch, and change-notification
+ * subscriptions (created, listed, renewed, deleted, refused, faulted) whose notifications reach
+ * a real webhook (hook_server). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,7 +21,9 @@
 #include "config.h"
 #include "graph_client.h"
 #include "graph_fixture.h"
+#include "hook_server.h"
 #include "httpc.h"
+#include "httpd.h"
 #include "sim_http.h"
 #include "sim_proc.h"
 #include "testkeys.h"
@@ -45,6 +49,7 @@ static struct sim_proc sim;
 static char tmpdir[PATH_MAX];
 static char *cert_path;		/* identity 0: registered on APP */
 static char *other_cert_path;	/* identity 1: not registered */
+static struct hook_server *hook;	/* the webhook subscriptions point at */
 
 /* The tenant every test starts from; roles is APP's "roles" array without brackets. */
 static char *
@@ -97,6 +102,8 @@ group_setup(void **state)
 	setenv("OLTEST_WRONG_SECRET", "not-the-secret", 1);
 	setenv("OLTEST_DELEG_SECRET", "deleg-secret", 1);
 	log_init("test_graph_client", LOG_LEVEL_WARN);
+	if ((hook = hook_server_start()) == NULL)
+		return -1;
 	return graph_fixture_start(&sim, NULL, NULL, NULL);
 }
 
@@ -111,6 +118,7 @@ group_teardown(void **state)
 	free(cmd);
 	free(cert_path);
 	free(other_cert_path);
+	hook_server_stop(hook);
 	return graph_fixture_stop(&sim);
 }
 
@@ -128,10 +136,14 @@ setup(void **state)
 
 enum auth { AUTH_SECRET, AUTH_WRONG_SECRET, AUTH_DELEGATED, AUTH_CERT, AUTH_OTHER_CERT };
 
-/* A configuration for graph-sim; mailboxes is the value of the "mailboxes" line. */
+/* A configuration for graph-sim; mailboxes is the value of the "mailboxes" line; Graph is
+ * at graph_base (NULL: graph-sim's /v1.0), tokens always come from graph-sim. */
 static void
-make_config(struct config *cfg, enum auth auth, const char *mailboxes)
+make_config_at(struct config *cfg, enum auth auth, const char *mailboxes,
+    const char *graph_base)
 {
+	char simbase[128];
+
 	struct config_errors errs = { 0 };
 	const char *cred;
 	char *text, *credbuf = NULL;
@@ -156,13 +168,14 @@ make_config(struct config *cfg, enum auth auth, const char *mailboxes)
 		    "graph_private_key env:OLTEST_GRAPH_KEY1\n", other_cert_path);
 		break;
 	}
+	snprintf(simbase, sizeof(simbase), "%s/v1.0", sim.base_url);
 	text = xasprintf("graph_tenant " TID "\n%s"
-	    "graph_base_url %s/v1.0\ngraph_login_url %s\n"
+	    "graph_base_url %s\ngraph_login_url %s\n"
 	    "sf_client_id 3MVG9test\nsf_username olsync@example.com\n"
 	    "sf_private_key env:OLTEST_SF_KEY\n"
 	    "mailboxes %s\ninternal_domains " DOMAIN "\n"
-	    "http_timeout 3s\ndatabase %s/olsync.db\n", cred, sim.base_url, sim.base_url,
-	    mailboxes, tmpdir);
+	    "http_timeout 3s\ndatabase %s/olsync.db\n", cred,
+	    graph_base != NULL ? graph_base : simbase, sim.base_url, mailboxes, tmpdir);
 	if (config_parse("test.conf", text, strlen(text), tmpdir, cfg, &errs) != 0) {
 		for (size_t i = 0; i < errs.n; i++)
 			fprintf(stderr, "%s\n", errs.v[i]);
@@ -171,6 +184,12 @@ make_config(struct config *cfg, enum auth auth, const char *mailboxes)
 	config_errors_free(&errs);
 	free(text);
 	free(credbuf);
+}
+
+static void
+make_config(struct config *cfg, enum auth auth, const char *mailboxes)
+{
+	make_config_at(cfg, auth, mailboxes, NULL);
 }
 
 /* Delivers a mail through the control API; returns the immutable id of the copy in user's
@@ -534,30 +553,48 @@ test_delta_expired(void **state)
 	config_free(&cfg);
 }
 
-/* Each fault is scripted on alice's mail folders, then one delta page is asked for. */
-static const struct {
-	const char *fault;
+/* How a call must end: what it returns and what it fills in its remote_failure. */
+struct want {
 	int rc;
 	enum remote_class cls;
 	int status;
 	const char *code;
 	double wait_sec;
+};
+
+/* Fails case i unless the call returned rc with f as w says. */
+static void
+expect(size_t i, const struct want *w, int rc, const struct remote_failure *f)
+{
+	if (rc != w->rc)
+		fail_msg("case %zu: want rc %d, got %d: %s", i, w->rc, rc, f->message);
+	assert_int_equal(f->cls, w->cls);
+	assert_int_equal(f->status, w->status);
+	assert_string_equal(f->code, w->code);
+	assert_true(f->wait_sec > w->wait_sec - 0.001 && f->wait_sec < w->wait_sec + 0.001);
+}
+
+/* Each fault is scripted on alice's mail folders, then one delta page is asked for. */
+static const struct {
+	const char *fault;
+	struct want want;
 } fault_cases[] = {
-	{ "\"status\":429,\"retry_after\":3", -1, REMOTE_WAIT, 429, "TooManyRequests", 3 },
-	{ "\"status\":429,\"retry_after\":1.5,\"code\":\"ApplicationThrottled\"", -1, REMOTE_WAIT,
-	    429, "ApplicationThrottled", 1.5 },
-	{ "\"status\":503", -1, REMOTE_TEMP, 503, "serviceNotAvailable", 0 },
-	{ "\"status\":503,\"retry_after\":4", -1, REMOTE_TEMP, 503, "serviceNotAvailable", 4 },
-	{ "\"status\":504", -1, REMOTE_TEMP, 504, "UnknownError", 0 },
-	{ "\"status\":500", -1, REMOTE_TEMP, 500, "generalException", 0 },
-	{ "\"drop\":true,\"count\":2", -1, REMOTE_TEMP, 0, "reset", 0 },
-	{ "\"delay_ms\":4000", -1, REMOTE_TEMP, 0, "timeout", 0 },
-	{ "\"status\":404", -1, REMOTE_FINAL, 404, "ErrorItemNotFound", 0 },
-	{ "\"status\":400", -1, REMOTE_FINAL, 400, "BadRequest", 0 },
-	{ "\"status\":403", -1, REMOTE_AUTH, 403, "ErrorAccessDenied", 0 },
+	{ "\"status\":429,\"retry_after\":3", { -1, REMOTE_WAIT, 429, "TooManyRequests", 3 } },
+	{ "\"status\":429,\"retry_after\":1.5,\"code\":\"ApplicationThrottled\"",
+	    { -1, REMOTE_WAIT, 429, "ApplicationThrottled", 1.5 } },
+	{ "\"status\":503", { -1, REMOTE_TEMP, 503, "serviceNotAvailable", 0 } },
+	{ "\"status\":503,\"retry_after\":4", { -1, REMOTE_TEMP, 503, "serviceNotAvailable", 4 } },
+	{ "\"status\":504", { -1, REMOTE_TEMP, 504, "UnknownError", 0 } },
+	{ "\"status\":500", { -1, REMOTE_TEMP, 500, "generalException", 0 } },
+	{ "\"drop\":true,\"count\":2", { -1, REMOTE_TEMP, 0, "reset", 0 } },
+	{ "\"delay_ms\":4000", { -1, REMOTE_TEMP, 0, "timeout", 0 } },
+	{ "\"status\":404", { -1, REMOTE_FINAL, 404, "ErrorItemNotFound", 0 } },
+	{ "\"status\":400", { -1, REMOTE_FINAL, 400, "BadRequest", 0 } },
+	{ "\"status\":403", { -1, REMOTE_AUTH, 403, "ErrorAccessDenied", 0 } },
 	/* One 401: a fresh token and the retry succeed. Two: a clear auth failure. */
-	{ "\"status\":401", 0, REMOTE_OK, 0, "", 0 },
-	{ "\"status\":401,\"count\":2", -1, REMOTE_AUTH, 401, "InvalidAuthenticationToken", 0 },
+	{ "\"status\":401", { 0, REMOTE_OK, 0, "", 0 } },
+	{ "\"status\":401,\"count\":2",
+	    { -1, REMOTE_AUTH, 401, "InvalidAuthenticationToken", 0 } },
 };
 
 static void
@@ -568,6 +605,7 @@ test_faults(void **state)
 	struct remote_failure f;
 	json_t *msgs;
 	char err[256], *next, *delta, *fault;
+	int rc;
 
 	(void)state;
 	make_config(&cfg, AUTH_SECRET, ALICE);
@@ -580,15 +618,10 @@ test_faults(void **state)
 		/* A fresh client each time: a known number of calls, a fresh connection. */
 		c = graph_client_new(&cfg, err, sizeof(err));
 		assert_non_null(c);
-		if (graph_client_delta_page(c, ALICE, "inbox", NULL, SINCE, &msgs, &next,
-		    &delta, &f) != fault_cases[i].rc)
-			fail_msg("case %zu: want rc %d, got %s", i, fault_cases[i].rc, f.message);
-		assert_int_equal(f.cls, fault_cases[i].cls);
-		assert_int_equal(f.status, fault_cases[i].status);
-		assert_string_equal(f.code, fault_cases[i].code);
-		assert_true(f.wait_sec > fault_cases[i].wait_sec - 0.001 &&
-		    f.wait_sec < fault_cases[i].wait_sec + 0.001);
-		if (fault_cases[i].rc == 0) {
+		rc = graph_client_delta_page(c, ALICE, "inbox", NULL, SINCE, &msgs, &next, &delta,
+		    &f);
+		expect(i, &fault_cases[i].want, rc, &f);
+		if (rc == 0) {
 			/* token, 401, token, 200 */
 			assert_int_equal(graph_client_calls(c), 4);
 			json_decref(msgs);
@@ -761,6 +794,634 @@ test_mailboxes_group_denied(void **state)
 	config_free(&cfg);
 }
 
+/* ---- subscriptions ---- */
+
+#define STATE		"s3cret-state"
+#define HOUR		3600
+
+/* A client for alice's tenant with graph-sim calling our plain-http receiver, which starts
+ * without scripts or records. */
+static struct graph_client *
+sub_client(struct config *cfg)
+{
+	struct graph_client *c;
+	char err[256];
+
+	graph_fixture_config(&sim, "{\"require_https\":false}");
+	hook_server_clear(hook);
+	make_config(cfg, AUTH_SECRET, ALICE);
+	c = graph_client_new(cfg, err, sizeof(err));
+	assert_non_null(c);
+	return c;
+}
+
+/* Creates kind of mailbox notifying the receiver's path (and lifecycle_path when not NULL),
+ * expiring at expires. */
+static int
+sub_create(struct graph_client *c, const char *mailbox, const char *kind, const char *path,
+    const char *lifecycle_path, time_t expires, struct graph_sub *out,
+    struct remote_failure *f)
+{
+	char *url = xasprintf("%s%s", hook_server_url(hook), path);
+	char *lurl = lifecycle_path ? xasprintf("%s%s", hook_server_url(hook),
+	    lifecycle_path) : NULL;
+	int rc;
+
+	rc = graph_client_sub_create(c, mailbox, kind, url, lurl, STATE, expires, out, f);
+	free(url);
+	free(lurl);
+	return rc;
+}
+
+/* This app's subscriptions, which must number want. Caller frees with graph_subs_free. */
+static struct graph_sub *
+sub_list(struct graph_client *c, size_t want)
+{
+	struct remote_failure f;
+	struct graph_sub *v;
+	size_t n;
+
+	if (graph_client_sub_list(c, &v, &n, &f) != 0)
+		fail_msg("list subscriptions: %s", f.message);
+	assert_int_equal(f.cls, REMOTE_OK);
+	assert_int_equal(n, want);
+	return v;
+}
+
+/* The resource strings olsync subscribes to; what Graph takes is checked by the creates. */
+static void
+test_sub_resource(void **state)
+{
+	static const struct {
+		const char *mailbox, *kind, *want;	/* want NULL: refused */
+	} cases[] = {
+		{ ALICE, "inbox", "users/" ALICE "/mailFolders('inbox')/messages" },
+		{ ALICE, "sentitems", "users/" ALICE "/mailFolders('sentitems')/messages" },
+		{ ALICE, "events", "users/" ALICE "/events" },
+		/* A quote would end mailFolders('...'), a '/' or '?' the segment. */
+		{ "o'neil+x/y?z@" DOMAIN, "events", "users/o%27neil%2Bx%2Fy%3Fz@" DOMAIN "/events" },
+		{ ALICE, "drafts", NULL },
+		{ ALICE, "Inbox", NULL },
+		{ ALICE, "", NULL },
+	};
+	char *r;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		r = graph_client_sub_resource(cases[i].mailbox, cases[i].kind);
+		if (cases[i].want == NULL) {
+			assert_null(r);
+			continue;
+		}
+		assert_non_null(r);
+		assert_string_equal(r, cases[i].want);
+		free(r);
+	}
+}
+
+static void
+test_sub_create_list(void **state)
+{
+	static const struct {
+		const char *kind, *types, *lifecycle;
+	} kinds[] = {
+		{ "inbox", "created,updated", "/lifecycle" },
+		{ "sentitems", "created,updated", NULL },
+		{ "events", "created,updated,deleted", NULL },
+	};
+	struct config cfg;
+	struct graph_client *c;
+	struct remote_failure f;
+	struct graph_sub subs[3], *v, dup;
+	time_t expires = time(NULL) + HOUR;
+	char tok[4096], *want, *path;
+	json_t *j, *e;
+	size_t i, k;
+
+	(void)state;
+	c = sub_client(&cfg);
+	for (i = 0; i < 3; i++) {
+		if (sub_create(c, ALICE, kinds[i].kind, "/notify", kinds[i].lifecycle, expires,
+		    &subs[i], &f) != 0)
+			fail_msg("create %s: %s", kinds[i].kind, f.message);
+		assert_int_equal(f.cls, REMOTE_OK);
+		assert_true(strlen(subs[i].id) > 0);
+		want = graph_client_sub_resource(ALICE, kinds[i].kind);
+		assert_string_equal(subs[i].resource, want);
+		free(want);
+		assert_string_equal(subs[i].change_type, kinds[i].types);
+		want = xasprintf("%s/notify", hook_server_url(hook));
+		assert_string_equal(subs[i].notification_url, want);
+		free(want);
+		if (kinds[i].lifecycle != NULL) {
+			want = xasprintf("%s/lifecycle", hook_server_url(hook));
+			assert_string_equal(subs[i].lifecycle_url, want);
+			free(want);
+		} else
+			assert_null(subs[i].lifecycle_url);
+		assert_int_equal(subs[i].expires, expires);
+	}
+	/* A token and three creates; Graph validated each URL before it answered. */
+	assert_int_equal(graph_client_calls(c), 4);
+	assert_int_equal(hook_server_count(hook, "/notify"), 3);
+	assert_int_equal(hook_server_count(hook, "/lifecycle"), 1);
+
+	/* Rejected: the same resource and change types again. */
+	assert_int_equal(sub_create(c, ALICE, "inbox", "/other", NULL, expires, &dup, &f), -1);
+	assert_null(dup.id);
+	assert_int_equal(f.cls, REMOTE_FINAL);
+	assert_int_equal(f.status, 409);
+
+	v = sub_list(c, 3);
+	for (i = 0; i < 3; i++) {
+		int found = 0;
+
+		for (k = 0; k < 3; k++) {
+			if (strcmp(v[k].id, subs[i].id) != 0)
+				continue;
+			found = 1;
+			assert_string_equal(v[k].resource, subs[i].resource);
+			assert_string_equal(v[k].change_type, subs[i].change_type);
+			assert_int_equal(v[k].expires, expires);
+			if (subs[i].lifecycle_url != NULL)
+				assert_string_equal(v[k].lifecycle_url, subs[i].lifecycle_url);
+			else
+				assert_null(v[k].lifecycle_url);
+		}
+		assert_true(found);
+	}
+	graph_subs_free(v, 3);
+
+	/* The clientState went out with the create, and Graph never lists it. */
+	graph_fixture_token(&sim, APP, tok, sizeof(tok));
+	path = xasprintf("/v1.0/subscriptions/%s", subs[0].id);
+	j = graph_fixture_call(&sim, "GET", path, NULL, tok, NULL, 200);
+	assert_string_equal(json_string_value(json_object_get(j, "clientState")), STATE);
+	json_decref(j);
+	free(path);
+	j = graph_fixture_call(&sim, "GET", "/v1.0/subscriptions", NULL, tok, NULL, 200);
+	assert_int_equal(json_array_size(json_object_get(j, "value")), 3);
+	json_array_foreach(json_object_get(j, "value"), i, e)
+		assert_null(json_string_value(json_object_get(e, "clientState")));
+	json_decref(j);
+
+	for (i = 0; i < 3; i++)
+		graph_sub_clear(&subs[i]);
+	assert_null(subs[0].id);
+	graph_client_free(c);
+	config_free(&cfg);
+}
+
+static void
+test_sub_renew(void **state)
+{
+	struct config cfg;
+	struct graph_client *c;
+	struct remote_failure f;
+	struct graph_sub s, r, *v;
+	time_t now = time(NULL);
+
+	(void)state;
+	c = sub_client(&cfg);
+	if (sub_create(c, ALICE, "inbox", "/notify", NULL, now + HOUR, &s, &f) != 0)
+		fail_msg("create: %s", f.message);
+	if (graph_client_sub_renew(c, s.id, now + 5 * HOUR, &r, &f) != 0)
+		fail_msg("renew: %s", f.message);
+	assert_int_equal(f.cls, REMOTE_OK);
+	assert_string_equal(r.id, s.id);
+	assert_string_equal(r.resource, s.resource);
+	assert_int_equal(r.expires, now + 5 * HOUR);
+	graph_sub_clear(&r);
+	v = sub_list(c, 1);
+	assert_int_equal(v[0].expires, now + 5 * HOUR);
+	graph_subs_free(v, 1);
+
+	/* Rejected: beyond the lifetime ceiling (10070 minutes), and the expiry is unchanged. */
+	assert_int_equal(graph_client_sub_renew(c, s.id, now + 10071 * 60, &r, &f), -1);
+	assert_null(r.id);
+	assert_int_equal(f.cls, REMOTE_FINAL);
+	assert_int_equal(f.status, 400);
+	assert_string_equal(f.code, "ExtensionError");
+	assert_non_null(strstr(f.message, "10070 minutes"));
+	v = sub_list(c, 1);
+	assert_int_equal(v[0].expires, now + 5 * HOUR);
+	graph_subs_free(v, 1);
+
+	/* Rejected: a subscription Graph no longer has, and one it never had. */
+	assert_int_equal(graph_client_sub_delete(c, s.id, &f), 0);
+	assert_int_equal(graph_client_sub_renew(c, s.id, now + 2 * HOUR, &r, &f), -1);
+	assert_null(r.id);
+	assert_int_equal(f.cls, REMOTE_FINAL);
+	assert_int_equal(f.status, 404);
+	assert_int_equal(graph_client_sub_renew(c, "0f6e0f4c-5b8a-4d55-9a0e-7c3e1f2a9b11",
+	    now + 2 * HOUR, &r, &f), -1);
+	assert_int_equal(f.cls, REMOTE_FINAL);
+	assert_int_equal(f.status, 404);
+	graph_sub_clear(&s);
+	graph_client_free(c);
+	config_free(&cfg);
+}
+
+static void
+test_sub_delete(void **state)
+{
+	struct config cfg;
+	struct graph_client *c;
+	struct remote_failure f;
+	struct graph_sub a, b, *v;
+	long calls;
+
+	(void)state;
+	c = sub_client(&cfg);
+	if (sub_create(c, ALICE, "inbox", "/notify", NULL, time(NULL) + HOUR, &a, &f) != 0 ||
+	    sub_create(c, BOB, "inbox", "/notify", NULL, time(NULL) + HOUR, &b, &f) != 0)
+		fail_msg("create: %s", f.message);
+	assert_int_equal(graph_client_sub_delete(c, a.id, &f), 0);
+	assert_int_equal(f.cls, REMOTE_OK);
+	v = sub_list(c, 1);
+	assert_string_equal(v[0].id, b.id);
+	graph_subs_free(v, 1);
+	/* Already gone (404): done all the same, after asking. */
+	calls = graph_client_calls(c);
+	assert_int_equal(graph_client_sub_delete(c, a.id, &f), 0);
+	assert_int_equal(f.cls, REMOTE_OK);
+	assert_int_equal(graph_client_calls(c), calls + 1);
+	assert_int_equal(graph_client_sub_delete(c, b.id, &f), 0);
+	v = sub_list(c, 0);
+	graph_subs_free(v, 0);
+	graph_sub_clear(&a);
+	graph_sub_clear(&b);
+	graph_client_free(c);
+	config_free(&cfg);
+}
+
+/* Creates Graph refuses; none leaves a subscription behind. */
+static void
+test_sub_create_refused(void **state)
+{
+	static const struct {
+		const char *roles;		/* APP's roles, else APP_ROLES */
+		const char *config;		/* settings besides require_https, or NULL */
+		struct hook_behavior hook;	/* how the receiver answers the validation */
+		const char *mailbox, *kind;
+		long lifetime;			/* seconds from now */
+		enum remote_class cls;
+		int status;
+		const char *code, *in_message;
+	} cases[] = {
+		{ NULL, NULL, { .echo = HOOK_ECHO_WRONG }, ALICE, "inbox", HOUR, REMOTE_FINAL, 400,
+		    "ValidationError", "must exactly match" },
+		{ NULL, NULL, { .echo = HOOK_ECHO_RAW }, ALICE, "inbox", HOUR, REMOTE_FINAL, 400,
+		    "ValidationError", "must exactly match" },
+		{ NULL, NULL, { .status = 500 }, ALICE, "inbox", HOUR, REMOTE_FINAL, 400,
+		    "ValidationError", "200 OK" },
+		{ NULL, "\"validation_timeout_ms\":200", { .delay_ms = 600 }, ALICE, "inbox", HOUR,
+		    REMOTE_FINAL, 400, "InvalidRequest", "timed out" },
+		{ NULL, NULL, { 0 }, ALICE, "inbox", 10071 * 60, REMOTE_FINAL, 400,
+		    "ExtensionError", "10070 minutes in the future" },
+		{ NULL, "\"sub_max_minutes\":60", { 0 }, ALICE, "events", HOUR + 60, REMOTE_FINAL,
+		    400, "ExtensionError", "60 minutes in the future" },
+		{ NULL, NULL, { 0 }, ALICE, "inbox", -60, REMOTE_FINAL, 400, "ExtensionError",
+		    "future" },
+		{ "\"Calendars.Read\"", NULL, { 0 }, ALICE, "inbox", HOUR, REMOTE_AUTH, 403,
+		    "ErrorAccessDenied", "application permission Mail.Read (not delegated)" },
+		{ "\"Mail.Read\"", NULL, { 0 }, ALICE, "events", HOUR, REMOTE_AUTH, 403,
+		    "ErrorAccessDenied", "application permission Calendars.Read (not delegated)" },
+		/* The mailbox's quota is not a permission to grant. */
+		{ NULL, "\"subs_per_mailbox\":0", { 0 }, ALICE, "inbox", HOUR, REMOTE_FINAL, 403,
+		    "ExtensionError", "limit of 0" },
+		{ NULL, NULL, { 0 }, NOBOX, "inbox", HOUR, REMOTE_FINAL, 404, "ResourceNotFound",
+		    "" },
+		{ NULL, NULL, { 0 }, ALICE, "drafts", HOUR, REMOTE_FINAL, 0, "bad_kind", "drafts" },
+	};
+	static const struct hook_behavior well = { 0 };
+	struct config cfg;
+	struct graph_client *c;
+	struct remote_failure f;
+	struct graph_sub s, *v;
+	char *seed, *settings;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		seed = seed_text(cases[i].roles ? cases[i].roles : APP_ROLES);
+		json_decref(graph_fixture_reseed(&sim, seed));
+		free(seed);
+		c = sub_client(&cfg);
+		if (cases[i].config != NULL) {
+			settings = xasprintf("{%s}", cases[i].config);
+			graph_fixture_config(&sim, settings);
+			free(settings);
+		}
+		if (memcmp(&cases[i].hook, &well, sizeof(well)) != 0)
+			hook_server_script(hook, "/notify", &cases[i].hook, 1);
+		if (sub_create(c, cases[i].mailbox, cases[i].kind, "/notify", NULL,
+		    time(NULL) + cases[i].lifetime, &s, &f) != -1)
+			fail_msg("case %zu: created", i);
+		assert_null(s.id);
+		assert_int_equal(f.cls, cases[i].cls);
+		assert_int_equal(f.status, cases[i].status);
+		assert_string_equal(f.code, cases[i].code);
+		if (strstr(f.message, cases[i].in_message) == NULL)
+			fail_msg("case %zu: \"%s\" not in \"%s\"", i, cases[i].in_message,
+			    f.message);
+		/* A validation failure happened at the receiver; the others never reached it. */
+		assert_int_equal(hook_server_count(hook, "/notify"),
+		    memcmp(&cases[i].hook, &well, sizeof(well)) != 0);
+		v = sub_list(c, 0);
+		graph_subs_free(v, 0);
+		graph_client_free(c);
+		config_free(&cfg);
+	}
+}
+
+enum sub_op { OP_CREATE, OP_RENEW, OP_DELETE, OP_LIST };
+
+/* Each fault is scripted on /v1.0/subscriptions for one method; one call then meets it. */
+static const struct {
+	const char *method;
+	enum sub_op op;
+	const char *fault;
+	struct want want;
+	long calls;
+} sub_fault_cases[] = {
+	{ "POST", OP_CREATE, "\"status\":503",
+	    { -1, REMOTE_TEMP, 503, "serviceNotAvailable", 0 }, 2 },
+	{ "POST", OP_CREATE, "\"status\":429,\"retry_after\":2",
+	    { -1, REMOTE_WAIT, 429, "TooManyRequests", 2 }, 2 },
+	{ "POST", OP_CREATE, "\"status\":403", { -1, REMOTE_AUTH, 403, "ErrorAccessDenied", 0 },
+	    2 },
+	{ "POST", OP_CREATE, "\"status\":401,\"count\":2",
+	    { -1, REMOTE_AUTH, 401, "InvalidAuthenticationToken", 0 }, 4 },
+	{ "PATCH", OP_RENEW, "\"status\":503,\"retry_after\":4",
+	    { -1, REMOTE_TEMP, 503, "serviceNotAvailable", 4 }, 2 },
+	{ "PATCH", OP_RENEW, "\"status\":429,\"retry_after\":1.5",
+	    { -1, REMOTE_WAIT, 429, "TooManyRequests", 1.5 }, 2 },
+	{ "PATCH", OP_RENEW, "\"status\":401", { 0, REMOTE_OK, 0, "", 0 }, 4 },
+	{ "DELETE", OP_DELETE, "\"status\":504", { -1, REMOTE_TEMP, 504, "UnknownError", 0 },
+	    2 },
+	{ "DELETE", OP_DELETE, "\"status\":429,\"retry_after\":3",
+	    { -1, REMOTE_WAIT, 429, "TooManyRequests", 3 }, 2 },
+	{ "GET", OP_LIST, "\"status\":500", { -1, REMOTE_TEMP, 500, "generalException", 0 },
+	    2 },
+	{ "GET", OP_LIST, "\"status\":429,\"retry_after\":2",
+	    { -1, REMOTE_WAIT, 429, "TooManyRequests", 2 }, 2 },
+	/* One 401: a fresh token and the retry succeed (token, 401, token, 201). */
+	{ "POST", OP_CREATE, "\"status\":401", { 0, REMOTE_OK, 0, "", 0 }, 4 },
+};
+
+static void
+test_sub_faults(void **state)
+{
+	struct config cfg;
+	struct graph_client *c;
+	struct remote_failure f;
+	struct graph_sub kept, s, *v = NULL;
+	char err[256], *fault;
+	size_t n;
+	int rc = 0;
+
+	(void)state;
+	c = sub_client(&cfg);
+	if (sub_create(c, ALICE, "inbox", "/notify", NULL, time(NULL) + HOUR, &kept, &f) != 0)
+		fail_msg("create: %s", f.message);
+	graph_client_free(c);
+	for (size_t i = 0; i < sizeof(sub_fault_cases) / sizeof(sub_fault_cases[0]); i++) {
+		json_decref(sim_http_ctl(sim.base_url, "DELETE", "/_sim/faults", NULL, 200));
+		fault = xasprintf("{\"method\":\"%s\",\"path\":\"/v1.0/subscriptions\",%s}",
+		    sub_fault_cases[i].method, sub_fault_cases[i].fault);
+		json_decref(sim_http_ctl(sim.base_url, "POST", "/_sim/faults", fault, 200));
+		free(fault);
+		/* A fresh client each time: a known number of calls. */
+		c = graph_client_new(&cfg, err, sizeof(err));
+		assert_non_null(c);
+		memset(&s, 0, sizeof(s));
+		switch (sub_fault_cases[i].op) {
+		case OP_CREATE:
+			rc = sub_create(c, BOB, "sentitems", "/notify", NULL, time(NULL) + HOUR, &s,
+			    &f);
+			break;
+		case OP_RENEW:
+			rc = graph_client_sub_renew(c, kept.id, time(NULL) + 2 * HOUR, &s, &f);
+			break;
+		case OP_DELETE:
+			rc = graph_client_sub_delete(c, kept.id, &f);
+			break;
+		case OP_LIST:
+			rc = graph_client_sub_list(c, &v, &n, &f);
+			break;
+		}
+		expect(i, &sub_fault_cases[i].want, rc, &f);
+		assert_int_equal(graph_client_calls(c), sub_fault_cases[i].calls);
+		if (rc == 0)
+			assert_non_null(s.id);
+		else
+			assert_null(s.id);
+		if (rc != 0 && sub_fault_cases[i].op == OP_LIST) {
+			assert_null(v);
+			assert_int_equal(n, 0);
+		}
+		graph_sub_clear(&s);
+		graph_client_free(c);
+	}
+	json_decref(sim_http_ctl(sim.base_url, "DELETE", "/_sim/faults", NULL, 200));
+	/* The faulted delete deleted nothing; the 401 retry created exactly one. */
+	c = graph_client_new(&cfg, err, sizeof(err));
+	v = sub_list(c, 2);
+	graph_subs_free(v, 2);
+	graph_sub_clear(&kept);
+	graph_client_free(c);
+	config_free(&cfg);
+}
+
+/* libcurl re-sends a request on its own when a reused connection closes unanswered; a
+ * create goes on a fresh connection, so a lost answer is reported and nothing doubles. */
+static void
+test_sub_create_fresh_connection(void **state)
+{
+	struct config cfg;
+	struct graph_client *c;
+	struct remote_failure f;
+	struct graph_sub s, r, *v;
+	json_t *faults;
+
+	(void)state;
+	c = sub_client(&cfg);
+	graph_subs_free(sub_list(c, 0), 0);	/* a kept-alive connection now exists */
+	json_decref(sim_http_ctl(sim.base_url, "POST", "/_sim/faults",
+	    "{\"method\":\"POST\",\"path\":\"/v1.0/subscriptions\",\"drop\":true}", 200));
+	assert_int_equal(sub_create(c, ALICE, "inbox", "/notify", NULL, time(NULL) + HOUR, &s,
+	    &f), -1);
+	assert_int_equal(f.cls, REMOTE_TEMP);
+	assert_int_equal(f.status, 0);
+	assert_string_equal(f.code, "reset");
+	graph_subs_free(sub_list(c, 0), 0);
+
+	/* The same drop on a renew over a reused connection is hidden by that re-send: the
+	 * create above would have been too. */
+	if (sub_create(c, ALICE, "inbox", "/notify", NULL, time(NULL) + HOUR, &s, &f) != 0)
+		fail_msg("create: %s", f.message);
+	graph_subs_free(sub_list(c, 1), 1);
+	json_decref(sim_http_ctl(sim.base_url, "POST", "/_sim/faults",
+	    "{\"method\":\"PATCH\",\"path\":\"/v1.0/subscriptions\",\"drop\":true}", 200));
+	if (graph_client_sub_renew(c, s.id, time(NULL) + 2 * HOUR, &r, &f) != 0)
+		fail_msg("renew: %s", f.message);
+	/* It was taken: a spent fault leaves the table. */
+	faults = sim_http_ctl(sim.base_url, "GET", "/_sim/faults", NULL, 200);
+	assert_int_equal(json_array_size(json_object_get(faults, "faults")), 0);
+	json_decref(faults);
+	v = sub_list(c, 1);
+	graph_subs_free(v, 1);
+	graph_sub_clear(&s);
+	graph_sub_clear(&r);
+	graph_client_free(c);
+	config_free(&cfg);
+}
+
+/* The subscription is real: a mail to alice reaches the receiver as Graph's notification,
+ * with the clientState and the immutable id asked for at create. */
+static void
+test_sub_notification(void **state)
+{
+	struct config cfg;
+	struct graph_client *c;
+	struct remote_failure f;
+	struct graph_sub s;
+	struct hook_record rec;
+	json_t *body, *n;
+	char *id;
+
+	(void)state;
+	c = sub_client(&cfg);
+	if (sub_create(c, ALICE, "inbox", "/alice", NULL, time(NULL) + HOUR, &s, &f) != 0)
+		fail_msg("create: %s", f.message);
+	assert_int_equal(hook_server_count(hook, "/alice"), 1);	/* the validation */
+	id = deliver("jane@fabrikam.com", ALICE, "2024-06-01T10:00:00Z", "Ping", ALICE,
+	    "inbox");
+	assert_int_equal(hook_server_wait(hook, "/alice", 2, 5000), 2);
+	assert_int_equal(hook_server_get(hook, "/alice", 1, &rec), 0);
+	assert_string_equal(rec.method, "POST");
+	assert_null(rec.token);
+	body = json_loads(rec.body, 0, NULL);
+	assert_non_null(body);
+	assert_int_equal(json_array_size(json_object_get(body, "value")), 1);
+	n = json_array_get(json_object_get(body, "value"), 0);
+	assert_string_equal(json_string_value(json_object_get(n, "subscriptionId")), s.id);
+	assert_string_equal(json_string_value(json_object_get(n, "clientState")), STATE);
+	assert_string_equal(json_string_value(json_object_get(n, "changeType")), "created");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(n,
+	    "resourceData"), "id")), id);
+	json_decref(body);
+	hook_record_free(&rec);
+	free(id);
+	graph_sub_clear(&s);
+	graph_client_free(c);
+	config_free(&cfg);
+}
+
+/* graph-sim answers GET /subscriptions in one page; this stand-in for Graph pages it. */
+enum pages_mode { PAGES_TWO, PAGES_LOOP, PAGES_OUTSIDE, PAGES_NO_ID };
+
+struct pages {
+	enum pages_mode mode;
+	int port;
+	int served;
+};
+
+static void
+pages_handle(struct httpd_request *req, struct httpd_response *resp, void *arg)
+{
+	struct pages *p = arg;
+	const char *skip = httpd_query(req, "$skiptoken");
+	char next[160];
+	json_t *page;
+
+	__atomic_add_fetch(&p->served, 1, __ATOMIC_SEQ_CST);
+	if (strcmp(req->path, "/v1.0/subscriptions") != 0 ||
+	    httpd_header(req, "Authorization") == NULL) {
+		httpd_respond_empty(resp, 404);
+		return;
+	}
+	snprintf(next, sizeof(next), "http://127.0.0.1:%d/v1.0/subscriptions?$skiptoken=2",
+	    p->mode == PAGES_OUTSIDE ? 1 : p->port);
+	if (skip == NULL || p->mode == PAGES_LOOP) {
+		page = json_pack("{s:[{s:s, s:s, s:s, s:n}, {s:s, s:s}], s:s}", "value",
+		    "id", "s1", "resource", "users/a/events",
+		    "expirationDateTime", "2030-01-02T03:04:05.1234567Z",
+		    "lifecycleNotificationUrl",
+		    "id", "s2", "expirationDateTime", "2030-01-02T03:04:05",
+		    "@odata.nextLink", next);
+	} else {
+		/* Graph never sends these; nothing it sends may crash the client. */
+		page = json_pack("{s:[{s:s, s:i, s:s}, {s:s, s:s}]}", "value",
+		    "id", p->mode == PAGES_NO_ID ? "" : "s3", "resource", 7,
+		    "expirationDateTime", "soon",
+		    "id", "s4", "expirationDateTime", "2030-02-30T00:00:00Z");
+	}
+	httpd_respond_json(resp, 200, page);
+}
+
+static void
+test_sub_list_pages(void **state)
+{
+	static const struct {
+		enum pages_mode mode;
+		int rc;
+		const char *code;
+		int served;
+	} cases[] = {
+		{ PAGES_TWO, 0, "", 2 },
+		{ PAGES_LOOP, -1, "too_many_pages", 1000 },
+		{ PAGES_OUTSIDE, -1, "bad_link", 1 },
+		{ PAGES_NO_ID, -1, "bad_response", 2 },
+	};
+	struct httpd_config hc = { .listen = "127.0.0.1:0", .max_body = 1 << 20,
+	    .max_uri = 8192, .timeout_sec = 10, .max_connections = 16 };
+	struct pages p = { 0 };
+	struct httpd *srv;
+	struct config cfg;
+	struct graph_client *c;
+	struct remote_failure f;
+	struct graph_sub *v;
+	char err[256], base[64];
+	size_t n;
+
+	(void)state;
+	srv = httpd_start(&hc, pages_handle, &p, err, sizeof(err));
+	if (srv == NULL)
+		fail_msg("stand-in: %s", err);
+	p.port = httpd_port(srv);
+	snprintf(base, sizeof(base), "http://127.0.0.1:%d/v1.0", p.port);
+	make_config_at(&cfg, AUTH_SECRET, ALICE, base);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		p.mode = cases[i].mode;
+		__atomic_store_n(&p.served, 0, __ATOMIC_SEQ_CST);
+		c = graph_client_new(&cfg, err, sizeof(err));
+		assert_int_equal(graph_client_sub_list(c, &v, &n, &f), cases[i].rc);
+		assert_string_equal(f.code, cases[i].code);
+		assert_int_equal(__atomic_load_n(&p.served, __ATOMIC_SEQ_CST), cases[i].served);
+		if (cases[i].rc == 0) {
+			assert_int_equal(n, 4);
+			assert_string_equal(v[0].id, "s1");
+			assert_string_equal(v[0].resource, "users/a/events");
+			assert_null(v[0].lifecycle_url);
+			assert_int_equal(v[0].expires, 1893553445);	/* 2030-01-02T03:04:05Z */
+			assert_null(v[1].resource);
+			assert_int_equal(v[1].expires, 1893553445);	/* no zone: UTC */
+			assert_string_equal(v[2].id, "s3");
+			assert_null(v[2].resource);			/* not a string */
+			assert_int_equal(v[2].expires, 0);		/* unreadable */
+			assert_int_equal(v[3].expires, 0);		/* no such day */
+			graph_subs_free(v, n);
+		} else {
+			assert_null(v);
+			assert_int_equal(n, 0);
+		}
+		graph_client_free(c);
+	}
+	config_free(&cfg);
+	httpd_stop(srv);
+}
+
 int
 main(void)
 {
@@ -776,6 +1437,15 @@ main(void)
 		cmocka_unit_test_setup(test_token_expiry, setup),
 		cmocka_unit_test_setup(test_mailboxes, setup),
 		cmocka_unit_test_setup(test_mailboxes_group_denied, setup),
+		cmocka_unit_test(test_sub_resource),
+		cmocka_unit_test_setup(test_sub_create_list, setup),
+		cmocka_unit_test_setup(test_sub_renew, setup),
+		cmocka_unit_test_setup(test_sub_delete, setup),
+		cmocka_unit_test_setup(test_sub_create_refused, setup),
+		cmocka_unit_test_setup(test_sub_faults, setup),
+		cmocka_unit_test_setup(test_sub_create_fresh_connection, setup),
+		cmocka_unit_test_setup(test_sub_notification, setup),
+		cmocka_unit_test_setup(test_sub_list_pages, setup),
 	};
 
 	return sim_proc_exit_status(cmocka_run_group_tests(tests, group_setup,
