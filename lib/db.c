@@ -1,9 +1,12 @@
 /* db.c: SQLite helpers (see db.h). */
 #include "db.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "xmalloc.h"
@@ -22,6 +25,19 @@ db_open(const char *path, sqlite3 **out, char *err, size_t errlen)
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
 
 	*out = NULL;
+	/* A new database file is private (olsync's holds webhook secrets); SQLite gives its -wal
+	 * and -shm files the same mode. */
+	if (strcmp(path, ":memory:") != 0 && strncmp(path, "file:", 5) != 0) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+		if (fd >= 0)
+			close(fd);
+		else if (errno != EEXIST) {
+			if (err != NULL && errlen > 0)
+				snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			return -1;
+		}
+	}
 	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
 		set_err(err, errlen, path, db);
 		sqlite3_close(db);

@@ -342,6 +342,8 @@ httpd_start(const struct httpd_config *cfg, httpd_handler *handler, void *arg, c
 	    /* MHD stops at the first MHD_OPTION_END: without TLS the key options are skipped. */
 	    cfg->tls_cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, cfg->tls_cert_pem,
 	    MHD_OPTION_HTTPS_MEM_KEY, cfg->tls_key_pem,
+	    /* TLS 1.2 and 1.3 only, as Graph asks of a notification endpoint (§2.1). */
+	    MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
 	    MHD_OPTION_END);
 	if (srv->mhd == NULL) {
 		snprintf(err, errlen, "cannot listen on %s", cfg->listen);

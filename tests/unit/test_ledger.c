@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -39,6 +40,7 @@ setup(void **state)
 	if (mkdtemp(f->dir) == NULL)
 		return -1;
 	snprintf(f->path, sizeof(f->path), "%s/ledger.db", f->dir);
+	umask(022);
 	if (ledger_open(f->path, &f->l, err, sizeof(err)) < 0) {
 		fprintf(stderr, "ledger_open: %s\n", err);
 		return -1;
@@ -1524,6 +1526,23 @@ test_next_retry(void **state)
 /* A ledger made before subscriptions existed (schema version 1) gains them on open and keeps
  * what it held. Dropping the new tables and the version number rebuilds that ledger exactly,
  * since migrations are only ever appended. */
+/* The ledger holds webhook secrets (clientState): a new file and its WAL are private even under
+ * a permissive umask. */
+static void
+test_file_mode(void **state)
+{
+	struct fixture *f = *state;
+	struct stat sb;
+	char wal[160];
+
+	assert_int_equal(ledger_kv_set(f->l, "k", "v"), 0);	/* the WAL exists after a write */
+	assert_int_equal(stat(f->path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	assert_int_equal(stat(wal, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+}
+
 static void
 test_migrate_v1(void **state)
 {
@@ -1594,6 +1613,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_dirty_two_handles, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_next_retry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_file_mode, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
