@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -493,21 +495,23 @@ check_url(char **val, char *err, size_t errlen)
 	return 0;
 }
 
-/* host:port to serve the webhook on: an IPv4 address, [IPv6] or a name, and a port 0..65535
- * (0: any free port, for tests). */
+/* host:port to serve the webhook on: an IPv4 address (0.0.0.0 for every interface) or
+ * localhost, and a port 0..65535 (0: any free port, for tests). lib/httpd binds IPv4 only. */
 static int
 check_listen(char **val, char *err, size_t errlen)
 {
-	const char *s = *val, *colon;
-	char *end;
+	const char *s = *val, *colon = strrchr(s, ':');
+	struct in_addr a;
+	char host[64], *end;
 	long port;
 
-	if (s[0] == '[')
-		colon = strchr(s, ']') != NULL ? strchr(s, ']') + 1 : NULL;
-	else
-		colon = strrchr(s, ':');
-	if (colon == NULL || *colon != ':' || colon == s)
+	if (colon == NULL || colon == s)
 		return err_set(err, errlen, "'%s' is not host:port (e.g. 127.0.0.1:8443)", s);
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - s), s);
+	if ((size_t)(colon - s) >= sizeof(host) || (strcmp(host, "localhost") != 0 &&
+	    inet_pton(AF_INET, host, &a) != 1))
+		return err_set(err, errlen, "'%s': the host must be an IPv4 address or localhost "
+		    "(put a reverse proxy in front for IPv6)", s);
 	errno = 0;
 	port = strtol(colon + 1, &end, 10);
 	if (colon[1] == '\0' || *end != '\0' || errno != 0 || port < 0 || port > 65535)

@@ -902,3 +902,9 @@ engine_mailboxes(const struct engine *e)
 {
 	return ingest_mailboxes(e->ingest);
 }
+
+int64_t
+engine_hold_until(const struct engine *e)
+{
+	return e->sf_hold_until;
+}

@@ -6,6 +6,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "graph_client.h"
@@ -50,6 +51,9 @@ int engine_pass(struct engine *e, const volatile sig_atomic_t *stop, struct engi
  * messages due. */
 int engine_pass_folders(struct engine *e, struct ingest_folder *fs, size_t n,
     const volatile sig_atomic_t *stop, struct engine_stats *st, char *err, size_t errlen);
+
+/* Until when (Unix seconds) Salesforce asked us not to write; 0 or past: no hold. */
+int64_t engine_hold_until(const struct engine *e);
 
 /* The mailboxes the last full pass watched (see ingest_mailboxes), or NULL before one. */
 const json_t *engine_mailboxes(const struct engine *e);

@@ -347,6 +347,18 @@ ingest_mailboxes(const struct ingest *in)
 }
 
 int
+ingest_watches(const json_t *mailboxes, const char *mailbox)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(mailboxes, i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), mailbox) == 0)
+			return 1;
+	return 0;
+}
+
+int
 ingest_message(struct ingest *in, const struct ledger_entry *e, json_t **message,
     const char **mailbox, struct remote_failure *f)
 {

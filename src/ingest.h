@@ -68,6 +68,8 @@ int ingest_folders(struct ingest *in, struct ingest_folder *fs, size_t n,
 /* The mailboxes the last ingest_run listed (a JSON array of strings, borrowed until the next
  * ingest_run or ingest_free), or NULL before the first one succeeded. */
 const json_t *ingest_mailboxes(const struct ingest *in);
+/* 1 when mailbox is one of mailboxes (such a list; NULL is empty), else 0. */
+int ingest_watches(const json_t *mailboxes, const char *mailbox);
 
 /* The Graph message for a ledger entry and the mailbox it was read from: from memory when this
  * pass read it, else fetched from Graph by its sightings in order (the first that answers wins:

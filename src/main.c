@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "daemon.h"
 #include "engine.h"
 #include "graph_client.h"
 #include "ledger.h"
@@ -22,13 +23,18 @@
 
 #define EXIT_USAGE	2
 
-static volatile sig_atomic_t stop_flag;
+static volatile sig_atomic_t stop_flag;	/* SIGTERM, SIGINT: finish the batch and exit */
+static volatile sig_atomic_t reload_flag;	/* SIGHUP (run): read the configuration again */
+static volatile sig_atomic_t halt_flag;		/* either: leave the loop */
 
 static void
 on_signal(int sig)
 {
-	(void)sig;
-	stop_flag = 1;
+	if (sig == SIGHUP)
+		reload_flag = 1;
+	else
+		stop_flag = 1;
+	halt_flag = 1;
 }
 
 static void
@@ -99,28 +105,13 @@ install_signals(void)
 	/* No SA_RESTART: the sleep between passes must end at once. */
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }
 
-/* Sleeps ms milliseconds or until a signal sets the stop flag. */
-static void
-pause_ms(long long ms)
-{
-	struct timespec ts;
-
-	while (ms > 0 && !stop_flag) {
-		long long step = ms > 1000 ? 1000 : ms;
-
-		ts.tv_sec = (time_t)(step / 1000);
-		ts.tv_nsec = (long)(step % 1000) * 1000000L;
-		nanosleep(&ts, NULL);
-		ms -= step;
-	}
-}
-
-/* sync --once (once = 1) and run. */
+/* sync --once: one pass, then exit. */
 static int
-cmd_sync(const struct config *cfg, int once)
+cmd_sync_once(const struct config *cfg)
 {
 	struct ledger *l = NULL;
 	struct graph_client *g = NULL;
@@ -142,22 +133,10 @@ cmd_sync(const struct config *cfg, int once)
 		goto out;
 	}
 	e = engine_new(cfg, l, g, sf);
-	log_info("olsync start mode=%s mailboxes_kind=%d interval_ms=%lld", once ? "once" : "run",
-	    (int)cfg->mailboxes_kind, cfg->sync_interval_ms);
-	for (;;) {
-		if (engine_pass(e, &stop_flag, &st, err, sizeof(err)) == -1) {
-			if (once) {
-				fprintf(stderr, "olsync: sync failed: %s\n", err);
-				goto out;
-			}
-			/* A daemon outlives an outage: say so, and try again next time. */
-			log_warnx("olsync pass_failed error=\"%s\"", err);
-		}
-		if (once || stop_flag)
-			break;
-		pause_ms(cfg->sync_interval_ms);
-		if (stop_flag)
-			break;
+	log_info("olsync start mode=once mailboxes_kind=%d", (int)cfg->mailboxes_kind);
+	if (engine_pass(e, &stop_flag, &st, err, sizeof(err)) == -1) {
+		fprintf(stderr, "olsync: sync failed: %s\n", err);
+		goto out;
 	}
 	log_info("olsync stop reason=%s", stop_flag ? "signal" : "done");
 	rc = 0;
@@ -167,6 +146,39 @@ out:
 	graph_client_free(g);
 	ledger_close(l);
 	return rc;
+}
+
+/* run: the daemon (daemon.c) until SIGTERM or SIGINT; SIGHUP reloads the configuration (a
+ * file with errors is reported and the old one kept), which also adds or removes mailboxes'
+ * subscriptions. */
+static int
+cmd_run(const char *path, struct config *cfg)
+{
+	struct config next;
+	char err[1024];
+
+	install_signals();
+	for (;;) {
+		if (daemon_run(cfg, &halt_flag, NULL, err, sizeof(err)) == -1) {
+			fprintf(stderr, "olsync: cannot run: %s\n", err);
+			return 1;
+		}
+		if (stop_flag || !reload_flag)
+			break;
+		reload_flag = 0;
+		halt_flag = 0;
+		if (load_config(path, &next) == -1) {
+			log_warnx("olsync reload_refused file=%s (the errors are above; the running "
+			    "configuration is kept)", path);
+			continue;
+		}
+		config_free(cfg);
+		*cfg = next;
+		log_set_level(cfg->log_level);
+		log_info("olsync reloaded file=%s", path);
+	}
+	log_info("olsync stop reason=signal");
+	return 0;
 }
 
 static void
@@ -417,9 +429,9 @@ main(int argc, char *argv[])
 		return 1;
 	log_set_level(cfg.log_level);
 	if (strcmp(cmd, "sync") == 0)
-		rc = cmd_sync(&cfg, 1);
+		rc = cmd_sync_once(&cfg);
 	else if (strcmp(cmd, "run") == 0)
-		rc = cmd_sync(&cfg, 0);
+		rc = cmd_run(path, &cfg);
 	else if (strcmp(cmd, "status") == 0)
 		rc = cmd_status(&cfg);
 	else if (strcmp(cmd, "show") == 0)

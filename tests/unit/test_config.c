@@ -225,7 +225,8 @@ static const struct {
 	/* real time: the webhook */
 	{ "listen 127.0.0.1:8443\npublic_url https://olsync.example.com/hooks/",
 	    "listen 127.0.0.1:8443\npublic_url https://olsync.example.com/hooks" },
-	{ "listen [::1]:0\npublic_url http://127.0.0.1:8443", "listen [::1]:0" },
+	{ "listen 0.0.0.0:0\npublic_url http://127.0.0.1:8443", "listen 0.0.0.0:0" },
+	{ "listen localhost:8443\npublic_url http://127.0.0.1:8443", "listen localhost:8443" },
 	{ "listen 127.0.0.1:8443\npublic_url https://h.example\nsubscription_lifetime 10070m\n"
 	    "subscription_renew_every 1d\nreconcile_interval 30m",
 	    "subscription_lifetime 10070m\nsubscription_renew_every 1d\nreconcile_interval 30m" },
@@ -436,6 +437,10 @@ static const struct {
 	    "t.conf:8: graph_certificate_file: @T/graph-key.pem: certificate: no PEM block of a usable type" },
 	{ "listen 127.0.0.1", "t.conf:8: listen: '127.0.0.1' is not host:port (e.g. "
 	    "127.0.0.1:8443)" },
+	{ "listen [::1]:8443", "t.conf:8: listen: '[::1]:8443': the host must be an IPv4 address "
+	    "or localhost (put a reverse proxy in front for IPv6)" },
+	{ "listen olsync.example.com:8443", "t.conf:8: listen: 'olsync.example.com:8443': the "
+	    "host must be an IPv4 address or localhost (put a reverse proxy in front for IPv6)" },
 	{ "listen 127.0.0.1:99999", "t.conf:8: listen: '127.0.0.1:99999': the port must be a "
 	    "number from 0 to 65535" },
 	{ "listen 127.0.0.1:84x", "t.conf:8: listen: '127.0.0.1:84x': the port must be a number "

@@ -1,0 +1,544 @@
+/* daemon.c: `olsync run` (see daemon.h): the worker loop, the subscription thread, and the
+ * receiver's view of the ledger. */
+#include "daemon.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "crypto.h"
+#include "engine.h"
+#include "err.h"
+#include "graph_client.h"
+#include "ledger.h"
+#include "log.h"
+#include "receiver.h"
+#include "sf_client.h"
+#include "subscriptions.h"
+#include "xmalloc.h"
+
+struct daemon {
+	const struct config		*cfg;
+	const volatile sig_atomic_t	*halt;
+
+	pthread_mutex_t			 lock;
+	pthread_cond_t			 cond;		/* on CLOCK_MONOTONIC */
+	int				 work;		/* folders were marked */
+	int				 subs_work;	/* a lifecycle action was stored */
+	int				 quit;		/* the subscription thread must end */
+
+	/* The receiver's handle on the ledger; its threads take turns. */
+	pthread_mutex_t			 store_lock;
+	struct ledger			*store;
+	struct receiver			*receiver;
+
+	/* The subscription thread and what it owns. */
+	pthread_t			 subs_thread;
+	int				 subs_started;
+	struct ledger			*subs_ledger;
+	struct graph_client		*subs_graph;
+
+	struct daemon_stats		 st;
+};
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct timespec
+abs_ms(int64_t ms)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	return ts;
+}
+
+/* Wakes the worker (work) and the subscription thread (subs). */
+static void
+poke(struct daemon *d, int work, int subs)
+{
+	pthread_mutex_lock(&d->lock);
+	d->work |= work;
+	d->subs_work |= subs;
+	pthread_cond_broadcast(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+}
+
+static void
+wake_worker(void *arg)
+{
+	poke(arg, 1, 0);
+}
+
+/* The receiver's side (receiver_ops): lookups and marks on the receiver's own handle. */
+static int
+op_lookup(void *arg, const char *id, struct receiver_sub *out)
+{
+	struct daemon *d = arg;
+	struct ledger_sub ls;
+	int r;
+
+	memset(&ls, 0, sizeof(ls));
+	pthread_mutex_lock(&d->store_lock);
+	r = ledger_sub_get(d->store, id, &ls);
+	if (r == -1)
+		log_warnx("receiver store_failed op=lookup error=\"%s\"", ledger_error(d->store));
+	pthread_mutex_unlock(&d->store_lock);
+	if (r == 0 && (strlen(ls.mailbox) >= sizeof(out->mailbox) ||
+	    strlen(ls.kind) >= sizeof(out->kind) ||
+	    strlen(ls.client_state) >= sizeof(out->client_state))) {
+		log_warnx("receiver stored_subscription_too_long id=%s", ls.id);
+		r = -1;
+	}
+	if (r == 0) {
+		snprintf(out->mailbox, sizeof(out->mailbox), "%s", ls.mailbox);
+		snprintf(out->kind, sizeof(out->kind), "%s", ls.kind);
+		snprintf(out->client_state, sizeof(out->client_state), "%s", ls.client_state);
+	}
+	if (ls.client_state != NULL)
+		explicit_bzero(ls.client_state, strlen(ls.client_state));
+	ledger_sub_clear(&ls);
+	return r;
+}
+
+static int
+op_mark(void *arg, const char *id, const struct receiver_sub *sub, enum receiver_event ev)
+{
+	struct daemon *d = arg;
+	const char *folder = subs_kind_folder(sub->kind);
+	int64_t now = (int64_t)time(NULL);
+	int rc = 0, work = 0, subs = 0;
+
+	pthread_mutex_lock(&d->store_lock);
+	switch (ev) {
+	case RECEIVER_CHANGE:
+	case RECEIVER_MISSED:
+		rc = ledger_dirty_mark(d->store, sub->mailbox, folder, now);
+		work = 1;
+		break;
+	case RECEIVER_REMOVED:
+		/* Recreate it (subscription thread), and read what the gap let through. */
+		if ((rc = ledger_sub_set_action(d->store, id, "recreate")) == LEDGER_NOT_FOUND)
+			rc = 0;
+		if (rc == 0)
+			rc = ledger_dirty_mark(d->store, sub->mailbox, folder, now);
+		work = subs = 1;
+		break;
+	case RECEIVER_REAUTHORIZE:
+		if ((rc = ledger_sub_set_action(d->store, id, "renew")) == LEDGER_NOT_FOUND)
+			rc = 0;
+		subs = 1;
+		break;
+	}
+	if (rc == -1)
+		log_warnx("receiver store_failed op=mark error=\"%s\"", ledger_error(d->store));
+	pthread_mutex_unlock(&d->store_lock);
+	if (rc == 0) {
+		pthread_mutex_lock(&d->lock);
+		d->work |= work;
+		d->subs_work |= subs;
+		pthread_mutex_unlock(&d->lock);
+	}
+	return rc == 0 ? 0 : -1;
+}
+
+static void
+op_wake(void *arg)
+{
+	poke(arg, 0, 0);
+}
+
+/* Waits on the condition until deadline (monotonic ms) or until *flag is set or quit; returns
+ * with the lock held. */
+static void
+wait_until(struct daemon *d, int64_t deadline, const int *flag)
+{
+	struct timespec ts;
+
+	while (!*flag && !d->quit && !*d->halt) {
+		int64_t now = now_ms(), until = deadline;
+
+		if (now >= deadline)
+			break;
+		/* Signals do not interrupt the wait: look at the flags every tick. */
+		if (until > now + DAEMON_TICK_MS)
+			until = now + DAEMON_TICK_MS;
+		ts = abs_ms(until);
+		pthread_cond_timedwait(&d->cond, &d->lock, &ts);
+	}
+}
+
+/* The subscription thread: reconcile at start and every reconcile_interval, maintain between. */
+static void *
+subs_main(void *arg)
+{
+	struct daemon *d = arg;
+	struct subs *s = subs_new(d->cfg, d->subs_ledger, d->subs_graph, wake_worker, d);
+	struct remote_failure f;
+	json_t *mailboxes;
+	int64_t next_reconcile = 0, next, now;
+	char err[1024];
+
+	pthread_mutex_lock(&d->lock);
+	while (!d->quit && !*d->halt) {
+		d->subs_work = 0;
+		pthread_mutex_unlock(&d->lock);
+		now = (int64_t)time(NULL);
+		if (now >= next_reconcile) {
+			next_reconcile = now + DAEMON_PASS_RETRY;
+			if (graph_client_mailboxes(d->subs_graph, &mailboxes, &f) == -1) {
+				log_warnx("subscriptions reconcile_failed error=\"cannot list the "
+				    "mailboxes: %s (%s)\"", f.message, remote_class_name(f.cls));
+			} else {
+				if (subs_reconcile(s, mailboxes, err, sizeof(err)) == -1)
+					log_warnx("subscriptions reconcile_failed error=\"%s\"",
+					    err);
+				else
+					next_reconcile = now + d->cfg->reconcile_interval_ms /
+					    1000;
+				json_decref(mailboxes);
+			}
+		}
+		next = 0;
+		if (subs_maintain(s, (int64_t)time(NULL), &next, err, sizeof(err)) == -1) {
+			log_warnx("subscriptions maintain_failed error=\"%s\"", err);
+			next = (int64_t)time(NULL) + DAEMON_PASS_RETRY;
+		}
+		if (next == 0 || next > next_reconcile)
+			next = next_reconcile;
+		pthread_mutex_lock(&d->lock);
+		/* Seconds of wall time to monotonic ms: the renewal schedule is coarse. */
+		wait_until(d, now_ms() + (next - (int64_t)time(NULL)) * 1000, &d->subs_work);
+	}
+	pthread_mutex_unlock(&d->lock);
+	{
+		struct subs_stats ss;
+
+		subs_stats(s, &ss);
+		log_info("subscriptions stop created=%ld renewed=%ld recreated=%ld deleted=%ld "
+		    "adopted=%ld orphans=%ld failures=%ld", ss.created, ss.renewed, ss.recreated,
+		    ss.deleted, ss.adopted, ss.orphans, ss.failures);
+	}
+	subs_free(s);
+	return NULL;
+}
+
+/* The worker's state between passes. */
+struct worker {
+	struct daemon	*d;
+	struct ledger	*ledger;
+	struct engine	*engine;
+	int64_t		 last_full;	/* monotonic ms */
+	int64_t		 folder_retry_at;	/* marked folders that failed: not before */
+	int64_t		 folder_delay;	/* s */
+	int64_t		 pass_retry_at;	/* a pass could not go on: none before */
+	int64_t		 last_pass_end;
+};
+
+/* A full pass; the marks seen before it are done if every folder was read. */
+static void
+full_pass(struct worker *w)
+{
+	struct ledger_dirty *dl = NULL;
+	struct engine_stats st;
+	size_t n = 0;
+	char err[1024];
+
+	if (ledger_dirty_list(w->ledger, &dl, &n) == -1) {
+		log_warnx("daemon ledger_failed error=\"%s\"", ledger_error(w->ledger));
+		n = 0;
+	}
+	w->d->st.full_passes++;
+	if (engine_pass(w->engine, w->d->halt, &st, err, sizeof(err)) == -1) {
+		log_warnx("olsync pass_failed error=\"%s\"", err);
+		w->pass_retry_at = now_ms() + DAEMON_PASS_RETRY * 1000;
+	} else if (st.ingest.folders_failed == 0 && !st.stopped) {
+		for (size_t i = 0; i < n; i++)
+			if (ledger_dirty_done(w->ledger, dl[i].mailbox, dl[i].folder,
+			    dl[i].gen) == -1)
+				log_warnx("daemon ledger_failed error=\"%s\"",
+				    ledger_error(w->ledger));
+	}
+	ledger_dirty_free(dl, n);
+	w->last_full = now_ms();
+}
+
+/* A pass over the marked folders (n may be 0: only the messages due). */
+static void
+folder_pass(struct worker *w, struct ledger_dirty *dl, size_t n)
+{
+	const json_t *watched = engine_mailboxes(w->engine);
+	struct ingest_folder *fs = xcalloc(n + 1, sizeof(*fs));
+	size_t *map = xcalloc(n + 1, sizeof(*map));
+	struct engine_stats st;
+	size_t nf = 0, i;
+	int failed = 0;
+	char err[1024];
+
+	for (i = 0; i < n; i++) {
+		int known = strcmp(dl[i].folder, INGEST_FOLDER_INBOX) == 0 ||
+		    strcmp(dl[i].folder, INGEST_FOLDER_SENT) == 0;
+
+		if (!known || (watched != NULL && !ingest_watches(watched, dl[i].mailbox))) {
+			/* A late notification for a mailbox no longer watched. */
+			log_info("daemon mark_dropped mailbox=%s folder=%s", dl[i].mailbox,
+			    dl[i].folder);
+			ledger_dirty_done(w->ledger, dl[i].mailbox, dl[i].folder, dl[i].gen);
+			continue;
+		}
+		fs[nf].mailbox = dl[i].mailbox;
+		fs[nf].folder = dl[i].folder;
+		map[nf++] = i;
+	}
+	if (nf > 0)
+		w->d->st.folder_passes++;
+	if (engine_pass_folders(w->engine, fs, nf, w->d->halt, &st, err, sizeof(err)) == -1) {
+		log_warnx("olsync pass_failed error=\"%s\"", err);
+		w->pass_retry_at = now_ms() + DAEMON_PASS_RETRY * 1000;
+		goto out;
+	}
+	for (i = 0; i < nf; i++) {
+		if (!fs[i].done) {
+			failed = 1;
+			continue;
+		}
+		w->d->st.folders_read++;
+		if (ledger_dirty_done(w->ledger, dl[map[i]].mailbox, dl[map[i]].folder,
+		    dl[map[i]].gen) == -1)
+			log_warnx("daemon ledger_failed error=\"%s\"", ledger_error(w->ledger));
+	}
+	if (failed) {
+		w->folder_delay = w->folder_delay == 0 ? DAEMON_FOLDER_RETRY :
+		    w->folder_delay * 2;
+		if (w->folder_delay > DAEMON_FOLDER_RETRY_MAX)
+			w->folder_delay = DAEMON_FOLDER_RETRY_MAX;
+		w->folder_retry_at = now_ms() + w->folder_delay * 1000;
+	} else {
+		w->folder_delay = 0;
+		w->folder_retry_at = 0;
+	}
+out:
+	free(fs);
+	free(map);
+}
+
+/* When the worker must run next (monotonic ms) without being woken. */
+static int64_t
+next_deadline(struct worker *w, int have_marks)
+{
+	const struct config *cfg = w->d->cfg;
+	int64_t sweep = cfg->listen != NULL ? cfg->reconcile_interval_ms : cfg->sync_interval_ms;
+	int64_t deadline = w->last_full + sweep, now = now_ms(), wall = (int64_t)time(NULL);
+	int64_t at = 0, hold = engine_hold_until(w->engine);
+
+	if (ledger_next_retry(w->ledger, &at) == 0 && at > 0) {
+		/* A due retry never runs more than once a second (a hold may keep it due). */
+		int64_t t = now + (at - wall) * 1000;
+
+		if (t < w->last_pass_end + 1000)
+			t = w->last_pass_end + 1000;
+		if (t < deadline)
+			deadline = t;
+	}
+	if (hold > wall && now + (hold - wall) * 1000 < deadline)
+		deadline = now + (hold - wall) * 1000;
+	if (have_marks && w->folder_retry_at < deadline)
+		deadline = w->folder_retry_at;
+	if (w->pass_retry_at > deadline)
+		deadline = w->pass_retry_at;
+	return deadline;
+}
+
+static void
+work_loop(struct worker *w)
+{
+	struct daemon *d = w->d;
+	const struct config *cfg = d->cfg;
+	int64_t sweep = cfg->listen != NULL ? cfg->reconcile_interval_ms : cfg->sync_interval_ms;
+	struct ledger_dirty *dl;
+	size_t n, take;
+	int woken;
+
+	full_pass(w);
+	w->last_pass_end = now_ms();
+	while (!*d->halt) {
+		dl = NULL;
+		n = 0;
+		if (ledger_dirty_list(w->ledger, &dl, &n) == -1) {
+			log_warnx("daemon ledger_failed error=\"%s\"", ledger_error(w->ledger));
+			n = 0;
+		}
+		ledger_dirty_free(dl, n);
+		pthread_mutex_lock(&d->lock);
+		wait_until(d, next_deadline(w, n > 0), &d->work);
+		woken = d->work;
+		d->work = 0;
+		pthread_mutex_unlock(&d->lock);
+		if (*d->halt)
+			break;
+		if (now_ms() < w->pass_retry_at)
+			continue;
+		if (woken && now_ms() - w->last_pass_end < 5 * DAEMON_COALESCE_MS) {
+			/* A burst: let the marks gather so one delta read covers them. */
+			pthread_mutex_lock(&d->lock);
+			wait_until(d, now_ms() + DAEMON_COALESCE_MS, &d->quit);
+			d->work = 0;
+			pthread_mutex_unlock(&d->lock);
+		}
+		if (now_ms() >= w->last_full + sweep) {
+			full_pass(w);
+		} else {
+			dl = NULL;
+			n = 0;
+			if (ledger_dirty_list(w->ledger, &dl, &n) == -1) {
+				log_warnx("daemon ledger_failed error=\"%s\"",
+				    ledger_error(w->ledger));
+				n = 0;
+			}
+			/* Marked folders that failed wait for their retry unless new marks came. */
+			take = n;
+			if (n > 0 && !woken && now_ms() < w->folder_retry_at)
+				take = 0;
+			folder_pass(w, dl, take);
+			ledger_dirty_free(dl, n);
+		}
+		w->last_pass_end = now_ms();
+	}
+}
+
+/* Starts the receiver and the subscription thread. */
+static int
+start_realtime(struct daemon *d, char *err, size_t errlen)
+{
+	const struct config *cfg = d->cfg;
+	struct receiver_config rc;
+	struct receiver_ops ops;
+	char *cert = NULL;
+	int ret = -1;
+
+	if (strcmp(cfg->database, ":memory:") == 0)
+		return err_set(err, errlen, "listen needs a database file: the receiver and the "
+		    "worker share it (database is :memory:)");
+	if (ledger_open(cfg->database, &d->store, err, errlen) == -1)
+		return -1;
+	memset(&rc, 0, sizeof(rc));
+	rc.listen = cfg->listen;
+	if (cfg->tls_certificate_file != NULL) {
+		if ((cert = crypto_read_pem_file(cfg->tls_certificate_file, err, errlen)) == NULL)
+			return -1;
+		rc.tls_cert_pem = cert;
+		rc.tls_key_pem = cfg->tls_private_key;
+	}
+	memset(&ops, 0, sizeof(ops));
+	ops.lookup = op_lookup;
+	ops.mark = op_mark;
+	ops.wake = op_wake;
+	ops.arg = d;
+	if ((d->receiver = receiver_start(&rc, &ops, err, errlen)) == NULL)
+		goto out;
+	log_info("receiver listening address=%s port=%d tls=%d notification_url=%s%s",
+	    cfg->listen, receiver_port(d->receiver), cert != NULL, cfg->public_url,
+	    RECEIVER_PATH_NOTIFY);
+	if (ledger_open(cfg->database, &d->subs_ledger, err, errlen) == -1)
+		goto out;
+	if ((d->subs_graph = graph_client_new(cfg, err, errlen)) == NULL)
+		goto out;
+	if (pthread_create(&d->subs_thread, NULL, subs_main, d) != 0) {
+		err_set(err, errlen, "cannot start the subscription thread: %s", strerror(errno));
+		goto out;
+	}
+	d->subs_started = 1;
+	ret = 0;
+out:
+	free(cert);
+	return ret;
+}
+
+static void
+stop_realtime(struct daemon *d)
+{
+	struct receiver_stats rs;
+
+	pthread_mutex_lock(&d->lock);
+	d->quit = 1;
+	pthread_cond_broadcast(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+	if (d->subs_started)
+		pthread_join(d->subs_thread, NULL);
+	if (d->receiver != NULL) {
+		receiver_stats(d->receiver, &rs);
+		log_info("receiver stop validations=%lld bad_tokens=%lld posts=%lld "
+		    "notifications=%lld accepted=%lld unknown=%lld forged=%lld malformed=%lld "
+		    "bad_requests=%lld store_errors=%lld", rs.validations, rs.bad_tokens, rs.posts,
+		    rs.notifications, rs.accepted, rs.unknown, rs.forged, rs.malformed,
+		    rs.bad_requests, rs.store_errors);
+	}
+	receiver_stop(d->receiver);
+	graph_client_free(d->subs_graph);
+	ledger_close(d->subs_ledger);
+	ledger_close(d->store);
+}
+
+int
+daemon_run(const struct config *cfg, const volatile sig_atomic_t *halt,
+    struct daemon_stats *st, char *err, size_t errlen)
+{
+	struct daemon d;
+	struct worker w;
+	struct graph_client *g = NULL;
+	struct sf_client *sf = NULL;
+	pthread_condattr_t ca;
+	int rc = -1;
+
+	memset(&d, 0, sizeof(d));
+	memset(&w, 0, sizeof(w));
+	d.cfg = cfg;
+	d.halt = halt;
+	pthread_mutex_init(&d.lock, NULL);
+	pthread_mutex_init(&d.store_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&d.cond, &ca);
+	pthread_condattr_destroy(&ca);
+	w.d = &d;
+
+	if (ledger_open(cfg->database, &w.ledger, err, errlen) == -1)
+		goto out;
+	ledger_set_max_attempts(w.ledger, cfg->max_attempts);
+	if ((g = graph_client_new(cfg, err, errlen)) == NULL)
+		goto out;
+	if ((sf = sf_client_new(cfg, err, errlen)) == NULL)
+		goto out;
+	w.engine = engine_new(cfg, w.ledger, g, sf);
+	if (cfg->listen != NULL && start_realtime(&d, err, errlen) == -1)
+		goto out;
+	log_info("olsync start mode=run realtime=%d mailboxes_kind=%d sweep_ms=%lld",
+	    cfg->listen != NULL, (int)cfg->mailboxes_kind, cfg->listen != NULL ?
+	    cfg->reconcile_interval_ms : cfg->sync_interval_ms);
+	work_loop(&w);
+	log_info("olsync stop full_passes=%ld folder_passes=%ld folders_read=%ld",
+	    d.st.full_passes, d.st.folder_passes, d.st.folders_read);
+	rc = 0;
+out:
+	stop_realtime(&d);
+	if (st != NULL)
+		*st = d.st;
+	engine_free(w.engine);
+	sf_client_free(sf);
+	graph_client_free(g);
+	ledger_close(w.ledger);
+	pthread_cond_destroy(&d.cond);
+	pthread_mutex_destroy(&d.lock);
+	pthread_mutex_destroy(&d.store_lock);
+	return rc;
+}
