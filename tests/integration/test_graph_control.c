@@ -19,6 +19,7 @@
 #include "graph_fixture.h"
 #include "hook_server.h"
 #include "httpc.h"
+#include "mono.h"
 #include "sim_http.h"
 #include "sim_proc.h"
 #include "testkeys.h"
@@ -44,15 +45,6 @@ static const char *const seed_text =
     "   {\"userPrincipalName\":\"" BOB "\",\"displayName\":\"Bob Brown\"},"
     "   {\"userPrincipalName\":\"" CAROL "\",\"displayName\":\"Carol Chen\"},"
     "   {\"userPrincipalName\":\"" DAVE "\",\"displayName\":\"Dave Diaz\"}]}";
-
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 /* A control call that must answer want; returns its JSON body (caller decrefs). */
 static json_t *
@@ -698,7 +690,7 @@ subscribe(void)
 static json_t *
 wait_delivery(const char *query, const char *kind, const char *want)
 {
-	long deadline = now_ms() + 5000;
+	long deadline = mono_ms() + 5000;
 	char path[256];
 
 	snprintf(path, sizeof(path), "/_sim/deliveries?%s", query);
@@ -715,7 +707,7 @@ wait_delivery(const char *query, const char *kind, const char *want)
 			}
 		}
 		json_decref(j);
-		if (now_ms() > deadline)
+		if (mono_ms() > deadline)
 			fail_msg("no %s delivery with status %s for %s", kind, want, query);
 		struct timespec ts = { 0, 50 * 1000000L };
 		nanosleep(&ts, NULL);
@@ -903,9 +895,9 @@ test_faults(void **state)
 	/* delay: served, late. */
 	json_decref(ctl("POST", "/_sim/faults", "{\"path\":\"/v1.0/users\",\"delay_ms\":600}",
 	    200));
-	t0 = now_ms();
+	t0 = mono_ms();
 	json_decref(graph("GET", "/v1.0/users/" BOB, 200));
-	assert_true(now_ms() - t0 >= 550);
+	assert_true(mono_ms() - t0 >= 550);
 	/* drop: no answer at all (a fresh connection, so libcurl cannot silently resend). */
 	json_decref(ctl("POST", "/_sim/faults", "{\"path\":\"/v1.0/users\",\"drop\":true}", 200));
 	sim_http_do(&h, sim.base_url, "GET", "/v1.0/users/" BOB, NULL, token, NULL);

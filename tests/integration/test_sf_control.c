@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "httpc.h"
+#include "mono.h"
 #include "sim_http.h"
 #include "sim_proc.h"
 #include "testkeys.h"
@@ -34,15 +35,6 @@ struct reply {
 	long ms;		/* wall time of the exchange */
 };
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 static void
 request(const char *method, const char *path, const char *body, const char *token,
     struct reply *r)
@@ -55,9 +47,9 @@ request(const char *method, const char *path, const char *body, const char *toke
 	/* sim_http_do takes a fresh connection each time: libcurl silently resends a request once
 	 * when a reused connection closes without an answer, which would hide every dropped
 	 * connection. */
-	t0 = now_ms();
+	t0 = mono_ms();
 	sim_http_do(&sh, sim.base_url, method, path, body, token, NULL);
-	r->ms = now_ms() - t0;
+	r->ms = mono_ms() - t0;
 	r->fail = sh.fail;
 	r->status = sh.status;
 	if (r->fail == HTTPC_OK) {

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "httpd.h"
+#include "mono.h"
 #include "xmalloc.h"
 
 #define MAX_SCRIPTS	64
@@ -31,15 +32,6 @@ struct hook_server {
 	struct hook_record *records;
 	int nrecords;
 };
-
-static double
-mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void
 sleep_ms(long ms)
@@ -119,7 +111,7 @@ handle(struct httpd_request *req, struct httpd_response *resp, void *arg)
 		ct = httpd_header(req, "Content-Type");
 		r->content_type = ct ? xstrdup(ct) : NULL;
 		r->body = xstrndup(req->body, req->body_len);
-		r->at = mono();
+		r->at = mono_sec();
 		r->answered = b.drop ? 0 : resp->status;
 	}
 	pthread_cond_broadcast(&hs->changed);

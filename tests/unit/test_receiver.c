@@ -26,6 +26,7 @@
 
 #include "crypto.h"
 #include "log.h"
+#include "mono.h"
 #include "receiver.h"
 #include "sim_http.h"
 #include "testkeys.h"
@@ -70,15 +71,6 @@ struct fake {
 	int		lookups;
 	int		wakes;
 };
-
-static double
-mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* A hung store: the call waits, f->lock released, until the test sets f->hold to another
  * operation (5 s at most, so a broken test ends). Called with f->lock held. */
@@ -1074,12 +1066,12 @@ poster_run(void *arg)
 		    "\"clientState\":\"%s\",\"changeType\":\"created\"}]}",
 		    (p->index + i) % 2 ? "sub-a" : "sub-b", (p->index + i) % 2 ? "secret-a" :
 		    "secret-b");
-		double t0 = mono(), dt;
+		double t0 = mono_sec(), dt;
 
 		sim_http_do(&ans, p->base, "POST", RECEIVER_PATH_NOTIFY, body, NULL, NULL);
 		if (ans.status == 202)
 			p->accepted++;
-		dt = mono() - t0;
+		dt = mono_sec() - t0;
 		if (dt > p->slowest)
 			p->slowest = dt;
 		sim_http_free(&ans);
@@ -1208,14 +1200,14 @@ test_rejection_log(void **state)
 
 	assert_true(fd >= 0 && saved >= 0);
 	assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
-	t0 = mono();
+	t0 = mono_sec();
 	for (int i = 0; i < 50; i++)
 		assert_int_equal(post_items_status(fx, RECEIVER_PATH_NOTIFY,
 		    json_pack("[o]", item("sub-a", "LEAKED-SECRET", NULL))), 202);
 	for (int i = 0; i < 5; i++)
 		assert_int_equal(http_status(fx, "POST", RECEIVER_PATH_LIFECYCLE
 		    "?validationToken=LEAKED-TOKEN%01", NULL), 400);
-	elapsed = mono() - t0;
+	elapsed = mono_sec() - t0;
 	/* Stopping writes what the rate limit held back. */
 	receiver_stop(fx->r);
 	fx->r = NULL;
