@@ -11,7 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "graph_fixture.h"
@@ -127,6 +132,123 @@ e2e_run(const char *dir, char **out, char **errout, ...)
 	free(opath);
 	free(epath);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int
+e2e_free_port(void)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	if (fd == -1)
+		fail_msg("socket");
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) == -1)
+		fail_msg("bind to a free port");
+	port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+void
+e2e_daemon_start(struct e2e_daemon *dm, const char *dir, const char *conf, int port)
+{
+	char *argv[] = { (char *)sim_proc_binary("olsync"), "-c", (char *)conf, "run", NULL };
+	char *base;
+	int i;
+
+	snprintf(dm->log, sizeof(dm->log), "%s/daemon.log", dir);
+	if ((dm->pid = fork()) == -1)
+		fail_msg("fork");
+	if (dm->pid == 0) {
+		int fd = open(dm->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		if (fd == -1)
+			_exit(127);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (port == 0)
+		return;
+	base = xasprintf("http://127.0.0.1:%d", port);
+	for (i = 0; i < 200; i++) {
+		struct sim_http h;
+		int up;
+
+		sim_http_do(&h, base, "GET", "/healthz", NULL, NULL, NULL);
+		up = h.status == 200;
+		sim_http_free(&h);
+		if (up)
+			break;
+		if (waitpid(dm->pid, NULL, WNOHANG) == dm->pid) {
+			dm->pid = 0;
+			fail_msg("olsync run exited at start (log: %s)", dm->log);
+		}
+		usleep(50 * 1000);
+	}
+	free(base);
+	if (i == 200)
+		fail_msg("olsync run is not serving port %d after 10 s", port);
+}
+
+void
+e2e_daemon_signal(struct e2e_daemon *dm, int sig)
+{
+	if (dm->pid > 0)
+		kill(dm->pid, sig);
+}
+
+int
+e2e_daemon_stop(struct e2e_daemon *dm)
+{
+	char *log;
+	int status = 0, i;
+
+	if (dm->pid <= 0)
+		return -1;
+	kill(dm->pid, SIGTERM);
+	for (i = 0; i < 400; i++) {
+		if (waitpid(dm->pid, &status, WNOHANG) == dm->pid)
+			break;
+		usleep(50 * 1000);
+	}
+	if (i == 400) {
+		kill(dm->pid, SIGKILL);
+		waitpid(dm->pid, &status, 0);
+	}
+	dm->pid = 0;
+	log = e2e_daemon_log(dm);
+	fprintf(stderr, "--- olsync run log (%s):\n%s", dm->log, log);
+	free(log);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+char *
+e2e_daemon_log(const struct e2e_daemon *dm)
+{
+	return tmpdir_read(dm->log, E2E_OUT_MAX * 8);
+}
+
+size_t
+e2e_wait_records(const char *sf_url, const char *sobject, size_t n, long timeout_ms)
+{
+	size_t got = 0;
+
+	for (long waited = 0;; waited += 20) {
+		json_t *recs = e2e_records(sf_url, sobject);
+
+		got = json_array_size(recs);
+		json_decref(recs);
+		if (got >= n || waited >= timeout_ms)
+			return got;
+		usleep(20 * 1000);
+	}
 }
 
 json_t *

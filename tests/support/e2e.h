@@ -6,6 +6,7 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 
@@ -90,6 +91,30 @@ void e2e_check_lead(json_t *leads, json_t *keys, const struct e2e_want_lead *wan
 /* "<sobject> <Id> <LastModifiedDate>" lines of every record of the n objs in sf-sim at sf_url,
  * to compare two passes. Caller frees. */
 char *e2e_snapshot(const char *sf_url, const char *const *objs, size_t n);
+
+/* `olsync run` in the background (real time tests), its log in dir/daemon.log (each start
+ * begins it anew). */
+struct e2e_daemon {
+	pid_t	pid;
+	char	log[PATH_MAX];
+};
+
+/* A loopback port that was free a moment ago (bind to 0, read, close), for a listen address
+ * the configuration must name before the daemon starts. Fails the test when none. */
+int e2e_free_port(void);
+/* Starts `olsync -c conf run`; when port is not 0, waits up to 10 s for GET /healthz on it to
+ * answer. Fails the test when the daemon does not come up. */
+void e2e_daemon_start(struct e2e_daemon *dm, const char *dir, const char *conf, int port);
+/* Sends sig (SIGHUP to reload) to the running daemon. */
+void e2e_daemon_signal(struct e2e_daemon *dm, int sig);
+/* SIGTERM, wait up to 20 s (then SIGKILL); returns the exit status (128 + signal when killed)
+ * and copies the log to stderr for whoever reads a failing test. */
+int e2e_daemon_stop(struct e2e_daemon *dm);
+/* The daemon's log so far; caller frees. */
+char *e2e_daemon_log(const struct e2e_daemon *dm);
+/* Polls sf-sim until sobject has at least n records or timeout_ms passed; returns the count
+ * last seen. */
+size_t e2e_wait_records(const char *sf_url, const char *sobject, size_t n, long timeout_ms);
 
 /* GET /_sim/records/<sobject> of sf-sim at sf_url: the records array; caller decrefs. */
 json_t *e2e_records(const char *sf_url, const char *sobject);
