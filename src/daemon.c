@@ -426,9 +426,6 @@ start_realtime(struct daemon *d, char *err, size_t errlen)
 	char *cert = NULL;
 	int ret = -1;
 
-	if (strcmp(cfg->database, ":memory:") == 0)
-		return err_set(err, errlen, "listen needs a database file: the receiver and the "
-		    "worker share it (database is :memory:)");
 	if (ledger_open(cfg->database, &d->store, err, errlen) == -1)
 		return -1;
 	memset(&rc, 0, sizeof(rc));

@@ -148,37 +148,62 @@ out:
 	return rc;
 }
 
-/* run: the daemon (daemon.c) until SIGTERM or SIGINT; SIGHUP reloads the configuration (a
- * file with errors is reported and the old one kept), which also adds or removes mailboxes'
- * subscriptions. */
+/* run: the daemon (daemon.c) until SIGTERM or SIGINT. SIGHUP reloads the configuration, which
+ * also adds or removes mailboxes' subscriptions; a file with errors is reported and the running
+ * configuration kept, and so is one that cannot start (its port taken, say). */
 static int
 cmd_run(const char *path, struct config *cfg)
 {
-	struct config next;
+	struct config old;
+	int have_old = 0, rc = 0;
 	char err[1024];
 
+	memset(&old, 0, sizeof(old));
 	install_signals();
 	for (;;) {
 		if (daemon_run(cfg, &halt_flag, NULL, err, sizeof(err)) == -1) {
-			fprintf(stderr, "olsync: cannot run: %s\n", err);
-			return 1;
+			if (!have_old) {
+				fprintf(stderr, "olsync: cannot run: %s\n", err);
+				rc = 1;
+				break;
+			}
+			log_warnx("olsync reload_failed error=\"%s\" (back to the running "
+			    "configuration)", err);
+			config_free(cfg);
+			*cfg = old;
+			have_old = 0;
+			log_set_level(cfg->log_level);
+			continue;
+		}
+		if (have_old) {
+			config_free(&old);
+			have_old = 0;
 		}
 		if (stop_flag || !reload_flag)
 			break;
 		reload_flag = 0;
 		halt_flag = 0;
-		if (load_config(path, &next) == -1) {
+		if (load_config(path, &old) == -1) {
 			log_warnx("olsync reload_refused file=%s (the errors are above; the running "
 			    "configuration is kept)", path);
 			continue;
 		}
-		config_free(cfg);
-		*cfg = next;
+		/* old holds the new file for a moment: swap, keeping the running one as old. */
+		{
+			struct config next = old;
+
+			old = *cfg;
+			*cfg = next;
+			have_old = 1;
+		}
 		log_set_level(cfg->log_level);
 		log_info("olsync reloaded file=%s", path);
 	}
-	log_info("olsync stop reason=signal");
-	return 0;
+	if (have_old)
+		config_free(&old);
+	if (rc == 0)
+		log_info("olsync stop reason=signal");
+	return rc;
 }
 
 static void

@@ -11,11 +11,14 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -590,6 +593,9 @@ test_reload_mailboxes(void **state)
 	json_t *v;
 	char *log;
 	struct sim_http h;
+	struct sockaddr_in sa;
+	socklen_t salen = sizeof(sa);
+	int taken, saved;
 
 	(void)state;
 	write_config(ALICE, NULL);
@@ -609,14 +615,35 @@ test_reload_mailboxes(void **state)
 	json_decref(gs);
 	assert_int_equal(n, 0);	/* Alice's were deleted on Graph too */
 
+	/* A file with errors: refused, the running configuration goes on. */
 	tmpdir_write(world.dir, "olsync.conf", "mailboxes\n", 0644);
 	e2e_daemon_signal(&daemon_proc, SIGHUP);
 	usleep(1000 * 1000);
 	sim_http_do(&h, base, "GET", RECEIVER_PATH_HEALTH, NULL, NULL, NULL);
 	sim_http_expect(&h, 200, "health after a refused reload");
 	sim_http_free(&h);
+
+	/* A good file that cannot start (its port is taken): back to the running one. */
+	taken = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(taken, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(taken, 1), 0);
+	assert_int_equal(getsockname(taken, (struct sockaddr *)&sa, &salen), 0);
+	saved = port;
+	port = ntohs(sa.sin_port);
+	write_config(ALICE, NULL);
+	port = saved;
+	e2e_daemon_signal(&daemon_proc, SIGHUP);
+	usleep(1500 * 1000);
+	sim_http_do(&h, base, "GET", RECEIVER_PATH_HEALTH, NULL, NULL, NULL);
+	sim_http_expect(&h, 200, "health after a reload that could not start");
+	sim_http_free(&h);
+	close(taken);
 	log = stop();
 	assert_non_null(strstr(log, "reload_refused"));
+	assert_non_null(strstr(log, "reload_failed"));
 	free(log);
 	write_config(ALICE ", " BOB, NULL);
 }
