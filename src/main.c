@@ -220,6 +220,38 @@ print_time(const char *label, int64_t t)
 	printf("%-16s %s\n", label, buf);
 }
 
+/* The real-time part of `olsync status`: the subscriptions olsync holds (one line each: mailbox,
+ * kind, expiry, a lifecycle action waiting) and the folders marked for a read. */
+static int
+print_realtime(struct ledger *l)
+{
+	struct ledger_sub *subs = NULL;
+	struct ledger_dirty *dl = NULL;
+	size_t ns = 0, nd = 0;
+	char when[32];
+	struct tm tm;
+
+	if (ledger_sub_list(l, &subs, &ns) == -1 || ledger_dirty_list(l, &dl, &nd) == -1) {
+		ledger_subs_free(subs, ns);
+		return -1;
+	}
+	printf("%-9s %zu\n", "subscriptions", ns);
+	for (size_t i = 0; i < ns; i++) {
+		time_t t = (time_t)subs[i].expires_at;
+
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		printf("  %s %s expires %s%s%s\n", subs[i].mailbox, subs[i].kind, when,
+		    subs[i].action ? " action " : "", subs[i].action ? subs[i].action : "");
+	}
+	printf("%-9s %zu\n", "marked_folders", nd);
+	for (size_t i = 0; i < nd; i++)
+		printf("  %s %s\n", dl[i].mailbox, dl[i].folder);
+	ledger_subs_free(subs, ns);
+	ledger_dirty_free(dl, nd);
+	return 0;
+}
+
 static int
 cmd_status(const struct config *cfg)
 {
@@ -237,6 +269,10 @@ cmd_status(const struct config *cfg)
 		printf("%-9s %lld\n", ledger_state_name((enum ledger_state)i), s.messages[i]);
 	printf("%-9s %lld\n", "sightings", s.sightings);
 	print_time("oldest_open", s.oldest_open);
+	if (print_realtime(l) == -1) {
+		fprintf(stderr, "olsync: status: %s\n", ledger_error(l));
+		goto out;
+	}
 	rc = 0;
 out:
 	ledger_close(l);

@@ -405,6 +405,10 @@ test_restart_catches_up(void **state)
 	assert_int_equal(e2e_run(world.dir, &out, NULL, "-c", world.conf, "status", NULL), 0);
 	logged = e2e_status_count(out, "logged ");
 	assert_int_equal(logged, (long long)before + 5);
+	/* The subscriptions are listed, and no folder is left marked. */
+	assert_int_equal(e2e_status_count(out, "subscriptions "), 4);
+	assert_non_null(strstr(out, "  " ALICE " inbox expires "));
+	assert_int_equal(e2e_status_count(out, "marked_folders "), 0);
 	free(out);
 }
 
@@ -430,6 +434,45 @@ test_renewal_cycles(void **state)
 	log = stop();
 	assert_null(strstr(log, "subscriptions lost"));
 	free(log);
+	write_config(ALICE ", " BOB, NULL);
+}
+
+/* A subscription Graph lost without telling (deleted behind olsync's back): the next renewal
+ * answers 404, olsync makes a new one and reads the folder, so the mail of the gap is logged. */
+static void
+test_renewal_not_found(void **state)
+{
+	json_t *t;
+	struct sim_http h;
+	char *id, *id2, *path, *log;
+	size_t before;
+
+	(void)state;
+	write_config(ALICE ", " BOB, "subscription_lifetime 10s\nsubscription_renew_every 2s\n");
+	start();
+	assert_int_equal(wait_subs(4, 10000), 4);
+	usleep(500 * 1000);
+	find_sub(ALICE, "inbox", &id, NULL);
+	t = sim_http_ctl(world.graph.base_url, "POST", "/_sim/token",
+	    "{\"clientId\":\"" E2E_GRAPH_APP "\"}", 200);
+	path = xasprintf("/v1.0/subscriptions/%s", id);
+	sim_http_do(&h, world.graph.base_url, "DELETE", path, NULL,
+	    json_string_value(json_object_get(t, "access_token")), NULL);
+	sim_http_expect(&h, 204, "DELETE the subscription behind olsync's back");
+	sim_http_free(&h);
+	free(path);
+	json_decref(t);
+	before = tasks();
+	mail_to(ALICE);		/* nobody is notified of this one */
+	assert_int_equal(e2e_wait_records(world.sf.p.base_url, "Task", before + 1, 8000),
+	    before + 1);
+	find_sub(ALICE, "inbox", &id2, NULL);
+	assert_string_not_equal(id, id2);
+	log = stop();
+	assert_non_null(strstr(log, "reason=renewal_not_found"));
+	free(log);
+	free(id);
+	free(id2);
 	write_config(ALICE ", " BOB, NULL);
 }
 
@@ -739,6 +782,7 @@ main(void)
 		cmocka_unit_test(test_forged_unknown),
 		cmocka_unit_test(test_restart_catches_up),
 		cmocka_unit_test(test_renewal_cycles),
+		cmocka_unit_test(test_renewal_not_found),
 		cmocka_unit_test(test_lifecycle),
 		cmocka_unit_test(test_burst),
 		cmocka_unit_test(test_slow_salesforce),
