@@ -49,6 +49,16 @@ int graph_client_delta_page(struct graph_client *c, const char *mailbox, const c
     const char *link, time_t since, json_t **messages, char **next_link, char **delta_link,
     struct remote_failure *f);
 
+/* One calendarView delta page of mailbox's default calendar. link NULL starts a round over
+ * [start, end) (Graph fixes the window for the round's links); else link is a saved nextLink or
+ * deltaLink. Recurring series come as their occurrences. *events: the page's events with the
+ * fields meeting.c needs (start/end as Graph gives them: UTC unless the event is all-day,
+ * whose dates float); removed ones carry "@removed". Exactly one of *next_link / *delta_link is
+ * set (caller frees). 410 SyncStateNotFound as for messages. A 403 names Calendars.Read. */
+int graph_client_calendar_delta_page(struct graph_client *c, const char *mailbox,
+    const char *link, time_t start, time_t end, json_t **events, char **next_link,
+    char **delta_link, struct remote_failure *f);
+
 /* One message by immutable id with the same fields (a retry after a crash). */
 int graph_client_message(struct graph_client *c, const char *mailbox, const char *id,
     json_t **message, struct remote_failure *f);

@@ -277,4 +277,99 @@ void ledger_dirty_free(struct ledger_dirty *d, size_t n);
  * daemon can sleep until the next retry is due. One due at 0 or before reads as 1: due now. */
 int ledger_next_retry(struct ledger *l, int64_t *at);
 
+/* Meetings (calendar.c records them, meeting.c turns them into Salesforce Events). A meeting is
+ * one occurrence of a calendar item, keyed by the digest that is its Event's OutlookEventId__c;
+ * each rep whose calendar holds it has a copy (mailbox, Graph event id) with that rep's
+ * response. Any change to a copy makes the meeting pending; meeting.c decides from all its
+ * copies and records the outcome. Its sync state moves like a message's, except that done is
+ * not final: the next change makes it pending again. */
+enum ledger_msync {
+	LEDGER_MEETING_PENDING,		/* a copy changed: decide and write */
+	LEDGER_MEETING_DONE,		/* Salesforce matches the copies (an Event, or none) */
+	LEDGER_MEETING_FAILED,		/* due again at next_attempt_at */
+	LEDGER_MEETING_DEAD,		/* given up; a new change or `olsync retry` revives it */
+};
+
+/* One rep's copy, as calendar.c read it. Borrowed for the call. */
+struct ledger_meeting_copy {
+	const char	*key;		/* the meeting's digest */
+	const char	*mailbox;
+	const char	*graph_id;	/* this copy's event id */
+	const char	*response;	/* responseStatus.response: "accepted", "organizer", ... */
+	int		 attending;	/* the response counts as attending (meeting.c's policy) */
+	int		 cancelled;	/* isCancelled */
+	int64_t		 start_at;	/* UTC seconds */
+	const char	*data;		/* the event as JSON text (what meeting.c needs of it) */
+};
+
+/* A copy as stored; strings owned (ledger_meeting_clear frees the whole meeting). */
+struct ledger_meeting_copy_row {
+	char		*mailbox;
+	char		*graph_id;
+	char		*response;
+	int		 attending;
+	int		 ever_attending;	/* attending at some point (a reschedule resets the
+					 * response to "none": the rep still goes) */
+	int		 cancelled;
+	int64_t		 start_at;
+	char		*data;
+	int64_t		 updated_at;
+};
+
+/* A meeting with its copies, owned; ledger_meeting_clear frees it. */
+struct ledger_meeting {
+	char				*key;
+	enum ledger_msync		 sync;
+	char				*sf_event_id;	/* the Event olsync keeps, or NULL */
+	char				*opportunity_id;	/* its WhatId, or NULL */
+	char				*owner_mailbox;	/* the rep who owns it, or NULL */
+	int64_t				 start_at;	/* the Event's start as written */
+	char				*written;	/* digest of the fields last written, or NULL */
+	int				 attempts;
+	int64_t				 next_attempt_at;
+	char				*last_error;
+	struct ledger_meeting_copy_row	*copies;
+	size_t				 ncopies;
+};
+
+/* Records a copy (insert or replace by mailbox and graph_id; ever_attending sticks once set) and
+ * makes its meeting pending when anything in the copy changed. *changed (may be NULL) gets 1
+ * then, 0 for a replay of the same copy. */
+int ledger_meeting_copy_put(struct ledger *l, const struct ledger_meeting_copy *c, int *changed);
+/* Forgets the copy (mailbox, graph_id) (Graph said @removed) and makes its meeting pending;
+ * *found (may be NULL) is 0 when no such copy was recorded (nothing changes then). */
+int ledger_meeting_copy_remove(struct ledger *l, const char *mailbox, const char *graph_id,
+    int *found);
+/* Up to max keys of meetings due at now (pending, then failed whose time came), oldest change
+ * first; *keys is an array of strings, free with ledger_keys_free. */
+int ledger_meeting_due(struct ledger *l, int64_t now, size_t max, char ***keys, size_t *n);
+void ledger_keys_free(char **keys, size_t n);
+int ledger_meeting_get(struct ledger *l, const char *key, struct ledger_meeting *out); /* 0,1,-1 */
+void ledger_meeting_clear(struct ledger_meeting *m);
+/* Salesforce now matches: sf_event_id (NULL: no Event), with its Opportunity, owner, start and
+ * the digest of what was written. Refused unless the meeting is pending or failed. Attempts
+ * reset. */
+int ledger_meeting_done(struct ledger *l, const char *key, const char *sf_event_id,
+    const char *opportunity_id, const char *owner_mailbox, int64_t start_at,
+    const char *written);
+/* A failed attempt, as ledger_mark_failed (TEMP counts, WAIT does not, FINAL is dead at once). */
+int ledger_meeting_failed(struct ledger *l, const char *key, const char *error,
+    enum ledger_fail fail, int64_t next_attempt_at, enum ledger_msync *state);
+/* The earliest start_at later than after among done meetings with an Event on opportunity_id;
+ * *earliest is 0 when there is none. */
+int ledger_meeting_next_on(struct ledger *l, const char *opportunity_id, int64_t after,
+    int64_t *earliest);
+
+/* Next_Meeting_Date__c bookkeeping per Opportunity: the value olsync last wrote (to tell a
+ * value set by hand), and whether it must be recomputed (a meeting on it changed, or the write
+ * failed). */
+int ledger_opp_mark(struct ledger *l, const char *opportunity_id);	/* needs recompute */
+/* Up to max Opportunity ids marked; free with ledger_keys_free. */
+int ledger_opp_marked(struct ledger *l, size_t max, char ***ids, size_t *n);
+/* Recomputed and written: value (NULL: cleared, or never written) is what the field now holds
+ * by olsync's hand; the mark is dropped. */
+int ledger_opp_written(struct ledger *l, const char *opportunity_id, const char *value);
+/* What olsync last wrote (*value NULL when it never wrote or cleared it; caller frees). 0,1,-1 */
+int ledger_opp_get(struct ledger *l, const char *opportunity_id, char **value);
+
 #endif

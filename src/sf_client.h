@@ -52,6 +52,18 @@ int sf_client_collection(struct sf_client *c, const char *sobject, const char *e
 int sf_client_collection_update(struct sf_client *c, const char *sobject, json_t *records,
     json_t **results, enum remote_class **classes, struct remote_failure *f);
 
+/* sObject Collections delete: up to SF_CLIENT_COLLECTION_MAX ids (of any types), allOrNone
+ * false; results and classes as sf_client_collection. A record already deleted
+ * (ENTITY_IS_DELETED) or gone (INVALID_CROSS_REFERENCE_KEY, NOT_FOUND) counts as deleted:
+ * its class is REMOTE_OK. */
+int sf_client_collection_delete(struct sf_client *c, const char *const *ids, size_t n,
+    json_t **results, enum remote_class **classes, struct remote_failure *f);
+/* The type describe gives field of sobject ("date", "datetime", ...): one describe call per
+ * sobject for the life of the client (cached). *type is borrowed from the client. A field that
+ * does not exist is REMOTE_FINAL with code "INVALID_FIELD" and a message naming it. */
+int sf_client_field_type(struct sf_client *c, const char *sobject, const char *field,
+    const char **type, struct remote_failure *f);
+
 /* The class of one sObject Collections result ({"success", "errors":[{"statusCode",
  * "message", "fields"}]}): REMOTE_OK on success, REMOTE_TEMP for UNABLE_TO_LOCK_ROW, else
  * REMOTE_FINAL; f (may be NULL) gets the first error's code and message, for the ledger. */
