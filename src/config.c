@@ -59,12 +59,16 @@ struct option {
 
 static check_fn check_tenant, check_guid, check_token, check_url, check_api_version,
     check_email, check_domain, check_mailbox, check_owner, check_sensitivity, check_timezone,
-    check_company, check_certificate, check_nonempty, check_listen;
+    check_company, check_certificate, check_nonempty, check_listen, check_field_name;
 
 static const char *const mode_names[] = { "task", "emailmessage", "both", NULL };
 static const char *const tie_break_names[] = { "oldest", "newest", "most-recently-modified", NULL };
 static const char *const opportunity_names[] = { "single-open", "none", NULL };
 static const char *const sf_auth_names[] = { "jwt", "refresh_token", NULL };
+static const char *const meeting_match_names[] = { "organizer", "any-external", NULL };
+static const char *const meeting_opp_names[] = { "contact-role", "none", NULL };
+static const char *const meeting_without_names[] = { "skip", "contact", NULL };
+static const char *const meeting_cancelled_names[] = { "delete", "mark", NULL };
 /* In enum log_level order. */
 static const char *const log_level_names[] = { "debug", "info", "warn", "error", NULL };
 
@@ -146,6 +150,24 @@ static const struct option options[] = {
 	    .def = "UTC" },
 	{ "max_attempts", T_INT, OFF(max_attempts), 1, 1000, .def = "10" },
 	{ "retry_base", T_DURATION, OFF(retry_base_ms), 1 * SEC, 1 * HOUR, .def = "60s" },
+
+	/* Meetings */
+	{ "meetings", T_BOOL, OFF(meetings), .def = "yes" },
+	{ "meeting_window_past", T_DURATION, OFF(meeting_window_past_ms), 0, 3650 * DAY,
+	    .def = "30d" },
+	{ "meeting_window_future", T_DURATION, OFF(meeting_window_future_ms), 1 * DAY,
+	    3650 * DAY, .def = "180d" },
+	{ "meeting_tentative", T_BOOL, OFF(meeting_tentative), .def = "no" },
+	{ "meeting_match", T_ENUM, OFF(meeting_match), .names = meeting_match_names,
+	    .def = "organizer" },
+	{ "meeting_opportunity", T_ENUM, OFF(meeting_opportunity), .names = meeting_opp_names,
+	    .def = "contact-role" },
+	{ "meeting_without_opportunity", T_ENUM, OFF(meeting_without_opportunity),
+	    .names = meeting_without_names, .def = "contact" },
+	{ "meeting_cancelled", T_ENUM, OFF(meeting_cancelled), .names = meeting_cancelled_names,
+	    .def = "delete" },
+	{ "next_meeting_field", T_STRING, OFF(next_meeting_field), .check = check_field_name,
+	    .def = "Next_Meeting_Date__c" },
 
 	/* Real time */
 	{ "listen", T_STRING, OFF(listen), .check = check_listen },
@@ -492,6 +514,28 @@ check_url(char **val, char *err, size_t errlen)
 	len = strlen(s);
 	while (len > 0 && s[len - 1] == '/' && s + len > end)
 		s[--len] = '\0';
+	return 0;
+}
+
+/* A Salesforce field API name ("Next_Meeting_Date__c"), or "none" (stored as NULL: not kept):
+ * a letter, then letters, digits and single underscores, "__c" only as a custom field's end. */
+static int
+check_field_name(char **val, char *err, size_t errlen)
+{
+	const char *s = *val, *dunder;
+	size_t len = strlen(s);
+
+	if (strcmp(s, "none") == 0) {
+		free(*val);
+		*val = NULL;
+		return 0;
+	}
+	dunder = strstr(s, "__");
+	if (len == 0 || len > 80 || !isalpha((unsigned char)s[0]) || s[len - 1] == '_' ||
+	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") != len ||
+	    (dunder != NULL && (dunder != s + len - 3 || s[len - 1] != 'c')))
+		return err_set(err, errlen, "'%s' is not a field API name (like "
+		    "Next_Meeting_Date__c), or none", s);
 	return 0;
 }
 

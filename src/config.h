@@ -38,6 +38,23 @@ enum config_opportunity {
 	CONFIG_OPPORTUNITY_NONE,	/* never set WhatId */
 };
 
+/* Whose presence in a meeting makes it a Salesforce Event. */
+enum config_meeting_match {
+	CONFIG_MEETING_MATCH_ORGANIZER,	/* the organizer is a Contact */
+	CONFIG_MEETING_MATCH_ANY_EXTERNAL,	/* any external attendee is (rep-organized too) */
+};
+
+enum config_meeting_opportunity {
+	CONFIG_MEETING_OPP_CONTACT_ROLE,	/* open Opportunities where the Contact has a role:
+						 * primary first, then the nearest CloseDate */
+	CONFIG_MEETING_OPP_NONE,		/* never set WhatId */
+};
+
+enum config_meeting_cancelled {
+	CONFIG_MEETING_CANCELLED_DELETE,	/* delete the Event */
+	CONFIG_MEETING_CANCELLED_MARK,		/* keep it, Subject "Canceled: ..." */
+};
+
 enum config_graph_auth {
 	CONFIG_GRAPH_AUTH_SECRET,	/* client secret */
 	CONFIG_GRAPH_AUTH_CERTIFICATE,	/* certificate + private key (client assertion) */
@@ -114,6 +131,17 @@ struct config {
 	char			*activity_timezone;		/* IANA name, "UTC" */
 	int			 max_attempts;
 	long long		 retry_base_ms;	/* first retry delay; doubles per attempt */
+
+	/* Meetings (docs/configuration.md#meetings) */
+	int			 meetings;			/* 0 or 1 */
+	long long		 meeting_window_past_ms;
+	long long		 meeting_window_future_ms;
+	int			 meeting_tentative;		/* tentative counts as accepted */
+	enum config_meeting_match	 meeting_match;
+	enum config_meeting_opportunity	 meeting_opportunity;
+	int			 meeting_without_opportunity;	/* 1: Event on the Contact alone */
+	enum config_meeting_cancelled	 meeting_cancelled;
+	char			*next_meeting_field;	/* Opportunity field, or NULL: none */
 
 	/* Real time (docs/configuration.md#real-time): the webhook Graph notifies */
 	char			*listen;	/* "host:port" to serve, or NULL: poll only */

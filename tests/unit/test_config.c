@@ -222,6 +222,15 @@ static const struct {
 	{ "sf_auth refresh_token\nsf_client_secret env:OLT_SF_SECRET\n"
 	    "sf_refresh_token_file sf-refresh.token",
 	    "sf_auth refresh_token\nsf_client_secret (set)\nsf_refresh_token (set)" },
+	/* meetings */
+	{ "meeting_tentative yes\nmeeting_match any-external\nmeeting_opportunity none\n"
+	    "meeting_without_opportunity skip\nmeeting_cancelled mark\n"
+	    "meeting_window_past 7d\nmeeting_window_future 1d\nnext_meeting_field Next_Call__c",
+	    "meeting_tentative yes\nmeeting_match any-external\nmeeting_opportunity none\n"
+	    "meeting_without_opportunity skip\nmeeting_cancelled mark\nmeeting_window_past 7d\n"
+	    "meeting_window_future 1d\nnext_meeting_field Next_Call__c" },
+	{ "next_meeting_field NextStep", "next_meeting_field NextStep" },
+	{ "meetings no", "meetings no" },
 	/* real time: the webhook */
 	{ "listen 127.0.0.1:8443\npublic_url https://olsync.example.com/hooks/",
 	    "listen 127.0.0.1:8443\npublic_url https://olsync.example.com/hooks" },
@@ -435,6 +444,14 @@ static const struct {
 	    "t.conf:8: graph_private_key_file: not an RSA private key" },
 	{ "graph_certificate_file graph-key.pem",
 	    "t.conf:8: graph_certificate_file: @T/graph-key.pem: certificate: no PEM block of a usable type" },
+	{ "next_meeting_field Next__Meeting__c", "t.conf:8: next_meeting_field: "
+	    "'Next__Meeting__c' is not a field API name (like Next_Meeting_Date__c), or none" },
+	{ "next_meeting_field 1st__c", "t.conf:8: next_meeting_field: '1st__c' is not a field API "
+	    "name (like Next_Meeting_Date__c), or none" },
+	{ "next_meeting_field Next_Date;", "t.conf:8: next_meeting_field: 'Next_Date;' is not a "
+	    "field API name (like Next_Meeting_Date__c), or none" },
+	{ "meeting_match everyone", "t.conf:8: meeting_match: bad value 'everyone' (expected "
+	    "organizer or any-external)" },
 	{ "listen 127.0.0.1", "t.conf:8: listen: '127.0.0.1' is not host:port (e.g. "
 	    "127.0.0.1:8443)" },
 	{ "listen [::1]:8443", "t.conf:8: listen: '[::1]:8443': the host must be an IPv4 address "
@@ -623,6 +640,15 @@ test_defaults(void **state)
 	assert_int_equal(cfg.log_level, LOG_LEVEL_INFO);
 	assert_int_equal(cfg.http_timeout_ms, 30000);
 	assert_null(cfg.listen);
+	assert_int_equal(cfg.meetings, 1);
+	assert_int_equal(cfg.meeting_window_past_ms, 30 * 86400 * 1000LL);
+	assert_int_equal(cfg.meeting_window_future_ms, 180 * 86400 * 1000LL);
+	assert_int_equal(cfg.meeting_tentative, 0);
+	assert_int_equal(cfg.meeting_match, CONFIG_MEETING_MATCH_ORGANIZER);
+	assert_int_equal(cfg.meeting_opportunity, CONFIG_MEETING_OPP_CONTACT_ROLE);
+	assert_int_equal(cfg.meeting_without_opportunity, 1);
+	assert_int_equal(cfg.meeting_cancelled, CONFIG_MEETING_CANCELLED_DELETE);
+	assert_string_equal(cfg.next_meeting_field, "Next_Meeting_Date__c");
 	assert_null(cfg.public_url);
 	assert_int_equal(cfg.subscription_lifetime_ms, 4230 * 60 * 1000LL);
 	assert_int_equal(cfg.subscription_renew_every_ms, 2 * 86400 * 1000LL);
