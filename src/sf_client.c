@@ -38,6 +38,7 @@ struct sf_client {
 	char			*instance_url;	/* where data calls go, from the token response */
 	long			 used, max;	/* Sforce-Limit-Info api-usage */
 	long			 calls;
+	json_t			*field_types;	/* sObject -> {field: describe type}, cached */
 };
 
 /* Copies src into dst (size bytes), cut at a UTF-8 character boundary when too long. */
@@ -153,6 +154,7 @@ sf_client_new(const struct config *cfg, char *err, size_t errlen)
 	c->http = httpc_new();
 	c->key = key;
 	c->aud = login_audience(cfg->sf_login_url);
+	c->field_types = json_object();
 	if (cfg->sf_refresh_token != NULL)
 		c->refresh_token = xstrdup(cfg->sf_refresh_token);
 	return c;
@@ -169,6 +171,7 @@ sf_client_free(struct sf_client *c)
 	wipe(c->refresh_token);
 	wipe(c->token);
 	free(c->instance_url);
+	json_decref(c->field_types);
 	free(c);
 }
 
@@ -695,6 +698,92 @@ sf_client_record_failure(const json_t *result, struct remote_failure *f)
 	return f->cls;
 }
 
+/* A delete's result: a record already deleted (ENTITY_IS_DELETED, in the recycle bin) or not
+ * there at all (NOT_FOUND from sf-sim, INVALID_CROSS_REFERENCE_KEY from Salesforce's batches) is
+ * what the delete wanted: a retry after a lost answer meets its own work. MALFORMED_ID stays
+ * final: such an id never named a record. */
+static enum remote_class
+delete_failure(const json_t *result, struct remote_failure *f)
+{
+	static const char *const gone[] = {
+		"ENTITY_IS_DELETED", "NOT_FOUND", "INVALID_CROSS_REFERENCE_KEY",
+	};
+	struct remote_failure local;
+
+	if (f == NULL)
+		f = &local;
+	if (sf_client_record_failure(result, f) != REMOTE_FINAL)
+		return f->cls;
+	for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++)
+		if (strcmp(f->code, gone[i]) == 0) {
+			ok(f);
+			break;
+		}
+	return f->cls;
+}
+
+/* Refuses a call of more records than sObject Collections takes, before it is sent. */
+static int
+collection_fits(size_t n, struct remote_failure *f)
+{
+	if (n <= SF_CLIENT_COLLECTION_MAX)
+		return 0;
+	fail(f, REMOTE_FINAL, 0, "too_many_records", "sf: collection: %zu records, at most %d", n,
+	    SF_CLIENT_COLLECTION_MAX);
+	return -1;
+}
+
+/* Sends one sObject Collections call (method on /composite/sobjects + suffix) for n records
+ * and checks that its answer is n result objects, each classified by record_failure. Nothing
+ * to send: no call, empty results. fresh: see exchange. */
+static int
+collection_send(struct sf_client *c, const char *method, const char *suffix, const char *body,
+    int fresh, size_t n, enum remote_class (*record_failure)(const json_t *,
+    struct remote_failure *), json_t **results, enum remote_class **classes,
+    struct remote_failure *f)
+{
+	json_t *resp = NULL, *r;
+	enum remote_class *cls = NULL;
+	char *path;
+	size_t i;
+	int rc = -1;
+
+	if (n == 0) {
+		*results = json_array();
+		*classes = xcalloc(1, sizeof(**classes));
+		ok(f);
+		return 0;
+	}
+	path = xasprintf(DATA_PREFIX "%s/composite/sobjects%s", c->cfg->sf_api_version, suffix);
+	if (call(c, method, path, body, fresh, &resp, f) == -1)
+		goto out;
+	if (!json_is_array(resp) || json_array_size(resp) != n) {
+		fail(f, REMOTE_TEMP, 200, "bad_response", "sf: collection: %zu results for %zu "
+		    "records", json_array_size(resp), n);
+		goto out;
+	}
+	cls = xcalloc(n, sizeof(*cls));
+	json_array_foreach(resp, i, r) {
+		if (!json_is_object(r)) {
+			fail(f, REMOTE_TEMP, 200, "bad_response", "sf: collection: result %zu is "
+			    "not an object", i);
+			goto out;
+		}
+		cls[i] = record_failure(r, NULL);
+	}
+	*results = resp;
+	resp = NULL;
+	*classes = cls;
+	cls = NULL;
+	ok(f);
+	rc = 0;
+out:
+	free(cls);
+	json_decref(resp);
+	free(path);
+	return rc;
+}
+
 /* The three sObject Collections writes: create (POST), update by Id (PATCH without an
  * external id field) and upsert (PATCH on ext_field). */
 enum collection_op {
@@ -708,11 +797,10 @@ collection(struct sf_client *c, enum collection_op op, const char *sobject,
     const char *ext_field, json_t *records, json_t **results, enum remote_class **classes,
     struct remote_failure *f)
 {
-	json_t *req = NULL, *recs, *rec, *copy, *resp = NULL, *r;
-	char *body = NULL, *path = NULL;
-	enum remote_class *cls = NULL;
+	json_t *req, *recs, *rec, *copy;
+	char *body, *suffix;
 	size_t n, i;
-	int rc = -1;
+	int rc;
 
 	*results = NULL;
 	*classes = NULL;
@@ -723,17 +811,8 @@ collection(struct sf_client *c, enum collection_op op, const char *sobject,
 		return -1;
 	}
 	n = json_array_size(records);
-	if (n > SF_CLIENT_COLLECTION_MAX) {
-		fail(f, REMOTE_FINAL, 0, "too_many_records", "sf: collection: %zu records, at "
-		    "most %d", n, SF_CLIENT_COLLECTION_MAX);
+	if (collection_fits(n, f) == -1)
 		return -1;
-	}
-	if (n == 0) {
-		*results = json_array();
-		*classes = xcalloc(1, sizeof(**classes));
-		ok(f);
-		return 0;
-	}
 	recs = json_array();
 	json_array_foreach(records, i, rec) {
 		if (!json_is_object(rec)) {
@@ -748,50 +827,15 @@ collection(struct sf_client *c, enum collection_op op, const char *sobject,
 	}
 	req = json_pack("{s:b,s:o}", "allOrNone", 0, "records", recs);
 	body = json_dumps(req, JSON_COMPACT);
-	if (op == OP_UPSERT) {
-		/* Upserts are idempotent by their key: a resend by libcurl does no harm. */
-		path = xasprintf(DATA_PREFIX "%s/composite/sobjects/%s/%s",
-		    c->cfg->sf_api_version, sobject, ext_field);
-		rc = call(c, "PATCH", path, body, 0, &resp, f);
-	} else if (op == OP_UPDATE) {
-		/* Setting fields to given values by Id: a resend sets them again, no harm. */
-		path = xasprintf(DATA_PREFIX "%s/composite/sobjects", c->cfg->sf_api_version);
-		rc = call(c, "PATCH", path, body, 0, &resp, f);
-	} else {
-		/* A create must reach Salesforce at most once: no reused connection libcurl
-		 * could silently resend it on. */
-		path = xasprintf(DATA_PREFIX "%s/composite/sobjects", c->cfg->sf_api_version);
-		rc = call(c, "POST", path, body, 1, &resp, f);
-	}
-	if (rc == -1)
-		goto out;
-	rc = -1;
-	if (!json_is_array(resp) || json_array_size(resp) != n) {
-		fail(f, REMOTE_TEMP, 200, "bad_response", "sf: collection: %zu results for %zu "
-		    "records", json_array_size(resp), n);
-		goto out;
-	}
-	cls = xcalloc(n, sizeof(*cls));
-	json_array_foreach(resp, i, r) {
-		if (!json_is_object(r)) {
-			fail(f, REMOTE_TEMP, 200, "bad_response", "sf: collection: result %zu is "
-			    "not an object", i);
-			goto out;
-		}
-		cls[i] = sf_client_record_failure(r, NULL);
-	}
-	*results = resp;
-	resp = NULL;
-	*classes = cls;
-	cls = NULL;
-	ok(f);
-	rc = 0;
-out:
-	free(cls);
 	json_decref(req);
-	json_decref(resp);
+	suffix = op == OP_UPSERT ? xasprintf("/%s/%s", sobject, ext_field) : xstrdup("");
+	/* Upserts are idempotent by their key, and an update sets given values by Id again: a
+	 * resend by libcurl does no harm. A create must reach Salesforce at most once: no reused
+	 * connection libcurl could silently resend it on. */
+	rc = collection_send(c, op == OP_CREATE ? "POST" : "PATCH", suffix, body, op == OP_CREATE,
+	    n, sf_client_record_failure, results, classes, f);
+	free(suffix);
 	free(body);
-	free(path);
 	return rc;
 }
 
@@ -819,6 +863,128 @@ sf_client_collection_update(struct sf_client *c, const char *sobject, json_t *re
 			return -1;
 		}
 	return collection(c, OP_UPDATE, sobject, NULL, records, results, classes, f);
+}
+
+/* A record id as Salesforce writes them: 15 or 18 letters and digits (whether the checksum of
+ * an 18-character one is right is Salesforce's to say). */
+static int
+record_id(const char *s)
+{
+	size_t n;
+
+	if (s == NULL)
+		return 0;
+	n = strspn(s, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+	return s[n] == '\0' && (n == 15 || n == 18);
+}
+
+int
+sf_client_collection_delete(struct sf_client *c, const char *const *ids, size_t n,
+    json_t **results, enum remote_class **classes, struct remote_failure *f)
+{
+	static const char head[] = "?ids=", tail[] = "&allOrNone=false";
+	char *suffix, *p;
+	size_t i, len;
+	int rc;
+
+	*results = NULL;
+	*classes = NULL;
+	if (collection_fits(n, f) == -1)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (!record_id(ids[i])) {
+			fail(f, REMOTE_FINAL, 0, "bad_request", "sf: collection: delete id %zu "
+			    "(%.40s) is not a record id", i, ids[i] ? ids[i] : "NULL");
+			return -1;
+		}
+	/* Letters and digits only: the list goes into the query string as it is, each id (at most
+	 * 18) with its comma. */
+	p = suffix = xmalloc(sizeof(head) + n * 19 + sizeof(tail));
+	memcpy(p, head, sizeof(head) - 1);
+	p += sizeof(head) - 1;
+	for (i = 0; i < n; i++) {
+		len = strlen(ids[i]);
+		memcpy(p, ids[i], len);
+		p += len;
+		if (i + 1 < n)
+			*p++ = ',';
+	}
+	memcpy(p, tail, sizeof(tail));
+	/* Deleting twice is harmless, so libcurl may resend it on a kept-alive connection. */
+	rc = collection_send(c, "DELETE", suffix, NULL, 0, n, delete_failure, results, classes,
+	    f);
+	free(suffix);
+	return rc;
+}
+
+/* The {field: type} of sobject, from one describe call per sobject for the client's life.
+ * Borrowed from the client; NULL with f when the describe failed (not cached: a TEMP failure
+ * may pass). */
+static json_t *
+field_types(struct sf_client *c, const char *sobject, struct remote_failure *f)
+{
+	json_t *types = json_object_get(c->field_types, sobject), *d, *fields, *v, *type;
+	const char *name;
+	char *path;
+	size_t i;
+	int rc;
+
+	if (types != NULL)
+		return types;
+	path = xasprintf(DATA_PREFIX "%s/sobjects/%s/describe", c->cfg->sf_api_version, sobject);
+	rc = call(c, "GET", path, NULL, 0, &d, f);
+	free(path);
+	if (rc == -1)
+		return NULL;
+	fields = json_object_get(d, "fields");
+	if (!json_is_array(fields)) {
+		fail(f, REMOTE_TEMP, 200, "bad_response", "sf: describe %s: no fields array",
+		    sobject);
+		json_decref(d);
+		return NULL;
+	}
+	types = json_object();
+	json_array_foreach(fields, i, v) {
+		name = json_string_value(json_object_get(v, "name"));
+		type = json_object_get(v, "type");
+		if (name != NULL && json_is_string(type))
+			json_object_set(types, name, type);
+	}
+	json_object_set_new(c->field_types, sobject, types);
+	json_decref(d);
+	return types;
+}
+
+int
+sf_client_field_type(struct sf_client *c, const char *sobject, const char *field,
+    const char **type, struct remote_failure *f)
+{
+	json_t *types, *t, *v;
+	const char *name;
+
+	*type = NULL;
+	if (!api_name(sobject) || field == NULL) {
+		fail(f, REMOTE_FINAL, 0, "bad_request", "sf: describe: bad sObject or field");
+		return -1;
+	}
+	if ((types = field_types(c, sobject, f)) == NULL)
+		return -1;
+	/* API names are case-insensitive, as in SOQL. */
+	if ((t = json_object_get(types, field)) == NULL) {
+		json_object_foreach(types, name, v)
+			if (strcasecmp(name, field) == 0) {
+				t = v;
+				break;
+			}
+	}
+	if (t == NULL) {
+		fail(f, REMOTE_FINAL, 0, "INVALID_FIELD", "sf: %s.%.80s: no such field",
+		    sobject, field);
+		return -1;
+	}
+	*type = json_string_value(t);
+	ok(f);
+	return 0;
 }
 
 void

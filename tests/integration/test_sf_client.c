@@ -1,7 +1,8 @@
 /* test_sf_client.c: olsync's Salesforce client (src/sf_client.c) against the real sf-sim: JWT
  * bearer and refresh token login, paged queries, composite queries as one API call, collection
- * upsert and create with per-record failures, a session ending mid-run, and every scripted fault
- * classified as the engine needs it (temp, wait, auth, final). */
+ * upsert and create with per-record failures, collection delete (a record already gone counts as
+ * deleted), field types from one describe per sObject, a session ending mid-run, and every
+ * scripted fault classified as the engine needs it (temp, wait, auth, final). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -26,6 +27,10 @@
 #define USER		"integ@example.com"
 #define APP		"OLSYNC"
 #define APP_SECRET	"olsync-consumer-secret"
+#define NO_EVENT	"00U000000000042"	/* an Event id that names no record */
+#define EVENT(k, h) \
+	"{\"_key\":\"" k "\",\"Subject\":\"Meeting " k "\",\"StartDateTime\":" \
+	"\"2030-01-15T" h ":00:00Z\",\"DurationInMinutes\":30}"
 
 static struct sf_fixture fx;
 
@@ -81,6 +86,45 @@ held(const char *sobject)
 	return r;
 }
 
+/* What sf-sim answers a GET of the Event id (one API call, on a token of its own: tests expire
+ * the fixture's): the status, and the errorCode in code ("" on success). */
+static long
+get_event(const char *id, char *code, size_t codelen)
+{
+	struct sim_http h;
+	char *path = xasprintf(V "/sobjects/Event/%s", id);
+	json_t *tok = ctl("POST", "/_sim/token", "{}");
+	long status;
+
+	sim_http_do(&h, fx.p.base_url, "GET", path, NULL, jstr(tok, "access_token"), NULL);
+	json_decref(tok);
+	free(path);
+	status = h.status;
+	snprintf(code, codelen, "%s", status == 200 ? "" : sim_http_error_code(&h));
+	sim_http_free(&h);
+	return status;
+}
+
+static void
+assert_event_deleted(const char *id)
+{
+	char code[64];
+	long status = get_event(id, code, sizeof(code));
+
+	if (status != 404 || strcmp(code, "ENTITY_IS_DELETED") != 0)
+		fail_msg("Event %s: GET answers %ld %s, not 404 ENTITY_IS_DELETED", id, status,
+		    code);
+}
+
+static void
+assert_event_held(const char *id)
+{
+	char code[64];
+
+	if (get_event(id, code, sizeof(code)) != 200)
+		fail_msg("Event %s: GET answers %s, not 200", id, code);
+}
+
 static int
 setup(void **state)
 {
@@ -111,6 +155,8 @@ setup(void **state)
 	    "{\"_key\":\"c7\",\"LastName\":\"Seven\",\"Email\":\"seven@acme.example\",\"AccountId\":\"@acme\"}],"
 	    "\"Lead\":[{\"_key\":\"l1\",\"LastName\":\"Lead\",\"Company\":\"Initech\","
 	    "\"Email\":\"lead@initech.example\"}],"
+	    "\"Event\":[" EVENT("e1", "09") "," EVENT("e2", "10") "," EVENT("e3", "11") ","
+	    EVENT("e4", "12") "," EVENT("e5", "13") "," EVENT("e6", "14") "],"
 	    "\"ConnectedApp\":[{\"consumerKey\":\"" APP "\",\"consumerSecret\":\"" APP_SECRET "\","
 	    "\"certificate\":%s,\"preauthorized\":[\"" USER "\"]}]}", certjson);
 	free(certjson);
@@ -542,6 +588,231 @@ test_per_record_failure(void **state)
 	config_free(&cfg);
 }
 
+/* Three Events gone in one call; deleting them again is no failure, even after the session
+ * expired in between. */
+static void
+test_collection_delete(void **state)
+{
+	const char *three[] = { key_id("e1"), key_id("e2"), key_id("e3") };
+	struct config cfg;
+	struct sf_client *c = new_client(&cfg, JWT_AUTH);
+	struct remote_failure f, rf;
+	enum remote_class *cls;
+	json_t *res, *r;
+
+	(void)state;
+	assert_int_equal(sf_client_collection_delete(c, three, 3, &res, &cls, &f), 0);
+	assert_int_equal(f.cls, REMOTE_OK);
+	assert_int_equal(json_array_size(res), 3);
+	for (size_t i = 0; i < 3; i++) {
+		r = json_array_get(res, i);
+		assert_int_equal(cls[i], REMOTE_OK);
+		assert_true(json_is_true(json_object_get(r, "success")));
+		assert_string_equal(jstr(r, "id"), three[i]);
+	}
+	free(cls);
+	json_decref(res);
+	assert_int_equal(sf_client_calls(c), 1);
+	assert_int_equal(api_calls(), 1);
+	for (size_t i = 0; i < 3; i++)
+		assert_event_deleted(three[i]);
+	assert_event_held(key_id("e4"));
+
+	ctl_void("POST", "/_sim/expire-tokens", NULL);
+	assert_int_equal(sf_client_collection_delete(c, three, 3, &res, &cls, &f), 0);
+	for (size_t i = 0; i < 3; i++) {
+		/* Salesforce says it failed, and why; the class says it is done. */
+		r = json_array_get(res, i);
+		assert_int_equal(cls[i], REMOTE_OK);
+		assert_int_equal(sf_client_record_failure(r, &rf), REMOTE_FINAL);
+		assert_string_equal(rf.code, "ENTITY_IS_DELETED");
+	}
+	free(cls);
+	json_decref(res);
+	assert_int_equal(sf_client_calls(c), 1 + 2);	/* the refused call and its retry */
+	sf_client_free(c);
+	config_free(&cfg);
+}
+
+/* Live, already deleted, never there, a 15-character id, and one whose checksum is wrong: each
+ * result on its own, in one call. */
+static void
+test_collection_delete_mixed(void **state)
+{
+	static const struct {
+		enum remote_class cls;
+		int success;
+		const char *code;	/* the errorCode Salesforce gives, NULL on success */
+	} want[] = {
+		{ REMOTE_OK, 1, NULL },
+		{ REMOTE_OK, 0, "ENTITY_IS_DELETED" },
+		{ REMOTE_OK, 0, "NOT_FOUND" },
+		{ REMOTE_OK, 1, NULL },
+		{ REMOTE_FINAL, 0, "MALFORMED_ID" },
+	};
+	struct config cfg;
+	struct sf_client *c = new_client(&cfg, JWT_AUTH);
+	struct remote_failure f, rf;
+	enum remote_class *cls;
+	const char *e1 = key_id("e1"), *ids[5];
+	char e5[16], bad[19];
+	json_t *res, *r;
+
+	(void)state;
+	/* e1 is deleted whether or not test_collection_delete ran first. */
+	assert_int_equal(sf_client_collection_delete(c, &e1, 1, &res, &cls, &f), 0);
+	assert_int_equal(cls[0], REMOTE_OK);
+	free(cls);
+	json_decref(res);
+	snprintf(e5, sizeof(e5), "%.15s", key_id("e5"));
+	/* e6 with another checksum: the suffix letters are A-Z and 0-5. */
+	snprintf(bad, sizeof(bad), "%s", key_id("e6"));
+	bad[17] = bad[17] == '9' ? '8' : '9';
+	ids[0] = key_id("e4");
+	ids[1] = e1;
+	ids[2] = NO_EVENT;
+	ids[3] = e5;
+	ids[4] = bad;
+	assert_int_equal(sf_client_collection_delete(c, ids, 5, &res, &cls, &f), 0);
+	assert_int_equal(json_array_size(res), 5);
+	for (size_t i = 0; i < 5; i++) {
+		r = json_array_get(res, i);
+		if (cls[i] != want[i].cls || json_is_true(json_object_get(r, "success")) !=
+		    want[i].success || (want[i].code != NULL &&
+		    (sf_client_record_failure(r, &rf) != REMOTE_FINAL ||
+		    strcmp(rf.code, want[i].code) != 0)))
+			fail_msg("id %zu (%s): class %s, result %s", i, ids[i],
+			    remote_class_name(cls[i]), json_dumps(r, JSON_COMPACT));
+	}
+	free(cls);
+	json_decref(res);
+	assert_int_equal(sf_client_calls(c), 2);
+	assert_event_deleted(key_id("e4"));
+	assert_event_deleted(key_id("e5"));
+	assert_event_held(key_id("e6"));
+	sf_client_free(c);
+	config_free(&cfg);
+}
+
+/* Ids that are not ids, or more than one call takes, are refused before anything is sent; the
+ * largest call that fits goes out as one. */
+static void
+test_collection_delete_refused(void **state)
+{
+	static const char *const bad[] = {
+		"", "00U5g00000000A", "00U5g00000000ABC", "00U5g00000000ABCDEF",
+		"00U5g0000000AB!", "00U5g00000,0ABC", "00U5g00000 00ABC", "00U5g00000000AB\n", NULL,
+	};
+	const char *ids[SF_CLIENT_COLLECTION_MAX + 1];
+	struct config cfg;
+	struct sf_client *c = new_client(&cfg, JWT_AUTH);
+	struct remote_failure f;
+	enum remote_class *cls;
+	json_t *res;
+	long before;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ids[0] = key_id("e6");
+		ids[1] = bad[i];
+		res = NULL;
+		cls = NULL;
+		assert_int_equal(sf_client_collection_delete(c, ids, 2, &res, &cls, &f), -1);
+		if (f.cls != REMOTE_FINAL || strcmp(f.code, "bad_request") != 0)
+			fail_msg("id \"%s\": %s %s", bad[i] ? bad[i] : "NULL",
+			    remote_class_name(f.cls), f.code);
+		assert_null(res);
+		assert_null(cls);
+	}
+	for (size_t i = 0; i <= SF_CLIENT_COLLECTION_MAX; i++)
+		ids[i] = NO_EVENT;
+	assert_int_equal(sf_client_collection_delete(c, ids, SF_CLIENT_COLLECTION_MAX + 1, &res,
+	    &cls, &f), -1);
+	assert_int_equal(f.cls, REMOTE_FINAL);
+	assert_string_equal(f.code, "too_many_records");
+	assert_int_equal(sf_client_calls(c), 0);
+	assert_int_equal(api_calls(), 0);
+	assert_event_held(key_id("e6"));
+
+	/* Nothing to delete: no call. */
+	assert_int_equal(sf_client_collection_delete(c, ids, 0, &res, &cls, &f), 0);
+	assert_int_equal(json_array_size(res), 0);
+	free(cls);
+	json_decref(res);
+	assert_int_equal(sf_client_calls(c), 0);
+
+	before = api_calls();
+	assert_int_equal(sf_client_collection_delete(c, ids, SF_CLIENT_COLLECTION_MAX, &res,
+	    &cls, &f), 0);
+	assert_int_equal(json_array_size(res), SF_CLIENT_COLLECTION_MAX);
+	for (size_t i = 0; i < SF_CLIENT_COLLECTION_MAX; i++)
+		assert_int_equal(cls[i], REMOTE_OK);
+	free(cls);
+	json_decref(res);
+	assert_int_equal(sf_client_calls(c), 1);
+	assert_int_equal(api_calls() - before, 1);
+	sf_client_free(c);
+	config_free(&cfg);
+}
+
+/* Field types come from one describe per sObject, kept for the client's life; a field that is
+ * not there is FINAL INVALID_FIELD; a failed describe is not kept. */
+static void
+test_field_type(void **state)
+{
+	static const struct {
+		const char *sobject, *field, *type;
+		long calls;	/* the client's calls after it */
+	} cases[] = {
+		{ "Opportunity", "Next_Meeting_Date__c", "datetime", 1 },
+		{ "Opportunity", "CloseDate", "date", 1 },
+		{ "Opportunity", "closedate", "date", 1 },	/* API names ignore case */
+		{ "Event", "StartDateTime", "datetime", 2 },
+		{ "Opportunity", "Next_Meeting_Date__c", "datetime", 2 },
+	};
+	struct config cfg;
+	struct sf_client *c = new_client(&cfg, JWT_AUTH);
+	struct remote_failure f;
+	const char *type;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		type = NULL;
+		if (sf_client_field_type(c, cases[i].sobject, cases[i].field, &type, &f) == -1)
+			fail_msg("%s.%s: %s", cases[i].sobject, cases[i].field, f.message);
+		assert_string_equal(type, cases[i].type);
+		assert_int_equal(sf_client_calls(c), cases[i].calls);
+	}
+	assert_int_equal(api_calls(), 2);
+
+	type = "x";
+	assert_int_equal(sf_client_field_type(c, "Opportunity", "Nope__c", &type, &f), -1);
+	assert_null(type);
+	assert_int_equal(f.cls, REMOTE_FINAL);
+	assert_string_equal(f.code, "INVALID_FIELD");
+	assert_non_null(strstr(f.message, "Opportunity.Nope__c"));
+	assert_int_equal(sf_client_calls(c), 2);
+
+	/* A describe that failed is asked again next time. */
+	ctl_void("POST", "/_sim/faults", "{\"path\":\"" V "/sobjects/Lead/describe\","
+	    "\"status\":503,\"html\":true}");
+	assert_int_equal(sf_client_field_type(c, "Lead", "Email", &type, &f), -1);
+	assert_int_equal(f.cls, REMOTE_TEMP);
+	assert_int_equal(sf_client_field_type(c, "Lead", "Email", &type, &f), 0);
+	assert_string_equal(type, "email");
+	assert_int_equal(sf_client_calls(c), 4);
+
+	/* No such sObject: Salesforce's NOT_FOUND, final; not an API name: no call. */
+	assert_int_equal(sf_client_field_type(c, "NoSuch__c", "Name", &type, &f), -1);
+	assert_int_equal(f.cls, REMOTE_FINAL);
+	assert_int_equal(f.status, 404);
+	assert_int_equal(sf_client_field_type(c, "Lead/../x", "Name", &type, &f), -1);
+	assert_int_equal(f.cls, REMOTE_FINAL);
+	assert_int_equal(sf_client_calls(c), 5);
+	sf_client_free(c);
+	config_free(&cfg);
+}
+
 /* An expired session costs one fresh token and a retry, invisible to the caller; a session
  * that stays refused is REMOTE_AUTH. */
 static void
@@ -579,12 +850,13 @@ test_token_expiry(void **state)
 	config_free(&cfg);
 }
 
-enum op { OP_QUERY, OP_COMPOSITE, OP_UPSERT, OP_CREATE };
+enum op { OP_QUERY, OP_COMPOSITE, OP_UPSERT, OP_CREATE, OP_DELETE };
 
 static int
 run_op(struct sf_client *c, enum op op, struct remote_failure *f)
 {
 	const char *soqls[] = { "SELECT Id FROM Contact", "SELECT Id FROM Lead" };
+	const char *ids[] = { NO_EVENT };
 	json_t *out = NULL, *recs;
 	enum remote_class *cls = NULL;
 	int rc;
@@ -601,6 +873,9 @@ run_op(struct sf_client *c, enum op op, struct remote_failure *f)
 		    "Subject", "fault");
 		rc = sf_client_collection(c, "Task", "OutlookMessageId__c", recs, &out, &cls, f);
 		json_decref(recs);
+		break;
+	case OP_DELETE:
+		rc = sf_client_collection_delete(c, ids, 1, &out, &cls, f);
 		break;
 	default:
 		recs = json_pack("[{s:s,s:s,s:s}]", "LastName", "Fault", "Company", "F Inc",
@@ -639,6 +914,8 @@ test_faults(void **state)
 		  OP_UPSERT, 0, REMOTE_TEMP, 400, "UNABLE_TO_LOCK_ROW", 0 },
 		{ "{\"path\":\"" V "/composite\",\"errorCode\":\"UNKNOWN_EXCEPTION\"}", NULL,
 		  OP_CREATE, 0, REMOTE_TEMP, 500, "UNKNOWN_EXCEPTION", 0 },
+		{ "{\"method\":\"DELETE\",\"path\":\"" V "/composite/sobjects\",\"status\":503,"
+		  "\"html\":true}", NULL, OP_DELETE, 0, REMOTE_TEMP, 503, "HTTP_503", 0 },
 		{ "{\"path\":\"" V "/query\",\"errorCode\":\"REQUEST_LIMIT_EXCEEDED\"}", NULL,
 		  OP_QUERY, 0, REMOTE_WAIT, 403, "REQUEST_LIMIT_EXCEEDED", 0 },
 		{ "{\"path\":\"" V "/query\",\"errorCode\":\"REQUEST_LIMIT_EXCEEDED\","
@@ -746,6 +1023,10 @@ main(void)
 		cmocka_unit_test_setup(test_composite_queries, clean),
 		cmocka_unit_test_setup(test_upsert_twice, clean),
 		cmocka_unit_test_setup(test_per_record_failure, clean),
+		cmocka_unit_test_setup(test_collection_delete, clean),
+		cmocka_unit_test_setup(test_collection_delete_mixed, clean),
+		cmocka_unit_test_setup(test_collection_delete_refused, clean),
+		cmocka_unit_test_setup(test_field_type, clean),
 		cmocka_unit_test_setup(test_token_expiry, clean),
 		cmocka_unit_test_setup(test_faults, clean),
 		cmocka_unit_test_setup(test_create_not_resent, clean),
