@@ -1,7 +1,7 @@
 /* graph_client.c: olsync's Microsoft Graph client (graph_client.h): client-credentials tokens,
  * the one place where a Graph or token endpoint answer is classified (remote.h), the reads
- * ingest needs (mailboxes, per-folder message delta pages, one message by immutable id) and
- * the change-notification subscriptions of real time. */
+ * ingest needs (mailboxes, per-folder message and calendarView delta pages, one message by
+ * immutable id) and the change-notification subscriptions of real time. */
 #include "graph_client.h"
 
 #include <errno.h>
@@ -610,37 +610,31 @@ link_ok(const struct graph_client *c, const char *link)
 	return strncasecmp(link, c->cfg->graph_base_url, n) == 0 && link[n] == '/';
 }
 
-int
-graph_client_delta_page(struct graph_client *c, const char *mailbox, const char *folder,
-    const char *link, time_t since, json_t **messages, char **next_link, char **delta_link,
+/* One page of a delta round: first is the URL that starts a round (built from
+ * graph_base_url), else link is a saved nextLink or deltaLink, checked before the token goes
+ * with it. The page must hold value and exactly one link, which must lead back to
+ * graph_base_url too. *items and the link set are the caller's; -1 with f filled (and
+ * nothing set). */
+static int
+delta_page(struct graph_client *c, const char *first, const char *link, enum need need,
+    const char *what, json_t **items, char **next_link, char **delta_link,
     struct remote_failure *f)
 {
-	char *url = NULL, *mb = NULL, *fo = NULL, iso[32], what[320];
 	const char *next, *delta;
 	json_t *page = NULL, *value;
 	int rc = -1;
 
 	fail_clear(f);
-	*messages = NULL;
+	*items = NULL;
 	*next_link = NULL;
 	*delta_link = NULL;
-	snprintf(what, sizeof(what), "delta of %s/%s", mailbox, folder);
-	if (link != NULL) {
-		if (!link_ok(c, link)) {
-			fail_set(f, REMOTE_FINAL, 0, "bad_link", "graph: %s: the saved link does not "
-			    "start with graph_base_url %s", what, c->cfg->graph_base_url);
-			goto out;
-		}
-		/* Followed verbatim: the token in it encodes the round's query (§4). */
-		url = xstrdup(link);
-	} else {
-		isotime_format((long long)since, 0, 0, "Z", iso, sizeof(iso));
-		mb = httpc_escape(mailbox);
-		fo = httpc_escape(folder);
-		url = xasprintf("%s/users/%s/mailFolders/%s/messages/delta?$select=" MESSAGE_SELECT
-		    "&$filter=receivedDateTime%%20ge%%20%s", c->cfg->graph_base_url, mb, fo, iso);
+	if (first == NULL && !link_ok(c, link)) {
+		fail_set(f, REMOTE_FINAL, 0, "bad_link", "graph: %s: the saved link does not "
+		    "start with graph_base_url %s", what, c->cfg->graph_base_url);
+		goto out;
 	}
-	if (get_json(c, url, 1, NEED_MAIL, what, &page, f) < 0)
+	/* A link is followed verbatim: its token encodes the round's query (§4). */
+	if (get_json(c, first != NULL ? first : link, 1, need, what, &page, f) < 0)
 		goto out;
 	value = json_object_get(page, "value");
 	next = json_string_value(json_object_get(page, "@odata.nextLink"));
@@ -655,19 +649,63 @@ graph_client_delta_page(struct graph_client *c, const char *mailbox, const char 
 		    "outside graph_base_url %s", what, c->cfg->graph_base_url);
 		goto out;
 	}
-	*messages = json_incref(value);
+	*items = json_incref(value);
 	if (next != NULL)
 		*next_link = xstrdup(next);
 	else
 		*delta_link = xstrdup(delta);
-	log_debug("graph: delta page mailbox=%s folder=%s messages=%zu last=%s", mailbox,
-	    folder, json_array_size(value), delta != NULL ? "yes" : "no");
+	log_debug("graph: delta page what=\"%s\" items=%zu last=%s", what,
+	    json_array_size(value), delta != NULL ? "yes" : "no");
 	rc = 0;
 out:
 	json_decref(page);
+	return rc;
+}
+
+int
+graph_client_delta_page(struct graph_client *c, const char *mailbox, const char *folder,
+    const char *link, time_t since, json_t **messages, char **next_link, char **delta_link,
+    struct remote_failure *f)
+{
+	char *url = NULL, *mb, *fo, iso[32], what[320];
+	int rc;
+
+	snprintf(what, sizeof(what), "delta of %s/%s", mailbox, folder);
+	if (link == NULL) {
+		isotime_format((long long)since, 0, 0, "Z", iso, sizeof(iso));
+		mb = httpc_escape(mailbox);
+		fo = httpc_escape(folder);
+		url = xasprintf("%s/users/%s/mailFolders/%s/messages/delta?$select=" MESSAGE_SELECT
+		    "&$filter=receivedDateTime%%20ge%%20%s", c->cfg->graph_base_url, mb, fo, iso);
+		free(mb);
+		free(fo);
+	}
+	rc = delta_page(c, url, link, NEED_MAIL, what, messages, next_link, delta_link, f);
 	free(url);
-	free(mb);
-	free(fo);
+	return rc;
+}
+
+int
+graph_client_calendar_delta_page(struct graph_client *c, const char *mailbox,
+    const char *link, time_t start, time_t end, json_t **events, char **next_link,
+    char **delta_link, struct remote_failure *f)
+{
+	char *url = NULL, *mb, from[32], to[32], what[320];
+	int rc;
+
+	snprintf(what, sizeof(what), "calendar delta of %s", mailbox);
+	if (link == NULL) {
+		isotime_format((long long)start, 0, 0, "Z", from, sizeof(from));
+		isotime_format((long long)end, 0, 0, "Z", to, sizeof(to));
+		mb = httpc_escape(mailbox);
+		/* No $select: calendarView delta does not take it and returns every property
+		 * (reference §4.2). No Prefer: outlook.timezone either, so times come in UTC. */
+		url = xasprintf("%s/users/%s/calendarView/delta?startDateTime=%s&endDateTime=%s",
+		    c->cfg->graph_base_url, mb, from, to);
+		free(mb);
+	}
+	rc = delta_page(c, url, link, NEED_CALENDARS, what, events, next_link, delta_link, f);
+	free(url);
 	return rc;
 }
 

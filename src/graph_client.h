@@ -1,7 +1,7 @@
 /* graph_client.h: olsync's Microsoft Graph client: client-credentials tokens (secret or
  * certificate assertion) cached until shortly before expiry, failures classified once (remote.h;
- * 429 honours Retry-After), and the reads ingest needs: the mailboxes to watch and per-folder
- * message delta with $select, immutable ids and large pages. */
+ * 429 honours Retry-After), and the reads ingest needs: the mailboxes to watch, per-folder
+ * message delta with $select, immutable ids and large pages, and calendarView delta. */
 #ifndef OL_GRAPH_CLIENT_H
 #define OL_GRAPH_CLIENT_H
 

@@ -1,7 +1,8 @@
 /* test_graph_client.c: olsync's Graph client (src/graph_client.c) against the real graph-sim:
  * tokens with a secret and a certificate, the delegated-only pitfall, delta paging, new mail
  * through the deltaLink, moves as @removed, 410 on an expired token, every failure class from
- * scripted faults, token renewal, the mailboxes to watch, and change-notification
+ * scripted faults, token renewal, calendarView delta (occurrences, responses, cancellations,
+ * times in UTC, the request as sent), the mailboxes to watch, and change-notification
  * subscriptions (created, listed, renewed, deleted, refused, faulted) whose notifications reach
  * a real webhook (hook_server). */
 #include <stdarg.h>
@@ -221,28 +222,39 @@ deliver(const char *from, const char *to, const char *date, const char *subject,
 	return id;
 }
 
-/* Reads a whole delta round from link (NULL: from scratch); returns the messages of every
- * page, with the page count and the final deltaLink (caller frees). */
+/* One delta page from link (NULL: from scratch): of folder's messages received since start,
+ * or (folder NULL) of the calendar over [start, end). */
+static int
+page_of(struct graph_client *c, const char *mailbox, const char *folder, time_t start,
+    time_t end, const char *link, json_t **items, char **next, char **delta,
+    struct remote_failure *f)
+{
+	if (folder != NULL)
+		return graph_client_delta_page(c, mailbox, folder, link, start, items, next, delta,
+		    f);
+	return graph_client_calendar_delta_page(c, mailbox, link, start, end, items, next,
+	    delta, f);
+}
+
+/* Reads a whole delta round as page_of does; returns the items of every page, with the page
+ * count and the final deltaLink (caller frees). */
 static json_t *
-round_all(struct graph_client *c, const char *mailbox, const char *folder, const char *link,
-    int *pages, char **delta_link)
+round_pages(struct graph_client *c, const char *mailbox, const char *folder, time_t start,
+    time_t end, const char *link, int *pages, char **delta_link)
 {
 	struct remote_failure f;
-	json_t *all = json_array(), *msgs;
+	json_t *all = json_array(), *items;
 	char *next = NULL, *delta = NULL, *cur = link ? xstrdup(link) : NULL;
 
 	*pages = 0;
 	for (;;) {
-		int rc = graph_client_delta_page(c, mailbox, folder, cur, SINCE, &msgs, &next,
-		    &delta, &f);
-
-		if (rc != 0)
+		if (page_of(c, mailbox, folder, start, end, cur, &items, &next, &delta, &f) != 0)
 			fail_msg("delta page %d: %s", *pages, f.message);
 		assert_int_equal(f.cls, REMOTE_OK);
 		assert_true((next == NULL) != (delta == NULL));
 		(*pages)++;
-		json_array_extend(all, msgs);
-		json_decref(msgs);
+		json_array_extend(all, items);
+		json_decref(items);
 		free(cur);
 		cur = next;
 		if (delta != NULL)
@@ -251,6 +263,13 @@ round_all(struct graph_client *c, const char *mailbox, const char *folder, const
 	}
 	*delta_link = delta;
 	return all;
+}
+
+static json_t *
+round_all(struct graph_client *c, const char *mailbox, const char *folder, const char *link,
+    int *pages, char **delta_link)
+{
+	return round_pages(c, mailbox, folder, SINCE, 0, link, pages, delta_link);
 }
 
 static void
@@ -511,21 +530,22 @@ test_delta_moved(void **state)
 	config_free(&cfg);
 }
 
+/* A round of Alice's (folder as page_of) holding one item, whose deltaLink is then expired:
+ * following it is FINAL SyncStateNotFound, and a new round from the window works. */
 static void
-test_delta_expired(void **state)
+expect_expired(const char *folder, time_t start, time_t end)
 {
 	struct config cfg;
 	struct graph_client *c;
 	struct remote_failure f;
-	json_t *all, *msgs, *body, *ans;
+	json_t *all, *items, *body, *ans;
 	char err[256], *delta, *delta2, *next, *text;
 	int pages;
 
-	(void)state;
 	make_config(&cfg, AUTH_SECRET, ALICE);
 	c = graph_client_new(&cfg, err, sizeof(err));
-	free(deliver("jane@fabrikam.com", ALICE, "2024-05-01T09:00:00Z", "x", NULL, NULL));
-	all = round_all(c, ALICE, "inbox", NULL, &pages, &delta);
+	all = round_pages(c, ALICE, folder, start, end, NULL, &pages, &delta);
+	assert_int_equal(json_array_size(all), 1);
 	json_decref(all);
 	body = json_pack("{s:s}", "token", delta);
 	text = json_dumps(body, 0);
@@ -533,8 +553,11 @@ test_delta_expired(void **state)
 	assert_int_equal(json_integer_value(json_object_get(ans, "expired")), 1);
 	json_decref(ans);
 
-	assert_int_equal(graph_client_delta_page(c, ALICE, "inbox", delta, SINCE, &msgs, &next,
-	    &delta2, &f), -1);
+	assert_int_equal(page_of(c, ALICE, folder, start, end, delta, &items, &next, &delta2,
+	    &f), -1);
+	assert_null(items);
+	assert_null(next);
+	assert_null(delta2);
 	assert_int_equal(f.cls, REMOTE_FINAL);
 	assert_int_equal(f.status, 410);
 	assert_string_equal(f.code, "SyncStateNotFound");
@@ -542,7 +565,7 @@ test_delta_expired(void **state)
 	assert_null(strstr(f.message, "deltatoken"));
 
 	/* Restarting from the window works. */
-	all = round_all(c, ALICE, "inbox", NULL, &pages, &delta2);
+	all = round_pages(c, ALICE, folder, start, end, NULL, &pages, &delta2);
 	assert_int_equal(json_array_size(all), 1);
 	json_decref(all);
 	free(delta2);
@@ -551,6 +574,14 @@ test_delta_expired(void **state)
 	free(delta);
 	graph_client_free(c);
 	config_free(&cfg);
+}
+
+static void
+test_delta_expired(void **state)
+{
+	(void)state;
+	free(deliver("jane@fabrikam.com", ALICE, "2024-05-01T09:00:00Z", "x", NULL, NULL));
+	expect_expired("inbox", SINCE, 0);
 }
 
 /* How a call must end: what it returns and what it fills in its remote_failure. */
@@ -574,7 +605,8 @@ expect(size_t i, const struct want *w, int rc, const struct remote_failure *f)
 	assert_true(f->wait_sec > w->wait_sec - 0.001 && f->wait_sec < w->wait_sec + 0.001);
 }
 
-/* Each fault is scripted on alice's mail folders, then one delta page is asked for. */
+/* Each fault is scripted on alice's mail folders, then one delta page is asked for; then the
+ * same on her calendar. */
 static const struct {
 	const char *fault;
 	struct want want;
@@ -597,43 +629,60 @@ static const struct {
 	    { -1, REMOTE_AUTH, 401, "InvalidAuthenticationToken", 0 } },
 };
 
+/* The calendar's window in the tests below: June 2024. */
+#define JUNE		1717200000	/* 2024-06-01T00:00:00Z */
+#define JULY		1719792000	/* 2024-07-01T00:00:00Z */
+
+/* Scripts fault case i on Alice's mail folders (folder "inbox") or (folder NULL) calendar, and
+ * asks a fresh client for one page: a known number of calls, a fresh connection. */
+static void
+fault_case(const struct config *cfg, const char *folder, size_t i)
+{
+	struct graph_client *c;
+	struct remote_failure f;
+	json_t *items;
+	char err[256], *next, *delta, *fault;
+	int rc;
+
+	json_decref(sim_http_ctl(sim.base_url, "DELETE", "/_sim/faults", NULL, 200));
+	fault = xasprintf("{\"method\":\"GET\",\"path\":\"/v1.0/users/" ALICE "/%s\",%s}",
+	    folder != NULL ? "mailFolders" : "calendarView", fault_cases[i].fault);
+	json_decref(sim_http_ctl(sim.base_url, "POST", "/_sim/faults", fault, 200));
+	free(fault);
+	c = graph_client_new(cfg, err, sizeof(err));
+	assert_non_null(c);
+	rc = page_of(c, ALICE, folder, folder != NULL ? SINCE : JUNE, JULY, NULL, &items, &next,
+	    &delta, &f);
+	expect(i, &fault_cases[i].want, rc, &f);
+	if (rc == 0) {
+		/* token, 401, token, 200 */
+		assert_int_equal(graph_client_calls(c), 4);
+		json_decref(items);
+		free(next);
+		free(delta);
+	} else {
+		assert_null(items);
+		assert_null(next);
+		assert_null(delta);
+		assert_true(strlen(f.message) > 0);
+	}
+	/* A 403 names the permission this read needs. */
+	if (f.status == 403)
+		assert_non_null(strstr(f.message, folder != NULL ? "permission Mail.Read " :
+		    "permission Calendars.Read "));
+	graph_client_free(c);
+}
+
 static void
 test_faults(void **state)
 {
 	struct config cfg;
-	struct graph_client *c;
-	struct remote_failure f;
-	json_t *msgs;
-	char err[256], *next, *delta, *fault;
-	int rc;
 
 	(void)state;
 	make_config(&cfg, AUTH_SECRET, ALICE);
 	for (size_t i = 0; i < sizeof(fault_cases) / sizeof(fault_cases[0]); i++) {
-		json_decref(sim_http_ctl(sim.base_url, "DELETE", "/_sim/faults", NULL, 200));
-		fault = xasprintf("{\"method\":\"GET\",\"path\":\"/v1.0/users/" ALICE
-		    "/mailFolders\",%s}", fault_cases[i].fault);
-		json_decref(sim_http_ctl(sim.base_url, "POST", "/_sim/faults", fault, 200));
-		free(fault);
-		/* A fresh client each time: a known number of calls, a fresh connection. */
-		c = graph_client_new(&cfg, err, sizeof(err));
-		assert_non_null(c);
-		rc = graph_client_delta_page(c, ALICE, "inbox", NULL, SINCE, &msgs, &next, &delta,
-		    &f);
-		expect(i, &fault_cases[i].want, rc, &f);
-		if (rc == 0) {
-			/* token, 401, token, 200 */
-			assert_int_equal(graph_client_calls(c), 4);
-			json_decref(msgs);
-			free(next);
-			free(delta);
-		} else {
-			assert_null(msgs);
-			assert_null(next);
-			assert_null(delta);
-			assert_true(strlen(f.message) > 0);
-		}
-		graph_client_free(c);
+		fault_case(&cfg, "inbox", i);
+		fault_case(&cfg, NULL, i);
 	}
 	json_decref(sim_http_ctl(sim.base_url, "DELETE", "/_sim/faults", NULL, 200));
 	config_free(&cfg);
@@ -659,6 +708,10 @@ test_bad_link(void **state)
 	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
 		assert_int_equal(graph_client_delta_page(c, ALICE, "inbox", links[i], SINCE, &msgs,
 		    &next, &delta, &f), -1);
+		assert_int_equal(f.cls, REMOTE_FINAL);
+		assert_string_equal(f.code, "bad_link");
+		assert_int_equal(graph_client_calendar_delta_page(c, ALICE, links[i], SINCE, SINCE,
+		    &msgs, &next, &delta, &f), -1);
 		assert_int_equal(f.cls, REMOTE_FINAL);
 		assert_string_equal(f.code, "bad_link");
 	}
@@ -694,6 +747,450 @@ test_token_expiry(void **state)
 	free(delta);
 	graph_client_free(c);
 	config_free(&cfg);
+}
+
+/* ---- calendar ---- */
+
+#define OCT15		1728950400	/* 2024-10-15T00:00:00Z */
+#define NOV15		1731628800	/* 2024-11-15T00:00:00Z; the US fell back on Nov 3 */
+#define WEEKLY(n, from) ",\"recurrence\":{\"pattern\":{\"type\":\"weekly\",\"interval\":1," \
+	"\"daysOfWeek\":[\"monday\"]},\"range\":{\"type\":\"numbered\",\"startDate\":\"" from \
+	"\",\"numberOfOccurrences\":" #n "}}"
+
+/* Makes a meeting of Alice's with Bob through the control API, from start to end (wall times
+ * in zone tz), with extra JSON members (or ""). Returns the answer; caller decrefs. */
+static json_t *
+meeting(const char *subject, const char *start, const char *end, const char *tz,
+    const char *extra)
+{
+	char *spec = xasprintf("{\"organizer\":\"" ALICE "\",\"attendees\":[{\"address\":\"" BOB
+	    "\"}],\"subject\":\"%s\",\"start\":{\"dateTime\":\"%s\",\"timeZone\":\"%s\"},"
+	    "\"end\":{\"dateTime\":\"%s\",\"timeZone\":\"%s\"}%s}", subject, start, tz, end, tz,
+	    extra);
+	json_t *ans = sim_http_ctl(sim.base_url, "POST", "/_sim/events", spec, 201);
+
+	free(spec);
+	return ans;
+}
+
+/* The event id of user's copy of a meeting() (the first instance's for a series). */
+static const char *
+copy_id(json_t *created, const char *user)
+{
+	json_t *copy;
+	size_t i;
+
+	json_array_foreach(json_object_get(created, "copies"), i, copy) {
+		if (strcmp(json_string_value(json_object_get(copy, "user")), user) == 0)
+			return json_string_value(json_object_get(copy, "id"));
+	}
+	fail_msg("no copy of the meeting for %s", user);
+	return NULL;
+}
+
+/* The events of a round with this subject, in the order they came. Caller decrefs. */
+static json_t *
+pick(json_t *events, const char *subject)
+{
+	json_t *out = json_array(), *ev;
+	const char *s;
+	size_t i;
+
+	json_array_foreach(events, i, ev) {
+		s = json_string_value(json_object_get(ev, "subject"));
+		if (s != NULL && strcmp(s, subject) == 0)
+			json_array_append(out, ev);
+	}
+	return out;
+}
+
+/* A string two members down, or "" (cmocka's string asserts crash on NULL). */
+static const char *
+str2(json_t *o, const char *k1, const char *k2)
+{
+	const char *s = json_string_value(json_object_get(json_object_get(o, k1), k2));
+
+	return s != NULL ? s : "";
+}
+
+/* The one item of a round, which must be event id's. */
+static json_t *
+only(json_t *items, const char *id)
+{
+	json_t *ev = json_array_get(items, 0);
+	const char *got = json_string_value(json_object_get(ev, "id"));
+
+	assert_int_equal(json_array_size(items), 1);
+	assert_non_null(got);
+	assert_string_equal(got, id);
+	return ev;
+}
+
+/* ev's start or end (which) is the UTC wall time want, as Graph writes it without a zone. */
+static void
+expect_utc(json_t *ev, const char *which, const char *want)
+{
+	char full[40];
+
+	snprintf(full, sizeof(full), "%s.0000000", want);
+	assert_string_equal(str2(ev, which, "dateTime"), full);
+	assert_string_equal(str2(ev, which, "timeZone"), "UTC");
+}
+
+static void
+test_calendar_delta_pages(void **state)
+{
+	static const char *const mondays[] = {
+		"2024-06-03T09:00:00", "2024-06-10T09:00:00", "2024-06-17T09:00:00",
+		"2024-06-24T09:00:00",
+	};
+	struct config cfg;
+	struct graph_client *c;
+	json_t *single, *series, *all, *ev, *evs, *weekly, *att;
+	char err[256], *delta, *delta2;
+	const char *master;
+	int pages;
+	size_t i, k;
+
+	(void)state;
+	single = meeting("Renewal call", "2024-06-05T15:00:00", "2024-06-05T15:30:00", "UTC", "");
+	/* Six Mondays: the last two (July 1 and 8) are past the window. */
+	series = meeting("Weekly sync", "2024-06-03T09:00:00", "2024-06-03T09:30:00", "UTC",
+	    WEEKLY(6, "2024-06-03"));
+	json_decref(meeting("Kick-off", "2024-05-20T10:00:00", "2024-05-20T11:00:00", "UTC", ""));
+	json_decref(meeting("Later", "2024-07-15T10:00:00", "2024-07-15T11:00:00", "UTC", ""));
+	make_config(&cfg, AUTH_SECRET, ALICE);
+	c = graph_client_new(&cfg, err, sizeof(err));
+	assert_non_null(c);
+	graph_client_set_page_size(c, 2);
+
+	all = round_pages(c, ALICE, NULL, JUNE, JULY, NULL, &pages, &delta);
+	assert_int_equal(json_array_size(all), 5);
+	assert_int_equal(pages, 3);
+	assert_non_null(strstr(delta, "$deltatoken="));
+	ev = pick(all, "Kick-off");
+	assert_int_equal(json_array_size(ev), 0);
+	json_decref(ev);
+	ev = pick(all, "Later");
+	assert_int_equal(json_array_size(ev), 0);
+	json_decref(ev);
+
+	/* The single meeting: Alice's copy, in UTC, with what meeting.c reads. */
+	evs = pick(all, "Renewal call");
+	ev = only(evs, copy_id(single, ALICE));
+	assert_string_equal(json_string_value(json_object_get(ev, "iCalUId")),
+	    json_string_value(json_object_get(single, "iCalUId")));
+	assert_string_equal(json_string_value(json_object_get(ev, "type")), "singleInstance");
+	expect_utc(ev, "start", "2024-06-05T15:00:00");
+	expect_utc(ev, "end", "2024-06-05T15:30:00");
+	assert_true(json_is_false(json_object_get(ev, "isAllDay")));
+	assert_true(json_is_false(json_object_get(ev, "isCancelled")));
+	assert_string_equal(str2(ev, "responseStatus", "response"), "organizer");
+	assert_string_equal(str2(json_object_get(ev, "organizer"), "emailAddress", "address"),
+	    ALICE);
+	assert_int_equal(json_array_size(json_object_get(ev, "attendees")), 1);
+	att = json_array_get(json_object_get(ev, "attendees"), 0);
+	assert_string_equal(str2(att, "emailAddress", "address"), BOB);
+	assert_string_equal(str2(att, "status", "response"), "none");
+	json_decref(evs);
+
+	/* The series as its occurrences in the window, each with its own iCalUId. */
+	weekly = pick(all, "Weekly sync");
+	assert_int_equal(json_array_size(weekly), 4);
+	master = json_string_value(json_object_get(json_array_get(weekly, 0), "seriesMasterId"));
+	assert_non_null(master);
+	json_array_foreach(weekly, i, ev) {
+		assert_string_equal(json_string_value(json_object_get(ev, "type")), "occurrence");
+		assert_string_equal(json_string_value(json_object_get(ev, "seriesMasterId")),
+		    master);
+		assert_string_equal(str2(ev, "responseStatus", "response"), "organizer");
+		assert_int_equal(json_array_size(json_object_get(ev, "attendees")), 1);
+		assert_non_null(json_string_value(json_object_get(ev, "iCalUId")));
+		for (k = 0; k < i; k++)
+			assert_string_not_equal(json_string_value(json_object_get(ev, "iCalUId")),
+			    json_string_value(json_object_get(json_array_get(weekly, k),
+			    "iCalUId")));
+	}
+	for (k = 0; k < 4; k++) {
+		int found = 0;
+		char want[40];
+
+		snprintf(want, sizeof(want), "%s.0000000", mondays[k]);
+		json_array_foreach(weekly, i, ev) {
+			if (strcmp(str2(ev, "start", "dateTime"), want) == 0) {
+				expect_utc(ev, "start", mondays[k]);
+				found++;
+			}
+		}
+		assert_int_equal(found, 1);
+	}
+	json_decref(weekly);
+	json_decref(all);
+
+	/* Nothing changed: the next round is one empty page. */
+	all = round_pages(c, ALICE, NULL, JUNE, JULY, delta, &pages, &delta2);
+	assert_int_equal(json_array_size(all), 0);
+	assert_int_equal(pages, 1);
+	json_decref(all);
+	free(delta2);
+	free(delta);
+
+	/* Bob's calendar is his own round, with his copies. */
+	all = round_pages(c, BOB, NULL, JUNE, JULY, NULL, &pages, &delta);
+	assert_int_equal(json_array_size(all), 5);
+	evs = pick(all, "Renewal call");
+	ev = only(evs, copy_id(single, BOB));
+	assert_string_equal(str2(ev, "responseStatus", "response"), "none");
+	json_decref(evs);
+	json_decref(all);
+	free(delta);
+
+	json_decref(single);
+	json_decref(series);
+	graph_client_free(c);
+	config_free(&cfg);
+}
+
+/* One round of each of Alice's and Bob's calendars from their deltaLinks (renewed). */
+static void
+cal_rounds(struct graph_client *c, char **alice_delta, char **bob_delta, json_t **alice,
+    json_t **bob)
+{
+	char *next;
+	int pages;
+
+	*alice = round_pages(c, ALICE, NULL, JUNE, JULY, *alice_delta, &pages, &next);
+	free(*alice_delta);
+	*alice_delta = next;
+	*bob = round_pages(c, BOB, NULL, JUNE, JULY, *bob_delta, &pages, &next);
+	free(*bob_delta);
+	*bob_delta = next;
+}
+
+static void
+test_calendar_delta_changes(void **state)
+{
+	struct config cfg;
+	struct graph_client *c;
+	json_t *created, *alice, *bob, *ev;
+	char err[256], *ad = NULL, *bd = NULL, *path;
+	const char *uid;
+
+	(void)state;
+	created = meeting("Renewal call", "2024-06-05T15:00:00", "2024-06-05T15:30:00", "UTC", "");
+	uid = json_string_value(json_object_get(created, "uid"));
+	/* Never changed: in the first rounds only. */
+	json_decref(meeting("Pipeline review", "2024-06-12T15:00:00", "2024-06-12T16:00:00",
+	    "UTC", ""));
+	make_config(&cfg, AUTH_SECRET, ALICE);
+	c = graph_client_new(&cfg, err, sizeof(err));
+	cal_rounds(c, &ad, &bd, &alice, &bob);
+	assert_int_equal(json_array_size(alice), 2);
+	assert_int_equal(json_array_size(bob), 2);
+	json_decref(alice);
+	json_decref(bob);
+
+	/* Bob accepts: his copy changes, and Alice's, which tallies his answer. */
+	path = xasprintf("/_sim/events/%s/respond", uid);
+	json_decref(sim_http_ctl(sim.base_url, "POST", path,
+	    "{\"user\":\"" BOB "\",\"response\":\"accepted\"}", 200));
+	free(path);
+	cal_rounds(c, &ad, &bd, &alice, &bob);
+	ev = only(bob, copy_id(created, BOB));
+	assert_null(json_object_get(ev, "@removed"));
+	assert_string_equal(str2(ev, "responseStatus", "response"), "accepted");
+	ev = only(alice, copy_id(created, ALICE));
+	assert_string_equal(str2(json_array_get(json_object_get(ev, "attendees"), 0), "status",
+	    "response"), "accepted");
+	json_decref(alice);
+	json_decref(bob);
+
+	/* Alice cancels: Bob's copy stays, cancelled; Alice's is gone. */
+	path = xasprintf("/_sim/events/%s", uid);
+	json_decref(sim_http_ctl(sim.base_url, "PATCH", path, "{\"isCancelled\":true}", 200));
+	free(path);
+	cal_rounds(c, &ad, &bd, &alice, &bob);
+	ev = only(bob, copy_id(created, BOB));
+	assert_null(json_object_get(ev, "@removed"));
+	assert_true(json_is_true(json_object_get(ev, "isCancelled")));
+	ev = only(alice, copy_id(created, ALICE));
+	assert_string_equal(str2(ev, "@removed", "reason"), "deleted");
+	json_decref(alice);
+	json_decref(bob);
+
+	free(ad);
+	free(bd);
+	json_decref(created);
+	graph_client_free(c);
+	config_free(&cfg);
+}
+
+static void
+test_calendar_delta_times(void **state)
+{
+	/* Wall times in Pacific time; the US left daylight time on 2024-11-03. */
+	static const struct {
+		const char *subject, *start, *end, *extra;
+		const char *utc_start, *utc_end;	/* as the round must give them */
+		int all_day;
+	} cases[] = {
+		{ "Before the change", "2024-10-30T10:00:00", "2024-10-30T11:00:00", "",
+		    "2024-10-30T17:00:00", "2024-10-30T18:00:00", 0 },
+		{ "After the change", "2024-11-06T10:00:00", "2024-11-06T11:00:00", "",
+		    "2024-11-06T18:00:00", "2024-11-06T19:00:00", 0 },
+		{ "Weekly across", "2024-10-28T10:00:00", "2024-10-28T10:30:00",
+		    WEEKLY(2, "2024-10-28"), "2024-10-28T17:00:00", "2024-10-28T17:30:00", 0 },
+		{ "Weekly across", NULL, NULL, NULL,
+		    "2024-11-04T18:00:00", "2024-11-04T18:30:00", 0 },
+		/* All-day: its own dates at midnight, floating, not 07:00Z. */
+		{ "Offsite", "2024-11-01T00:00:00", "2024-11-02T00:00:00", ",\"isAllDay\":true",
+		    "2024-11-01T00:00:00", "2024-11-02T00:00:00", 1 },
+	};
+	struct config cfg;
+	struct graph_client *c;
+	json_t *all, *evs, *ev;
+	char err[256], *delta, want[40];
+	int pages, found;
+	size_t i, k;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (cases[i].start != NULL)
+			json_decref(meeting(cases[i].subject, cases[i].start, cases[i].end,
+			    "Pacific Standard Time", cases[i].extra));
+	make_config(&cfg, AUTH_SECRET, ALICE);
+	c = graph_client_new(&cfg, err, sizeof(err));
+	all = round_pages(c, ALICE, NULL, OCT15, NOV15, NULL, &pages, &delta);
+	assert_int_equal(json_array_size(all), sizeof(cases) / sizeof(cases[0]));
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		evs = pick(all, cases[i].subject);
+		snprintf(want, sizeof(want), "%s.0000000", cases[i].utc_start);
+		found = 0;
+		json_array_foreach(evs, k, ev) {
+			if (strcmp(str2(ev, "start", "dateTime"), want) != 0)
+				continue;
+			found++;
+			expect_utc(ev, "start", cases[i].utc_start);
+			expect_utc(ev, "end", cases[i].utc_end);
+			assert_int_equal(json_is_true(json_object_get(ev, "isAllDay")),
+			    cases[i].all_day);
+		}
+		if (found != 1)
+			fail_msg("case %zu: %s starting %s came %d times", i, cases[i].subject,
+			    want, found);
+		json_decref(evs);
+	}
+	json_decref(all);
+	free(delta);
+	graph_client_free(c);
+	config_free(&cfg);
+}
+
+static void
+test_calendar_delta_expired(void **state)
+{
+	(void)state;
+	json_decref(meeting("Renewal call", "2024-06-05T15:00:00", "2024-06-05T15:30:00", "UTC",
+	    ""));
+	expect_expired(NULL, JUNE, JULY);
+}
+
+static void
+test_calendar_delta_denied(void **state)
+{
+	struct config cfg;
+	struct graph_client *c;
+	struct remote_failure f;
+	json_t *items;
+	char err[256], *next, *delta, *seed;
+	int pages;
+
+	(void)state;
+	seed = seed_text("\"Mail.Read\",\"User.Read.All\"");
+	json_decref(graph_fixture_reseed(&sim, seed));
+	free(seed);
+	make_config(&cfg, AUTH_SECRET, ALICE);
+	c = graph_client_new(&cfg, err, sizeof(err));
+	/* Mail is readable: only the calendar's permission is missing. */
+	json_decref(round_all(c, ALICE, "inbox", NULL, &pages, &delta));
+	free(delta);
+	assert_int_equal(graph_client_calendar_delta_page(c, ALICE, NULL, JUNE, JULY, &items,
+	    &next, &delta, &f), -1);
+	assert_null(items);
+	assert_int_equal(f.cls, REMOTE_AUTH);
+	assert_int_equal(f.status, 403);
+	assert_string_equal(f.code, "ErrorAccessDenied");
+	assert_non_null(strstr(f.message, "application permission Calendars.Read (not "
+	    "delegated)"));
+	graph_client_free(c);
+	config_free(&cfg);
+}
+
+/* What a stand-in for Graph saw of the last calendar request. */
+struct seen {
+	int port;
+	char uri[512];
+	char prefer[256];
+};
+
+static void
+seen_handle(struct httpd_request *req, struct httpd_response *resp, void *arg)
+{
+	struct seen *s = arg;
+	const char *prefer = httpd_header(req, "Prefer");
+	char link[160];
+
+	snprintf(s->uri, sizeof(s->uri), "%s", req->raw_uri);
+	snprintf(s->prefer, sizeof(s->prefer), "%s", prefer != NULL ? prefer : "");
+	snprintf(link, sizeof(link), "http://127.0.0.1:%d/v1.0/users/x/calendarView/delta"
+	    "?$deltatoken=a%%2Bb", s->port);
+	httpd_respond_json(resp, 200, json_pack("{s:[], s:s}", "value", "@odata.deltaLink",
+	    link));
+}
+
+static void
+test_calendar_delta_request(void **state)
+{
+	struct httpd_config hc = { .listen = "127.0.0.1:0", .max_body = 1 << 20,
+	    .max_uri = 8192, .timeout_sec = 10, .max_connections = 16 };
+	struct seen s = { 0 };
+	struct httpd *srv;
+	struct config cfg;
+	struct graph_client *c;
+	struct remote_failure f;
+	json_t *events;
+	char err[256], base[64], *next, *delta, *delta2;
+
+	(void)state;
+	srv = httpd_start(&hc, seen_handle, &s, err, sizeof(err));
+	if (srv == NULL)
+		fail_msg("stand-in: %s", err);
+	s.port = httpd_port(srv);
+	snprintf(base, sizeof(base), "http://127.0.0.1:%d/v1.0", s.port);
+	make_config_at(&cfg, AUTH_SECRET, ALICE, base);
+	c = graph_client_new(&cfg, err, sizeof(err));
+	graph_client_set_page_size(c, 7);
+	if (graph_client_calendar_delta_page(c, ALICE, NULL, JUNE, JULY, &events, &next, &delta,
+	    &f) != 0)
+		fail_msg("stand-in page: %s", f.message);
+	/* The window in UTC, and no $select: calendarView delta does not take it (§4.2). */
+	assert_string_equal(s.uri, "/v1.0/users/alice%40" DOMAIN "/calendarView/delta"
+	    "?startDateTime=2024-06-01T00:00:00Z&endDateTime=2024-07-01T00:00:00Z");
+	/* Immutable ids as for mail; no outlook.timezone, so times stay UTC. */
+	assert_string_equal(s.prefer, "odata.maxpagesize=7, IdType=\"ImmutableId\"");
+	json_decref(events);
+
+	/* A link is followed as given, its encoding untouched. */
+	if (graph_client_calendar_delta_page(c, ALICE, delta, JUNE, JULY, &events, &next,
+	    &delta2, &f) != 0)
+		fail_msg("stand-in link: %s", f.message);
+	assert_string_equal(s.uri, "/v1.0/users/x/calendarView/delta?$deltatoken=a%2Bb");
+	json_decref(events);
+	free(delta);
+	free(delta2);
+	graph_client_free(c);
+	config_free(&cfg);
+	httpd_stop(srv);
 }
 
 static void
@@ -1435,6 +1932,12 @@ main(void)
 		cmocka_unit_test_setup(test_faults, setup),
 		cmocka_unit_test_setup(test_bad_link, setup),
 		cmocka_unit_test_setup(test_token_expiry, setup),
+		cmocka_unit_test_setup(test_calendar_delta_pages, setup),
+		cmocka_unit_test_setup(test_calendar_delta_changes, setup),
+		cmocka_unit_test_setup(test_calendar_delta_times, setup),
+		cmocka_unit_test_setup(test_calendar_delta_expired, setup),
+		cmocka_unit_test_setup(test_calendar_delta_denied, setup),
+		cmocka_unit_test_setup(test_calendar_delta_request, setup),
 		cmocka_unit_test_setup(test_mailboxes, setup),
 		cmocka_unit_test_setup(test_mailboxes_group_denied, setup),
 		cmocka_unit_test(test_sub_resource),
