@@ -1,6 +1,7 @@
 /* tz.h: IANA time zones read from the system's TZif files (RFC 8536; /usr/share/zoneinfo or
- * $TZDIR): the UTC offset at an instant and wall clock -> UTC, for the daemon (Task.ActivityDate)
- * and graph-sim (calendars), which keeps only what is Graph's (Windows zone names) for itself.
+ * $TZDIR): the UTC offset at an instant and wall clock -> UTC, and the Windows zone names Outlook
+ * and Graph write resolved to IANA names, for the daemon (Task.ActivityDate, meetings'
+ * dateTimeTimeZone) and graph-sim (calendars).
  *
  * The files are parsed here, not through TZ/tzset/localtime, so conversions are thread-safe and
  * never depend on the process's TZ. Times are seconds since the epoch as long long (no time_t
@@ -20,6 +21,15 @@ struct tz;	/* a parsed zone; immutable, so any number of threads may read it */
  * way out of the directory), and no "right/" zone (those count leap seconds, which neither Graph
  * nor Salesforce does). */
 int tz_name_valid(const char *name);
+
+/* The IANA name behind a zone name as Graph writes it in dateTimeTimeZone.timeZone or takes in
+ * Prefer: outlook.timezone: a Windows zone name ("Pacific Standard Time", CLDR windowsZones.xml,
+ * territory 001), a UTC alias ("UTC", "GMT", "Etc/UTC", "Coordinated Universal Time",
+ * "tzone://Microsoft/Utc", ...) -> "Etc/UTC", or an IANA name as given (when tz_name_valid).
+ * Windows names and aliases match case-insensitively; an IANA name is passed through as is.
+ * NULL when zone is NULL or none of those; a name returned may still fail to load (tz_load says).
+ * Borrowed: a static string, or zone itself. */
+const char *tz_resolve(const char *zone);
 
 /* The zone named name, loaded once per name for the life of the process: the name is looked
  * up in the cache before $TZDIR is read, so changing TZDIR later does not change a zone already

@@ -1,20 +1,16 @@
-/* graph_tz.h: time zones for graph-sim's calendars: Windows zone names ("Pacific Standard Time",
- * as Outlook uses them) and Graph's UTC aliases mapped to IANA names, local wall time <-> UTC
- * through lib/tz (TZif files, thread-safe, zones cached for the life of the process), and the
- * ISO 8601 forms Graph reads and writes.
+/* graph_tz.h: time zones for graph-sim's calendars: local wall time <-> UTC in zones named as
+ * Graph names them (Windows names such as "Pacific Standard Time", UTC aliases, IANA names; all
+ * resolved by tz_resolve and computed by lib/tz: TZif files, thread-safe, zones cached for the
+ * life of the process), and the ISO 8601 forms Graph reads and writes.
  *
- * Times are seconds since the epoch; a "local" time is the wall clock counted as if it were UTC. */
+ * Times are seconds since the epoch; a "local" time is the wall clock counted as if it were UTC.
+ * A zone argument is a name as Graph writes it; an unknown one fails rather than meaning UTC. */
 #ifndef GRAPH_TZ_H
 #define GRAPH_TZ_H
 
 #include <stddef.h>
 
 #define GRAPH_TZ_NAME_MAX	64	/* longer zone names are refused (as TZ_NAME_MAX) */
-
-/* The IANA name behind zone: a Windows name (case-insensitive), a UTC alias ("UTC", "GMT",
- * "Etc/UTC", ...) -> "Etc/UTC", or an IANA name as given. NULL when the name is not one we can
- * resolve (it may still fail to load). Borrowed: a static string or zone itself. */
-const char *graph_tz_iana(const char *zone);
 
 /* 1 when zone resolves to a zone whose data loads, else 0. */
 int graph_tz_known(const char *zone);

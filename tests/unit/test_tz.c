@@ -1,5 +1,5 @@
 /* test_tz.c: lib/tz, the one TZif reader of the daemon and graph-sim: names refused before any file
- * is opened, UTC offsets across the DST changes of New York, Berlin and Sydney, wall time to UTC
+ * is opened, Windows zone names and UTC aliases resolved to IANA names, UTC offsets across the DST changes of New York, Berlin and Sydney, wall time to UTC
  * in gaps and overlaps, all-day spans on DST days, the POSIX footer rule (slim files made with
  * zic, and hand-made files), malformed files refused, the cache, and the calendar arithmetic. */
 #include <stdarg.h>
@@ -95,7 +95,7 @@ static const struct {
 	{ "right/UTC", 0 },
 	{ "Europe/Berlin\n", 0 },
 	{ "Europe/Ber lin", 0 },
-	{ "Pacific Standard Time", 0 },	/* a Windows name: graph_tz maps those */
+	{ "Pacific Standard Time", 0 },	/* a Windows name: tz_resolve maps those */
 	{ "", 0 },
 	{ "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", 0 },	/* 65 */
 	{ NULL, 0 },
@@ -135,6 +135,70 @@ test_names(void **state)
 		assert_non_null(strstr(err, "Nowhere/City"));
 		assert_null(tz_load("Nowhere/City", NULL, 0));
 	}
+}
+
+/* Zone names as Graph writes them -> IANA (tz_resolve). NULL: refused. */
+static const struct {
+	const char *in;
+	const char *iana;
+} resolve_cases[] = {
+	/* Windows names, case-insensitive. */
+	{ "Pacific Standard Time", "America/Los_Angeles" },
+	{ "pacific standard time", "America/Los_Angeles" },
+	{ "PACIFIC STANDARD TIME", "America/Los_Angeles" },
+	{ "Pacific Standard Time (Mexico)", "America/Tijuana" },
+	{ "Eastern Standard Time", "America/New_York" },
+	{ "W. Europe Standard Time", "Europe/Berlin" },
+	{ "GMT Standard Time", "Europe/London" },
+	{ "India Standard Time", "Asia/Kolkata" },
+	{ "AUS Eastern Standard Time", "Australia/Sydney" },
+	/* The POSIX sign of Etc/GMT zones is the opposite of the Windows name's. */
+	{ "UTC-11", "Etc/GMT+11" },
+	{ "UTC+12", "Etc/GMT-12" },
+	{ "Dateline Standard Time", "Etc/GMT+12" },
+	/* UTC aliases, case-insensitive. */
+	{ "UTC", "Etc/UTC" },
+	{ "utc", "Etc/UTC" },
+	{ "Etc/UTC", "Etc/UTC" },
+	{ "GMT", "Etc/UTC" },
+	{ "Zulu", "Etc/UTC" },
+	{ "Coordinated Universal Time", "Etc/UTC" },
+	{ "tzone://Microsoft/Utc", "Etc/UTC" },
+	{ "TZONE://MICROSOFT/UTC", "Etc/UTC" },
+	/* IANA names pass through as given (zone files are case-sensitive: not folded). */
+	{ "Europe/Berlin", "Europe/Berlin" },
+	{ "America/Argentina/Buenos_Aires", "America/Argentina/Buenos_Aires" },
+	{ "Etc/GMT+12", "Etc/GMT+12" },
+	{ "europe/berlin", "europe/berlin" },
+	{ "Nowhere/City", "Nowhere/City" },	/* well formed: tz_load is the one to refuse */
+	/* Refused: no such Windows name, Outlook's legacy custom zone, paths out of the zone
+	 * directory, leap-second zones. */
+	{ "Nowhere Standard Time", NULL },
+	{ "Pacific Standard Time ", NULL },
+	{ "tzone://Microsoft/Custom", NULL },
+	{ "../../etc/passwd", NULL },
+	{ "/etc/passwd", NULL },
+	{ "Europe//Berlin", NULL },
+	{ "right/UTC", NULL },
+	{ "Europe/Berlin\n", NULL },
+	{ "", NULL },
+	{ NULL, NULL },
+};
+
+static void
+test_resolve(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(resolve_cases) / sizeof(resolve_cases[0]); i++) {
+		const char *in = resolve_cases[i].in, *want = resolve_cases[i].iana;
+		const char *got = tz_resolve(in);
+
+		if (want == NULL ? got != NULL : got == NULL || strcmp(got, want) != 0)
+			fail_msg("\"%s\": got %s, want %s", in ? in : "NULL", got ? got : "NULL",
+			    want ? want : "NULL");
+	}
+	/* A Windows name resolves to a zone that loads. */
+	tz_free(must_load(tz_resolve("Tokyo Standard Time")));
 }
 
 static const struct {
@@ -644,6 +708,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_offsets),
 		cmocka_unit_test(test_to_utc),
 		cmocka_unit_test(test_all_day),
