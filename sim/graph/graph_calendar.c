@@ -1,7 +1,7 @@
 /* graph_calendar.c: calendars in graph-sim (see graph_calendar.h): events, calendarView and its
  * delta over a window, recurring series stored as expanded instances, output in the Prefer:
- * outlook.timezone zone; and the meeting changes (create, respond, reschedule, cancel) the
- * control API drives, each recorded in g_change and notified.
+ * outlook.timezone zone; and the meeting changes (create, respond, reschedule, cancel, delete
+ * from one calendar) the control API drives, each recorded in g_change and notified.
  *
  * Choices where the reference is silent (also in docs/graph-sim.md):
  * - A recurring series is expanded when it is created: at most CAL_MAX_INSTANCES instances and,
@@ -13,7 +13,13 @@
  * - A delta round reports every changed instance outside the window as @removed (Graph may).
  * - Cancelling removes the meeting from the organizer's calendar and marks attendees' copies
  *   isCancelled with the subject prefixed "Canceled: ", as Exchange does; a new time resets
- *   attendees' responses to "none". */
+ *   attendees' responses to "none".
+ * - originalStart (occurrences and exceptions only, "YYYY-MM-DDTHH:MM:SSZ") is the start the
+ *   series gave the instance; any change to one instance makes it an exception that keeps its
+ *   iCalUId (the GlobalObjectId holds the original date, MS-OXOCAL 2.2.1.27) and originalStart.
+ * - An attendee deleting their copy sends no response and changes no other copy; the organizer
+ *   deleting it cancels it for everyone (Graph: "deleting the event on the organizer's calendar
+ *   sends a cancellation message to the meeting attendees"). */
 #include "graph_calendar.h"
 
 #include <ctype.h>
@@ -403,6 +409,9 @@ event_json(const struct graph_req *req, sqlite3_stmt *st)
 	json_object_set_new(ev, "transactionId", json_null());
 	json_object_set_new(ev, "originalStartTimeZone", json_string(stz));
 	json_object_set_new(ev, "originalEndTimeZone", json_string(etz));
+	/* Occurrences and exceptions only, in UTC, never moved with the instance. */
+	if (col(st, C_MASTER) != NULL && col(st, C_ORIG_START) != NULL)
+		json_object_set_new(ev, "originalStart", json_string(col(st, C_ORIG_START)));
 	json_object_set_new(ev, "iCalUId", json_string(col(st, C_ICAL)));
 	json_object_set_new(ev, "reminderMinutesBeforeStart", json_integer(15));
 	json_object_set_new(ev, "isReminderOn", json_true());
@@ -2009,12 +2018,16 @@ row_save(struct graph_sim *sim, struct evrow *r)
 	record_change(sim, r->user_id, r->id, r->deleted ? "removed" : "upsert");
 }
 
-/* Saves every dirty row and queues its notification: occurrences notify as their series
- * master (Exchange keeps exceptions inside the master item). */
-static void
-rows_commit(struct graph_sim *sim, struct evrow *rows, int n, json_t *notes, int *changed,
-    int *removed)
+/* Saves every dirty row inside the open savepoint, releases it, and only then notifies (a
+ * change not kept is not heard): occurrences notify as their series master (Exchange keeps
+ * exceptions inside the master item). *changed and *removed count the rows. -1 with err,
+ * rolled back, when the store refuses the what. */
+static int
+rows_keep(struct graph_sim *sim, struct evrow *rows, int n, int *changed, int *removed,
+    const char *what, char *err, size_t errlen)
 {
+	json_t *notes = json_object();
+
 	for (int i = 0; i < n; i++) {
 		struct evrow *r = &rows[i];
 
@@ -2030,6 +2043,14 @@ rows_commit(struct graph_sim *sim, struct evrow *rows, int n, json_t *notes, int
 		else
 			note(notes, r->user_id, r->id, r->deleted ? "deleted" : "updated");
 	}
+	if (db_release(sim->db, CAL_SAVEPOINT) < 0) {
+		db_rollback_to(sim->db, CAL_SAVEPOINT);
+		json_decref(notes);
+		return err_set(err, errlen, "the store refused the %s", what);
+	}
+	send_notes(sim, notes);
+	json_decref(notes);
+	return 0;
 }
 
 /* Which instance "occurrence" names: an ISO instant (with an offset), a wall time in the
@@ -2055,17 +2076,15 @@ occurrence_matches(const struct evrow *r, const char *occ, long long occ_start)
 	return r->original_start == v || r->start == v;
 }
 
-/* Selects the rows a change applies to: every row, or one occurrence's across all copies.
- * -1 with err when the occurrence is not there. */
+/* Marks in sel the rows an occurrence names (see occurrence_matches; with occ NULL, the one
+ * occ_start names; with neither, every row). Returns how many, or -1 with err when occ is not an
+ * ISO date or date-time. */
 static int
-select_rows(struct evrow *rows, int n, json_t *spec, long long occ_start, int *sel,
-    char *err, size_t errlen)
+select_occurrence(const struct evrow *rows, int n, const char *occ, long long occ_start,
+    int *sel, char *err, size_t errlen)
 {
-	const char *occ = str(spec, "occurrence");
-	int any = 0;
+	int count = 0;
 
-	if (json_object_get(spec, "occurrence") != NULL && occ == NULL)
-		return err_set(err, errlen, "occurrence is an ISO date or date-time");
 	if (occ != NULL) {
 		long long v;
 		int off;
@@ -2078,9 +2097,25 @@ select_rows(struct evrow *rows, int n, json_t *spec, long long occ_start, int *s
 	for (int i = 0; i < n; i++) {
 		sel[i] = occ == NULL && occ_start == 0 ? 1 :
 		    occurrence_matches(&rows[i], occ, occ_start);
-		any |= sel[i];
+		count += sel[i];
 	}
-	if (!any)
+	return count;
+}
+
+/* Selects the rows a change applies to: every row, or one occurrence's across all copies.
+ * -1 with err when the occurrence is malformed or not there. */
+static int
+select_rows(struct evrow *rows, int n, json_t *spec, long long occ_start, int *sel,
+    char *err, size_t errlen)
+{
+	const char *occ = str(spec, "occurrence");
+	int count;
+
+	if (json_object_get(spec, "occurrence") != NULL && occ == NULL)
+		return err_set(err, errlen, "occurrence is an ISO date or date-time");
+	if ((count = select_occurrence(rows, n, occ, occ_start, sel, err, errlen)) < 0)
+		return -1;
+	if (count == 0)
 		return err_set(err, errlen, "the meeting has no such occurrence");
 	return 0;
 }
@@ -2125,7 +2160,6 @@ graph_calendar_respond(struct graph_sim *sim, const char *uid, json_t *spec,
 	struct evrow *rows;
 	long long occ_start;
 	int n, *sel = NULL, rc = -1, changed = 0, removed = 0, is_attendee = 0, tenant;
-	json_t *notes = NULL;
 	char when[40];
 
 	*result = NULL;
@@ -2176,19 +2210,12 @@ graph_calendar_respond(struct graph_sim *sim, const char *uid, json_t *spec,
 		err_set(err, errlen, "%s is not an attendee of this meeting", who);
 		goto out;
 	}
-	notes = json_object();
-	rows_commit(sim, rows, n, notes, &changed, &removed);
-	if (db_release(sim->db, CAL_SAVEPOINT) < 0) {
-		db_rollback_to(sim->db, CAL_SAVEPOINT);
-		err_set(err, errlen, "the store refused the response");
+	if (rows_keep(sim, rows, n, &changed, &removed, "response", err, errlen) < 0)
 		goto out;
-	}
-	send_notes(sim, notes);
 	*result = json_pack("{s:s,s:s,s:i}", "uid", rows[0].uid, "response", response,
 	    "updated", changed);
 	rc = 0;
 out:
-	json_decref(notes);
 	free(sel);
 	rows_free(rows, n);
 	return rc;
@@ -2211,7 +2238,7 @@ graph_calendar_update(struct graph_sim *sim, const char *uid, json_t *spec,
     json_t **result, char *err, size_t errlen)
 {
 	json_t *jstart = json_object_get(spec, "start"), *jend = json_object_get(spec, "end");
-	json_t *jcancel = json_object_get(spec, "isCancelled"), *loc = NULL, *notes = NULL;
+	json_t *jcancel = json_object_get(spec, "isCancelled"), *loc = NULL;
 	const char *subject = str(spec, "subject");
 	struct evrow *rows, *ref = NULL;
 	long long occ_start, ns = 0, ne = 0, ls = 0, le = 0;
@@ -2301,6 +2328,10 @@ graph_calendar_update(struct graph_sim *sim, const char *uid, json_t *spec,
 			if (!sel[i])
 				continue;
 			r->dirty = 1;
+			/* One instance changed, whatever the change, is an exception; it keeps
+			 * its iCalUId and originalStart (MS-OXOCAL 3.1.4.6.2, PidLidGlobalObjectId). */
+			if (!series && strcmp(r->type, "occurrence") == 0)
+				set_str(&r->type, "exception");
 			if (retime) {
 				long long my_ls;
 
@@ -2309,8 +2340,6 @@ graph_calendar_update(struct graph_sim *sim, const char *uid, json_t *spec,
 				 * shift. */
 				reschedule_row(r, series ? my_ls + (ls - ref_ls) : ls, le - ls,
 				    ne - ns);
-				if (strcmp(r->type, "occurrence") == 0 && !series)
-					set_str(&r->type, "exception");
 				if (!r->organizer) {
 					/* A new time asks attendees again. */
 					set_str(&r->response, "none");
@@ -2350,27 +2379,88 @@ graph_calendar_update(struct graph_sim *sim, const char *uid, json_t *spec,
 						free(r->subject);
 						r->subject = s;
 					}
-					if (strcmp(r->type, "occurrence") == 0 && !series)
-						set_str(&r->type, "exception");
 				}
 			}
 		}
 	}
-	notes = json_object();
-	rows_commit(sim, rows, n, notes, &changed, &removed);
-	if (db_release(sim->db, CAL_SAVEPOINT) < 0) {
-		db_rollback_to(sim->db, CAL_SAVEPOINT);
-		err_set(err, errlen, "the store refused the update");
+	if (rows_keep(sim, rows, n, &changed, &removed, "update", err, errlen) < 0)
 		goto out;
-	}
-	send_notes(sim, notes);
 	*result = json_pack("{s:s,s:i,s:i}", "uid", rows[0].uid, "updated", changed, "removed",
 	    removed);
 	rc = 0;
 out:
-	json_decref(notes);
 	json_decref(loc);
 	free(loc_text);
+	free(sel);
+	rows_free(rows, n);
+	return rc;
+}
+
+enum graph_cal_rc
+graph_calendar_delete(struct graph_sim *sim, const char *uid, const char *who, const char *occ,
+    json_t **result, char *err, size_t errlen)
+{
+	struct graph_user u;
+	struct evrow *rows;
+	long long occ_start;
+	enum graph_cal_rc rc = GRAPH_CAL_NOT_FOUND;
+	int n, *sel = NULL, mine = 0, organizer = 0, changed = 0, removed = 0;
+
+	*result = NULL;
+	rows = rows_load(sim, uid, &n, &occ_start);
+	if (n == 0) {
+		err_set(err, errlen, "no meeting with uid or iCalUId \"%s\"", uid);
+		goto out;
+	}
+	if (!tenant_user(sim, who, &u)) {
+		err_set(err, errlen, "no user \"%s\"", who);
+		goto out;
+	}
+	sel = xcalloc((size_t)n, sizeof(*sel));
+	if (select_occurrence(rows, n, occ, occ_start, sel, err, errlen) < 0) {
+		rc = GRAPH_CAL_REFUSED;
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		sel[i] = sel[i] && strcmp(rows[i].user_id, u.id) == 0;
+		mine += sel[i];
+		organizer |= sel[i] && rows[i].organizer;
+	}
+	if (mine == 0) {
+		err_set(err, errlen, "%s has no copy of this %s", u.upn,
+		    occ != NULL || occ_start != 0 ? "occurrence" : "meeting");
+		goto out;
+	}
+	if (organizer) {
+		/* Exchange sends attendees a cancellation when the organizer deletes a meeting. */
+		json_t *spec = json_pack("{s:b}", "isCancelled", 1), *done = NULL;
+
+		if (occ != NULL)
+			json_object_set_new(spec, "occurrence", json_string(occ));
+		rc = graph_calendar_update(sim, uid, spec, &done, err, errlen) < 0 ?
+		    GRAPH_CAL_REFUSED : GRAPH_CAL_OK;
+		json_decref(spec);
+		if (rc == GRAPH_CAL_OK)
+			*result = json_pack("{s:O,s:O,s:O}", "uid", json_object_get(done, "uid"),
+			    "removed", json_object_get(done, "removed"), "cancelled",
+			    json_object_get(done, "updated"));
+		json_decref(done);
+		goto out;
+	}
+	rc = GRAPH_CAL_REFUSED;
+	if (db_savepoint(sim->db, CAL_SAVEPOINT) < 0) {
+		err_set(err, errlen, "the store is busy");
+		goto out;
+	}
+	for (int i = 0; i < n; i++)
+		if (sel[i])
+			rows[i].deleted = rows[i].dirty = 1;
+	if (rows_keep(sim, rows, n, &changed, &removed, "deletion", err, errlen) < 0)
+		goto out;
+	*result = json_pack("{s:s,s:i}", "uid", rows[0].uid, "removed", removed);
+	log_info("graph-calendar: copy deleted user=%s removed=%d", u.id, removed);
+	rc = GRAPH_CAL_OK;
+out:
 	free(sel);
 	rows_free(rows, n);
 	return rc;

@@ -21,8 +21,28 @@ int graph_calendar_create(struct graph_sim *sim, json_t *spec, json_t **result, 
 int graph_calendar_respond(struct graph_sim *sim, const char *uid, json_t *spec,
     json_t **result, char *err, size_t errlen);
 /* PATCH /_sim/events/{uid} {"start"?,"end"?,"subject"?,"location"?,"isCancelled"?,
- * "occurrence"?}: reschedule or cancel, in every copy. */
+ * "occurrence"?}: reschedule or cancel, in every copy. One occurrence changed becomes an
+ * exception and keeps its iCalUId and originalStart. */
 int graph_calendar_update(struct graph_sim *sim, const char *uid, json_t *spec,
     json_t **result, char *err, size_t errlen);
+
+/* What graph_calendar_delete found: done, refused (a 400), nothing there to delete (a 404). */
+enum graph_cal_rc {
+	GRAPH_CAL_OK = 0,
+	GRAPH_CAL_REFUSED = -1,
+	GRAPH_CAL_NOT_FOUND = -2,
+};
+
+/* DELETE /_sim/events/{uid}?user=..[&occurrence=..]: who (id, UPN or mail) deletes the meeting, or
+ * the one occurrence (as PATCH takes it; NULL for all), from their calendar as in Outlook. An
+ * attendee's copy goes from their calendar only: delta rounds report it @removed to them and
+ * their subscriptions hear "deleted" (an occurrence: "updated" on the series master); no response
+ * is sent. The organizer's deletion cancels the meeting for everyone (graph_calendar_update with
+ * isCancelled), as Exchange sends attendees a cancellation. *result: {"uid","removed":N} and,
+ * for the organizer, "cancelled":M (attendees' copies). GRAPH_CAL_NOT_FOUND with err when there
+ * is no such meeting, user, or copy of it (or of the occurrence) in the user's calendar;
+ * GRAPH_CAL_REFUSED with err when occurrence is malformed or the store refuses. */
+enum graph_cal_rc graph_calendar_delete(struct graph_sim *sim, const char *uid, const char *who,
+    const char *occ, json_t **result, char *err, size_t errlen);
 
 #endif

@@ -1202,6 +1202,30 @@ h_event_update(struct ctl *c)
 	    sizeof(err)), &result, err, "update refused", 200);
 }
 
+/* DELETE /_sim/events/{uid}?user=..[&occurrence=..]: a user deletes the meeting in Outlook. */
+static void
+h_event_delete(struct ctl *c)
+{
+	const char *user = httpd_query(c->req, "user");
+	json_t *result = NULL;
+	char err[1024] = "";
+	enum graph_cal_rc rc;
+
+	if (user == NULL || *user == '\0') {
+		sim_control_error(c->resp, 400, "deleting an event needs ?user= (whose calendar) and "
+		    "takes ?occurrence= for one instance");
+		return;
+	}
+	if (path_event(c, c->arg[0]) < 0)
+		return;
+	rc = graph_calendar_delete(c->sim, c->arg[0], user, httpd_query(c->req, "occurrence"),
+	    &result, err, sizeof(err));
+	if (rc == GRAPH_CAL_NOT_FOUND)
+		sim_control_error(c->resp, 404, "%s", err);
+	else
+		respond_change(c, rc, &result, err, "delete refused", 200);
+}
+
 static void
 h_lifecycle(struct ctl *c)
 {
@@ -1422,6 +1446,7 @@ static const struct {
 	{ "POST", "events", h_events },
 	{ "POST", "events/*/respond", h_event_respond },
 	{ "PATCH", "events/*", h_event_update },
+	{ "DELETE", "events/*", h_event_delete },
 	{ "POST", "subscriptions/*/lifecycle", h_lifecycle },
 	{ "GET", "stats", h_stats },
 	{ "POST", "stats/reset", h_stats_reset },

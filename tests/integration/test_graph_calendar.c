@@ -2,8 +2,9 @@
  * the event resource's shape, calendarView window edges, recurring series expanded into
  * occurrences, Prefer: outlook.timezone, all-day events, calendarView delta (paging, responses,
  * reschedules out of the window, cancellations, bad and expired tokens), the errors Graph gives
- * (missing window, unknown and malformed ids, no Calendars permission), and the meeting specs
- * the control API refuses. */
+ * (missing window, unknown and malformed ids, no Calendars permission), originalStart on
+ * occurrences and exceptions, one user deleting a meeting from their calendar, and the meeting
+ * specs the control API refuses. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -243,6 +244,8 @@ test_event_shape(void **state)
 	assert_string_equal(str(ev, "subject"), "Quarterly review");
 	assert_string_equal(str(ev, "type"), "singleInstance");
 	assert_true(json_is_null(json_object_get(ev, "seriesMasterId")));
+	/* Graph returns originalStart only for occurrences and exceptions. */
+	assert_null(json_object_get(ev, "originalStart"));
 	assert_true(json_is_null(json_object_get(ev, "recurrence")));
 	assert_true(json_is_true(json_object_get(ev, "isOrganizer")));
 	assert_true(json_is_false(json_object_get(ev, "isAllDay")));
@@ -396,6 +399,8 @@ test_recurring_series(void **state)
 	static const char *const starts[] = { "2026-01-05T17:00:00.0000000",
 		"2026-01-12T17:00:00.0000000", "2026-01-19T17:00:00.0000000",
 		"2026-01-26T17:00:00.0000000" };
+	static const char *const original[] = { "2026-01-05T17:00:00Z", "2026-01-12T17:00:00Z",
+		"2026-01-19T17:00:00Z", "2026-01-26T17:00:00Z" };
 	const char *uid = str(created, "iCalUId"), *master = copy_id(created, BOB);
 	json_t *v, *ev, *m, *list;
 	char path[512];
@@ -408,6 +413,8 @@ test_recurring_series(void **state)
 		assert_string_equal(str(ev, "type"), "occurrence");
 		assert_string_equal(str(ev, "seriesMasterId"), master);
 		assert_string_equal(str(json_object_get(ev, "start"), "dateTime"), starts[i]);
+		/* Where the series put it: an instant in UTC, whatever the zone of the reply. */
+		assert_string_equal(str(ev, "originalStart"), original[i]);
 		/* Each occurrence its own iCalUId, none the series'. */
 		assert_string_not_equal(str(ev, "iCalUId"), uid);
 		for (size_t k = 0; k < i; k++)
@@ -422,6 +429,7 @@ test_recurring_series(void **state)
 	m = graph(path, NULL, 200);
 	assert_string_equal(str(m, "type"), "seriesMaster");
 	assert_string_equal(str(m, "iCalUId"), uid);
+	assert_null(json_object_get(m, "originalStart"));
 	assert_string_equal(str(json_object_get(json_object_get(m, "recurrence"), "pattern"),
 	    "type"), "weekly");
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(json_object_get(m,
@@ -460,9 +468,13 @@ test_recurring_series(void **state)
 		json_decref(v);
 		v = view(CAROL, "2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z",
 		    "Prefer: outlook.timezone=\"Eastern Standard Time\"");
-		json_array_foreach(v, i, ev)
+		json_array_foreach(v, i, ev) {
 			assert_true(matches("T09:00:00\\.0000000$",
 			    str(json_object_get(ev, "start"), "dateTime")));
+			/* originalStart is always UTC. */
+			assert_true(strncmp(str(ev, "originalStart"), utc[i], 19) == 0);
+			assert_true(matches("Z$", str(ev, "originalStart")));
+		}
 		json_decref(v);
 	}
 	json_decref(created);
@@ -909,7 +921,7 @@ test_occurrence_changes(void **state)
 	    "\"startDate\":\"2026-05-04\",\"endDate\":\"2026-05-13\"}}}");
 	const char *uid = str(created, "iCalUId");
 	json_t *v, *ev;
-	char path[512];
+	char path[512], moved_id[256], moved_ical[256];
 	size_t i;
 	int accepted = 0, exceptions = 0;
 
@@ -942,19 +954,50 @@ test_occurrence_changes(void **state)
 	}
 	json_decref(v);
 
-	/* The 11 May occurrence moves to 12 May: an exception, in every copy. */
+	/* The 11 May occurrence moves to 12 May: an exception, in every copy, that keeps its
+	 * iCalUId and originalStart. */
+	v = view(ALICE, "2026-05-01T00:00:00Z", "2026-06-01T00:00:00Z", NULL);
+	ev = json_array_get(v, 2);
+	assert_string_equal(str(ev, "originalStart"), "2026-05-11T10:00:00Z");
+	snprintf(moved_id, sizeof(moved_id), "%s", str(ev, "id"));
+	snprintf(moved_ical, sizeof(moved_ical), "%s", str(ev, "iCalUId"));
+	json_decref(v);
 	snprintf(path, sizeof(path), "/_sim/events/%s", uid);
 	json_decref(ctl("PATCH", path, "{\"occurrence\":\"2026-05-11T10:00:00Z\","
 	    "\"start\":\"2026-05-12T14:00:00Z\",\"end\":\"2026-05-12T15:00:00Z\"}", 200));
-	v = view(ALICE, "2026-05-01T00:00:00Z", "2026-06-01T00:00:00Z", NULL);
-	assert_int_equal(json_array_size(v), 4);
-	json_array_foreach(v, i, ev)
-		if (strcmp(str(ev, "type"), "exception") == 0) {
+	for (int k = 0; k < 2; k++) {
+		exceptions = 0;
+		v = view(k == 0 ? ALICE : BOB, "2026-05-01T00:00:00Z", "2026-06-01T00:00:00Z",
+		    PREFER_PST);
+		assert_int_equal(json_array_size(v), 4);
+		json_array_foreach(v, i, ev) {
+			if (strcmp(str(ev, "type"), "exception") != 0) {
+				assert_string_equal(str(ev, "type"), "occurrence");
+				continue;
+			}
 			exceptions++;
 			assert_string_equal(str(json_object_get(ev, "start"), "dateTime"),
-			    "2026-05-12T14:00:00.0000000");
+			    "2026-05-12T07:00:00.0000000");
+			assert_string_equal(str(ev, "originalStart"), "2026-05-11T10:00:00Z");
+			assert_string_equal(str(ev, "iCalUId"), moved_ical);
+			if (k == 0)
+				assert_string_equal(str(ev, "id"), moved_id);
 		}
-	assert_int_equal(exceptions, 1);
+		assert_int_equal(exceptions, 1);
+		json_decref(v);
+	}
+
+	/* Any change to one occurrence makes an exception, a new subject too. */
+	json_decref(ctl("PATCH", path, "{\"occurrence\":\"2026-05-13\","
+	    "\"subject\":\"Series (room 2)\"}", 200));
+	v = view(CAROL, "2026-05-13T00:00:00Z", "2026-05-14T00:00:00Z", NULL);
+	assert_int_equal(json_array_size(v), 1);
+	ev = json_array_get(v, 0);
+	assert_string_equal(str(ev, "type"), "exception");
+	assert_string_equal(str(ev, "subject"), "Series (room 2)");
+	assert_string_equal(str(ev, "originalStart"), "2026-05-13T10:00:00Z");
+	assert_string_equal(str(json_object_get(ev, "start"), "dateTime"),
+	    "2026-05-13T10:00:00.0000000");
 	json_decref(v);
 
 	/* Cancelling the series: gone from Alice's calendar, cancelled in Bob's. */
@@ -968,6 +1011,223 @@ test_occurrence_changes(void **state)
 		assert_true(json_is_true(json_object_get(ev, "isCancelled")));
 	json_decref(v);
 	json_decref(created);
+}
+
+/* The item of a delta round whose originalStart is orig (borrowed), or NULL. */
+static json_t *
+item_at(json_t *items, const char *orig)
+{
+	json_t *it;
+	size_t i;
+
+	json_array_foreach(items, i, it)
+		if (str(it, "originalStart") != NULL && strcmp(str(it, "originalStart"), orig) == 0)
+			return it;
+	return NULL;
+}
+
+/* The next delta round of each of the three users from its deltaLink in dl (replaced by the
+ * next one): who's reports id @removed (reason deleted) and nothing else; the others' are
+ * empty. */
+static void
+next_rounds(const char *const users[3], char *dl[3], const char *who, const char *id)
+{
+	json_t *items = json_array(), *it;
+	int pages;
+
+	for (int u = 0; u < 3; u++) {
+		char *next = delta_round(users[u], dl[u], 50, items, &pages);
+
+		if (strcmp(users[u], who) == 0) {
+			assert_int_equal(json_array_size(items), 1);
+			it = item(items, id);
+			assert_non_null(it);
+			assert_string_equal(str(json_object_get(it, "@removed"), "reason"),
+			    "deleted");
+		} else {
+			assert_int_equal(json_array_size(items), 0);
+		}
+		free(dl[u]);
+		dl[u] = next;
+		json_array_clear(items);
+	}
+	json_decref(items);
+}
+
+#define APRIL_SERIES \
+    "{\"organizer\":\"" ALICE "\",\"attendees\":[\"" BOB "\",\"" CAROL "\"]," \
+    " \"subject\":\"Pipeline\",\"start\":\"2026-04-06T10:00:00Z\"," \
+    " \"end\":\"2026-04-06T10:30:00Z\",\"recurrence\":{\"pattern\":{\"type\":\"weekly\"," \
+    " \"daysOfWeek\":[\"monday\",\"wednesday\"]},\"range\":{\"type\":\"endDate\"," \
+    " \"startDate\":\"2026-04-06\",\"endDate\":\"2026-04-15\"}}}"
+
+/* An attendee deletes a meeting, then one occurrence of a series, from their calendar: only
+ * their next delta round reports it; nobody else's copy changes. */
+static void
+test_delete_by_attendee(void **state)
+{
+	static const char *const users[] = { ALICE, BOB, CAROL };
+	json_t *single = meeting("{\"organizer\":\"" ALICE "\",\"attendees\":[\"" BOB "\",\""
+	    CAROL "\"],\"subject\":\"Demo\",\"start\":\"2026-04-20T10:00:00Z\","
+	    "\"end\":\"2026-04-20T11:00:00Z\"}");
+	json_t *series = meeting(APRIL_SERIES);
+	json_t *items = json_array(), *it, *r, *v;
+	char *dl[3], path[1024], occ_id[256];
+	int pages;
+
+	(void)state;
+	/* Initial rounds: the meeting and four occurrences, each with the start the series gave
+	 * it; the single meeting has none. */
+	for (int u = 0; u < 3; u++) {
+		dl[u] = delta_round(users[u], NULL, 50, items, &pages);
+		assert_int_equal(json_array_size(items), 5);
+		assert_null(json_object_get(item(items, copy_id(single, users[u])),
+		    "originalStart"));
+		assert_non_null(item_at(items, "2026-04-06T10:00:00Z"));
+		assert_non_null(item_at(items, "2026-04-13T10:00:00Z"));
+		assert_non_null(item_at(items, "2026-04-15T10:00:00Z"));
+		it = item_at(items, "2026-04-08T10:00:00Z");
+		assert_non_null(it);
+		assert_string_equal(str(it, "type"), "occurrence");
+		if (u == 1)
+			snprintf(occ_id, sizeof(occ_id), "%s", str(it, "id"));
+		json_array_clear(items);
+	}
+
+	/* Bob deletes the meeting. */
+	snprintf(path, sizeof(path), "/_sim/events/%s?user=%s", str(single, "uid"), BOB);
+	r = ctl("DELETE", path, NULL, 200);
+	assert_string_equal(str(r, "uid"), str(single, "uid"));
+	assert_int_equal(json_integer_value(json_object_get(r, "removed")), 1);
+	json_decref(r);
+	next_rounds(users, dl, BOB, copy_id(single, BOB));
+	snprintf(path, sizeof(path), "/v1.0/users/%s/events/%s", BOB, copy_id(single, BOB));
+	graph_error(token, path, 404, "ErrorItemNotFound", NULL);
+	snprintf(path, sizeof(path), "/v1.0/users/%s/events/%s", CAROL, copy_id(single, CAROL));
+	v = graph(path, NULL, 200);
+	assert_true(json_is_false(json_object_get(v, "isCancelled")));
+	assert_string_equal(str(v, "subject"), "Demo");
+	json_decref(v);
+	/* No response went to the organizer. */
+	snprintf(path, sizeof(path), "/v1.0/users/%s/events/%s", ALICE, copy_id(single, ALICE));
+	v = graph(path, NULL, 200);
+	assert_string_equal(str(json_object_get(json_array_get(json_object_get(v, "attendees"),
+	    0), "status"), "response"), "none");
+	json_decref(v);
+	/* Gone is gone: a second delete finds no copy. */
+	snprintf(path, sizeof(path), "/_sim/events/%s?user=%s", str(single, "uid"), BOB);
+	r = ctl("DELETE", path, NULL, 404);
+	assert_non_null(strstr(str(r, "error"), "no copy"));
+	json_decref(r);
+
+	/* Bob deletes the 8 April occurrence: the rest of his series stays. */
+	snprintf(path, sizeof(path), "/_sim/events/%s?user=%s&occurrence=2026-04-08",
+	    str(series, "uid"), BOB);
+	r = ctl("DELETE", path, NULL, 200);
+	assert_int_equal(json_integer_value(json_object_get(r, "removed")), 1);
+	json_decref(r);
+	next_rounds(users, dl, BOB, occ_id);
+	v = view(BOB, "2026-04-01T00:00:00Z", "2026-05-01T00:00:00Z", NULL);
+	assert_int_equal(json_array_size(v), 3);
+	assert_null(item(v, occ_id));
+	assert_null(item_at(v, "2026-04-08T10:00:00Z"));
+	json_decref(v);
+	v = view(CAROL, "2026-04-01T00:00:00Z", "2026-05-01T00:00:00Z", NULL);
+	assert_int_equal(json_array_size(v), 5);
+	json_decref(v);
+	snprintf(path, sizeof(path), "/v1.0/users/%s/events/%s", BOB, copy_id(series, BOB));
+	json_decref(graph(path, NULL, 200));
+	/* The same occurrence again, one on a day the series does not meet, one of a single
+	 * meeting: none is in Bob's calendar. */
+	snprintf(path, sizeof(path), "/_sim/events/%s?user=%s&occurrence=2026-04-08",
+	    str(series, "uid"), BOB);
+	json_decref(ctl("DELETE", path, NULL, 404));
+	snprintf(path, sizeof(path), "/_sim/events/%s?user=%s&occurrence=2026-04-07",
+	    str(series, "uid"), BOB);
+	json_decref(ctl("DELETE", path, NULL, 404));
+	snprintf(path, sizeof(path), "/_sim/events/%s?user=%s&occurrence=2026-04-20",
+	    str(single, "uid"), CAROL);
+	json_decref(ctl("DELETE", path, NULL, 404));
+
+	for (int u = 0; u < 3; u++)
+		free(dl[u]);
+	json_decref(items);
+	json_decref(single);
+	json_decref(series);
+}
+
+/* The organizer deleting a meeting cancels it for the attendees, as Exchange does; and the
+ * deletes the control API refuses. */
+static void
+test_delete_by_organizer(void **state)
+{
+	json_t *series = meeting(APRIL_SERIES), *single = meeting(SINGLE_SPEC), *r, *v, *ev;
+	char path[1024];
+	size_t i;
+	int cancelled = 0;
+
+	(void)state;
+	/* One occurrence, by its instant: gone from Alice's calendar, cancelled in Bob's. */
+	snprintf(path, sizeof(path), "/_sim/events/%s?user=%s&occurrence=2026-04-13T10:00:00Z",
+	    str(series, "uid"), ALICE);
+	r = ctl("DELETE", path, NULL, 200);
+	assert_int_equal(json_integer_value(json_object_get(r, "removed")), 1);
+	assert_int_equal(json_integer_value(json_object_get(r, "cancelled")), 2);
+	json_decref(r);
+	v = view(ALICE, "2026-04-01T00:00:00Z", "2026-05-01T00:00:00Z", NULL);
+	assert_int_equal(json_array_size(v), 3);
+	assert_null(item_at(v, "2026-04-13T10:00:00Z"));
+	json_decref(v);
+	v = view(BOB, "2026-04-01T00:00:00Z", "2026-05-01T00:00:00Z", NULL);
+	assert_int_equal(json_array_size(v), 4);
+	json_array_foreach(v, i, ev) {
+		int is_it = strcmp(str(ev, "originalStart"), "2026-04-13T10:00:00Z") == 0;
+
+		assert_int_equal(json_is_true(json_object_get(ev, "isCancelled")), is_it);
+		cancelled += is_it;
+		if (is_it) {
+			assert_string_equal(str(ev, "type"), "exception");
+			assert_string_equal(str(ev, "subject"), "Canceled: Pipeline");
+		}
+	}
+	assert_int_equal(cancelled, 1);
+	json_decref(v);
+
+	/* The whole meeting. */
+	snprintf(path, sizeof(path), "/_sim/events/%s?user=%s", str(single, "uid"), ALICE);
+	r = ctl("DELETE", path, NULL, 200);
+	assert_int_equal(json_integer_value(json_object_get(r, "removed")), 1);
+	assert_int_equal(json_integer_value(json_object_get(r, "cancelled")), 1);
+	json_decref(r);
+	snprintf(path, sizeof(path), "/v1.0/users/%s/events/%s", ALICE, copy_id(single, ALICE));
+	graph_error(token, path, 404, "ErrorItemNotFound", NULL);
+	snprintf(path, sizeof(path), "/v1.0/users/%s/events/%s", BOB, copy_id(single, BOB));
+	ev = graph(path, NULL, 200);
+	assert_true(json_is_true(json_object_get(ev, "isCancelled")));
+	json_decref(ev);
+
+	/* Refused: no such meeting (404), no user given (400), a user nobody knows or who has no
+	 * copy (404), an occurrence that is no date (400). */
+	r = ctl("DELETE", "/_sim/events/no-such-meeting?user=" BOB, NULL, 404);
+	assert_non_null(strstr(str(r, "error"), "no event"));
+	json_decref(r);
+	snprintf(path, sizeof(path), "/_sim/events/%s", str(series, "uid"));
+	r = ctl("DELETE", path, NULL, 400);
+	assert_non_null(strstr(str(r, "error"), "user"));
+	json_decref(r);
+	snprintf(path, sizeof(path), "/_sim/events/%s?user=nobody@" DOMAIN, str(series, "uid"));
+	r = ctl("DELETE", path, NULL, 404);
+	assert_non_null(strstr(str(r, "error"), "no user"));
+	json_decref(r);
+	snprintf(path, sizeof(path), "/_sim/events/%s?user=" CAROL, str(single, "uid"));
+	json_decref(ctl("DELETE", path, NULL, 404));
+	snprintf(path, sizeof(path), "/_sim/events/%s?user=" BOB "&occurrence=someday",
+	    str(series, "uid"));
+	r = ctl("DELETE", path, NULL, 400);
+	assert_non_null(strstr(str(r, "error"), "occurrence"));
+	json_decref(r);
+	json_decref(series);
+	json_decref(single);
 }
 
 static void
@@ -1073,6 +1333,8 @@ main(void)
 		cmocka_unit_test_setup(test_delta_tokens_gone, fresh),
 		cmocka_unit_test_setup(test_permissions, fresh),
 		cmocka_unit_test_setup(test_occurrence_changes, fresh),
+		cmocka_unit_test_setup(test_delete_by_attendee, fresh),
+		cmocka_unit_test_setup(test_delete_by_organizer, fresh),
 		cmocka_unit_test_setup(test_control_refusals, fresh),
 	};
 

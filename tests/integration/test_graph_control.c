@@ -177,7 +177,7 @@ test_health_and_unknown_paths(void **state)
 		{ "GET", "/_sim/seed", 405 },
 		{ "PUT", "/_sim/faults", 405 },
 		{ "GET", "/_sim/mail/a/b", 405 },
-		{ "DELETE", "/_sim/events/x", 405 },
+		{ "DELETE", "/_sim/events", 405 },
 	};
 	json_t *j;
 

@@ -915,6 +915,9 @@ test_deleted_moved_events(void **state)
 	body = sub_body("users/" BOB "/events", "/meet", "created", 3600, "cal", NULL);
 	json_decref(create_ok(body, token, ev_id, NULL));
 	json_decref(body);
+	body = sub_body("users/" BOB "/events", "/unmeet", "deleted", 3600, NULL, NULL);
+	json_decref(create_ok(body, token, id, NULL));
+	json_decref(body);
 	hook_server_clear(hook);
 
 	/* Creation is not subscribed: only the delete is heard, without an etag. */
@@ -962,6 +965,19 @@ test_deleted_moved_events(void **state)
 	assert_string_equal(str(data, "id"), ev_item);
 	assert_true(strncmp(str(data, "@odata.etag"), "W/\"", 3) == 0);
 	json_decref(payload);
+
+	/* Bob deletes the meeting from his calendar: his "deleted" subscription hears it. */
+	snprintf(path, sizeof(path), "/_sim/events/%s?user=%s", str(r, "uid"), BOB);
+	json_decref(ctl("DELETE", path, NULL, 200));
+	assert_int_equal(hook_server_wait(hook, "/unmeet", 1, 1000), 1);
+	payload = received("/unmeet", 0);
+	n = json_array_get(json_object_get(payload, "value"), 0);
+	assert_string_equal(str(n, "changeType"), "deleted");
+	assert_string_equal(str(n, "resource"), resource);
+	assert_string_equal(str(json_object_get(n, "resourceData"), "id"), ev_item);
+	assert_null(json_object_get(json_object_get(n, "resourceData"), "@odata.etag"));
+	json_decref(payload);
+	assert_int_equal(hook_server_count(hook, "/meet"), 1);
 	json_decref(r);
 }
 
