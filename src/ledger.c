@@ -12,6 +12,12 @@
  * subscriptions	per Graph subscription id: what it watches, its clientState, its expiry
  * dirty_folders	per (mailbox, folder) a notification marked: a generation and the first
  *		unread mark's time
+ * meetings	one row per meeting key: its sync state and what was last written for it.
+ *		changed_at orders the pending ones (the oldest unhandled change first).
+ * meeting_copies	per (mailbox, Graph event id): which meeting it is a copy of, and the rep's
+ *		response and the event's fields as calendar.c gave them
+ * opp_next	per Opportunity: the Next_Meeting_Date__c olsync last wrote, and when it was
+ *		marked for a recompute (0: not marked)
  *
  * Times are Unix seconds. Statements are prepared per call: the SQL is ours, and a ledger call
  * costs a disk sync anyway, which dwarfs a prepare. */
@@ -70,6 +76,27 @@ static const char *const migrations[] = {
 	"  action TEXT CHECK (action IN ('renew', 'recreate')));"
 	"CREATE TABLE dirty_folders (mailbox TEXT NOT NULL, folder TEXT NOT NULL,"
 	"  gen INTEGER NOT NULL, marked_at INTEGER NOT NULL, PRIMARY KEY (mailbox, folder));",
+
+	"CREATE TABLE meetings (key TEXT PRIMARY KEY,"
+	"  state TEXT NOT NULL DEFAULT 'pending'"
+	"    CHECK (state IN ('pending', 'done', 'failed', 'dead')),"
+	"  sf_event_id TEXT, opportunity_id TEXT, owner_mailbox TEXT,"
+	"  start_at INTEGER NOT NULL DEFAULT 0, written TEXT,"
+	"  attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL DEFAULT 0,"
+	"  last_error TEXT, changed_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+	"CREATE INDEX meetings_open ON meetings (state, changed_at)"
+	"  WHERE state IN ('pending', 'failed');"
+	"CREATE INDEX meetings_opportunity ON meetings (opportunity_id, start_at)"
+	"  WHERE state = 'done' AND sf_event_id IS NOT NULL;"
+	"CREATE TABLE meeting_copies (mailbox TEXT NOT NULL, graph_id TEXT NOT NULL,"
+	"  key TEXT NOT NULL REFERENCES meetings (key), response TEXT NOT NULL,"
+	"  attending INTEGER NOT NULL, ever_attending INTEGER NOT NULL,"
+	"  cancelled INTEGER NOT NULL, start_at INTEGER NOT NULL, data TEXT NOT NULL,"
+	"  updated_at INTEGER NOT NULL, PRIMARY KEY (mailbox, graph_id));"
+	"CREATE INDEX meeting_copies_key ON meeting_copies (key);"
+	"CREATE TABLE opp_next (opportunity_id TEXT PRIMARY KEY, written TEXT,"
+	"  marked INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX opp_next_marked ON opp_next (marked, opportunity_id) WHERE marked <> 0;",
 };
 
 static const char *const state_names[LEDGER_STATE_COUNT] = {
@@ -79,6 +106,30 @@ static const char *const state_names[LEDGER_STATE_COUNT] = {
 	[LEDGER_FAILED] = "failed",
 	[LEDGER_DEAD] = "dead",
 };
+
+static const char *const msync_names[] = {
+	[LEDGER_MEETING_PENDING] = "pending",
+	[LEDGER_MEETING_DONE] = "done",
+	[LEDGER_MEETING_FAILED] = "failed",
+	[LEDGER_MEETING_DEAD] = "dead",
+};
+
+/* A table of keyed things whose state moves through pending, failed and dead: what the refusals
+ * and the failure bookkeeping shared by messages and meetings need to know of it. */
+struct keyed {
+	const char		*noun;		/* for errors: "cannot skip a message that ..." */
+	const char		*state_sql;	/* the state of key ?1 */
+	const char *const	*names;		/* state names by enum value */
+	int			 nnames;
+	int			 unknown;	/* what a state not in names reads as */
+};
+
+/* The CHECK constraints keep other states out; a hand-edited row reads as dead so it is listed
+ * for an operator rather than silently retried. */
+static const struct keyed messages_t = { "message", "SELECT state FROM messages WHERE key = ?1",
+	state_names, LEDGER_STATE_COUNT, LEDGER_DEAD };
+static const struct keyed meetings_t = { "meeting", "SELECT state FROM meetings WHERE key = ?1",
+	msync_names, (int)(sizeof(msync_names) / sizeof(msync_names[0])), LEDGER_MEETING_DEAD };
 
 /* The columns read_entry expects, with the first sighting of the message. */
 #define ENTRY_SELECT \
@@ -198,15 +249,19 @@ col_dup(sqlite3_stmt *st, int i)
 	return s != NULL ? xstrdup((const char *)s) : NULL;
 }
 
+static int
+parse_name(const struct keyed *t, const unsigned char *s)
+{
+	for (int i = 0; i < t->nnames; i++)
+		if (s != NULL && strcmp((const char *)s, t->names[i]) == 0)
+			return i;
+	return t->unknown;
+}
+
 static enum ledger_state
 parse_state(const unsigned char *s)
 {
-	for (int i = 0; i < LEDGER_STATE_COUNT; i++)
-		if (s != NULL && strcmp((const char *)s, state_names[i]) == 0)
-			return (enum ledger_state)i;
-	/* The CHECK constraint keeps other values out; a hand-edited row reads as dead so it is
-	 * listed for an operator rather than silently retried. */
-	return LEDGER_DEAD;
+	return (enum ledger_state)parse_name(&messages_t, s);
 }
 
 static enum ledger_dir
@@ -549,27 +604,29 @@ ledger_next_pending(struct ledger *l, int64_t now, struct ledger_entry *out, siz
 
 /* After an UPDATE ... WHERE state IN open matched nothing: say why. */
 static int
-refuse(struct ledger *l, const char *key, const char *what)
+refuse(struct ledger *l, const struct keyed *t, const char *key, const char *what)
 {
-	sqlite3_stmt *st = db_prepare(l->db, "SELECT state FROM messages WHERE key = ?1");
+	sqlite3_stmt *st = db_prepare(l->db, t->state_sql);
 	int rc;
 
 	bind_text(st, 1, key);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
-		err_set(l->err, sizeof(l->err), "ledger: cannot %s a message that is %s", what,
+		err_set(l->err, sizeof(l->err), "ledger: cannot %s a %s that is %s", what, t->noun,
 		    (const char *)sqlite3_column_text(st, 0));
 	else if (rc == SQLITE_DONE)
-		err_set(l->err, sizeof(l->err), "ledger: cannot %s: no such message", what);
+		err_set(l->err, sizeof(l->err), "ledger: cannot %s: no such %s", what, t->noun);
 	else
 		fail_db(l, what);
 	sqlite3_finalize(st);
 	return -1;
 }
 
-/* Runs an UPDATE on one open message whose last parameter is the key. Finalizes st. */
+/* Runs an UPDATE on one open message or meeting (of t) whose first parameter is the key.
+ * Finalizes st. */
 static int
-update_open(struct ledger *l, sqlite3_stmt *st, const char *key, const char *what)
+update_open(struct ledger *l, const struct keyed *t, sqlite3_stmt *st, const char *key,
+    const char *what)
 {
 	int changed;
 
@@ -579,7 +636,7 @@ update_open(struct ledger *l, sqlite3_stmt *st, const char *key, const char *wha
 	}
 	changed = sqlite3_changes(l->db);
 	sqlite3_finalize(st);
-	return changed > 0 ? 0 : refuse(l, key, what);
+	return changed > 0 ? 0 : refuse(l, t, key, what);
 }
 
 static void
@@ -613,7 +670,7 @@ ledger_mark_logged(struct ledger *l, const char *key, const struct ledger_sf_ids
 	bind_text(st, 1, key);
 	sqlite3_bind_int64(st, 2, now_s());
 	bind_ids(st, 3, ids);
-	return update_open(l, st, key, "mark logged");
+	return update_open(l, &messages_t, st, key, "mark logged");
 }
 
 int
@@ -629,7 +686,7 @@ ledger_note_sf_ids(struct ledger *l, const char *key, const struct ledger_sf_ids
 	bind_text(st, 1, key);
 	sqlite3_bind_int64(st, 2, now_s());
 	bind_ids(st, 3, ids);
-	return update_open(l, st, key, "note ids of");
+	return update_open(l, &messages_t, st, key, "note ids of");
 }
 
 /* skipped or dead with a reason. */
@@ -651,7 +708,7 @@ mark_final(struct ledger *l, const char *key, const char *state, const char *rea
 	bind_text(st, 2, state);
 	bind_text(st, 3, r);
 	sqlite3_bind_int64(st, 4, now_s());
-	rc = update_open(l, st, key, what);
+	rc = update_open(l, &messages_t, st, key, what);
 	free(r);
 	return rc;
 }
@@ -668,43 +725,38 @@ ledger_mark_dead(struct ledger *l, const char *key, const char *reason)
 	return mark_final(l, key, "dead", reason, "mark dead");
 }
 
-int
-ledger_mark_failed(struct ledger *l, const char *key, const char *error, enum ledger_fail fail,
-    int64_t next_attempt_at, enum ledger_state *state)
+/*
+ * A failed attempt on an open message or meeting. sql is an UPDATE of t's row ?1 that applies the
+ * transition in one statement (so it is atomic without a lock) and returns the new state, with
+ * ?2 whether the attempt counts, ?3 the error, ?4 whether it is final, ?5 the maximum attempts,
+ * ?6 next_attempt_at and ?7 now. *state gets the state as an index into t->names.
+ */
+static int
+fail_attempt(struct ledger *l, const struct keyed *t, const char *sql, const char *key,
+    const char *error, enum ledger_fail fail, int64_t next_attempt_at, int *state)
 {
 	sqlite3_stmt *st;
-	char *e = NULL;
-	int rc = -1, counted, final;
+	char *e;
+	int rc = -1;
 
-	if (check_tx(l) < 0 || check_str(l, "message key", key, LEDGER_KEY_MAX) < 0 ||
-	    check_present(l, "error", error) < 0)
+	if (check_present(l, "error", error) < 0)
 		return -1;
 	if (fail != LEDGER_FAIL_TEMP && fail != LEDGER_FAIL_WAIT && fail != LEDGER_FAIL_FINAL)
 		return err_set(l->err, sizeof(l->err), "ledger: bad failure class %d", (int)fail);
-	/* A wait is the service pacing us, not the message failing: it costs no attempt, or a
-	 * long rate limit would dead-letter mail that is fine. */
-	counted = fail != LEDGER_FAIL_WAIT;
-	final = fail == LEDGER_FAIL_FINAL;
 	e = clean_text(error);
-	/* One statement decides and applies the transition, so it is atomic without a lock. */
-	st = db_prepare(l->db, "UPDATE messages SET attempts = attempts + ?2, last_error = ?3,"
-	    " state = CASE WHEN ?4 OR (?2 AND attempts + 1 >= ?5) THEN 'dead' ELSE 'failed' END,"
-	    " reason = CASE WHEN ?4 THEN ?3"
-	    "   WHEN ?2 AND attempts + 1 >= ?5"
-	    "   THEN 'gave up after ' || (attempts + 1) || ' attempts' END,"
-	    " due_at = ?6, updated_at = ?7"
-	    " WHERE key = ?1 AND state IN " OPEN_STATES " RETURNING state");
+	st = db_prepare(l->db, sql);
 	bind_text(st, 1, key);
-	sqlite3_bind_int(st, 2, counted);
+	/* A wait is the service pacing us, not the item failing: it costs no attempt, or a
+	 * long rate limit would dead-letter work that is fine. */
+	sqlite3_bind_int(st, 2, fail != LEDGER_FAIL_WAIT);
 	bind_text(st, 3, e);
-	sqlite3_bind_int(st, 4, final);
+	sqlite3_bind_int(st, 4, fail == LEDGER_FAIL_FINAL);
 	sqlite3_bind_int(st, 5, l->max_attempts);
 	sqlite3_bind_int64(st, 6, next_attempt_at);
 	sqlite3_bind_int64(st, 7, now_s());
 	switch (sqlite3_step(st)) {
 	case SQLITE_ROW:
-		if (state != NULL)
-			*state = parse_state(sqlite3_column_text(st, 0));
+		*state = parse_name(t, sqlite3_column_text(st, 0));
 		if (sqlite3_step(st) != SQLITE_DONE) {
 			fail_db(l, "mark failed");
 			goto out;
@@ -712,7 +764,7 @@ ledger_mark_failed(struct ledger *l, const char *key, const char *error, enum le
 		rc = 0;
 		break;
 	case SQLITE_DONE:
-		refuse(l, key, "mark failed");
+		refuse(l, t, key, "mark failed");
 		break;
 	default:
 		fail_db(l, "mark failed");
@@ -722,6 +774,31 @@ out:
 	sqlite3_finalize(st);
 	free(e);
 	return rc;
+}
+
+/* The state a failure leaves: dead when final or when a counted attempt reaches the maximum. */
+#define FAIL_STATE	"CASE WHEN ?4 OR (?2 AND attempts + 1 >= ?5) THEN 'dead' ELSE 'failed' END"
+
+int
+ledger_mark_failed(struct ledger *l, const char *key, const char *error, enum ledger_fail fail,
+    int64_t next_attempt_at, enum ledger_state *state)
+{
+	int s;
+
+	if (check_tx(l) < 0 || check_str(l, "message key", key, LEDGER_KEY_MAX) < 0)
+		return -1;
+	if (fail_attempt(l, &messages_t, "UPDATE messages SET attempts = attempts + ?2,"
+	    " last_error = ?3, state = " FAIL_STATE ","
+	    " reason = CASE WHEN ?4 THEN ?3"
+	    "   WHEN ?2 AND attempts + 1 >= ?5"
+	    "   THEN 'gave up after ' || (attempts + 1) || ' attempts' END,"
+	    " due_at = ?6, updated_at = ?7"
+	    " WHERE key = ?1 AND state IN " OPEN_STATES " RETURNING state", key, error, fail,
+	    next_attempt_at, &s) < 0)
+		return -1;
+	if (state != NULL)
+		*state = (enum ledger_state)s;
+	return 0;
 }
 
 int
@@ -1110,21 +1187,28 @@ ledger_rr_next(struct ledger *l, const char *pool, size_t n, size_t *index)
 	return rc == SQLITE_DONE ? 0 : fail_db(l, "round robin");
 }
 
-int
-ledger_kv_get(struct ledger *l, const char *key, char **value)
+/* Runs sql, which selects one text column of the row whose key is ?1: 0 with *value (caller
+ * frees; NULL for NULL), LEDGER_NOT_FOUND without a row, -1. */
+static int
+lookup_text(struct ledger *l, const char *sql, const char *key, char **value, const char *what)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = db_prepare(l->db, sql);
 	int rc;
 
-	*value = NULL;
-	if (check_tx(l) < 0 || check_str(l, "kv key", key, LEDGER_NAME_MAX) < 0)
-		return -1;
-	st = db_prepare(l->db, "SELECT value FROM kv WHERE key = ?1");
 	bind_text(st, 1, key);
-	if ((rc = step_row(l, st, "kv get")) == 0)
+	if ((rc = step_row(l, st, what)) == 0)
 		*value = col_dup(st, 0);
 	sqlite3_finalize(st);
 	return rc;
+}
+
+int
+ledger_kv_get(struct ledger *l, const char *key, char **value)
+{
+	*value = NULL;
+	if (check_tx(l) < 0 || check_str(l, "kv key", key, LEDGER_NAME_MAX) < 0)
+		return -1;
+	return lookup_text(l, "SELECT value FROM kv WHERE key = ?1", key, value, "kv get");
 }
 
 int
@@ -1411,4 +1495,421 @@ ledger_next_retry(struct ledger *l, int64_t *at)
 		*at = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return rc;
+}
+
+/* An optional id: NULL (or empty, stored as NULL), or at most max bytes. */
+static int
+check_opt(struct ledger *l, const char *what, const char *s, size_t max)
+{
+	if (s != NULL && strnlen(s, max + 1) > max)
+		return err_set(l->err, sizeof(l->err), "ledger: %s is longer than %zu bytes",
+		    what, max);
+	return 0;
+}
+
+static int
+check_meeting_key(struct ledger *l, const char *key)
+{
+	return check_str(l, "meeting key", key, LEDGER_NAME_MAX);
+}
+
+static int
+check_copy(struct ledger *l, const struct ledger_meeting_copy *c)
+{
+	if (check_meeting_key(l, c->key) < 0 ||
+	    check_str(l, "mailbox", c->mailbox, LEDGER_NAME_MAX) < 0 ||
+	    check_str(l, "graph id", c->graph_id, LEDGER_NAME_MAX) < 0 ||
+	    check_str(l, "response", c->response, LEDGER_NAME_MAX) < 0 ||
+	    check_str(l, "event data", c->data, LEDGER_VALUE_MAX) < 0)
+		return -1;
+	return 0;
+}
+
+/* ?1 .. ?8: the copy's mailbox, graph id, key, response, attending, cancelled, start, data. */
+static void
+bind_copy(sqlite3_stmt *st, const struct ledger_meeting_copy *c)
+{
+	bind_text(st, 1, c->mailbox);
+	bind_text(st, 2, c->graph_id);
+	bind_text(st, 3, c->key);
+	bind_text(st, 4, c->response);
+	sqlite3_bind_int(st, 5, c->attending != 0);
+	sqlite3_bind_int(st, 6, c->cancelled != 0);
+	sqlite3_bind_int64(st, 7, c->start_at);
+	bind_text(st, 8, c->data);
+}
+
+/*
+ * Makes the meeting key pending, creating it if new. A meeting already pending keeps its
+ * changed_at: the oldest unhandled change sets its place in line, so one that keeps changing is
+ * not pushed back for ever. A dead one comes back with its attempts reset (the change may be
+ * what it needed); a failed one keeps them, so a meeting that fails whatever happens to it
+ * still ends dead.
+ */
+static int
+meeting_touch(struct ledger *l, const char *key, int64_t now)
+{
+	sqlite3_stmt *st = db_prepare(l->db, "INSERT INTO meetings (key, changed_at, updated_at)"
+	    " VALUES (?1, ?2, ?2) ON CONFLICT (key) DO UPDATE SET state = 'pending',"
+	    " changed_at = CASE WHEN state = 'pending' THEN changed_at ELSE excluded.changed_at END,"
+	    " attempts = CASE WHEN state = 'dead' THEN 0 ELSE attempts END,"
+	    " next_attempt_at = 0, updated_at = excluded.updated_at");
+	int rc;
+
+	bind_text(st, 1, key);
+	sqlite3_bind_int64(st, 2, now);
+	rc = step_done(l, st, "meeting pending");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+ledger_meeting_copy_put(struct ledger *l, const struct ledger_meeting_copy *c, int *changed)
+{
+	sqlite3_stmt *st = NULL;
+	char *old_key = NULL;
+	int64_t now = now_s();
+	int ok = 0, rc, same = 0;
+
+	if (check_copy(l, c) < 0 || atomic_begin(l) < 0)
+		return -1;
+	/* SQLite compares: data may be tens of kilobytes, and a delta replay is the common case. */
+	st = db_prepare(l->db, "SELECT key, key = ?3 AND response = ?4 AND attending = ?5"
+	    " AND cancelled = ?6 AND start_at = ?7 AND data = ?8"
+	    " FROM meeting_copies WHERE mailbox = ?1 AND graph_id = ?2");
+	bind_copy(st, c);
+	if ((rc = step_row(l, st, "find meeting copy")) < 0)
+		goto out;
+	same = rc == 0 && sqlite3_column_int(st, 1);
+	if (rc == 0 && !same)
+		old_key = col_dup(st, 0);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (same) {
+		ok = 1;
+		goto out;
+	}
+
+	/* The meeting first: the copy references it. */
+	if (meeting_touch(l, c->key, now) < 0)
+		goto out;
+	st = db_prepare(l->db, "INSERT INTO meeting_copies (mailbox, graph_id, key, response,"
+	    " attending, ever_attending, cancelled, start_at, data, updated_at)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9)"
+	    " ON CONFLICT (mailbox, graph_id) DO UPDATE SET key = excluded.key,"
+	    " response = excluded.response, attending = excluded.attending,"
+	    " ever_attending = ever_attending OR excluded.attending,"
+	    " cancelled = excluded.cancelled, start_at = excluded.start_at, data = excluded.data,"
+	    " updated_at = excluded.updated_at");
+	bind_copy(st, c);
+	sqlite3_bind_int64(st, 9, now);
+	if (step_done(l, st, "put meeting copy") < 0)
+		goto out;
+	/* The Graph event now belongs to another meeting (a series instance moved): the one it
+	 * left lost a copy, which may change its Event too. */
+	if (old_key != NULL && strcmp(old_key, c->key) != 0 && meeting_touch(l, old_key, now) < 0)
+		goto out;
+	ok = 1;
+out:
+	sqlite3_finalize(st);
+	free(old_key);
+	if (atomic_end(l, ok) < 0)
+		return -1;
+	if (changed != NULL)
+		*changed = !same;
+	return 0;
+}
+
+int
+ledger_meeting_copy_remove(struct ledger *l, const char *mailbox, const char *graph_id,
+    int *found)
+{
+	sqlite3_stmt *st;
+	char *key = NULL;
+	int ok = 0, rc;
+
+	if (check_str(l, "mailbox", mailbox, LEDGER_NAME_MAX) < 0 ||
+	    check_str(l, "graph id", graph_id, LEDGER_NAME_MAX) < 0 || atomic_begin(l) < 0)
+		return -1;
+	st = db_prepare(l->db, "DELETE FROM meeting_copies WHERE mailbox = ?1 AND graph_id = ?2"
+	    " RETURNING key");
+	bind_text(st, 1, mailbox);
+	bind_text(st, 2, graph_id);
+	if ((rc = step_row(l, st, "remove meeting copy")) < 0)
+		goto out;
+	if (rc == 0) {
+		key = col_dup(st, 0);
+		if (step_done(l, st, "remove meeting copy") < 0)
+			goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (key != NULL && meeting_touch(l, key, now_s()) < 0)
+		goto out;
+	ok = 1;
+out:
+	sqlite3_finalize(st);
+	if (atomic_end(l, ok) < 0) {
+		free(key);
+		return -1;
+	}
+	if (found != NULL)
+		*found = key != NULL;
+	free(key);
+	return 0;
+}
+
+static void
+read_key(sqlite3_stmt *st, void *p)
+{
+	*(char **)p = col_dup(st, 0);
+}
+
+/* Reads a query of one text column into *keys (see ledger_keys_free). Finalizes st. */
+static int
+read_keys(struct ledger *l, sqlite3_stmt *st, char ***keys, size_t *n, const char *what)
+{
+	void *v;
+
+	if (read_rows(l, st, sizeof(**keys), read_key, &v, n, what) < 0) {
+		ledger_keys_free(v, *n);
+		*n = 0;
+		return -1;
+	}
+	*keys = v;
+	return 0;
+}
+
+int
+ledger_meeting_due(struct ledger *l, int64_t now, size_t max, char ***keys, size_t *n)
+{
+	sqlite3_stmt *st;
+
+	*keys = NULL;
+	*n = 0;
+	if (check_tx(l) < 0)
+		return -1;
+	st = db_prepare(l->db, "SELECT key FROM meetings WHERE state = 'pending'"
+	    " OR (state = 'failed' AND next_attempt_at <= ?1)"
+	    " ORDER BY state = 'failed', CASE state WHEN 'pending' THEN changed_at"
+	    " ELSE next_attempt_at END, key LIMIT ?2");
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, limit_of(max));
+	return read_keys(l, st, keys, n, "meetings due");
+}
+
+void
+ledger_keys_free(char **keys, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(keys[i]);
+	free(keys);
+}
+
+int
+ledger_meeting_get(struct ledger *l, const char *key, struct ledger_meeting *out)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (check_tx(l) < 0 || check_meeting_key(l, key) < 0)
+		return -1;
+	/* One statement, so the meeting and its copies are one snapshot even outside a
+	 * transaction. */
+	st = db_prepare(l->db, "SELECT m.key, m.state, m.sf_event_id, m.opportunity_id,"
+	    " m.owner_mailbox, m.start_at, m.written, m.attempts, m.next_attempt_at, m.last_error,"
+	    " c.mailbox, c.graph_id, c.response, c.attending, c.ever_attending, c.cancelled,"
+	    " c.start_at, c.data, c.updated_at FROM meetings m"
+	    " LEFT JOIN meeting_copies c ON c.key = m.key"
+	    " WHERE m.key = ?1 ORDER BY c.mailbox, c.graph_id");
+	bind_text(st, 1, key);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return rc == SQLITE_DONE ? LEDGER_NOT_FOUND : fail_db(l, "meeting get");
+	}
+	out->key = col_dup(st, 0);
+	out->sync = (enum ledger_msync)parse_name(&meetings_t, sqlite3_column_text(st, 1));
+	out->sf_event_id = col_dup(st, 2);
+	out->opportunity_id = col_dup(st, 3);
+	out->owner_mailbox = col_dup(st, 4);
+	out->start_at = sqlite3_column_int64(st, 5);
+	out->written = col_dup(st, 6);
+	out->attempts = sqlite3_column_int(st, 7);
+	out->next_attempt_at = sqlite3_column_int64(st, 8);
+	out->last_error = col_dup(st, 9);
+	for (; rc == SQLITE_ROW; rc = sqlite3_step(st)) {
+		struct ledger_meeting_copy_row *c;
+
+		if (sqlite3_column_type(st, 10) == SQLITE_NULL)
+			continue;	/* no copy left: the LEFT JOIN's one row */
+		if (out->ncopies == cap) {
+			cap = cap ? 2 * cap : 4;
+			out->copies = xrealloc(out->copies, cap * sizeof(*out->copies));
+		}
+		c = &out->copies[out->ncopies++];
+		c->mailbox = col_dup(st, 10);
+		c->graph_id = col_dup(st, 11);
+		c->response = col_dup(st, 12);
+		c->attending = sqlite3_column_int(st, 13);
+		c->ever_attending = sqlite3_column_int(st, 14);
+		c->cancelled = sqlite3_column_int(st, 15);
+		c->start_at = sqlite3_column_int64(st, 16);
+		c->data = col_dup(st, 17);
+		c->updated_at = sqlite3_column_int64(st, 18);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		fail_db(l, "meeting get");
+		ledger_meeting_clear(out);
+		return -1;
+	}
+	return 0;
+}
+
+void
+ledger_meeting_clear(struct ledger_meeting *m)
+{
+	if (m == NULL)
+		return;
+	for (size_t i = 0; i < m->ncopies; i++) {
+		free(m->copies[i].mailbox);
+		free(m->copies[i].graph_id);
+		free(m->copies[i].response);
+		free(m->copies[i].data);
+	}
+	free(m->copies);
+	free(m->key);
+	free(m->sf_event_id);
+	free(m->opportunity_id);
+	free(m->owner_mailbox);
+	free(m->written);
+	free(m->last_error);
+	memset(m, 0, sizeof(*m));
+}
+
+int
+ledger_meeting_done(struct ledger *l, const char *key, const char *sf_event_id,
+    const char *opportunity_id, const char *owner_mailbox, int64_t start_at,
+    const char *written)
+{
+	sqlite3_stmt *st;
+
+	if (check_tx(l) < 0 || check_meeting_key(l, key) < 0 ||
+	    check_opt(l, "Salesforce event id", sf_event_id, LEDGER_NAME_MAX) < 0 ||
+	    check_opt(l, "opportunity id", opportunity_id, LEDGER_NAME_MAX) < 0 ||
+	    check_opt(l, "owner mailbox", owner_mailbox, LEDGER_NAME_MAX) < 0 ||
+	    check_opt(l, "written digest", written, LEDGER_NAME_MAX) < 0)
+		return -1;
+	st = db_prepare(l->db, "UPDATE meetings SET state = 'done', sf_event_id = ?2,"
+	    " opportunity_id = ?3, owner_mailbox = ?4, start_at = ?5, written = ?6, attempts = 0,"
+	    " next_attempt_at = 0, last_error = NULL, updated_at = ?7"
+	    " WHERE key = ?1 AND state IN " OPEN_STATES);
+	bind_text(st, 1, key);
+	bind_text(st, 2, sf_event_id);
+	bind_text(st, 3, opportunity_id);
+	bind_text(st, 4, owner_mailbox);
+	sqlite3_bind_int64(st, 5, start_at);
+	bind_text(st, 6, written);
+	sqlite3_bind_int64(st, 7, now_s());
+	return update_open(l, &meetings_t, st, key, "mark done");
+}
+
+int
+ledger_meeting_failed(struct ledger *l, const char *key, const char *error,
+    enum ledger_fail fail, int64_t next_attempt_at, enum ledger_msync *state)
+{
+	int s;
+
+	if (check_tx(l) < 0 || check_meeting_key(l, key) < 0)
+		return -1;
+	/* No reason column: last_error says why a dead meeting died. */
+	if (fail_attempt(l, &meetings_t, "UPDATE meetings SET attempts = attempts + ?2,"
+	    " last_error = ?3, state = " FAIL_STATE ", next_attempt_at = ?6, updated_at = ?7"
+	    " WHERE key = ?1 AND state IN " OPEN_STATES " RETURNING state", key, error, fail,
+	    next_attempt_at, &s) < 0)
+		return -1;
+	if (state != NULL)
+		*state = (enum ledger_msync)s;
+	return 0;
+}
+
+int
+ledger_meeting_next_on(struct ledger *l, const char *opportunity_id, int64_t after,
+    int64_t *earliest)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*earliest = 0;
+	if (check_tx(l) < 0 || check_str(l, "opportunity id", opportunity_id, LEDGER_NAME_MAX) < 0)
+		return -1;
+	st = db_prepare(l->db, "SELECT coalesce(min(start_at), 0) FROM meetings"
+	    " WHERE opportunity_id = ?1 AND start_at > ?2 AND state = 'done'"
+	    " AND sf_event_id IS NOT NULL");
+	bind_text(st, 1, opportunity_id);
+	sqlite3_bind_int64(st, 2, after);
+	/* An aggregate always has its row. */
+	if ((rc = step_row(l, st, "next meeting")) == 0)
+		*earliest = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+ledger_opp_mark(struct ledger *l, const char *opportunity_id)
+{
+	sqlite3_stmt *st;
+
+	if (check_tx(l) < 0 || check_str(l, "opportunity id", opportunity_id, LEDGER_NAME_MAX) < 0)
+		return -1;
+	/* marked keeps the first mark not yet written, so the marked are listed oldest first. */
+	st = db_prepare(l->db, "INSERT INTO opp_next (opportunity_id, marked)"
+	    " VALUES (?1, max(?2, 1)) ON CONFLICT (opportunity_id) DO UPDATE SET"
+	    " marked = CASE WHEN marked = 0 THEN excluded.marked ELSE marked END");
+	bind_text(st, 1, opportunity_id);
+	sqlite3_bind_int64(st, 2, now_s());
+	return run_done(l, st, "mark opportunity");
+}
+
+int
+ledger_opp_marked(struct ledger *l, size_t max, char ***ids, size_t *n)
+{
+	sqlite3_stmt *st;
+
+	*ids = NULL;
+	*n = 0;
+	if (check_tx(l) < 0)
+		return -1;
+	st = db_prepare(l->db, "SELECT opportunity_id FROM opp_next WHERE marked <> 0"
+	    " ORDER BY marked, opportunity_id LIMIT ?1");
+	sqlite3_bind_int64(st, 1, limit_of(max));
+	return read_keys(l, st, ids, n, "marked opportunities");
+}
+
+int
+ledger_opp_written(struct ledger *l, const char *opportunity_id, const char *value)
+{
+	sqlite3_stmt *st;
+
+	if (check_tx(l) < 0 || check_str(l, "opportunity id", opportunity_id, LEDGER_NAME_MAX) < 0 ||
+	    check_opt(l, "next meeting value", value, LEDGER_NAME_MAX) < 0)
+		return -1;
+	st = db_prepare(l->db, "INSERT INTO opp_next (opportunity_id, written, marked)"
+	    " VALUES (?1, ?2, 0) ON CONFLICT (opportunity_id) DO UPDATE SET"
+	    " written = excluded.written, marked = 0");
+	bind_text(st, 1, opportunity_id);
+	bind_text(st, 2, value);
+	return run_done(l, st, "opportunity written");
+}
+
+int
+ledger_opp_get(struct ledger *l, const char *opportunity_id, char **value)
+{
+	*value = NULL;
+	if (check_tx(l) < 0 || check_str(l, "opportunity id", opportunity_id, LEDGER_NAME_MAX) < 0)
+		return -1;
+	return lookup_text(l, "SELECT written FROM opp_next WHERE opportunity_id = ?1",
+	    opportunity_id, value, "opportunity get");
 }

@@ -2,7 +2,8 @@
  * de-duplication, the state machine as tables of steps (refused transitions included), what is due,
  * transactions (rollback, a crash mid-page in a child process), restart, retry, stats, hostile
  * keys, Lead claims, round-robin cursors, the key-value store, subscriptions, dirty folders, the
- * next retry and the migration of a ledger made before them. */
+ * next retry, meetings and their copies, the Opportunities' next meeting, and the migration of
+ * ledgers made before them. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -1523,9 +1524,837 @@ test_next_retry(void **state)
 	assert_int_equal(at, 0);
 }
 
-/* A ledger made before subscriptions existed (schema version 1) gains them on open and keeps
- * what it held. Dropping the new tables and the version number rebuilds that ledger exactly,
- * since migrations are only ever appended. */
+#define EVENT_DATA	"{\"subject\":\"Demo\",\"location\":\"Room 4\"}"
+
+static struct ledger_meeting_copy
+mcopy(const char *key, const char *mailbox, const char *graph_id, const char *response,
+    int attending, int64_t start_at)
+{
+	struct ledger_meeting_copy c = { key, mailbox, graph_id, response, attending, 0, start_at,
+	    EVENT_DATA };
+
+	return c;
+}
+
+/* Puts c, which must be accepted; returns *changed. */
+static int
+put(struct ledger *l, const struct ledger_meeting_copy *c)
+{
+	int changed = 42;
+
+	if (ledger_meeting_copy_put(l, c, &changed) < 0)
+		fail_msg("put %s/%s: %s", c->mailbox, c->graph_id, ledger_error(l));
+	if (changed != 0 && changed != 1)
+		fail_msg("put %s/%s: changed %d", c->mailbox, c->graph_id, changed);
+	return changed;
+}
+
+static enum ledger_msync
+msync_of(struct ledger *l, const char *key)
+{
+	struct ledger_meeting m;
+	enum ledger_msync s;
+
+	if (ledger_meeting_get(l, key, &m) != 0)
+		fail_msg("get meeting %s: not there (%s)", key, ledger_error(l));
+	s = m.sync;
+	ledger_meeting_clear(&m);
+	return s;
+}
+
+static void
+mark_done(struct ledger *l, const char *key)
+{
+	if (ledger_meeting_done(l, key, "00U000000000001AAA", "006000000000001AAA",
+	    "alice@corp.test", 1000, "digest-1") < 0)
+		fail_msg("done %s: %s", key, ledger_error(l));
+}
+
+/* "key,key,..." from a list of keys, which it frees, to compare orders in one assertion. */
+static void
+join_keys(char **keys, size_t n, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", i ? "," : "", keys[i]);
+	ledger_keys_free(keys, n);
+}
+
+/* The meetings due at now. */
+static void
+due_keys(struct ledger *l, int64_t now, size_t max, char *buf, size_t len)
+{
+	char **keys = (char **)1;
+	size_t n = 99;
+
+	if (ledger_meeting_due(l, now, max, &keys, &n) < 0)
+		fail_msg("meetings due: %s", ledger_error(l));
+	join_keys(keys, n, buf, len);
+}
+
+/* "mailbox/graph_id" of each copy of key, in the order ledger_meeting_get gives them. */
+static void
+copy_names(struct ledger *l, const char *key, char *buf, size_t len)
+{
+	struct ledger_meeting m;
+
+	buf[0] = '\0';
+	if (ledger_meeting_get(l, key, &m) != 0)
+		fail_msg("get meeting %s: not there (%s)", key, ledger_error(l));
+	for (size_t i = 0; i < m.ncopies; i++)
+		snprintf(buf + strlen(buf), len - strlen(buf), "%s%s/%s", i ? "," : "",
+		    m.copies[i].mailbox, m.copies[i].graph_id);
+	ledger_meeting_clear(&m);
+}
+
+/* Changes arrive seconds apart in life; a test makes them in one second, so it sets the time of
+ * a meeting's change behind the ledger's back to order them. */
+static void
+set_changed_at(struct fixture *f, const char *key, int64_t at)
+{
+	sqlite3_stmt *st;
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "UPDATE meetings SET changed_at = ?2"
+	    " WHERE key = ?1", -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, at);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	assert_int_equal(sqlite3_changes(db), 1);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+/* One rep's copy through its changes: each change makes the meeting pending again after it was
+ * done; a replay of the same copy leaves it done. */
+static void
+test_meeting_copies(void **state)
+{
+	static const struct {
+		const char	*response;
+		int		 attending, cancelled;
+		int64_t		 start_at;
+		const char	*data;
+		int		 changed;
+	} steps[] = {
+		{ "accepted", 1, 0, 1000, EVENT_DATA, 1 },		/* new */
+		{ "accepted", 1, 0, 1000, EVENT_DATA, 0 },		/* a delta replay */
+		{ "accepted", 7, 0, 1000, EVENT_DATA, 0 },		/* any true is true */
+		{ "tentativelyAccepted", 1, 0, 1000, EVENT_DATA, 1 },
+		{ "tentativelyAccepted", 0, 0, 1000, EVENT_DATA, 1 },
+		{ "tentativelyAccepted", 0, 1, 1000, EVENT_DATA, 1 },
+		{ "tentativelyAccepted", 0, 1, 4600, EVENT_DATA, 1 },
+		{ "tentativelyAccepted", 0, 1, 4600, "{\"subject\":\"Demo v2\"}", 1 },
+		{ "tentativelyAccepted", 0, 1, 4600, "{\"subject\":\"Demo v2\"}", 0 },
+	};
+	struct fixture *f = *state;
+	struct ledger_meeting m;
+
+	assert_int_equal(ledger_meeting_get(f->l, "m1", &m), LEDGER_NOT_FOUND);
+	assert_null(m.key);
+	for (size_t i = 0; i < ARRAY_LEN(steps); i++) {
+		struct ledger_meeting_copy c = { "m1", "alice@corp.test", "AAMk-ev-1",
+		    steps[i].response, steps[i].attending, steps[i].cancelled, steps[i].start_at,
+		    steps[i].data };
+		enum ledger_msync want = steps[i].changed ? LEDGER_MEETING_PENDING :
+		    LEDGER_MEETING_DONE;
+		int changed = put(f->l, &c);
+
+		if (changed != steps[i].changed)
+			fail_msg("step %zu: changed %d, want %d", i, changed, steps[i].changed);
+		assert_int_equal(ledger_meeting_get(f->l, "m1", &m), 0);
+		if (m.sync != want)
+			fail_msg("step %zu: state %d, want %d", i, (int)m.sync, (int)want);
+		assert_string_equal(m.key, "m1");
+		assert_int_equal(m.ncopies, 1);
+		assert_string_equal(m.copies[0].mailbox, "alice@corp.test");
+		assert_string_equal(m.copies[0].graph_id, "AAMk-ev-1");
+		assert_string_equal(m.copies[0].response, steps[i].response);
+		assert_int_equal(m.copies[0].attending, steps[i].attending != 0);
+		assert_int_equal(m.copies[0].cancelled, steps[i].cancelled);
+		assert_int_equal(m.copies[0].start_at, steps[i].start_at);
+		assert_string_equal(m.copies[0].data, steps[i].data);
+		assert_true(m.copies[0].updated_at > 0);
+		ledger_meeting_clear(&m);
+		assert_null(m.copies);
+		if (want == LEDGER_MEETING_PENDING)
+			mark_done(f->l, "m1");
+	}
+	/* A NULL changed is allowed. */
+	{
+		struct ledger_meeting_copy c = mcopy("m1", "alice@corp.test", "AAMk-ev-1",
+		    "declined", 0, 4600);
+
+		assert_int_equal(ledger_meeting_copy_put(f->l, &c, NULL), 0);
+		assert_int_equal(msync_of(f->l, "m1"), LEDGER_MEETING_PENDING);
+	}
+}
+
+/* A reschedule resets responses to "none": the rep who accepted still goes. */
+static void
+test_meeting_ever_attending(void **state)
+{
+	static const struct {
+		const char	*mailbox, *response;
+		int		 attending;
+		int		 ever[2];	/* alice's and bob's ever_attending after the step */
+	} steps[] = {
+		{ "alice@corp.test", "accepted", 1, { 1, -1 } },
+		{ "bob@corp.test", "none", 0, { 1, 0 } },
+		{ "alice@corp.test", "none", 0, { 1, 0 } },	/* rescheduled: sticks */
+		{ "bob@corp.test", "declined", 0, { 1, 0 } },
+		{ "alice@corp.test", "declined", 0, { 1, 0 } },	/* sticks even then */
+		{ "bob@corp.test", "tentativelyAccepted", 1, { 1, 1 } },
+		{ "bob@corp.test", "none", 0, { 1, 1 } },
+	};
+	struct fixture *f = *state;
+
+	for (size_t i = 0; i < ARRAY_LEN(steps); i++) {
+		struct ledger_meeting_copy c = mcopy("m1", steps[i].mailbox, steps[i].mailbox,
+		    steps[i].response, steps[i].attending, 1000 + (int64_t)i);
+		struct ledger_meeting m;
+
+		assert_int_equal(put(f->l, &c), 1);
+		assert_int_equal(ledger_meeting_get(f->l, "m1", &m), 0);
+		for (size_t j = 0; j < m.ncopies; j++) {
+			int want = steps[i].ever[strcmp(m.copies[j].mailbox, "bob@corp.test") == 0];
+
+			if (m.copies[j].ever_attending != want)
+				fail_msg("step %zu, %s: ever_attending %d, want %d", i,
+				    m.copies[j].mailbox, m.copies[j].ever_attending, want);
+		}
+		assert_int_equal(m.ncopies, steps[i].ever[1] < 0 ? 1 : 2);
+		ledger_meeting_clear(&m);
+	}
+}
+
+/* Copies of one meeting in several reps' calendars: all of them, sorted, and only them. */
+static void
+test_meeting_two_reps(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger_meeting_copy bob = mcopy("m1", "bob@corp.test", "AAMk-bob", "accepted", 1,
+	    2000);
+	struct ledger_meeting_copy alice_z = mcopy("m1", "alice@corp.test", "AAMk-z", "organizer",
+	    1, 2000);
+	struct ledger_meeting_copy alice_a = mcopy("m1", "alice@corp.test", "AAMk-a", "none", 0,
+	    2000);
+	struct ledger_meeting_copy other = mcopy("m2", "carol@corp.test", "AAMk-carol",
+	    "accepted", 1, 3000);
+	struct ledger_meeting m;
+	char names[256];
+
+	assert_int_equal(put(f->l, &bob), 1);
+	assert_int_equal(put(f->l, &alice_z), 1);
+	assert_int_equal(put(f->l, &alice_a), 1);
+	assert_int_equal(put(f->l, &other), 1);
+	copy_names(f->l, "m1", names, sizeof(names));
+	assert_string_equal(names, "alice@corp.test/AAMk-a,alice@corp.test/AAMk-z,"
+	    "bob@corp.test/AAMk-bob");
+	copy_names(f->l, "m2", names, sizeof(names));
+	assert_string_equal(names, "carol@corp.test/AAMk-carol");
+	assert_int_equal(ledger_meeting_get(f->l, "m1", &m), 0);
+	assert_string_equal(m.copies[1].response, "organizer");
+	assert_string_equal(m.copies[2].response, "accepted");
+	assert_int_equal(m.copies[0].attending, 0);
+	ledger_meeting_clear(&m);
+
+	/* Either rep's change makes the meeting pending; the other meeting is not touched. */
+	mark_done(f->l, "m1");
+	mark_done(f->l, "m2");
+	bob.response = "declined";
+	bob.attending = 0;
+	assert_int_equal(put(f->l, &bob), 1);
+	assert_int_equal(msync_of(f->l, "m1"), LEDGER_MEETING_PENDING);
+	assert_int_equal(msync_of(f->l, "m2"), LEDGER_MEETING_DONE);
+	copy_names(f->l, "m1", names, sizeof(names));
+	assert_string_equal(names, "alice@corp.test/AAMk-a,alice@corp.test/AAMk-z,"
+	    "bob@corp.test/AAMk-bob");
+}
+
+/* A Graph event that now maps to another meeting (a moved series instance) leaves one and
+ * joins the other: both must be decided again. */
+static void
+test_meeting_copy_moves(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger_meeting_copy alice = mcopy("m-old", "alice@corp.test", "AAMk-1", "accepted",
+	    1, 1000);
+	struct ledger_meeting_copy bob = mcopy("m-old", "bob@corp.test", "AAMk-2", "accepted", 1,
+	    1000);
+	char names[256];
+
+	assert_int_equal(put(f->l, &alice), 1);
+	assert_int_equal(put(f->l, &bob), 1);
+	mark_done(f->l, "m-old");
+	alice.key = "m-new";
+	assert_int_equal(put(f->l, &alice), 1);
+	assert_int_equal(msync_of(f->l, "m-old"), LEDGER_MEETING_PENDING);
+	assert_int_equal(msync_of(f->l, "m-new"), LEDGER_MEETING_PENDING);
+	copy_names(f->l, "m-old", names, sizeof(names));
+	assert_string_equal(names, "bob@corp.test/AAMk-2");
+	copy_names(f->l, "m-new", names, sizeof(names));
+	assert_string_equal(names, "alice@corp.test/AAMk-1");
+
+	/* Replayed where it now is: nothing to do for either. */
+	mark_done(f->l, "m-old");
+	mark_done(f->l, "m-new");
+	assert_int_equal(put(f->l, &alice), 0);
+	assert_int_equal(msync_of(f->l, "m-old"), LEDGER_MEETING_DONE);
+	assert_int_equal(msync_of(f->l, "m-new"), LEDGER_MEETING_DONE);
+}
+
+static void
+test_meeting_remove(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger_meeting_copy alice = mcopy("m1", "alice@corp.test", "AAMk-1", "accepted", 1,
+	    1000);
+	struct ledger_meeting_copy bob = mcopy("m1", "bob@corp.test", "AAMk-2", "accepted", 1,
+	    1000);
+	static const struct {
+		const char	*mailbox, *graph_id;
+		int		 found;
+		const char	*left;		/* m1's copies after */
+	} steps[] = {
+		{ "carol@corp.test", "AAMk-1", 0, "alice@corp.test/AAMk-1,bob@corp.test/AAMk-2" },
+		{ "alice@corp.test", "AAMk-2", 0, "alice@corp.test/AAMk-1,bob@corp.test/AAMk-2" },
+		{ "alice@corp.test", "AAMk-1", 1, "bob@corp.test/AAMk-2" },
+		{ "alice@corp.test", "AAMk-1", 0, "bob@corp.test/AAMk-2" },
+		{ "bob@corp.test", "AAMk-2", 1, "" },
+		{ "bob@corp.test", "AAMk-2", 0, "" },
+	};
+	char names[256];
+	int found = 42;
+
+	assert_int_equal(ledger_meeting_copy_remove(f->l, "alice@corp.test", "AAMk-1", &found), 0);
+	assert_int_equal(found, 0);
+	assert_int_equal(put(f->l, &alice), 1);
+	assert_int_equal(put(f->l, &bob), 1);
+	for (size_t i = 0; i < ARRAY_LEN(steps); i++) {
+		enum ledger_msync want = steps[i].found ? LEDGER_MEETING_PENDING :
+		    LEDGER_MEETING_DONE;
+
+		if (msync_of(f->l, "m1") != LEDGER_MEETING_DONE)
+			mark_done(f->l, "m1");
+		found = 42;
+		if (ledger_meeting_copy_remove(f->l, steps[i].mailbox, steps[i].graph_id,
+		    &found) < 0)
+			fail_msg("step %zu: %s", i, ledger_error(f->l));
+		if (found != steps[i].found)
+			fail_msg("step %zu: found %d, want %d", i, found, steps[i].found);
+		if (msync_of(f->l, "m1") != want)
+			fail_msg("step %zu: state %d, want %d", i, (int)msync_of(f->l, "m1"),
+			    (int)want);
+		copy_names(f->l, "m1", names, sizeof(names));
+		if (strcmp(names, steps[i].left) != 0)
+			fail_msg("step %zu: copies \"%s\", want \"%s\"", i, names, steps[i].left);
+	}
+	assert_int_equal(ledger_meeting_copy_remove(f->l, "bob@corp.test", "AAMk-2", NULL), 0);
+	assert_int_equal(msync_of(f->l, "m1"), LEDGER_MEETING_DONE);
+	/* The copy comes back (a delta replay after the removal): a change like any other. */
+	assert_int_equal(put(f->l, &bob), 1);
+	assert_int_equal(msync_of(f->l, "m1"), LEDGER_MEETING_PENDING);
+}
+
+static void
+test_meeting_due(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const keys[] = { "m-b", "m-a", "m-c", "m-done", "m-dead" };
+	char got[256];
+
+	ledger_set_max_attempts(f->l, 1);
+	due_keys(f->l, 0, 10, got, sizeof(got));
+	assert_string_equal(got, "");
+	for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
+		struct ledger_meeting_copy c = mcopy(keys[i], "alice@corp.test", keys[i],
+		    "accepted", 1, 1000);
+
+		assert_int_equal(put(f->l, &c), 1);
+	}
+	mark_done(f->l, "m-done");
+	assert_int_equal(ledger_meeting_failed(f->l, "m-dead", "503", LEDGER_FAIL_TEMP, 10, NULL),
+	    0);
+	assert_int_equal(msync_of(f->l, "m-dead"), LEDGER_MEETING_DEAD);
+	/* Changed in the same second: by key. */
+	due_keys(f->l, 0, 10, got, sizeof(got));
+	assert_string_equal(got, "m-a,m-b,m-c");
+
+	/* The oldest change first; a pending meeting that changes again keeps its place. */
+	set_changed_at(f, "m-c", 100);
+	set_changed_at(f, "m-b", 200);
+	set_changed_at(f, "m-a", 300);
+	due_keys(f->l, 0, 10, got, sizeof(got));
+	assert_string_equal(got, "m-c,m-b,m-a");
+	{
+		struct ledger_meeting_copy c = mcopy("m-c", "alice@corp.test", "m-c", "declined",
+		    0, 1000);
+
+		assert_int_equal(put(f->l, &c), 1);
+	}
+	due_keys(f->l, 0, 10, got, sizeof(got));
+	assert_string_equal(got, "m-c,m-b,m-a");
+	due_keys(f->l, 0, 2, got, sizeof(got));
+	assert_string_equal(got, "m-c,m-b");
+	due_keys(f->l, 0, 0, got, sizeof(got));
+	assert_string_equal(got, "");
+
+	/* Failed ones come after every pending one, when their time has come, earliest first. */
+	ledger_set_max_attempts(f->l, 10);
+	assert_int_equal(ledger_meeting_failed(f->l, "m-c", "503", LEDGER_FAIL_TEMP, 5000, NULL),
+	    0);
+	assert_int_equal(ledger_meeting_failed(f->l, "m-b", "429", LEDGER_FAIL_WAIT, 4000, NULL),
+	    0);
+	due_keys(f->l, 3999, 10, got, sizeof(got));
+	assert_string_equal(got, "m-a");
+	due_keys(f->l, 4000, 10, got, sizeof(got));
+	assert_string_equal(got, "m-a,m-b");
+	/* Pending first, even one that changed after a failed one's time. */
+	set_changed_at(f, "m-a", 8000);
+	due_keys(f->l, 9000, 10, got, sizeof(got));
+	assert_string_equal(got, "m-a,m-b,m-c");
+	{
+		struct ledger_meeting m;
+
+		assert_int_equal(ledger_meeting_get(f->l, "m-c", &m), 0);
+		assert_int_equal(m.sync, LEDGER_MEETING_FAILED);
+		assert_int_equal(m.next_attempt_at, 5000);
+		assert_string_equal(m.last_error, "503");
+		ledger_meeting_clear(&m);
+	}
+	/* A change makes a failed meeting pending, due at once in the pending order. */
+	{
+		struct ledger_meeting_copy c = mcopy("m-c", "alice@corp.test", "m-c", "accepted",
+		    1, 1000);
+
+		assert_int_equal(put(f->l, &c), 1);
+	}
+	set_changed_at(f, "m-c", 8500);
+	due_keys(f->l, 0, 10, got, sizeof(got));
+	assert_string_equal(got, "m-a,m-c");
+	mark_done(f->l, "m-a");
+	mark_done(f->l, "m-b");
+	mark_done(f->l, "m-c");
+	due_keys(f->l, 9000, 10, got, sizeof(got));
+	assert_string_equal(got, "");
+}
+
+enum mop { MOP_TEMP, MOP_WAIT, MOP_FINAL, MOP_DONE, MOP_CHANGE, MOP_END };
+
+static void
+test_meeting_transitions(void **state)
+{
+	static const struct {
+		enum mop		 op;
+		int			 rc;
+		enum ledger_msync	 sync;		/* after the step */
+		int			 attempts;
+		const char		*last_error;	/* NULL: none */
+	} steps[] = {
+		{ MOP_TEMP, 0, LEDGER_MEETING_FAILED, 1, "503 Service Unavailable" },
+		{ MOP_WAIT, 0, LEDGER_MEETING_FAILED, 1, "REQUEST_LIMIT_EXCEEDED" },
+		{ MOP_TEMP, 0, LEDGER_MEETING_FAILED, 2, "503 Service Unavailable" },
+		{ MOP_WAIT, 0, LEDGER_MEETING_FAILED, 2, "REQUEST_LIMIT_EXCEEDED" },
+		{ MOP_TEMP, 0, LEDGER_MEETING_DEAD, 3, "503 Service Unavailable" },
+		{ MOP_TEMP, -1, LEDGER_MEETING_DEAD, 3, "503 Service Unavailable" },
+		{ MOP_DONE, -1, LEDGER_MEETING_DEAD, 3, "503 Service Unavailable" },
+		/* A new change revives the dead with its attempts reset; the error stays. */
+		{ MOP_CHANGE, 0, LEDGER_MEETING_PENDING, 0, "503 Service Unavailable" },
+		{ MOP_FINAL, 0, LEDGER_MEETING_DEAD, 1, "INVALID_CROSS_REFERENCE_KEY" },
+		{ MOP_WAIT, -1, LEDGER_MEETING_DEAD, 1, "INVALID_CROSS_REFERENCE_KEY" },
+		{ MOP_CHANGE, 0, LEDGER_MEETING_PENDING, 0, "INVALID_CROSS_REFERENCE_KEY" },
+		/* A failed one keeps its attempts through a change. */
+		{ MOP_TEMP, 0, LEDGER_MEETING_FAILED, 1, "503 Service Unavailable" },
+		{ MOP_CHANGE, 0, LEDGER_MEETING_PENDING, 1, "503 Service Unavailable" },
+		{ MOP_TEMP, 0, LEDGER_MEETING_FAILED, 2, "503 Service Unavailable" },
+		{ MOP_DONE, 0, LEDGER_MEETING_DONE, 0, NULL },
+		{ MOP_DONE, -1, LEDGER_MEETING_DONE, 0, NULL },
+		{ MOP_TEMP, -1, LEDGER_MEETING_DONE, 0, NULL },
+		{ MOP_FINAL, -1, LEDGER_MEETING_DONE, 0, NULL },
+		{ MOP_CHANGE, 0, LEDGER_MEETING_PENDING, 0, NULL },
+		{ MOP_DONE, 0, LEDGER_MEETING_DONE, 0, NULL },
+		{ MOP_END, 0, 0, 0, NULL },
+	};
+	struct fixture *f = *state;
+	struct ledger_meeting m;
+
+	ledger_set_max_attempts(f->l, 3);
+	{
+		struct ledger_meeting_copy c = mcopy("m1", "alice@corp.test", "AAMk-1", "accepted",
+		    1, 999);
+
+		assert_int_equal(put(f->l, &c), 1);
+	}
+	for (size_t i = 0; steps[i].op != MOP_END; i++) {
+		struct ledger_meeting_copy c = mcopy("m1", "alice@corp.test", "AAMk-1", "accepted",
+		    1, 1000 + (int64_t)i);
+		enum ledger_msync got = (enum ledger_msync)42;
+		int rc = -2;
+
+		switch (steps[i].op) {
+		case MOP_TEMP:
+			rc = ledger_meeting_failed(f->l, "m1", "503 Service Unavailable",
+			    LEDGER_FAIL_TEMP, 100, &got);
+			break;
+		case MOP_WAIT:
+			rc = ledger_meeting_failed(f->l, "m1", "REQUEST_LIMIT_EXCEEDED",
+			    LEDGER_FAIL_WAIT, 100, &got);
+			break;
+		case MOP_FINAL:
+			rc = ledger_meeting_failed(f->l, "m1", "INVALID_CROSS_REFERENCE_KEY",
+			    LEDGER_FAIL_FINAL, 0, &got);
+			break;
+		case MOP_DONE:
+			rc = ledger_meeting_done(f->l, "m1", "00U000000000001AAA", NULL, NULL, 1000,
+			    "digest");
+			got = steps[i].sync;
+			break;
+		case MOP_CHANGE:
+			rc = put(f->l, &c) == 1 ? 0 : -2;
+			got = steps[i].sync;
+			break;
+		case MOP_END:
+			break;
+		}
+		if (rc != steps[i].rc)
+			fail_msg("step %zu: rc %d, want %d (%s)", i, rc, steps[i].rc,
+			    ledger_error(f->l));
+		if (rc < 0 && strstr(ledger_error(f->l), "cannot") == NULL)
+			fail_msg("step %zu: error \"%s\"", i, ledger_error(f->l));
+		if (rc == 0 && got != steps[i].sync)
+			fail_msg("step %zu: returned state %d, want %d", i, (int)got,
+			    (int)steps[i].sync);
+		assert_int_equal(ledger_meeting_get(f->l, "m1", &m), 0);
+		if (m.sync != steps[i].sync || m.attempts != steps[i].attempts)
+			fail_msg("step %zu: %d/%d, want %d/%d", i, (int)m.sync, m.attempts,
+			    (int)steps[i].sync, steps[i].attempts);
+		if (steps[i].last_error == NULL ? m.last_error != NULL :
+		    m.last_error == NULL || strcmp(m.last_error, steps[i].last_error) != 0)
+			fail_msg("step %zu: last_error \"%s\", want \"%s\"", i,
+			    m.last_error ? m.last_error : "(none)",
+			    steps[i].last_error ? steps[i].last_error : "(none)");
+		ledger_meeting_clear(&m);
+	}
+	assert_int_equal(ledger_meeting_done(f->l, "m1", NULL, NULL, NULL, 0, NULL), -1);
+	assert_non_null(strstr(ledger_error(f->l), "cannot mark done a meeting that is done"));
+	assert_int_equal(ledger_meeting_done(f->l, "m-unknown", NULL, NULL, NULL, 0, NULL), -1);
+	assert_non_null(strstr(ledger_error(f->l), "no such meeting"));
+	assert_int_equal(ledger_meeting_failed(f->l, "m-unknown", "x", LEDGER_FAIL_TEMP, 0, NULL),
+	    -1);
+	assert_non_null(strstr(ledger_error(f->l), "no such meeting"));
+
+	/* Done records what Salesforce now holds, and a later done replaces all of it: no Event
+	 * (NULL) is an outcome too. */
+	{
+		struct ledger_meeting_copy c = mcopy("m1", "alice@corp.test", "AAMk-1", "declined",
+		    0, 1000);
+
+		assert_int_equal(put(f->l, &c), 1);
+	}
+	assert_int_equal(ledger_meeting_done(f->l, "m1", "00U000000000002AAA",
+	    "006000000000009AAA", "bob@corp.test", 7200, "digest-2"), 0);
+	assert_int_equal(ledger_meeting_get(f->l, "m1", &m), 0);
+	assert_string_equal(m.sf_event_id, "00U000000000002AAA");
+	assert_string_equal(m.opportunity_id, "006000000000009AAA");
+	assert_string_equal(m.owner_mailbox, "bob@corp.test");
+	assert_int_equal(m.start_at, 7200);
+	assert_string_equal(m.written, "digest-2");
+	assert_int_equal(m.next_attempt_at, 0);
+	ledger_meeting_clear(&m);
+	{
+		struct ledger_meeting_copy c = mcopy("m1", "alice@corp.test", "AAMk-1", "accepted",
+		    1, 1000);
+
+		assert_int_equal(put(f->l, &c), 1);
+	}
+	assert_int_equal(ledger_meeting_done(f->l, "m1", NULL, NULL, "", 0, NULL), 0);
+	assert_int_equal(ledger_meeting_get(f->l, "m1", &m), 0);
+	assert_int_equal(m.sync, LEDGER_MEETING_DONE);
+	assert_null(m.sf_event_id);
+	assert_null(m.opportunity_id);
+	assert_null(m.owner_mailbox);	/* empty is none */
+	assert_null(m.written);
+	ledger_meeting_clear(&m);
+}
+
+/* The next meeting on an Opportunity counts done meetings with an Event on it, after a time. */
+static void
+test_meeting_next_on(void **state)
+{
+	static const struct {
+		const char	*key, *event, *opp;
+		int64_t		 start_at;
+		int		 pending_again;	/* done, then changed */
+	} meetings[] = {
+		{ "m1", "00U1", "006A", 1000, 0 },
+		{ "m2", "00U2", "006A", 3000, 0 },
+		{ "m3", "00U3", "006A", 2000, 0 },
+		{ "m4", NULL, "006A", 1500, 0 },	/* no Event (all declined) */
+		{ "m5", "00U5", "006A", 1200, 1 },	/* not done: being decided again */
+		{ "m6", "00U6", "006B", 1100, 0 },
+	};
+	static const struct {
+		const char	*opp;
+		int64_t		 after, want;
+	} cases[] = {
+		{ "006A", 0, 1000 },
+		{ "006A", 999, 1000 },
+		{ "006A", 1000, 2000 },		/* strictly later; skips m4 and m5 */
+		{ "006A", 2999, 3000 },
+		{ "006A", 3000, 0 },
+		{ "006B", 0, 1100 },
+		{ "006B", 1100, 0 },
+		{ "006C", 0, 0 },
+	};
+	struct fixture *f = *state;
+	int64_t at = -1;
+
+	assert_int_equal(ledger_meeting_next_on(f->l, "006A", 0, &at), 0);
+	assert_int_equal(at, 0);
+	for (size_t i = 0; i < ARRAY_LEN(meetings); i++) {
+		struct ledger_meeting_copy c = mcopy(meetings[i].key, "alice@corp.test",
+		    meetings[i].key, "accepted", 1, meetings[i].start_at);
+
+		assert_int_equal(put(f->l, &c), 1);
+		assert_int_equal(ledger_meeting_done(f->l, meetings[i].key, meetings[i].event,
+		    meetings[i].opp, "alice@corp.test", meetings[i].start_at, "d"), 0);
+		if (meetings[i].pending_again) {
+			c.response = "tentativelyAccepted";
+			assert_int_equal(put(f->l, &c), 1);
+		}
+	}
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		at = -1;
+		assert_int_equal(ledger_meeting_next_on(f->l, cases[i].opp, cases[i].after, &at), 0);
+		if (at != cases[i].want)
+			fail_msg("case %zu: %lld, want %lld", i, (long long)at,
+			    (long long)cases[i].want);
+	}
+}
+
+static void
+test_meeting_rejected(void **state)
+{
+	struct fixture *f = *state;
+	char *long_name = xmalloc(LEDGER_NAME_MAX + 2);
+	char *huge_data = xmalloc(LEDGER_VALUE_MAX + 2);
+	char got[64];
+
+	memset(long_name, 'n', LEDGER_NAME_MAX + 1);
+	long_name[LEDGER_NAME_MAX + 1] = '\0';
+	memset(huge_data, ' ', LEDGER_VALUE_MAX + 1);
+	huge_data[LEDGER_VALUE_MAX + 1] = '\0';
+	{
+#define C(key, mailbox, gid, response, data) \
+	{ key, mailbox, gid, response, 1, 0, 1000, data }
+		const struct {
+			struct ledger_meeting_copy c;
+			const char *why;
+		} cases[] = {
+			{ C(NULL, "a@c", "g", "accepted", "{}"), "meeting key is missing" },
+			{ C("", "a@c", "g", "accepted", "{}"), "meeting key is missing" },
+			{ C(long_name, "a@c", "g", "accepted", "{}"), "meeting key is longer" },
+			{ C("m1", NULL, "g", "accepted", "{}"), "mailbox is missing" },
+			{ C("m1", long_name, "g", "accepted", "{}"), "mailbox is longer" },
+			{ C("m1", "a@c", "", "accepted", "{}"), "graph id is missing" },
+			{ C("m1", "a@c", long_name, "accepted", "{}"), "graph id is longer" },
+			{ C("m1", "a@c", "g", NULL, "{}"), "response is missing" },
+			{ C("m1", "a@c", "g", long_name, "{}"), "response is longer" },
+			{ C("m1", "a@c", "g", "accepted", NULL), "event data is missing" },
+			{ C("m1", "a@c", "g", "accepted", huge_data), "event data is longer" },
+		};
+#undef C
+
+		for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+			int changed = 42;
+
+			if (ledger_meeting_copy_put(f->l, &cases[i].c, &changed) != -1)
+				fail_msg("case %zu accepted", i);
+			if (strstr(ledger_error(f->l), cases[i].why) == NULL)
+				fail_msg("case %zu: error \"%s\", want \"%s\"", i,
+				    ledger_error(f->l), cases[i].why);
+			assert_int_equal(changed, 42);
+		}
+	}
+	due_keys(f->l, 0, 10, got, sizeof(got));
+	assert_string_equal(got, "");
+
+	/* Just within the limits is fine. */
+	long_name[LEDGER_NAME_MAX] = '\0';
+	huge_data[LEDGER_VALUE_MAX] = '\0';
+	{
+		struct ledger_meeting_copy c = { long_name, long_name, long_name, long_name, 1, 0,
+		    1000, huge_data };
+
+		assert_int_equal(put(f->l, &c), 1);
+		assert_int_equal(put(f->l, &c), 0);
+	}
+	long_name[LEDGER_NAME_MAX] = 'n';
+
+	{
+		struct ledger_meeting m = { .key = (char *)1 };
+		int found = 42;
+
+		assert_int_equal(ledger_meeting_get(f->l, "", &m), -1);
+		assert_null(m.key);
+		assert_int_equal(ledger_meeting_copy_remove(f->l, NULL, "g", &found), -1);
+		assert_int_equal(ledger_meeting_copy_remove(f->l, "a@c", long_name, &found), -1);
+		assert_int_equal(found, 42);
+	}
+	assert_int_equal(ledger_meeting_done(f->l, "m1", long_name, NULL, NULL, 0, NULL), -1);
+	assert_non_null(strstr(ledger_error(f->l), "Salesforce event id is longer"));
+	assert_int_equal(ledger_meeting_done(f->l, "m1", NULL, NULL, NULL, 0, long_name), -1);
+	assert_non_null(strstr(ledger_error(f->l), "written digest is longer"));
+	assert_int_equal(ledger_meeting_done(f->l, NULL, NULL, NULL, NULL, 0, NULL), -1);
+	assert_int_equal(ledger_meeting_failed(f->l, "m1", "", LEDGER_FAIL_TEMP, 0, NULL), -1);
+	assert_non_null(strstr(ledger_error(f->l), "error is missing"));
+	assert_int_equal(ledger_meeting_failed(f->l, "m1", "x", (enum ledger_fail)9, 0, NULL), -1);
+	assert_non_null(strstr(ledger_error(f->l), "bad failure class"));
+	{
+		int64_t at = -1;
+
+		assert_int_equal(ledger_meeting_next_on(f->l, NULL, 0, &at), -1);
+		assert_int_equal(at, 0);
+	}
+	assert_int_equal(ledger_opp_mark(f->l, ""), -1);
+	assert_non_null(strstr(ledger_error(f->l), "opportunity id is missing"));
+	assert_int_equal(ledger_opp_written(f->l, "006A", long_name), -1);
+	assert_non_null(strstr(ledger_error(f->l), "next meeting value is longer"));
+	free(long_name);
+	free(huge_data);
+}
+
+/* Inside ledger_begin the meeting calls land with the page or not at all, and a refused one
+ * undoes only itself. */
+static void
+test_meeting_rollback(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger_meeting_copy c = mcopy("m1", "alice@corp.test", "AAMk-1", "accepted", 1,
+	    1000);
+	struct ledger_meeting_copy bad = mcopy("m2", "alice@corp.test", "", "accepted", 1, 1000);
+	struct ledger_meeting m;
+	char *v;
+
+	assert_int_equal(ledger_begin(f->l), 0);
+	assert_int_equal(put(f->l, &c), 1);
+	assert_int_equal(ledger_opp_mark(f->l, "006A"), 0);
+	assert_int_equal(ledger_rollback(f->l), 0);
+	assert_int_equal(ledger_meeting_get(f->l, "m1", &m), LEDGER_NOT_FOUND);
+	assert_int_equal(ledger_opp_get(f->l, "006A", &v), LEDGER_NOT_FOUND);
+
+	assert_int_equal(ledger_begin(f->l), 0);
+	assert_int_equal(put(f->l, &c), 1);
+	assert_int_equal(ledger_meeting_copy_put(f->l, &bad, NULL), -1);
+	assert_int_equal(ledger_meeting_done(f->l, "m-unknown", NULL, NULL, NULL, 0, NULL), -1);
+	mark_done(f->l, "m1");
+	assert_int_equal(ledger_meeting_copy_remove(f->l, "alice@corp.test", "AAMk-1", NULL), 0);
+	assert_int_equal(ledger_commit(f->l), 0);
+	reopen(f);
+	assert_int_equal(msync_of(f->l, "m1"), LEDGER_MEETING_PENDING);
+	assert_int_equal(ledger_meeting_get(f->l, "m2", &m), LEDGER_NOT_FOUND);
+}
+
+/* The marked Opportunities. */
+static void
+opp_marked(struct ledger *l, size_t max, char *buf, size_t len)
+{
+	char **ids = (char **)1;
+	size_t n = 99;
+
+	if (ledger_opp_marked(l, max, &ids, &n) < 0)
+		fail_msg("opp marked: %s", ledger_error(l));
+	join_keys(ids, n, buf, len);
+}
+
+static void
+test_opp_next(void **state)
+{
+	static const struct {
+		const char	*op;		/* "mark" or "written" */
+		const char	*id, *value;
+		const char	*marked;	/* after the step */
+		const char	*got;		/* ledger_opp_get of id after the step */
+	} steps[] = {
+		{ "mark", "006B", NULL, "006B", NULL },		/* known, never written */
+		{ "mark", "006A", NULL, "006A,006B", NULL },
+		{ "mark", "006B", NULL, "006A,006B", NULL },
+		{ "written", "006B", "2026-03-02", "006A", "2026-03-02" },
+		{ "written", "006C", "2026-04-01", "006A", "2026-04-01" },	/* never marked */
+		{ "mark", "006B", NULL, "006A,006B", "2026-03-02" },	/* keeps its value */
+		{ "written", "006A", NULL, "006B", NULL },		/* cleared */
+		{ "written", "006B", "2026-03-09", "", "2026-03-09" },
+	};
+	static const struct {
+		const char	*id;
+		int		 rc;
+		const char	*value;
+	} after[] = {
+		{ "006A", 0, NULL },
+		{ "006B", 0, "2026-03-09" },
+		{ "006C", 0, "2026-04-01" },
+		{ "006D", LEDGER_NOT_FOUND, NULL },
+	};
+	struct fixture *f = *state;
+	char got[128], *v = (char *)1;
+
+	assert_int_equal(ledger_opp_get(f->l, "006A", &v), LEDGER_NOT_FOUND);
+	assert_null(v);
+	for (size_t i = 0; i < ARRAY_LEN(steps); i++) {
+		int rc = strcmp(steps[i].op, "mark") == 0 ? ledger_opp_mark(f->l, steps[i].id) :
+		    ledger_opp_written(f->l, steps[i].id, steps[i].value);
+
+		if (rc != 0)
+			fail_msg("step %zu: rc %d (%s)", i, rc, ledger_error(f->l));
+		opp_marked(f->l, 10, got, sizeof(got));
+		if (strcmp(got, steps[i].marked) != 0)
+			fail_msg("step %zu: marked \"%s\", want \"%s\"", i, got, steps[i].marked);
+		assert_int_equal(ledger_opp_get(f->l, steps[i].id, &v), 0);
+		if (steps[i].got == NULL ? v != NULL : v == NULL || strcmp(v, steps[i].got) != 0)
+			fail_msg("step %zu: value \"%s\", want \"%s\"", i, v ? v : "(none)",
+			    steps[i].got ? steps[i].got : "(none)");
+		free(v);
+	}
+	assert_int_equal(ledger_opp_mark(f->l, "006A"), 0);
+	opp_marked(f->l, 1, got, sizeof(got));
+	assert_string_equal(got, "006A");
+	opp_marked(f->l, 0, got, sizeof(got));
+	assert_string_equal(got, "");
+	assert_int_equal(ledger_opp_written(f->l, "006A", NULL), 0);
+	reopen(f);
+	for (size_t i = 0; i < ARRAY_LEN(after); i++) {
+		int rc = ledger_opp_get(f->l, after[i].id, &v);
+
+		if (rc != after[i].rc)
+			fail_msg("%s: rc %d, want %d", after[i].id, rc, after[i].rc);
+		if (after[i].value == NULL ? v != NULL :
+		    v == NULL || strcmp(v, after[i].value) != 0)
+			fail_msg("%s: \"%s\", want \"%s\"", after[i].id, v ? v : "(none)",
+			    after[i].value ? after[i].value : "(none)");
+		free(v);
+	}
+}
+
+/* user_version, and every table's name into tables (may be NULL). */
+static int
+schema(sqlite3 *db, char *tables, size_t len)
+{
+	sqlite3_stmt *st;
+	int version;
+
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT (SELECT user_version FROM"
+	    " pragma_user_version), group_concat(name, ' ') FROM (SELECT name FROM sqlite_master"
+	    " WHERE type = 'table' ORDER BY name)", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	version = sqlite3_column_int(st, 0);
+	if (tables != NULL)
+		snprintf(tables, len, "%s", (const char *)sqlite3_column_text(st, 1));
+	sqlite3_finalize(st);
+	return version;
+}
+
 /* The ledger holds webhook secrets (clientState): a new file and its WAL are private even under
  * a permissive umask. */
 static void
@@ -1543,23 +2372,48 @@ test_file_mode(void **state)
 	assert_int_equal(sb.st_mode & 0777, 0600);
 }
 
+/* Every table of the current schema, by name. */
+#define ALL_TABLES	"delta_state dirty_folders kv lead_claims meeting_copies meetings" \
+	" messages opp_next rr_cursors sightings subscriptions"
+
+/* Closes f's ledger and rebuilds it as schema version `version` left it: migrations are only ever
+ * appended, so dropping what the later ones made, newest first, and setting the version number
+ * back is that ledger exactly. */
+static void
+downgrade(struct fixture *f, int version)
+{
+	static const char *const made_by[] = {	/* made_by[v - 1]: what migration v made */
+		NULL,
+		"DROP TABLE subscriptions; DROP TABLE dirty_folders;",
+		"DROP TABLE meeting_copies; DROP TABLE meetings; DROP TABLE opp_next;",
+	};
+	char sql[64];
+	sqlite3 *db;
+
+	ledger_close(f->l);
+	f->l = NULL;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	/* A migration added without its line above fails here, not in a puzzling way later. */
+	assert_int_equal(schema(db, NULL, 0), (int)ARRAY_LEN(made_by));
+	for (int v = (int)ARRAY_LEN(made_by); v > version; v--)
+		if (sqlite3_exec(db, made_by[v - 1], NULL, NULL, NULL) != SQLITE_OK)
+			fail_msg("undo migration %d: %s", v, sqlite3_errmsg(db));
+	snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", version);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
 static void
 test_migrate_v1(void **state)
 {
 	struct fixture *f = *state;
 	struct ledger_sub s = sub("sub-1", "alice@corp.test", "inbox", 5000), got;
 	char tables[256] = "", ids[64];
-	sqlite3_stmt *st;
 	sqlite3 *db;
 
+	/* A ledger made before subscriptions existed gains them on open and keeps what it held. */
 	record(f->l, "<old@x>", "alice@corp.test", "inbox", "g1");
-	ledger_close(f->l);
-	f->l = NULL;
-	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "DROP TABLE subscriptions; DROP TABLE dirty_folders;"
-	    " PRAGMA user_version=1", NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
-
+	downgrade(f, 1);
 	reopen(f);
 	assert_int_equal(state_of(f->l, "<old@x>"), LEDGER_PENDING);
 	assert_int_equal(ledger_sub_put(f->l, &s), 0);
@@ -1574,16 +2428,45 @@ test_migrate_v1(void **state)
 
 	/* The version moved on, and the new tables are the only ones added. */
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT (SELECT user_version FROM"
-	    " pragma_user_version), group_concat(name, ' ') FROM (SELECT name FROM sqlite_master"
-	    " WHERE type = 'table' ORDER BY name)", -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_true(sqlite3_column_int(st, 0) > 1);
-	snprintf(tables, sizeof(tables), "%s", (const char *)sqlite3_column_text(st, 1));
-	sqlite3_finalize(st);
+	assert_true(schema(db, tables, sizeof(tables)) > 1);
 	sqlite3_close(db);
-	assert_string_equal(tables, "delta_state dirty_folders kv lead_claims messages rr_cursors"
-	    " sightings subscriptions");
+	assert_string_equal(tables, ALL_TABLES);
+}
+
+/* A ledger made before meetings existed (version 2) gains them on open and keeps what it held. */
+static void
+test_migrate_v2(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger_sub s = sub("sub-1", "alice@corp.test", "events", 5000);
+	struct ledger_meeting_copy c = mcopy("m1", "alice@corp.test", "AAMk-ev-1", "accepted",
+	    1, 1000);
+	char tables[256] = "", ids[64], *v;
+	sqlite3 *db;
+
+	record(f->l, "<old@x>", "alice@corp.test", "inbox", "g1");
+	assert_int_equal(ledger_sub_put(f->l, &s), 0);
+	downgrade(f, 2);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(schema(db, tables, sizeof(tables)), 2);
+	sqlite3_close(db);
+	assert_null(strstr(tables, "meeting"));
+
+	reopen(f);
+	assert_int_equal(state_of(f->l, "<old@x>"), LEDGER_PENDING);
+	sub_ids(f->l, ids, sizeof(ids));
+	assert_string_equal(ids, "sub-1");
+	assert_int_equal(put(f->l, &c), 1);
+	assert_int_equal(ledger_opp_mark(f->l, "006A"), 0);
+	reopen(f);
+	assert_int_equal(msync_of(f->l, "m1"), LEDGER_MEETING_PENDING);
+	assert_int_equal(ledger_opp_get(f->l, "006A", &v), 0);
+	assert_null(v);
+
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(schema(db, tables, sizeof(tables)), 3);
+	sqlite3_close(db);
+	assert_string_equal(tables, ALL_TABLES);
 }
 
 int
@@ -1612,7 +2495,19 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_dirty, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dirty_two_handles, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_next_retry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_meeting_copies, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_meeting_ever_attending, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_meeting_two_reps, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_meeting_copy_moves, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_meeting_remove, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_meeting_due, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_meeting_transitions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_meeting_next_on, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_meeting_rejected, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_meeting_rollback, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_opp_next, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_mode, setup, teardown),
 	};
 
