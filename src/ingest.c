@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "delta.h"
 #include "err.h"
 #include "isotime.h"
 #include "log.h"
@@ -160,6 +161,46 @@ out:
 	return rc;
 }
 
+/* One folder's round, for delta_round. */
+struct folder_round {
+	struct ingest		*in;
+	const char		*mailbox;
+	const char		*folder;
+	int64_t			 window_start;
+	struct ingest_stats	*st;
+};
+
+static int
+folder_fetch(void *arg, const char *link, json_t **items, char **next, char **delta,
+    struct remote_failure *f)
+{
+	struct folder_round *fr = arg;
+
+	return graph_client_delta_page(fr->in->graph, fr->mailbox, fr->folder, link,
+	    (time_t)fr->window_start, items, next, delta, f);
+}
+
+static int
+folder_record(void *arg, json_t *items, const char *link, char *err, size_t errlen)
+{
+	struct folder_round *fr = arg;
+
+	return record_page(fr->in, fr->mailbox, fr->folder, items, link, fr->window_start,
+	    fr->st, err, errlen);
+}
+
+static int
+folder_restart(void *arg, char *err, size_t errlen)
+{
+	struct folder_round *fr = arg;
+
+	fr->window_start = (int64_t)time(NULL) - (int64_t)fr->in->cfg->backfill_days * 86400;
+	if (ledger_delta_set(fr->in->ledger, fr->mailbox, fr->folder, NULL,
+	    fr->window_start) == -1)
+		return err_set(err, errlen, "ledger: %s", ledger_error(fr->in->ledger));
+	return 0;
+}
+
 /* Reads one folder to its delta link. 0 done (or stopped), 1 a remote failure left the folder
  * for the next pass (f filled), -1 fatal (err). */
 static int
@@ -167,81 +208,38 @@ ingest_folder(struct ingest *in, const char *mailbox, const char *folder,
     const volatile sig_atomic_t *stop, struct ingest_stats *st, struct remote_failure *f,
     char *err, size_t errlen)
 {
+	struct folder_round fr;
+	struct delta_ops ops;
 	struct ledger_delta d;
-	json_t *msgs = NULL;
-	char *link = NULL, *next = NULL, *delta = NULL;
-	int64_t window_start, now = (int64_t)time(NULL);
-	int restarted = 0, found, rc = -1;
+	char *link = NULL, what[512];
+	int found, rc;
 
 	memset(&d, 0, sizeof(d));
-	if ((found = ledger_delta_get(in->ledger, mailbox, folder, &d)) == -1) {
-		err_set(err, errlen, "ledger: %s", ledger_error(in->ledger));
-		return -1;
-	}
-	window_start = now - (int64_t)in->cfg->backfill_days * 86400;
+	if ((found = ledger_delta_get(in->ledger, mailbox, folder, &d)) == -1)
+		return err_set(err, errlen, "ledger: %s", ledger_error(in->ledger));
+	memset(&fr, 0, sizeof(fr));
+	fr.in = in;
+	fr.mailbox = mailbox;
+	fr.folder = folder;
+	fr.st = st;
+	fr.window_start = (int64_t)time(NULL) - (int64_t)in->cfg->backfill_days * 86400;
 	if (found == 0) {
 		if (d.link != NULL)
 			link = xstrdup(d.link);
 		else if (d.window_start != 0)
-			window_start = d.window_start;
+			fr.window_start = d.window_start;
 	}
 	ledger_delta_clear(&d);
-
-	for (;;) {
-		memset(f, 0, sizeof(*f));
-		if (graph_client_delta_page(in->graph, mailbox, folder, link, (time_t)window_start,
-		    &msgs, &next, &delta, f) == -1) {
-			if (f->cls == REMOTE_FINAL && strcmp(f->code, "SyncStateNotFound") == 0 &&
-			    link != NULL && !restarted) {
-				/* The sync state is gone: read the window again. Sightings of what
-				 * we had are LEDGER_SEEN_AGAIN, so nothing is duplicated. */
-				log_warnx("ingest restart mailbox=%s folder=%s reason=sync_state_not_found",
-				    mailbox, folder);
-				st->restarts++;
-				restarted = 1;
-				window_start = now - (int64_t)in->cfg->backfill_days * 86400;
-				if (ledger_delta_set(in->ledger, mailbox, folder, NULL,
-				    window_start) == -1) {
-					err_set(err, errlen, "ledger: %s", ledger_error(in->ledger));
-					goto out;
-				}
-				free(link);
-				link = NULL;
-				continue;
-			}
-			if (f->cls == REMOTE_AUTH) {
-				err_set(err, errlen, "graph: credentials refused reading %s/%s: %s",
-				    mailbox, folder, f->message);
-				goto out;
-			}
-			log_warnx("ingest folder_failed mailbox=%s folder=%s class=%s status=%d "
-			    "code=%s error=\"%s\"", mailbox, folder, remote_class_name(f->cls),
-			    f->status, f->code, f->message);
-			st->folders_failed++;
-			rc = 1;
-			goto out;
-		}
-		st->pages++;
-		if (record_page(in, mailbox, folder, msgs, next != NULL ? next : delta,
-		    window_start, st, err, errlen) == -1)
-			goto out;
-		json_decref(msgs);
-		msgs = NULL;
-		free(link);
-		link = NULL;
-		if (delta != NULL || next == NULL)
-			break;
-		link = next;
-		next = NULL;
-		if (stop != NULL && *stop)
-			break;
-	}
-	rc = 0;
-out:
-	json_decref(msgs);
-	free(link);
-	free(next);
-	free(delta);
+	snprintf(what, sizeof(what), "mailbox=%s folder=%s", mailbox, folder);
+	memset(&ops, 0, sizeof(ops));
+	ops.fetch = folder_fetch;
+	ops.record = folder_record;
+	ops.restart = folder_restart;
+	ops.arg = &fr;
+	ops.what = what;
+	rc = delta_round(&ops, link, stop, &st->pages, &st->restarts, f, err, errlen);
+	if (rc == 1)
+		st->folders_failed++;
 	return rc;
 }
 
