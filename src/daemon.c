@@ -287,7 +287,8 @@ folder_pass(struct worker *w, struct ledger_dirty *dl, size_t n)
 
 	for (i = 0; i < n; i++) {
 		int known = strcmp(dl[i].folder, INGEST_FOLDER_INBOX) == 0 ||
-		    strcmp(dl[i].folder, INGEST_FOLDER_SENT) == 0;
+		    strcmp(dl[i].folder, INGEST_FOLDER_SENT) == 0 ||
+		    (w->d->cfg->meetings && strcmp(dl[i].folder, CALENDAR_FOLDER) == 0);
 
 		if (!known || (watched != NULL && !ingest_watches(watched, dl[i].mailbox))) {
 			/* A late notification for a mailbox no longer watched. */

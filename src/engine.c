@@ -787,6 +787,67 @@ run_batch(struct batch *b)
 	return b->fatal;
 }
 
+/* Reads the calendar of mailbox into the pass's stats; 0, 1 (left for later) or -1. */
+static int
+read_calendar(struct engine *e, const char *mailbox, const volatile sig_atomic_t *stop,
+    struct engine_stats *st, struct remote_failure *f, char *err, size_t errlen)
+{
+	int r = calendar_read(e->cfg, e->ledger, e->graph, mailbox, stop, &st->calendar, f, err,
+	    errlen);
+
+	if (r == 1)
+		st->ingest.folders_failed++;
+	return r;
+}
+
+/* The reading half of a pass: every folder (fs NULL) or the listed ones, mail and calendars. */
+static int
+read_all(struct engine *e, struct ingest_folder *fs, size_t nfs,
+    const volatile sig_atomic_t *stop, struct engine_stats *st, struct remote_failure *f,
+    char *err, size_t errlen)
+{
+	struct ingest_folder *mail;
+	const json_t *boxes;
+	json_t *v;
+	size_t i, nmail = 0;
+	int r, rc = -1;
+
+	if (fs == NULL) {
+		if (ingest_run(e->ingest, stop, &st->ingest, f, err, errlen) == -1)
+			return -1;
+		boxes = ingest_mailboxes(e->ingest);
+		json_array_foreach(boxes, i, v) {
+			if (!e->cfg->meetings || (stop != NULL && *stop))
+				break;
+			if (read_calendar(e, json_string_value(v), stop, st, f, err, errlen) == -1)
+				return -1;
+		}
+		return 0;
+	}
+	mail = xcalloc(nfs + 1, sizeof(*mail));
+	for (i = 0; i < nfs; i++)
+		if (strcmp(fs[i].folder, CALENDAR_FOLDER) != 0)
+			mail[nmail++] = fs[i];
+	if (ingest_folders(e->ingest, mail, nmail, stop, &st->ingest, f, err, errlen) == -1)
+		goto out;
+	for (i = 0, nmail = 0; i < nfs; i++) {
+		if (strcmp(fs[i].folder, CALENDAR_FOLDER) != 0) {
+			fs[i].done = mail[nmail++].done;
+			continue;
+		}
+		fs[i].done = 0;
+		if (!e->cfg->meetings || (stop != NULL && *stop))
+			continue;
+		if ((r = read_calendar(e, fs[i].mailbox, stop, st, f, err, errlen)) == -1)
+			goto out;
+		fs[i].done = r == 0 && (stop == NULL || !*stop);
+	}
+	rc = 0;
+out:
+	free(mail);
+	return rc;
+}
+
 /* engine_pass (fs NULL: every folder) and engine_pass_folders. */
 static int
 pass(struct engine *e, struct ingest_folder *fs, size_t nfs, const volatile sig_atomic_t *stop,
@@ -808,12 +869,8 @@ pass(struct engine *e, struct ingest_folder *fs, size_t nfs, const volatile sig_
 	les = xcalloc(ENGINE_BATCH, sizeof(*les));
 	json_object_clear(e->users);
 
-	if (fs == NULL) {
-		if (ingest_run(e->ingest, stop, &st->ingest, &f, err, errlen) == -1)
-			goto out;
-	} else if (ingest_folders(e->ingest, fs, nfs, stop, &st->ingest, &f, err, errlen) == -1) {
+	if (read_all(e, fs, nfs, stop, st, &f, err, errlen) == -1)
 		goto out;
-	}
 	if ((int64_t)time(NULL) < e->sf_hold_until) {
 		/* What was read is in the ledger, pending: it is written once the hold ends. */
 		st->held = 1;
@@ -871,6 +928,11 @@ pass(struct engine *e, struct ingest_folder *fs, size_t nfs, const volatile sig_
 			break;
 		}
 	}
+	if (e->cfg->meetings && (int64_t)time(NULL) >= e->sf_hold_until &&
+	    !(stop != NULL && *stop) &&
+	    meeting_run(e->cfg, e->ledger, e->sf, (int64_t)time(NULL), e->retry_base, stop,
+	    &st->meetings, &e->sf_hold_until, err, errlen) == -1)
+		goto out;
 	rc = 0;
 out:
 	log_info("engine pass rc=%d processed=%ld logged=%ld skipped=%ld failed=%ld dead=%ld "

@@ -8,10 +8,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "calendar.h"
 #include "config.h"
 #include "graph_client.h"
 #include "ingest.h"
 #include "ledger.h"
+#include "meeting.h"
 #include "sf_client.h"
 
 #define ENGINE_BATCH		200	/* messages decided and written together */
@@ -22,7 +24,9 @@ struct engine;
 
 /* What one pass did. */
 struct engine_stats {
-	struct ingest_stats	ingest;
+	struct ingest_stats	ingest;		/* folders_failed counts calendars too */
+	struct calendar_stats	calendar;
+	struct meeting_stats	meetings;
 	long			processed;	/* messages taken from the ledger */
 	long			logged;
 	long			skipped;
@@ -47,8 +51,8 @@ int engine_pass(struct engine *e, const volatile sig_atomic_t *stop, struct engi
     char *err, size_t errlen);
 
 /* The same pass for the listed folders only (those notifications marked; done says which were
- * read up to date), then the pending and due messages as engine_pass. n may be 0: only the
- * messages due. */
+ * read up to date; CALENDAR_FOLDER is the mailbox's calendar), then the pending and due
+ * messages and meetings as engine_pass. n may be 0: only what is due. */
 int engine_pass_folders(struct engine *e, struct ingest_folder *fs, size_t n,
     const volatile sig_atomic_t *stop, struct engine_stats *st, char *err, size_t errlen);
 

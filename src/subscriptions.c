@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "calendar.h"
 #include "crypto.h"
 #include "err.h"
 #include "ingest.h"
@@ -15,9 +16,9 @@
 #include "receiver.h"
 #include "xmalloc.h"
 
-/* What olsync subscribes to in each mailbox. */
-static const char *const kinds[] = { "inbox", "sentitems" };
-#define NKINDS	(sizeof(kinds) / sizeof(kinds[0]))
+/* What olsync subscribes to in each mailbox: the mail folders, then (meetings) the calendar. */
+static const char *const kinds[] = { "inbox", "sentitems", "events" };
+#define NKINDS(s)	((s)->cfg->meetings ? 3 : 2)
 
 struct subs {
 	const struct config	*cfg;
@@ -92,14 +93,14 @@ subs_stats(const struct subs *s, struct subs_stats *out)
 const char *
 subs_kind_folder(const char *kind)
 {
-	/* The folder kinds are named after the folders ingest reads. */
-	return kind;
+	/* The mail kinds are named after the folders ingest reads. */
+	return strcmp(kind, "events") == 0 ? CALENDAR_FOLDER : kind;
 }
 
 static int
-known_kind(const char *kind)
+known_kind(const struct subs *s, const char *kind)
 {
-	for (size_t k = 0; k < NKINDS; k++)
+	for (size_t k = 0; k < NKINDS(s); k++)
 		if (strcmp(kinds[k], kind) == 0)
 			return 1;
 	return 0;
@@ -378,7 +379,7 @@ create_missing(struct subs *s, int64_t now, int64_t *next, char *err, size_t err
 
 		if (mailbox == NULL)
 			continue;
-		for (k = 0; k < NKINDS; k++) {
+		for (k = 0; k < NKINDS(s); k++) {
 			int64_t at;
 
 			for (j = 0; j < n; j++)
@@ -449,7 +450,7 @@ subs_reconcile(struct subs *s, const json_t *mailboxes, char *err, size_t errlen
 	for (i = 0; i < nl; i++) {
 		const struct graph_sub *g = graph_find(gs, ng, ls[i].id);
 
-		if (!ingest_watches(s->mailboxes, ls[i].mailbox) || !known_kind(ls[i].kind) ||
+		if (!ingest_watches(s->mailboxes, ls[i].mailbox) || !known_kind(s, ls[i].kind) ||
 		    strcmp(ls[i].notification_url, s->notify_url) != 0) {
 			if (g == NULL) {
 				if (ledger_sub_delete(s->ledger, ls[i].id) == -1) {

@@ -1,5 +1,6 @@
 /* subscriptions.h: the Graph change-notification subscriptions olsync keeps, one per watched
- * mailbox and kind (Inbox and Sent Items messages), so that Graph tells the receiver about new
+ * mailbox and kind (Inbox and Sent Items messages, and the calendar's events when meetings are
+ * on), so that Graph tells the receiver about new
  * mail within seconds. Each is created with a fresh random clientState, stored in the ledger with
  * its expiry, renewed every subscription_renew_every (well before subscription_lifetime ends),
  * recreated when Graph lost it, and deleted when its mailbox is no longer watched.
@@ -62,7 +63,8 @@ int subs_maintain(struct subs *s, int64_t now, int64_t *next, char *err, size_t 
 
 void subs_stats(const struct subs *s, struct subs_stats *out);
 
-/* The folder a subscription kind's notifications mark ("inbox" -> "inbox", ...). */
+/* The folder a subscription kind's notifications mark ("inbox" -> "inbox", "events" ->
+ * CALENDAR_FOLDER). */
 const char *subs_kind_folder(const char *kind);
 
 #endif

@@ -253,7 +253,7 @@ test_handshake(void **state)
 
 	(void)state;
 	start();
-	assert_int_equal(wait_subs(4, 10000), 4);
+	assert_int_equal(wait_subs(6, 10000), 6);
 	sim_http_do(&h, base, "POST", RECEIVER_PATH_NOTIFY "?validationToken=Validation%3a+"
 	    "Testing+client+application+reachability", NULL, NULL, NULL);
 	sim_http_expect(&h, 200, "validation");
@@ -288,9 +288,10 @@ test_handshake(void **state)
 	free(path);
 	free(longtok);
 
-	/* Both URLs of the 4 subscriptions passed graph-sim's handshake. */
+	/* Both URLs of the 6 subscriptions (Inbox, Sent Items, calendar of two reps) passed
+	 * graph-sim's handshake. */
 	st = sim_http_ctl(world.graph.base_url, "GET", "/_sim/stats", NULL, 200);
-	assert_true(json_integer_value(json_object_get(st, "validations.succeeded")) >= 8);
+	assert_true(json_integer_value(json_object_get(st, "validations.succeeded")) >= 12);
 	json_decref(st);
 	free(stop());
 }
@@ -305,7 +306,7 @@ test_mail_in_seconds(void **state)
 
 	(void)state;
 	start();
-	assert_int_equal(wait_subs(4, 10000), 4);
+	assert_int_equal(wait_subs(6, 10000), 6);
 	usleep(500 * 1000);	/* let the start-up pass finish */
 	before = tasks();
 	deltas = DELTA_CALLS();
@@ -344,7 +345,7 @@ test_forged_unknown(void **state)
 
 	(void)state;
 	start();
-	assert_int_equal(wait_subs(4, 10000), 4);
+	assert_int_equal(wait_subs(6, 10000), 6);
 	usleep(1000 * 1000);
 	find_sub(ALICE, "inbox", &id, &cs);
 	deltas = DELTA_CALLS();
@@ -408,7 +409,7 @@ test_restart_catches_up(void **state)
 	logged = e2e_status_count(out, "logged ");
 	assert_int_equal(logged, (long long)before + 5);
 	/* The subscriptions are listed, and no folder is left marked. */
-	assert_int_equal(e2e_status_count(out, "subscriptions "), 4);
+	assert_int_equal(e2e_status_count(out, "subscriptions "), 6);
 	assert_non_null(strstr(out, "  " ALICE " inbox expires "));
 	assert_int_equal(e2e_status_count(out, "marked_folders "), 0);
 	free(out);
@@ -429,8 +430,8 @@ test_renewal_cycles(void **state)
 	patches = graph_calls("PATCH /v1.0/subscriptions/{id}");
 	start();
 	sleep(10);
-	/* 4 subscriptions, renewed about every second for 10 s. */
-	assert_true(graph_calls("PATCH /v1.0/subscriptions/{id}") - patches >= 4 * 6);
+	/* 6 subscriptions, renewed about every second for 10 s. */
+	assert_true(graph_calls("PATCH /v1.0/subscriptions/{id}") - patches >= 6 * 6);
 	before = tasks();
 	mail_to(BOB);
 	assert_int_equal(e2e_wait_records(world.sf.p.base_url, "Task", before + 1, WITHIN_MS),
@@ -466,7 +467,7 @@ test_renewal_not_found(void **state)
 	(void)state;
 	write_config(ALICE ", " BOB, "subscription_lifetime 10s\nsubscription_renew_every 2s\n");
 	start();
-	assert_int_equal(wait_subs(4, 10000), 4);
+	assert_int_equal(wait_subs(6, 10000), 6);
 	usleep(500 * 1000);
 	find_sub(ALICE, "inbox", &id, NULL);
 	t = sim_http_ctl(world.graph.base_url, "POST", "/_sim/token",
@@ -516,7 +517,7 @@ test_lifecycle(void **state)
 
 	(void)state;
 	start();
-	assert_int_equal(wait_subs(4, 10000), 4);
+	assert_int_equal(wait_subs(6, 10000), 6);
 	usleep(1000 * 1000);
 
 	find_sub(ALICE, "inbox", &id, NULL);
@@ -536,7 +537,7 @@ test_lifecycle(void **state)
 	mail_to(ALICE);
 	assert_int_equal(e2e_wait_records(world.sf.p.base_url, "Task", before + 1, WITHIN_MS),
 	    before + 1);
-	assert_int_equal(wait_subs(4, 5000), 4);
+	assert_int_equal(wait_subs(6, 5000), 6);
 	find_sub(ALICE, "inbox", &id2, NULL);
 	assert_string_not_equal(id, id2);
 	before = tasks();
@@ -566,7 +567,7 @@ test_burst(void **state)
 
 	(void)state;
 	start();
-	assert_int_equal(wait_subs(4, 10000), 4);
+	assert_int_equal(wait_subs(6, 10000), 6);
 	usleep(1000 * 1000);
 	before = tasks();
 	deltas = DELTA_CALLS();
@@ -604,7 +605,7 @@ test_slow_salesforce(void **state)
 
 	(void)state;
 	start();
-	assert_int_equal(wait_subs(4, 10000), 4);
+	assert_int_equal(wait_subs(6, 10000), 6);
 	usleep(1000 * 1000);
 	d = sim_http_ctl(world.graph.base_url, "GET", "/_sim/deliveries", NULL, 200);
 	json_array_foreach(json_object_get(d, "deliveries"), k, v)
@@ -659,13 +660,13 @@ test_reload_mailboxes(void **state)
 	(void)state;
 	write_config(ALICE, NULL);
 	start();
-	assert_int_equal(wait_subs(2, 10000), 2);
+	assert_int_equal(wait_subs(3, 10000), 3);
 	write_config(ALICE ", " BOB, NULL);
 	e2e_daemon_signal(&daemon_proc, SIGHUP);
-	assert_int_equal(wait_subs(4, 10000), 4);
+	assert_int_equal(wait_subs(6, 10000), 6);
 	write_config(BOB, NULL);
 	e2e_daemon_signal(&daemon_proc, SIGHUP);
-	assert_int_equal(wait_subs(2, 10000), 2);
+	assert_int_equal(wait_subs(3, 10000), 3);
 	gs = graph_subs();
 	n = 0;
 	json_array_foreach(gs, k, v)
@@ -759,7 +760,7 @@ test_reconcile_orphans(void **state)
 	    "{\"clientId\":\"" E2E_GRAPH_APP "\"}", 200);
 	token = json_string_value(json_object_get(t, "access_token"));
 	start();
-	assert_int_equal(wait_subs(4, 10000), 4);
+	assert_int_equal(wait_subs(6, 10000), 6);
 	/* Graph validates the URL, so the orphan is made while olsync answers. */
 	url = xasprintf("%s" RECEIVER_PATH_NOTIFY, base);
 	orphan = make_sub(token, url, "users/" BOB "/messages");
@@ -776,7 +777,7 @@ test_reconcile_orphans(void **state)
 		usleep(50 * 1000);
 	assert_false(graph_has(orphan));
 	assert_true(graph_has(other));
-	assert_int_equal(wait_subs(4, 5000), 4);
+	assert_int_equal(wait_subs(6, 5000), 6);
 	find_sub(ALICE, "inbox", &after_id, NULL);
 	assert_string_equal(before_id, after_id);	/* adopted, not made again */
 	assert_true(graph_has(after_id));
