@@ -321,6 +321,46 @@ test_mail_in_seconds(void **state)
 	free(stop());
 }
 
+/* A meeting accepted in Outlook is an Event within seconds: the calendar's subscription
+ * notifies, and only that calendar is read. */
+static void
+test_meeting_in_seconds(void **state)
+{
+	time_t t = time(NULL) + 3 * 86400;
+	struct tm tm;
+	char from[32], to[32], *body, *path;
+	json_t *r;
+	size_t before;
+	long sent, took;
+
+	(void)state;
+	start();
+	assert_int_equal(wait_subs(6, 10000), 6);
+	usleep(500 * 1000);
+	gmtime_r(&t, &tm);
+	strftime(from, sizeof(from), "%Y-%m-%dT10:00:00", &tm);
+	strftime(to, sizeof(to), "%Y-%m-%dT11:00:00", &tm);
+	body = xasprintf("{\"organizer\":\"" CAROL "\",\"attendees\":[{\"address\":\"" ALICE "\"}],"
+	    "\"subject\":\"Quarterly review\",\"start\":{\"dateTime\":\"%s\",\"timeZone\":"
+	    "\"UTC\"},\"end\":{\"dateTime\":\"%s\",\"timeZone\":\"UTC\"}}", from, to);
+	r = sim_http_ctl(world.graph.base_url, "POST", "/_sim/events", body, 201);
+	free(body);
+	usleep(500 * 1000);	/* the invitation itself is not a meeting olsync logs */
+	before = e2e_wait_records(world.sf.p.base_url, "Event", 0, 0);
+	assert_int_equal(before, 0);
+	path = xasprintf("/_sim/events/%s/respond", json_string_value(json_object_get(r, "uid")));
+	json_decref(r);
+	sent = mono_ms();
+	r = sim_http_ctl(world.graph.base_url, "POST", path,
+	    "{\"user\":\"" ALICE "\",\"response\":\"accepted\"}", 200);
+	json_decref(r);
+	free(path);
+	assert_int_equal(e2e_wait_records(world.sf.p.base_url, "Event", 1, WITHIN_MS), 1);
+	took = mono_ms() - sent;
+	fprintf(stderr, "accept to Event: %ld ms\n", took);
+	free(stop());
+}
+
 static void
 post_notification(const char *sub_id, const char *client_state)
 {
@@ -796,6 +836,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_handshake),
 		cmocka_unit_test(test_mail_in_seconds),
+		cmocka_unit_test(test_meeting_in_seconds),
 		cmocka_unit_test(test_forged_unknown),
 		cmocka_unit_test(test_restart_catches_up),
 		cmocka_unit_test(test_renewal_cycles),
