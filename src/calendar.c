@@ -116,6 +116,8 @@ event_data(const json_t *ev)
 	json_object_set_new(d, "attendees", att);
 	json_object_set_new(d, "type", json_string(jstr(ev, "type") ? jstr(ev, "type") :
 	    "singleInstance"));
+	json_object_set_new(d, "sensitivity", json_string(jstr(ev, "sensitivity") ?
+	    jstr(ev, "sensitivity") : "normal"));
 	text = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(d);
 	if (text == NULL)

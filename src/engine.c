@@ -88,6 +88,21 @@ engine_backoff(long base, int attempts)
 	return d < 1 ? 1 : d;
 }
 
+void
+engine_filter_policy(const struct config *cfg, struct filter_policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->internal_domains = (const char *const *)cfg->internal_domains.v;
+	p->ninternal = cfg->internal_domains.n;
+	p->blocked_addresses = (const char *const *)cfg->blocked_addresses.v;
+	p->nblocked_addresses = cfg->blocked_addresses.n;
+	p->blocked_domains = (const char *const *)cfg->blocked_domains.v;
+	p->nblocked_domains = cfg->blocked_domains.n;
+	for (size_t i = 0; i < cfg->skip_sensitivity.n; i++)
+		p->skip_sensitivity |=
+		    FILTER_SENS_BIT(filter_sensitivity_parse(cfg->skip_sensitivity.v[i]));
+}
+
 struct engine *
 engine_new(const struct config *cfg, struct ledger *l, struct graph_client *g,
     struct sf_client *sf)
@@ -100,15 +115,7 @@ engine_new(const struct config *cfg, struct ledger *l, struct graph_client *g,
 	e->sf = sf;
 	e->ingest = ingest_new(cfg, l, g);
 	e->retry_base = (long)(cfg->retry_base_ms / 1000);
-	e->policy.internal_domains = (const char *const *)cfg->internal_domains.v;
-	e->policy.ninternal = cfg->internal_domains.n;
-	e->policy.blocked_addresses = (const char *const *)cfg->blocked_addresses.v;
-	e->policy.nblocked_addresses = cfg->blocked_addresses.n;
-	e->policy.blocked_domains = (const char *const *)cfg->blocked_domains.v;
-	e->policy.nblocked_domains = cfg->blocked_domains.n;
-	for (size_t i = 0; i < cfg->skip_sensitivity.n; i++)
-		e->policy.skip_sensitivity |=
-		    FILTER_SENS_BIT(filter_sensitivity_parse(cfg->skip_sensitivity.v[i]));
+	engine_filter_policy(cfg, &e->policy);
 	if ((e->users = json_object()) == NULL)
 		fatalx("engine: out of memory");
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
@@ -795,6 +802,12 @@ read_calendar(struct engine *e, const char *mailbox, const volatile sig_atomic_t
 	int r = calendar_read(e->cfg, e->ledger, e->graph, mailbox, stop, &st->calendar, f, err,
 	    errlen);
 
+	if (r == -1 && f->cls == REMOTE_AUTH && f->status == 403) {
+		/* Calendars.Read missing: meetings wait for it, mail goes on. */
+		log_warnx("calendar refused mailbox=%s error=\"%s\" (grant Calendars.Read, or set "
+		    "meetings no)", mailbox, f->message);
+		r = 1;
+	}
 	if (r == 1)
 		st->ingest.folders_failed++;
 	return r;

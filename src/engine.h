@@ -62,6 +62,10 @@ int64_t engine_hold_until(const struct engine *e);
 /* The mailboxes the last full pass watched (see ingest_mailboxes), or NULL before one. */
 const json_t *engine_mailboxes(const struct engine *e);
 
+/* The filter policy of cfg (borrows its lists): for email here, for meetings in meeting.c. */
+struct filter_policy;
+void engine_filter_policy(const struct config *cfg, struct filter_policy *p);
+
 /* The retry delay in seconds after a TEMP failure that was attempt number attempts (1, 2, ...):
  * base (the retry_base option, in seconds) doubled per attempt up to ENGINE_BACKOFF_MAX, times a
  * random factor in [0.5, 1.0] (jitter, so messages that failed together do not come back

@@ -1598,7 +1598,8 @@ ledger_meeting_copy_put(struct ledger *l, const struct ledger_meeting_copy *c, i
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9)"
 	    " ON CONFLICT (mailbox, graph_id) DO UPDATE SET key = excluded.key,"
 	    " response = excluded.response, attending = excluded.attending,"
-	    " ever_attending = ever_attending OR excluded.attending,"
+	    " ever_attending = CASE WHEN excluded.response = 'declined' THEN 0"
+	    "  ELSE ever_attending OR excluded.attending END,"
 	    " cancelled = excluded.cancelled, start_at = excluded.start_at, data = excluded.data,"
 	    " updated_at = excluded.updated_at");
 	bind_copy(st, c);
@@ -1855,6 +1856,65 @@ ledger_meeting_next_on(struct ledger *l, const char *opportunity_id, int64_t aft
 		*earliest = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return rc;
+}
+
+int
+ledger_meeting_opps_started(struct ledger *l, int64_t since, int64_t until, size_t max,
+    char ***ids, size_t *n)
+{
+	sqlite3_stmt *st;
+
+	*ids = NULL;
+	*n = 0;
+	if (check_tx(l) < 0)
+		return -1;
+	st = db_prepare(l->db, "SELECT DISTINCT opportunity_id FROM meetings"
+	    " WHERE state = 'done' AND sf_event_id IS NOT NULL AND opportunity_id IS NOT NULL"
+	    " AND start_at > ?1 AND start_at <= ?2 ORDER BY opportunity_id LIMIT ?3");
+	sqlite3_bind_int64(st, 1, since);
+	sqlite3_bind_int64(st, 2, until);
+	sqlite3_bind_int64(st, 3, limit_of(max));
+	return read_keys(l, st, ids, n, "started meetings");
+}
+
+int
+ledger_meeting_retry_dead(struct ledger *l, long long *count)
+{
+	sqlite3_stmt *st;
+
+	*count = 0;
+	if (check_tx(l) < 0)
+		return -1;
+	st = db_prepare(l->db, "UPDATE meetings SET state = 'pending', attempts = 0,"
+	    " next_attempt_at = 0, updated_at = ?1 WHERE state = 'dead'");
+	sqlite3_bind_int64(st, 1, now_s());
+	if (step_done(l, st, "retry dead meetings") < 0) {
+		sqlite3_finalize(st);
+		return -1;
+	}
+	*count = sqlite3_changes64(l->db);
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int
+ledger_meeting_counts(struct ledger *l, long long counts[LEDGER_MEETING_STATES])
+{
+	static const char *const names[LEDGER_MEETING_STATES] = { "pending", "done", "failed",
+	    "dead" };
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(counts, 0, sizeof(long long) * LEDGER_MEETING_STATES);
+	if (check_tx(l) < 0)
+		return -1;
+	st = db_prepare(l->db, "SELECT state, count(*) FROM meetings GROUP BY state");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		for (int i = 0; i < LEDGER_MEETING_STATES; i++)
+			if (strcmp((const char *)sqlite3_column_text(st, 0), names[i]) == 0)
+				counts[i] = sqlite3_column_int64(st, 1);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : fail_db(l, "meeting counts");
 }
 
 int

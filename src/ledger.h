@@ -288,6 +288,7 @@ enum ledger_msync {
 	LEDGER_MEETING_DONE,		/* Salesforce matches the copies (an Event, or none) */
 	LEDGER_MEETING_FAILED,		/* due again at next_attempt_at */
 	LEDGER_MEETING_DEAD,		/* given up; a new change or `olsync retry` revives it */
+	LEDGER_MEETING_STATES
 };
 
 /* One rep's copy, as calendar.c read it. Borrowed for the call. */
@@ -308,8 +309,8 @@ struct ledger_meeting_copy_row {
 	char		*graph_id;
 	char		*response;
 	int		 attending;
-	int		 ever_attending;	/* attending at some point (a reschedule resets the
-					 * response to "none": the rep still goes) */
+	int		 ever_attending;	/* attending since the last decline (a reschedule
+					 * resets the response to "none": the rep still goes) */
 	int		 cancelled;
 	int64_t		 start_at;
 	char		*data;
@@ -359,6 +360,15 @@ int ledger_meeting_failed(struct ledger *l, const char *key, const char *error,
  * *earliest is 0 when there is none. */
 int ledger_meeting_next_on(struct ledger *l, const char *opportunity_id, int64_t after,
     int64_t *earliest);
+
+/* The Opportunities (at most max) of done meetings with an Event that started in (since,
+ * until]: their next meeting date moved on. Free with ledger_keys_free. */
+int ledger_meeting_opps_started(struct ledger *l, int64_t since, int64_t until, size_t max,
+    char ***ids, size_t *n);
+/* Dead meetings -> pending with attempts reset (`olsync retry`); *count gets how many. */
+int ledger_meeting_retry_dead(struct ledger *l, long long *count);
+/* How many meetings are in each state (indexed by enum ledger_msync). */
+int ledger_meeting_counts(struct ledger *l, long long counts[LEDGER_MEETING_STATES]);
 
 /* Next_Meeting_Date__c bookkeeping per Opportunity: the value olsync last wrote (to tell a
  * value set by hand), and whether it must be recomputed (a meeting on it changed, or the write

@@ -220,6 +220,21 @@ print_time(const char *label, int64_t t)
 	printf("%-16s %s\n", label, buf);
 }
 
+/* The meetings part of `olsync status`: how many in each state. */
+static int
+print_meetings(struct ledger *l)
+{
+	static const char *const names[LEDGER_MEETING_STATES] = { "meetings_pending",
+	    "meetings_done", "meetings_failed", "meetings_dead" };
+	long long counts[LEDGER_MEETING_STATES];
+
+	if (ledger_meeting_counts(l, counts) == -1)
+		return -1;
+	for (int i = 0; i < LEDGER_MEETING_STATES; i++)
+		printf("%-9s %lld\n", names[i], counts[i]);
+	return 0;
+}
+
 /* The real-time part of `olsync status`: the subscriptions olsync holds (one line each: mailbox,
  * kind, expiry, a lifecycle action waiting) and the folders marked for a read. */
 static int
@@ -269,7 +284,7 @@ cmd_status(const struct config *cfg)
 		printf("%-9s %lld\n", ledger_state_name((enum ledger_state)i), s.messages[i]);
 	printf("%-9s %lld\n", "sightings", s.sightings);
 	print_time("oldest_open", s.oldest_open);
-	if (print_realtime(l) == -1) {
+	if (print_meetings(l) == -1 || print_realtime(l) == -1) {
 		fprintf(stderr, "olsync: status: %s\n", ledger_error(l));
 		goto out;
 	}
@@ -426,6 +441,14 @@ cmd_retry(const struct config *cfg, const char *arg)
 		goto out;
 	}
 	printf("%lld revived\n", count);
+	if (arg == NULL) {
+		/* Without an email named, the dead meetings come back too. */
+		if (ledger_meeting_retry_dead(l, &count) == -1) {
+			fprintf(stderr, "olsync: retry: %s\n", ledger_error(l));
+			goto out;
+		}
+		printf("%lld meetings revived\n", count);
+	}
 	rc = 0;
 out:
 	ledger_entry_clear(&e);

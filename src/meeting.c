@@ -28,6 +28,7 @@
 #define LOCATION_MAX	255	/* Event.Location */
 #define DESCRIPTION_MAX	32000	/* Event.Description */
 #define CANCELED_PREFIX	"Canceled: "
+#define MEETING_STARTED_MAX	100000	/* Opportunities marked per run when meetings start */
 
 /* One meeting of a batch and what was decided for it. */
 struct item {
@@ -204,6 +205,44 @@ decide_copies(struct item *it)
 		return;
 	}
 	it->want = 1;
+}
+
+/* The email filters hold for meetings too: a sensitivity olsync skips, or anyone blocked on
+ * it, and no Event is made. */
+static void
+screen(struct run *r, struct item *it)
+{
+	struct filter_message fm;
+	struct filter_decision d;
+	const char **to;
+	json_t *a;
+	size_t i, n = 0;
+
+	to = xcalloc(json_array_size(json_object_get(it->data, "attendees")) + 1, sizeof(*to));
+	json_array_foreach(json_object_get(it->data, "attendees"), i, a)
+		if (jstr(a, "address") != NULL)
+			to[n++] = jstr(a, "address");
+	memset(&fm, 0, sizeof(fm));
+	fm.direction = FILTER_INBOUND;
+	fm.from = jstr(it->data, "organizer");
+	fm.to = to;
+	fm.nto = n;
+	fm.sensitivity = filter_sensitivity_parse(jstr(it->data, "sensitivity"));
+	switch (filter_decide(&fm, &r->policy, &d)) {
+	case FILTER_SKIP_SENSITIVITY:
+		it->want = 0;
+		it->why = "sensitivity";
+		break;
+	case FILTER_SKIP_BLOCKED:
+		it->want = 0;
+		it->why = "blocked";
+		break;
+	default:
+		/* internal_only and no_counterpart are email rules: a meeting's counterpart is
+		 * the Contact found next. */
+		break;
+	}
+	free(to);
 }
 
 /* The meeting's external addresses: the organizer first (*org_first set when it is external),
@@ -475,7 +514,15 @@ build(struct run *r, struct item *it)
 	put_text(it->record, "Subject", jstr(d, "subject"), SUBJECT_MAX);
 	if (all_day) {
 		const char *dt = jstr(json_object_get(d, "start"), "dateTime");
-		long long days = (end - start + 86399) / 86400;
+		const char *de = jstr(json_object_get(d, "end"), "dateTime");
+		struct isotime ts, te;
+		long long days = 1;
+
+		/* Whole days between the floating dates: no clock change can stretch them. */
+		if (isotime_parse(dt, 10, &ts) == 0 && de != NULL &&
+		    isotime_parse(de, 10, &te) == 0)
+			days = isotime_days(te.year, te.month, te.day) -
+			    isotime_days(ts.year, ts.month, ts.day);
 
 		/* The floating date as written, whatever the zones. */
 		snprintf(buf, 11, "%s", dt);
@@ -791,6 +838,8 @@ run_batch(struct run *r, char **keys, size_t n)
 		if (g != 0)
 			continue;
 		decide_copies(it);
+		if (it->want)
+			screen(r, it);
 		r->n++;
 	}
 	if (find_contacts(r) == -1 || r->fatal)
@@ -858,6 +907,43 @@ value_time(const struct run *r, const char *v)
 		tz_free(z);
 	}
 	return at;
+}
+
+/* Meetings that started since the last run: their Opportunity's next meeting is now a later
+ * one (or none). The time of the last look is kept in the ledger. */
+static int
+mark_started(struct run *r)
+{
+	char *since_text = NULL, **ids = NULL, now_text[24];
+	int64_t since = r->now;
+	size_t n = 0;
+	int got;
+
+	if (r->cfg->next_meeting_field == NULL)
+		return 0;
+	if ((got = ledger_kv_get(r->l, "meetings_started_until", &since_text)) == -1)
+		goto fail;
+	if (got == 0)
+		since = strtoll(since_text, NULL, 10);
+	free(since_text);
+	if (since >= r->now)
+		goto save;
+	if (ledger_meeting_opps_started(r->l, since, r->now, MEETING_STARTED_MAX, &ids, &n) == -1)
+		goto fail;
+	for (size_t i = 0; i < n; i++)
+		if (ledger_opp_mark(r->l, ids[i]) == -1) {
+			ledger_keys_free(ids, n);
+			goto fail;
+		}
+	ledger_keys_free(ids, n);
+save:
+	snprintf(now_text, sizeof(now_text), "%lld", (long long)r->now);
+	if (ledger_kv_set(r->l, "meetings_started_until", now_text) == -1)
+		goto fail;
+	return 0;
+fail:
+	ledger_failed(r, "meetings started");
+	return -1;
 }
 
 /* Recomputes the next meeting date of the marked Opportunities. */
@@ -1011,8 +1097,7 @@ meeting_run(const struct config *cfg, struct ledger *l, struct sf_client *sf, in
 	r.hold_until = hold_until;
 	r.err = err;
 	r.errlen = errlen;
-	r.policy.internal_domains = (const char *const *)cfg->internal_domains.v;
-	r.policy.ninternal = cfg->internal_domains.n;
+	engine_filter_policy(cfg, &r.policy);
 	r.it = xcalloc(MEETING_BATCH, sizeof(*r.it));
 	for (;;) {
 		int again = 0;
@@ -1046,7 +1131,7 @@ meeting_run(const struct config *cfg, struct ledger *l, struct sf_client *sf, in
 		if (hold_until != NULL && *hold_until > now)
 			break;
 	}
-	if (next_meetings(&r) == -1)
+	if (mark_started(&r) == -1 || next_meetings(&r) == -1)
 		goto out;
 	rc = 0;
 out:

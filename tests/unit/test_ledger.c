@@ -1691,7 +1691,8 @@ test_meeting_copies(void **state)
 	}
 }
 
-/* A reschedule resets responses to "none": the rep who accepted still goes. */
+/* A reschedule resets responses to "none": the rep who accepted still goes, until they
+ * decline. */
 static void
 test_meeting_ever_attending(void **state)
 {
@@ -1704,9 +1705,11 @@ test_meeting_ever_attending(void **state)
 		{ "bob@corp.test", "none", 0, { 1, 0 } },
 		{ "alice@corp.test", "none", 0, { 1, 0 } },	/* rescheduled: sticks */
 		{ "bob@corp.test", "declined", 0, { 1, 0 } },
-		{ "alice@corp.test", "declined", 0, { 1, 0 } },	/* sticks even then */
-		{ "bob@corp.test", "tentativelyAccepted", 1, { 1, 1 } },
-		{ "bob@corp.test", "none", 0, { 1, 1 } },
+		/* a decline is an answer: the next reschedule does not bring the rep back */
+		{ "alice@corp.test", "declined", 0, { 0, 0 } },
+		{ "alice@corp.test", "none", 0, { 0, 0 } },
+		{ "bob@corp.test", "tentativelyAccepted", 1, { 0, 1 } },
+		{ "bob@corp.test", "none", 0, { 0, 1 } },
 	};
 	struct fixture *f = *state;
 
@@ -1727,6 +1730,46 @@ test_meeting_ever_attending(void **state)
 		assert_int_equal(m.ncopies, steps[i].ever[1] < 0 ? 1 : 2);
 		ledger_meeting_clear(&m);
 	}
+}
+
+/* The Opportunities whose meetings started in a span, dead meetings revived, counts by state. */
+static void
+test_meeting_started_retry_counts(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger_meeting_copy a = mcopy("m1", "alice@corp.test", "g1", "accepted", 1, 1000);
+	struct ledger_meeting_copy b = mcopy("m2", "alice@corp.test", "g2", "accepted", 1, 3000);
+	struct ledger_meeting_copy c = mcopy("m3", "alice@corp.test", "g3", "accepted", 1, 5000);
+	enum ledger_msync st;
+	long long counts[LEDGER_MEETING_STATES], n2;
+	char **ids;
+	size_t n;
+
+	assert_int_equal(put(f->l, &a), 1);
+	assert_int_equal(put(f->l, &b), 1);
+	assert_int_equal(put(f->l, &c), 1);
+	assert_int_equal(ledger_meeting_done(f->l, "m1", "00U000000000001", "006000000000001",
+	    "alice@corp.test", 1000, "w"), 0);
+	assert_int_equal(ledger_meeting_done(f->l, "m2", "00U000000000002", "006000000000002",
+	    "alice@corp.test", 3000, "w"), 0);
+	assert_int_equal(ledger_meeting_failed(f->l, "m3", "FINAL x", LEDGER_FAIL_FINAL, 0, &st),
+	    0);
+	assert_int_equal(ledger_meeting_opps_started(f->l, 999, 1000, 10, &ids, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(ids[0], "006000000000001");
+	ledger_keys_free(ids, n);
+	assert_int_equal(ledger_meeting_opps_started(f->l, 1000, 2999, 10, &ids, &n), 0);
+	assert_int_equal(n, 0);
+	ledger_keys_free(ids, n);
+	assert_int_equal(ledger_meeting_counts(f->l, counts), 0);
+	assert_int_equal(counts[LEDGER_MEETING_DONE], 2);
+	assert_int_equal(counts[LEDGER_MEETING_DEAD], 1);
+	assert_int_equal(counts[LEDGER_MEETING_PENDING], 0);
+	assert_int_equal(ledger_meeting_retry_dead(f->l, &n2), 0);
+	assert_int_equal(n2, 1);
+	assert_int_equal(ledger_meeting_counts(f->l, counts), 0);
+	assert_int_equal(counts[LEDGER_MEETING_DEAD], 0);
+	assert_int_equal(counts[LEDGER_MEETING_PENDING], 1);
 }
 
 /* Copies of one meeting in several reps' calendars: all of them, sorted, and only them. */
@@ -2497,6 +2540,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_next_retry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_meeting_copies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_meeting_ever_attending, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_meeting_started_retry_counts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_meeting_two_reps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_meeting_copy_moves, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_meeting_remove, setup, teardown),
