@@ -1,9 +1,11 @@
 /* test_meetings.c: meetings become Salesforce Events (issue 6), end to end: graph-sim holds the
  * reps' calendars, sf-sim the Contacts, Opportunities and their roles, the real `olsync sync
  * --once` runs between changes, and the Events, EventRelations and Next_Meeting_Date__c that
- * sf-sim ends up holding are checked field by field. Three worlds: the defaults; the other
+ * sf-sim ends up holding are checked field by field. Five worlds: the defaults; the other
  * choices (tentative, any external attendee, cancelled meetings marked, no Event without an
- * Opportunity); time zones and a daylight saving change. */
+ * Opportunity, blocked addresses and domains); time zones and daylight saving changes, with a
+ * daylight saving activity_timezone; an app without Calendars.Read; and one for the meeting
+ * counts of `olsync status`. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -31,6 +34,8 @@
 static struct e2e_world w_main;	/* the defaults */
 static struct e2e_world w_alt;	/* tentative, any-external, mark, skip */
 static struct e2e_world w_tz;	/* zones and daylight saving */
+static struct e2e_world w_nocal;	/* the Graph app lacks Calendars.Read */
+static struct e2e_world w_st;	/* olsync status: meetings in every state */
 static long long today;		/* days since the epoch (UTC) when the group started */
 
 /* Times ----------------------------------------------------------------------------------------*/
@@ -287,6 +292,27 @@ sync_once(struct e2e_world *w)
 	assert_int_equal(e2e_run(w->dir, NULL, NULL, "-c", w->conf, "sync", "--once", NULL), 0);
 }
 
+/* sync --once, which must succeed; its log (standard error). Caller frees. */
+static char *
+sync_log(struct e2e_world *w)
+{
+	char *log = NULL;
+
+	assert_int_equal(e2e_run(w->dir, NULL, &log, "-c", w->conf, "sync", "--once", NULL), 0);
+	return log;
+}
+
+/* A meeting with a sensitivity ("normal", "personal", "private", "confidential"). */
+static char *
+meeting_sensitive(struct e2e_world *w, const char *organizer, const char *const *attendees,
+    const char *subject, const char *sensitivity, long long start, long long end)
+{
+	json_t *spec = meeting_spec(organizer, attendees, subject, "x", "Teams", start, end);
+
+	json_object_set_new(spec, "sensitivity", json_string(sensitivity));
+	return meeting_post(w, spec);
+}
+
 static const char *
 key_id(struct e2e_world *w, const char *key)
 {
@@ -519,6 +545,13 @@ sim_calls(const char *base, const char *part)
 
 /* The default world ---------------------------------------------------------------------------*/
 
+/* Every group's teardown: the world its setup started (in *state). */
+static int
+teardown_world(void **state)
+{
+	return e2e_world_stop(*state);
+}
+
 static int
 setup_main(void **state)
 {
@@ -527,7 +560,7 @@ setup_main(void **state)
 	char *rest;
 	int rc;
 
-	(void)state;
+	*state = &w_main;
 	today = (long long)time(NULL) / 86400;
 	sf_time(at(2, 8, 0), hand_future);
 	sf_time(at(-3, 8, 0), hand_past);
@@ -545,6 +578,9 @@ setup_main(void **state)
 	seed_account(seed, "four", "Fourth Coffee");
 	seed_account(seed, "pro", "Proseware");
 	seed_account(seed, "gd", "Graphic Design Institute");
+	seed_account(seed, "sie", "Sierra Labs");
+	seed_account(seed, "rvb", "Riverbend");
+	seed_account(seed, "nim", "Nimbus");
 
 	seed_contact(seed, "carol", "Carol", "Chen", "carol@fabrikam.example", "fab");
 	seed_contact(seed, "dave", "Dave", "Diaz", "dave@fabrikam.example", "fab");
@@ -560,6 +596,9 @@ setup_main(void **state)
 	seed_contact(seed, "fern", "Fern", "Fox", "fern@fourthcoffee.example", "four");
 	seed_contact(seed, "paul", "Paul", "Park", "paul@proseware.example", "pro");
 	seed_contact(seed, "gil", "Gil", "Gray", "gil@graphicdesign.example", "gd");
+	seed_contact(seed, "sid", "Sid", "Soto", "sid@sierra.example", "sie");
+	seed_contact(seed, "rita", "Rita", "Reyes", "rita@riverbend.example", "rvb");
+	seed_contact(seed, "ned", "Ned", "Noble", "ned@nimbus.example", "nim");
 
 	/* Carol: a non-primary open one, a primary open one closing much later, and a primary
 	 * closed one closing sooner (closed ones are not candidates). */
@@ -582,6 +621,9 @@ setup_main(void **state)
 	    hand_future);
 	seed_opp(seed, "pro_opp", "Proseware migration", "Prospecting", 30, "pro", hand_past);
 	seed_opp(seed, "gd_opp", "Graphic Design licences", "Prospecting", 30, "gd", NULL);
+	seed_opp(seed, "sie_opp", "Sierra lab kits", "Prospecting", 30, "sie", NULL);
+	seed_opp(seed, "rvb_opp", "Riverbend barges", "Prospecting", 30, "rvb", NULL);
+	seed_opp(seed, "nim_opp", "Nimbus cloud", "Prospecting", 30, "nim", NULL);
 
 	seed_role(seed, "opp_renew", "carol", 0);
 	seed_role(seed, "opp_expand", "carol", 1);
@@ -598,6 +640,9 @@ setup_main(void **state)
 	seed_role(seed, "four_opp", "fern", 1);
 	seed_role(seed, "pro_opp", "paul", 1);
 	seed_role(seed, "gd_opp", "gil", 1);
+	seed_role(seed, "sie_opp", "sid", 1);
+	seed_role(seed, "rvb_opp", "rita", 1);
+	seed_role(seed, "nim_opp", "ned", 1);
 
 	/* An Event a rep logged by hand on Proseware, sooner than any meeting: not olsync's. */
 	seed_add(seed, "Event", json_pack("{s:s,s:s,s:s,s:i,s:s,s:s,s:s}", "_key", "hand_event",
@@ -613,13 +658,6 @@ setup_main(void **state)
 	    "http_timeout 10s\n");
 	free(rest);
 	return rc;
-}
-
-static int
-teardown_main(void **state)
-{
-	(void)state;
-	return e2e_world_stop(&w_main);
 }
 
 /* Carol (a Contact) organizes; Alice's Event appears only once she accepts, with every field,
@@ -760,27 +798,38 @@ test_not_attending(void **state)
 	free(u6);
 }
 
+/* An all-day meeting from organizer to Alice over [d0, d2) in zone, accepted and synced. */
+static void
+all_day_accepted(struct e2e_world *w, const char *organizer, const char *subject,
+    const char *body, const char *location, const char *d0, const char *d2, const char *zone)
+{
+	char s[40], e[40], *uid;
+	json_t *spec;
+
+	snprintf(s, sizeof(s), "%sT00:00:00", d0);
+	snprintf(e, sizeof(e), "%sT00:00:00", d2);
+	spec = json_pack("{s:s,s:[{s:s}],s:s,s:s,s:s,s:b,s:{s:s,s:s},s:{s:s,s:s}}",
+	    "organizer", organizer, "attendees", "address", ALICE, "subject", subject, "body",
+	    body, "location", location, "isAllDay", 1, "start", "dateTime", s, "timeZone", zone,
+	    "end", "dateTime", e, "timeZone", zone);
+	uid = meeting_post(w, spec);
+	respond(w, uid, ALICE, "accepted", NULL);
+	sync_once(w);
+	free(uid);
+}
+
 /* A two-day all-day meeting: IsAllDayEvent, its first date, 1440 minutes a day. */
 static void
 test_all_day(void **state)
 {
-	char d0[16], d2[16], s[40], e[40], want_start[40];
-	char *uid;
-	json_t *ev, *spec;
+	char d0[16], d2[16], want_start[40];
+	json_t *ev;
 
 	(void)state;
 	ymd(today + 10, d0);
 	ymd(today + 12, d2);
-	snprintf(s, sizeof(s), "%sT00:00:00", d0);
-	snprintf(e, sizeof(e), "%sT00:00:00", d2);
-	spec = json_pack("{s:s,s:[{s:s}],s:s,s:s,s:s,s:b,s:{s:s,s:s},s:{s:s,s:s}}",
-	    "organizer", "ada@adatum.example", "attendees", "address", ALICE,
-	    "subject", "Adatum offsite", "body", "Two days of planning.", "location", "Lisbon",
-	    "isAllDay", 1, "start", "dateTime", s, "timeZone", "UTC",
-	    "end", "dateTime", e, "timeZone", "UTC");
-	uid = meeting_post(&w_main, spec);
-	respond(&w_main, uid, ALICE, "accepted", NULL);
-	sync_once(&w_main);
+	all_day_accepted(&w_main, "ada@adatum.example", "Adatum offsite", "Two days of planning.",
+	    "Lisbon", d0, d2, "UTC");
 
 	ev = the_event(&w_main, "Adatum offsite");
 	assert_true(json_is_true(json_object_get(ev, "IsAllDayEvent")));
@@ -794,7 +843,6 @@ test_all_day(void **state)
 	assert_string_equal(e2e_field(ev, "OwnerId"), key_id(&w_main, "alice"));
 	assert_string_equal(e2e_field(ev, "Location"), "Lisbon");
 	json_decref(ev);
-	free(uid);
 }
 
 /* Two meetings on one Opportunity through their life: the next meeting date is the earliest
@@ -1144,6 +1192,126 @@ test_next_meeting_hand_set(void **state)
 	free(u3);
 }
 
+/* The email filters hold for meetings: with the default skip_sensitivity (private,
+ * confidential), Sid's private and confidential meetings, accepted, get no Event and do not set
+ * the next meeting date though they come first; his personal one (not skipped) is the control. */
+static void
+test_sensitivity_skipped(void **state)
+{
+	char *u1, *u2, *u3, *log;
+	json_t *ev;
+
+	(void)state;
+	u1 = meeting_sensitive(&w_main, "sid@sierra.example", (const char *const[]){ ALICE, NULL },
+	    "Sierra private", "private", at(2, 13, 0), at(2, 14, 0));
+	u2 = meeting_sensitive(&w_main, "sid@sierra.example", (const char *const[]){ ALICE, NULL },
+	    "Sierra confidential", "confidential", at(3, 13, 0), at(3, 14, 0));
+	u3 = meeting_sensitive(&w_main, "sid@sierra.example", (const char *const[]){ ALICE, NULL },
+	    "Sierra personal", "personal", at(4, 13, 0), at(4, 14, 0));
+	respond(&w_main, u1, ALICE, "accepted", NULL);
+	respond(&w_main, u2, ALICE, "accepted", NULL);
+	respond(&w_main, u3, ALICE, "accepted", NULL);
+	log = sync_log(&w_main);
+	assert_int_equal(events_ever(&w_main, "Sierra private"), 0);
+	assert_int_equal(events_ever(&w_main, "Sierra confidential"), 0);
+	ev = the_event(&w_main, "Sierra personal");
+	assert_string_equal(e2e_field(ev, "WhoId"), key_id(&w_main, "sid"));
+	assert_string_equal(e2e_field(ev, "WhatId"), key_id(&w_main, "sie_opp"));
+	json_decref(ev);
+	assert_next(&w_main, "sie_opp", at(4, 13, 0));
+	assert_non_null(strstr(log, "reason=sensitivity"));
+	free(log);
+	free(u1);
+	free(u2);
+	free(u3);
+}
+
+/* Alice accepts Rita's meeting, then declines it: the Event goes. Rita then moves it, which
+ * resets Alice's answer to none: the decline stands, no Event comes back (an accept before the
+ * decline must not count as "accepted, then rescheduled"). Alice accepting the new time brings
+ * an Event back, at the new time. */
+static void
+test_decline_then_reschedule(void **state)
+{
+	struct want_event want = {
+		"Riverbend survey", at(5, 10, 0), at(5, 11, 0), "Teams", "Survey of the docks.",
+		"rita", "rvb_opp", "alice",
+	};
+	char *uid, *id;
+	size_t ever;
+	json_t *ev;
+
+	(void)state;
+	uid = meeting(&w_main, "rita@riverbend.example", (const char *const[]){ ALICE, NULL },
+	    want.subject, want.description, want.location, want.start, want.end);
+	respond(&w_main, uid, ALICE, "accepted", NULL);
+	sync_once(&w_main);
+	ev = the_event(&w_main, want.subject);
+	check_event(&w_main, ev, &want);
+	id = xstrdup(e2e_field(ev, "Id"));
+	json_decref(ev);
+	assert_next(&w_main, "rvb_opp", want.start);
+
+	respond(&w_main, uid, ALICE, "declined", NULL);
+	sync_once(&w_main);
+	assert_event_gone(&w_main, id);
+	assert_next(&w_main, "rvb_opp", 0);
+	ever = events_ever(&w_main, want.subject);
+
+	want.start = at(6, 14, 0);
+	want.end = at(6, 15, 0);
+	reschedule(&w_main, uid, want.start, want.end);
+	sync_once(&w_main);
+	assert_int_equal(events_live(&w_main, want.subject), 0);
+	assert_int_equal(events_ever(&w_main, want.subject), ever);
+	assert_event_gone(&w_main, id);
+	assert_next(&w_main, "rvb_opp", 0);
+
+	/* The control: the meeting is still followed; an accept of the new time counts. */
+	respond(&w_main, uid, ALICE, "accepted", NULL);
+	sync_once(&w_main);
+	ev = the_event(&w_main, want.subject);
+	check_event(&w_main, ev, &want);
+	json_decref(ev);
+	assert_next(&w_main, "rvb_opp", want.start);
+	free(id);
+	free(uid);
+}
+
+/* Two accepted meetings on Nimbus, the first starting a few seconds from now: the next meeting
+ * date is the first; once it has started, a sync with nothing new in Graph moves the date on to
+ * the second. */
+static void
+test_next_meeting_moves_on(void **state)
+{
+	const long long soon = (long long)time(NULL) + 4;
+	const long long later = at(6, 9, 0);
+	char *u1, *u2;
+
+	(void)state;
+	u1 = meeting(&w_main, "ned@nimbus.example", (const char *const[]){ ALICE, NULL },
+	    "Nimbus standup", "Soon.", "Teams", soon, soon + 900);
+	u2 = meeting(&w_main, "ned@nimbus.example", (const char *const[]){ ALICE, NULL },
+	    "Nimbus review", "Later.", "Teams", later, later + 3600);
+	respond(&w_main, u1, ALICE, "accepted", NULL);
+	respond(&w_main, u2, ALICE, "accepted", NULL);
+	sync_once(&w_main);
+	if ((long long)time(NULL) >= soon)
+		fail_msg("the first sync took until the meeting started: nothing to compare");
+	assert_int_equal(events_live(&w_main, "Nimbus standup"), 1);
+	assert_int_equal(events_live(&w_main, "Nimbus review"), 1);
+	assert_next(&w_main, "nim_opp", soon);
+
+	while ((long long)time(NULL) <= soon)
+		usleep(100 * 1000);
+	sync_once(&w_main);
+	assert_next(&w_main, "nim_opp", later);
+	/* The meeting that started keeps its Event. */
+	assert_int_equal(events_live(&w_main, "Nimbus standup"), 1);
+	free(u1);
+	free(u2);
+}
+
 /* Every delta token expires and the whole calendar is read again: Events, EventRelations and
  * Opportunities are exactly as they were (same Ids, same LastModifiedDate), and Salesforce saw
  * no write, only reads. */
@@ -1202,24 +1370,28 @@ setup_alt(void **state)
 	char *rest;
 	int rc;
 
-	(void)state;
+	*state = &w_alt;
 	today = (long long)time(NULL) / 86400;
 	seed_account(seed, "kap", "Kappa");
 	seed_account(seed, "noor", "Noor Ltd");
 	seed_account(seed, "mu", "Mu Systems");
 	seed_account(seed, "omega", "Omega");
+	seed_account(seed, "riv", "Rival Corp");
 	seed_contact(seed, "kim", "Kim", "Kerr", "kim@kappa.example", "kap");
 	seed_contact(seed, "noora", "Noor", "Nasser", "noor@noor.example", "noor");
 	seed_contact(seed, "mia", "Mia", "Moss", "mia@mu.example", "mu");
 	seed_contact(seed, "omar", "Omar", "Ortiz", "omar@omega.example", "omega");
+	seed_contact(seed, "rex", "Rex", "Rowe", "rex@rival.example", "riv");
 	seed_opp(seed, "kap_opp", "Kappa platform", "Prospecting", 40, "kap", NULL);
 	seed_opp(seed, "noor_lost", "Noor pilot", "Closed Lost", 3, "noor", NULL);
 	seed_opp(seed, "mu_opp", "Mu licences", "Prospecting", 40, "mu", NULL);
 	seed_opp(seed, "omega_opp", "Omega renewal", "Prospecting", 40, "omega", NULL);
+	seed_opp(seed, "riv_opp", "Rival takeover", "Prospecting", 40, "riv", NULL);
 	seed_role(seed, "kap_opp", "kim", 1);
 	seed_role(seed, "noor_lost", "noora", 1);
 	seed_role(seed, "mu_opp", "mia", 1);
 	seed_role(seed, "omega_opp", "omar", 1);
+	seed_role(seed, "riv_opp", "rex", 1);
 	rest = seed_text(seed);
 	json_decref(seed);
 	rc = e2e_world_start(&w_alt, "test_meetings_alt", REPS_SF, rest, REPS_GRAPH,
@@ -1230,16 +1402,11 @@ setup_alt(void **state)
 	    "meeting_tentative yes\n"
 	    "meeting_match any-external\n"
 	    "meeting_cancelled mark\n"
-	    "meeting_without_opportunity skip\n");
+	    "meeting_without_opportunity skip\n"
+	    "blocked_addresses lawyer@firm.example\n"
+	    "blocked_domains rival.example\n");
 	free(rest);
 	return rc;
-}
-
-static int
-teardown_alt(void **state)
-{
-	(void)state;
-	return e2e_world_stop(&w_alt);
 }
 
 /* meeting_tentative yes: tentative counts; declined still does not. */
@@ -1380,6 +1547,53 @@ test_alt_cancel_mark(void **state)
 	free(uid);
 }
 
+/* blocked_addresses and blocked_domains hold for meetings, for the organizer and for any
+ * attendee: Kim's meeting with a blocked address, Kim's meeting with someone of a subdomain of a
+ * blocked domain, and a meeting Rex (a Contact of the blocked domain, with an open Opportunity)
+ * organizes get no Event though Alice accepts all three. Kim's meeting with someone else of the
+ * blocked address's domain is the control. */
+static void
+test_alt_blocked(void **state)
+{
+	static const char *const none[] = {
+		"Kappa with counsel", "Kappa with a rival scout", "Rival pitch",
+	};
+	char *u1, *u2, *u3, *u4, *log;
+	json_t *ev;
+
+	(void)state;
+	u1 = meeting(&w_alt, "kim@kappa.example",
+	    (const char *const[]){ ALICE, "lawyer@firm.example", NULL },
+	    none[0], "x", "Teams", at(7, 9, 0), at(7, 10, 0));
+	u2 = meeting(&w_alt, "kim@kappa.example",
+	    (const char *const[]){ ALICE, "scout@eu.rival.example", NULL },
+	    none[1], "x", "Teams", at(7, 11, 0), at(7, 12, 0));
+	u3 = meeting(&w_alt, "rex@rival.example", (const char *const[]){ ALICE, NULL },
+	    none[2], "x", "Teams", at(7, 13, 0), at(7, 14, 0));
+	u4 = meeting(&w_alt, "kim@kappa.example",
+	    (const char *const[]){ ALICE, "clerk@firm.example", NULL },
+	    "Kappa with the clerk", "y", "Teams", at(7, 15, 0), at(7, 16, 0));
+	respond(&w_alt, u1, ALICE, "accepted", NULL);
+	respond(&w_alt, u2, ALICE, "accepted", NULL);
+	respond(&w_alt, u3, ALICE, "accepted", NULL);
+	respond(&w_alt, u4, ALICE, "accepted", NULL);
+	log = sync_log(&w_alt);
+	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++)
+		if (events_ever(&w_alt, none[i]) != 0)
+			fail_msg("an Event for \"%s\"", none[i]);
+	ev = the_event(&w_alt, "Kappa with the clerk");
+	assert_string_equal(e2e_field(ev, "WhoId"), key_id(&w_alt, "kim"));
+	assert_string_equal(e2e_field(ev, "WhatId"), key_id(&w_alt, "kap_opp"));
+	json_decref(ev);
+	assert_next(&w_alt, "riv_opp", 0);
+	assert_non_null(strstr(log, "reason=blocked"));
+	free(log);
+	free(u1);
+	free(u2);
+	free(u3);
+	free(u4);
+}
+
 /* Zones -----------------------------------------------------------------------------------------*/
 
 static int
@@ -1389,7 +1603,7 @@ setup_tz(void **state)
 	char *rest;
 	int rc;
 
-	(void)state;
+	*state = &w_tz;
 	today = (long long)time(NULL) / 86400;
 	seed_account(seed, "hum", "Humongous Insurance");
 	seed_account(seed, "wing", "Wingtip Toys");
@@ -1397,21 +1611,16 @@ setup_tz(void **state)
 	seed_contact(seed, "elke", "Elke", "Engel", "elke@wingtip.example", "wing");
 	rest = seed_text(seed);
 	json_decref(seed);
-	/* A window of 400 days ahead: the next change of W. Europe time can be 7 months off. */
+	/* A window of 400 days ahead: the next change of W. Europe time can be 7 months off.
+	 * activity_timezone has daylight saving too: it must not move meetings with a time (their
+	 * own zone says when they are), and all-day meetings are read in it. */
 	rc = e2e_world_start(&w_tz, "test_meetings_tz", REPS_SF, rest, REPS_GRAPH, ALICE,
-	    "activity_timezone UTC\n"
+	    "activity_timezone Europe/Berlin\n"
 	    "log_level info\n"
 	    "http_timeout 10s\n"
 	    "meeting_window_future 400d\n");
 	free(rest);
 	return rc;
-}
-
-static int
-teardown_tz(void **state)
-{
-	(void)state;
-	return e2e_world_stop(&w_tz);
 }
 
 /* 09:00 Pacific time in five days: 17:00 UTC in winter (PST, UTC-8), 16:00 in summer (PDT). */
@@ -1450,23 +1659,34 @@ test_tz_pacific(void **state)
  * (last Sunday of March or October) at least two weeks off: T-13 and T-6 are on one side, T+1
  * and T+8 on the other. In March: 08:00 UTC (CET) then 07:00 UTC (CEST); in October the
  * reverse. Each instance its own Event at its own UTC time. */
+/* The day of the next European clock change (last Sunday of March or October) at least
+ * min_days from today. */
+static long long
+next_change(int min_days)
+{
+	long long t = 0;
+	int y, m, dd;
+
+	isotime_civil(today, &y, &m, &dd);
+	for (int yy = y; yy <= y + 1 && t == 0; yy++) {
+		if (last_sunday(yy, 3) >= today + min_days)
+			t = last_sunday(yy, 3);
+		else if (last_sunday(yy, 10) >= today + min_days)
+			t = last_sunday(yy, 10);
+	}
+	assert_true(t != 0);
+	return t;
+}
+
 static void
 test_tz_dst_series(void **state)
 {
 	long long t = 0, first;
 	char d0[16], s[40], e[40], *uid;
 	json_t *spec, *live;
-	int y, m, dd;
 
 	(void)state;
-	isotime_civil(today, &y, &m, &dd);
-	for (int yy = y; yy <= y + 1 && t == 0; yy++) {
-		if (last_sunday(yy, 3) >= today + 14)
-			t = last_sunday(yy, 3);
-		else if (last_sunday(yy, 10) >= today + 14)
-			t = last_sunday(yy, 10);
-	}
-	assert_true(t != 0);
+	t = next_change(14);
 	first = t - 13;		/* a Monday */
 	assert_int_equal(isotime_weekday(first), 1);
 	/* The instances straddle the change: two offsets, whichever month it is. */
@@ -1512,6 +1732,196 @@ test_tz_dst_series(void **state)
 	free(uid);
 }
 
+/* A two-day all-day meeting over the next change of W. Europe time (Saturday and Sunday, the
+ * last Sunday of March or October), activity_timezone Europe/Berlin: the two local days are 47
+ * or 49 hours, yet the Event is 2880 minutes, dated the Saturday as Outlook holds it (not the
+ * Friday its Berlin midnight is in UTC). */
+static void
+test_tz_all_day_dst(void **state)
+{
+	long long t = 0;
+	char d0[16], d2[16];
+	json_t *ev;
+
+	(void)state;
+	t = next_change(2);
+	/* The two days straddle the change. */
+	assert_int_not_equal(berlin_offset(t - 1), berlin_offset(t + 1));
+	ymd(t - 1, d0);
+	ymd(t + 1, d2);
+	all_day_accepted(&w_tz, "elke@wingtip.example", "Wingtip toy fair (two days)", "Stand 4.",
+	    "Nuremberg", d0, d2, "W. Europe Standard Time");
+
+	ev = the_event(&w_tz, "Wingtip toy fair (two days)");
+	assert_true(json_is_true(json_object_get(ev, "IsAllDayEvent")));
+	assert_string_equal(e2e_field(ev, "ActivityDate"), d0);
+	assert_int_equal(json_integer_value(json_object_get(ev, "DurationInMinutes")), 2880);
+	assert_string_equal(e2e_field(ev, "WhoId"), key_id(&w_tz, "elke"));
+	assert_string_equal(e2e_field(ev, "OwnerId"), key_id(&w_tz, "alice"));
+	json_decref(ev);
+}
+
+/* No Calendars.Read -----------------------------------------------------------------------------*/
+
+static int
+setup_nocal(void **state)
+{
+	json_t *seed = json_object();
+	char *rest, *gseed;
+	int rc;
+
+	*state = &w_nocal;
+	today = (long long)time(NULL) / 86400;
+	seed_account(seed, "kes", "Kestrel");
+	seed_contact(seed, "kai", "Kai", "Koch", "kai@kestrel.example", "kes");
+	rest = seed_text(seed);
+	json_decref(seed);
+	rc = e2e_world_start(&w_nocal, "test_meetings_nocal", REPS_SF, rest, REPS_GRAPH, ALICE,
+	    "activity_timezone UTC\n"
+	    "log_level info\n"
+	    "http_timeout 10s\n");
+	free(rest);
+	if (rc == -1)
+		return -1;
+	/* The same tenant, its app consented Mail.Read and User.Read.All but not Calendars.Read
+	 * (e2e_graph_seed's app has all three: start again from nothing). */
+	gseed = xasprintf("{\"tenant\":{\"domain\":\"contoso.com\"},"
+	    "\"apps\":[{\"clientId\":\"" E2E_GRAPH_APP "\",\"secret\":\"" E2E_GRAPH_SECRET "\","
+	    "\"roles\":[\"Mail.Read\",\"User.Read.All\"]}],\"users\":%s}", REPS_GRAPH);
+	json_decref(sim_http_ctl(w_nocal.graph.base_url, "POST", "/_sim/reset", NULL, 200));
+	json_decref(sim_http_ctl(w_nocal.graph.base_url, "POST", "/_sim/seed", gseed, 200));
+	free(gseed);
+	return 0;
+}
+
+/* Calendars.Read missing: `sync --once` still succeeds, Kai's mail is a Task on Kai, the
+ * meeting Alice accepted from Kai is no Event, and the log says the calendar was refused. */
+static void
+test_nocal_mail_goes_on(void **state)
+{
+	char digest[NORMALIZE_DIGEST_LEN + 1], when[40], *body, *log, *uid;
+	const long long sent = (long long)time(NULL) - 600;
+	json_t *r, *tasks, *task;
+
+	(void)state;
+	isotime_format(sent, 0, 0, "Z", when, sizeof(when));
+	body = xasprintf("{\"from\":\"Kai Koch <kai@kestrel.example>\",\"to\":[\"" ALICE "\"],"
+	    "\"subject\":\"Kestrel price list\",\"body\":\"Could you send the price list?\","
+	    "\"bodyType\":\"text\",\"date\":\"%s\"}", when);
+	r = sim_http_ctl(w_nocal.graph.base_url, "POST", "/_sim/mail", body, 201);
+	e2e_digest(json_string_value(json_object_get(r, "internetMessageId")), digest);
+	json_decref(r);
+	free(body);
+	uid = meeting(&w_nocal, "kai@kestrel.example", (const char *const[]){ ALICE, NULL },
+	    "Kestrel visit", "Plant tour.", "Kestrel plant", at(3, 10, 0), at(3, 12, 0));
+	respond(&w_nocal, uid, ALICE, "accepted", NULL);
+
+	log = sync_log(&w_nocal);
+	assert_non_null(strstr(log, "calendar refused"));
+	tasks = e2e_records(w_nocal.sf.p.base_url, "Task");
+	task = e2e_find(tasks, "OutlookMessageId__c", digest);
+	assert_string_equal(e2e_field(task, "Subject"), "Email: Kestrel price list");
+	assert_string_equal(e2e_field(task, "WhoId"), key_id(&w_nocal, "kai"));
+	assert_string_equal(e2e_field(task, "OwnerId"), key_id(&w_nocal, "alice"));
+	json_decref(tasks);
+	assert_int_equal(events_ever(&w_nocal, "Kestrel visit"), 0);
+	free(log);
+	free(uid);
+}
+
+/* olsync status ---------------------------------------------------------------------------------*/
+
+static int
+setup_st(void **state)
+{
+	json_t *seed = json_object();
+	char *rest;
+	int rc;
+
+	*state = &w_st;
+	today = (long long)time(NULL) / 86400;
+	seed_account(seed, "stark", "Stark Freight");
+	seed_contact(seed, "sam", "Sam", "Stone", "sam@stark.example", "stark");
+	seed_opp(seed, "stark_opp", "Stark fleet", "Prospecting", 30, "stark", NULL);
+	seed_role(seed, "stark_opp", "sam", 1);
+	rest = seed_text(seed);
+	json_decref(seed);
+	/* retry_base 1h: a meeting that failed is not due again while the test runs. */
+	rc = e2e_world_start(&w_st, "test_meetings_status", REPS_SF, rest, REPS_GRAPH, ALICE,
+	    "activity_timezone UTC\n"
+	    "log_level info\n"
+	    "http_timeout 10s\n"
+	    "retry_base 1h\n");
+	free(rest);
+	return rc;
+}
+
+/* n meetings from Sam that Alice accepts, on day day, subjects "<prefix> 1".. */
+static void
+accepted_meetings(const char *prefix, int day, int n)
+{
+	for (int i = 1; i <= n; i++) {
+		char *subject = xasprintf("%s %d", prefix, i), *uid;
+
+		uid = meeting(&w_st, "sam@stark.example", (const char *const[]){ ALICE, NULL },
+		    subject, "x", "Teams", at(day, 8 + i, 0), at(day, 8 + i, 30));
+
+		respond(&w_st, uid, ALICE, "accepted", NULL);
+		free(subject);
+		free(uid);
+	}
+}
+
+/* The next Event upsert answers fault (the fields of POST /_sim/faults, JSON text without
+ * braces), count times. */
+static void
+event_upsert_fault(const char *fault, int count)
+{
+	char *b = xasprintf("{\"method\":\"PATCH\",\"path\":\"" SF_DATA
+	    "/composite/sobjects/Event/OutlookEventId__c\",\"count\":%d,%s}", count, fault);
+
+	json_decref(sim_http_ctl(w_st.sf.p.base_url, "POST", "/_sim/faults", b, 200));
+	free(b);
+}
+
+/* One meeting done, two failed (503, retried later), three dead (a final 400) and four
+ * pending (the session refused: the run stops before deciding them): `olsync status` counts
+ * each state on its own line. */
+static void
+test_status_meeting_counts(void **state)
+{
+	char *out = NULL;
+
+	(void)state;
+	accepted_meetings("Stark done", 2, 1);
+	sync_once(&w_st);
+	assert_int_equal(events_live(&w_st, "Stark done 1"), 1);
+
+	accepted_meetings("Stark failed", 3, 2);
+	event_upsert_fault("\"errorCode\":\"SERVER_UNAVAILABLE\"", 1);
+	sync_once(&w_st);
+
+	accepted_meetings("Stark dead", 4, 3);
+	event_upsert_fault("\"status\":400,\"errorCode\":\"INVALID_FIELD\","
+	    "\"message\":\"No such column 'OutlookEventId__c' on entity 'Event'\"", 1);
+	sync_once(&w_st);
+
+	accepted_meetings("Stark pending", 5, 4);
+	event_upsert_fault("\"errorCode\":\"INVALID_SESSION_ID\"", 2);
+	assert_int_not_equal(e2e_run(w_st.dir, NULL, NULL, "-c", w_st.conf, "sync", "--once",
+	    NULL), 0);
+	json_decref(sim_http_ctl(w_st.sf.p.base_url, "DELETE", "/_sim/faults", NULL, 200));
+	assert_int_equal(events_ever(&w_st, "Stark failed 1") + events_ever(&w_st,
+	    "Stark dead 1") + events_ever(&w_st, "Stark pending 1"), 0);
+
+	assert_int_equal(e2e_run(w_st.dir, &out, NULL, "-c", w_st.conf, "status", NULL), 0);
+	assert_int_equal(e2e_status_count(out, "\nmeetings_pending "), 4);
+	assert_int_equal(e2e_status_count(out, "\nmeetings_done "), 1);
+	assert_int_equal(e2e_status_count(out, "\nmeetings_failed "), 2);
+	assert_int_equal(e2e_status_count(out, "\nmeetings_dead "), 3);
+	free(out);
+}
+
 int
 main(void)
 {
@@ -1527,6 +1937,9 @@ main(void)
 		cmocka_unit_test(test_two_reps),
 		cmocka_unit_test(test_next_meeting_future_only),
 		cmocka_unit_test(test_next_meeting_hand_set),
+		cmocka_unit_test(test_sensitivity_skipped),
+		cmocka_unit_test(test_decline_then_reschedule),
+		cmocka_unit_test(test_next_meeting_moves_on),
 		cmocka_unit_test(test_replay),
 	};
 	const struct CMUnitTest alt_tests[] = {
@@ -1535,15 +1948,26 @@ main(void)
 		cmocka_unit_test(test_alt_external_attendee),
 		cmocka_unit_test(test_alt_without_opportunity_skip),
 		cmocka_unit_test(test_alt_cancel_mark),
+		cmocka_unit_test(test_alt_blocked),
 	};
 	const struct CMUnitTest tz_tests[] = {
 		cmocka_unit_test(test_tz_pacific),
 		cmocka_unit_test(test_tz_dst_series),
+		cmocka_unit_test(test_tz_all_day_dst),
+	};
+	const struct CMUnitTest nocal_tests[] = {
+		cmocka_unit_test(test_nocal_mail_goes_on),
+	};
+	const struct CMUnitTest st_tests[] = {
+		cmocka_unit_test(test_status_meeting_counts),
 	};
 	int failed = 0;
 
-	failed += cmocka_run_group_tests_name("meetings", main_tests, setup_main, teardown_main);
-	failed += cmocka_run_group_tests_name("meetings_alt", alt_tests, setup_alt, teardown_alt);
-	failed += cmocka_run_group_tests_name("meetings_tz", tz_tests, setup_tz, teardown_tz);
+	failed += cmocka_run_group_tests_name("meetings", main_tests, setup_main, teardown_world);
+	failed += cmocka_run_group_tests_name("meetings_alt", alt_tests, setup_alt, teardown_world);
+	failed += cmocka_run_group_tests_name("meetings_tz", tz_tests, setup_tz, teardown_world);
+	failed += cmocka_run_group_tests_name("meetings_nocal", nocal_tests, setup_nocal,
+	    teardown_world);
+	failed += cmocka_run_group_tests_name("meetings_status", st_tests, setup_st, teardown_world);
 	return sim_proc_exit_status(failed);
 }
