@@ -11,11 +11,28 @@
 #include "log.h"
 #include "xmalloc.h"
 
+const char *
+db_errmsg(sqlite3 *db, char *buf, size_t len)
+{
+	int e = sqlite3_system_errno(db);
+
+	/* SQLite's "disk I/O error" does not say which: a full disk, a file size limit, EIO. */
+	if (e != 0 && (sqlite3_errcode(db) == SQLITE_IOERR || sqlite3_errcode(db) == SQLITE_FULL ||
+	    sqlite3_errcode(db) == SQLITE_CANTOPEN))
+		snprintf(buf, len, "%s (%s)", sqlite3_errmsg(db), strerror(e));
+	else
+		snprintf(buf, len, "%s", sqlite3_errmsg(db));
+	return buf;
+}
+
 static void
 set_err(char *err, size_t errlen, const char *what, sqlite3 *db)
 {
+	char msg[256];
+
 	if (err != NULL && errlen > 0)
-		snprintf(err, errlen, "%s: %s", what, db ? sqlite3_errmsg(db) : "out of memory");
+		snprintf(err, errlen, "%s: %s", what,
+		    db ? db_errmsg(db, msg, sizeof(msg)) : "out of memory");
 }
 
 int
@@ -56,11 +73,11 @@ db_open(const char *path, sqlite3 **out, char *err, size_t errlen)
 int
 db_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
 {
-	char *msg = NULL;
+	char *msg = NULL, buf[256];
 
 	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
 		if (err != NULL && errlen > 0)
-			snprintf(err, errlen, "%s", msg ? msg : sqlite3_errmsg(db));
+			snprintf(err, errlen, "%s", db_errmsg(db, buf, sizeof(buf)));
 		sqlite3_free(msg);
 		return -1;
 	}

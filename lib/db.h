@@ -9,6 +9,9 @@
 /* Opens path (":memory:" allowed) with WAL, foreign keys and a busy timeout. On failure returns
  * -1 with a message in err. Caller closes *out with sqlite3_close. */
 int db_open(const char *path, sqlite3 **out, char *err, size_t errlen);
+/* The message of db's last error in buf (len bytes), with the system's reason when SQLite
+ * has one (a full disk, a file size limit); returns buf. */
+const char *db_errmsg(sqlite3 *db, char *buf, size_t len);
 
 /* Applies migrations[user_version .. n-1] in order, each in its own transaction, and bumps
  * user_version after each. A database newer than n migrations is refused. -1 on failure. */

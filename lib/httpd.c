@@ -336,6 +336,7 @@ httpd_start(const struct httpd_config *cfg, httpd_handler *handler, void *arg, c
 	    MHD_OPTION_NOTIFY_COMPLETED, request_done, srv,
 	    MHD_OPTION_CONNECTION_TIMEOUT, srv->cfg.timeout_sec,
 	    MHD_OPTION_CONNECTION_LIMIT, srv->cfg.max_connections,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, srv->cfg.max_per_ip,
 	    /* Room for the URI limit plus headers: longer requests are refused by MHD itself. */
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(srv->cfg.max_uri * 2 + 65536),
 	    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,

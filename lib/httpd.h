@@ -59,6 +59,7 @@ struct httpd_config {
 	size_t max_uri;			/* bytes; longer request URIs get 414 */
 	unsigned timeout_sec;		/* idle connection timeout */
 	unsigned max_connections;
+	unsigned max_per_ip;		/* connections from one address; 0: only max_connections */
 	const char *tls_cert_pem;	/* serve HTTPS with this certificate (PEM text), or NULL */
 	const char *tls_key_pem;	/* its private key (PEM text) */
 };

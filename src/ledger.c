@@ -150,7 +150,10 @@ now_s(void)
 static int
 fail_db(struct ledger *l, const char *what)
 {
-	return err_set(l->err, sizeof(l->err), "ledger: %s: %s", what, sqlite3_errmsg(l->db));
+	char msg[256];
+
+	return err_set(l->err, sizeof(l->err), "ledger: %s: %s", what,
+	    db_errmsg(l->db, msg, sizeof(msg)));
 }
 
 /* A required string: present, not empty, at most max bytes. */

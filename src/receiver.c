@@ -416,6 +416,11 @@ receiver_start(const struct receiver_config *cfg, const struct receiver_ops *ops
 	hc.max_uri = MAX_URI;
 	hc.timeout_sec = TIMEOUT_SEC;
 	hc.max_connections = cfg->max_connections ? cfg->max_connections : DEFAULT_CONNECTIONS;
+	/* One address that opens connections and holds them idle would otherwise take every
+	 * slot for TIMEOUT_SEC at a time, and Graph's POSTs would be refused meanwhile. Behind
+	 * a proxy all requests come from its address: it answers in milliseconds, so half the
+	 * slots are plenty. */
+	hc.max_per_ip = hc.max_connections > 1 ? hc.max_connections / 2 : 1;
 	hc.tls_cert_pem = cfg->tls_cert_pem;
 	hc.tls_key_pem = cfg->tls_key_pem;
 	if ((r->srv = httpd_start(&hc, handle, r, err, errlen)) == NULL) {

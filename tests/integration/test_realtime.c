@@ -73,15 +73,11 @@ setup(void **state)
 	gmtime_r(&t, &tm);
 	strftime(day_time, sizeof(day_time), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (e2e_world_start(&world, "test_realtime",
-	    "{\"_key\":\"alice\",\"Username\":\"alice@contoso.com\","
-	    "\"Email\":\"alice@contoso.com\",\"FirstName\":\"Alice\",\"LastName\":\"Adams\","
-	    "\"Alias\":\"aadams\"},"
+	    E2E_SF_ALICE ","
 	    "{\"_key\":\"bob\",\"Username\":\"bob@contoso.com\",\"Email\":\"bob@contoso.com\","
 	    "\"FirstName\":\"Bob\",\"LastName\":\"Brown\",\"Alias\":\"bbrown\"}",
-	    "\"Account\":[{\"_key\":\"fab\",\"Name\":\"Fabrikam\"}],"
-	    "\"Contact\":[{\"_key\":\"carol\",\"FirstName\":\"Carol\",\"LastName\":\"Chen\","
-	    "\"Email\":\"carol@fabrikam.com\",\"AccountId\":\"@fab\"}]",
-	    "[{\"userPrincipalName\":\"alice@contoso.com\",\"displayName\":\"Alice Adams\"},"
+	    E2E_SF_CAROL,
+	    "[" E2E_GRAPH_ALICE ","
 	    "{\"userPrincipalName\":\"bob@contoso.com\",\"displayName\":\"Bob Brown\"}]",
 	    ALICE ", " BOB, NULL) == -1)
 		return -1;
@@ -99,19 +95,13 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	if (daemon_proc.pid > 0)
-		e2e_daemon_stop(&daemon_proc);
-	return e2e_world_stop(&world);
+	return e2e_world_teardown(&world, &daemon_proc);
 }
 
 static size_t
 tasks(void)
 {
-	json_t *recs = e2e_records(world.sf.p.base_url, "Task");
-	size_t n = json_array_size(recs);
-
-	json_decref(recs);
-	return n;
+	return e2e_record_count(world.sf.p.base_url, "Task");
 }
 
 /* One mail from Carol (a Contact) to to; returns the POST time in monotonic ms. */

@@ -251,6 +251,41 @@ e2e_wait_records(const char *sf_url, const char *sobject, size_t n, long timeout
 	}
 }
 
+char *
+e2e_mail_from_carol(const char *graph_url, const char *to, const char *subject,
+    const char *date)
+{
+	json_t *m = json_pack("{s:s, s:[s], s:s, s:s, s:s}", "from",
+	    "Carol Chen <carol@fabrikam.com>", "to", to, "subject", subject, "body", subject,
+	    "date", date);
+	char *b = json_dumps(m, JSON_COMPACT), *mid;
+	json_t *r = sim_http_ctl(graph_url, "POST", "/_sim/mail", b, 201);
+
+	mid = xstrdup(json_string_value(json_object_get(r, "internetMessageId")));
+	json_decref(r);
+	json_decref(m);
+	free(b);
+	return mid;
+}
+
+size_t
+e2e_record_count(const char *sf_url, const char *sobject)
+{
+	json_t *recs = e2e_records(sf_url, sobject);
+	size_t n = json_array_size(recs);
+
+	json_decref(recs);
+	return n;
+}
+
+int
+e2e_world_teardown(struct e2e_world *w, struct e2e_daemon *dm)
+{
+	if (dm != NULL && dm->pid > 0)
+		e2e_daemon_stop(dm);
+	return e2e_world_stop(w);
+}
+
 json_t *
 e2e_records(const char *sf_url, const char *sobject)
 {

@@ -20,6 +20,18 @@
 #define E2E_SF_USER		"olsync@contoso.com"	/* the integration user */
 #define E2E_OUT_MAX		(1024 * 1024)		/* output of one olsync run kept */
 
+/* The smallest world most tests need: the rep Alice (a Salesforce User and a Graph user) and
+ * Carol Chen, a Contact of the Account Fabrikam, who writes to her. For e2e_world_start's
+ * sf_users, sf_rest and graph_users. */
+#define E2E_SF_ALICE	"{\"_key\":\"alice\",\"Username\":\"alice@contoso.com\"," \
+	"\"Email\":\"alice@contoso.com\",\"FirstName\":\"Alice\",\"LastName\":\"Adams\"," \
+	"\"Alias\":\"aadams\"}"
+#define E2E_SF_CAROL	"\"Account\":[{\"_key\":\"fab\",\"Name\":\"Fabrikam\"}]," \
+	"\"Contact\":[{\"_key\":\"carol\",\"FirstName\":\"Carol\",\"LastName\":\"Chen\"," \
+	"\"Email\":\"carol@fabrikam.com\",\"AccountId\":\"@fab\"}]"
+#define E2E_GRAPH_ALICE	"{\"userPrincipalName\":\"alice@contoso.com\"," \
+	"\"displayName\":\"Alice Adams\"}"
+
 /* graph-sim's seed for tenant contoso.com with the olsync app (secret E2E_GRAPH_SECRET, roles
  * Mail.Read, User.Read.All, Calendars.Read) and users, a JSON array text of user objects
  * ("[{\"userPrincipalName\":..}]"). Caller frees. */
@@ -115,6 +127,15 @@ char *e2e_daemon_log(const struct e2e_daemon *dm);
 /* Polls sf-sim until sobject has at least n records or timeout_ms passed; returns the count
  * last seen. */
 size_t e2e_wait_records(const char *sf_url, const char *sobject, size_t n, long timeout_ms);
+
+/* One mail from Carol Chen <carol@fabrikam.com> to to, received at date (ISO 8601), through
+ * graph-sim's POST /_sim/mail at graph_url. Returns its internetMessageId; caller frees. */
+char *e2e_mail_from_carol(const char *graph_url, const char *to, const char *subject,
+    const char *date);
+/* How many records of sobject sf-sim at sf_url holds. */
+size_t e2e_record_count(const char *sf_url, const char *sobject);
+/* A test group's teardown: stops dm when it runs (dm may be NULL), then e2e_world_stop. */
+int e2e_world_teardown(struct e2e_world *w, struct e2e_daemon *dm);
 
 /* GET /_sim/records/<sobject> of sf-sim at sf_url: the records array; caller decrefs. */
 json_t *e2e_records(const char *sf_url, const char *sobject);

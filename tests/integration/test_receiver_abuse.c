@@ -1,0 +1,380 @@
+/* test_receiver_abuse.c: the webhook of a running `olsync run` under attack from loopback
+ * addresses (127.0.0.2 and up; the legitimate client is 127.0.0.1): connections opened and held
+ * idle, more than the receiver serves; slowloris requests that stop half way; a flood of forged
+ * POSTs. The receiver stays bounded (at most RECEIVER's 64 connections, 32 from one address,
+ * idle and stalled ones closed after 10 s, threads and memory back down) and keeps answering a
+ * validation handshake from another address within Graph's 3 s. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "e2e.h"
+#include "mono.h"
+#include "receiver.h"
+#include "sim_http.h"
+#include "xmalloc.h"
+
+#define ALICE		"alice@contoso.com"
+#define MAX_CONN	64		/* the receiver's default */
+#define MAX_PER_IP	(MAX_CONN / 2)
+#define IDLE_SEC	10		/* the receiver's idle timeout */
+#define GRAPH_MS	3000		/* Graph's deadline for an answer */
+#define FLOODERS	8
+#define FLOOD_MS	4000
+
+static struct e2e_world world;
+static struct e2e_daemon daemon_proc;
+static int port;
+static char base[64];
+
+/* The attack's connections, closed whatever happens to the test that opened them. */
+static int held[256];
+static int nheld;
+
+static int
+hold(int fd)
+{
+	if (fd != -1 && nheld < (int)(sizeof(held) / sizeof(held[0])))
+		held[nheld++] = fd;
+	return fd;
+}
+
+static void
+release_all(void)
+{
+	for (int i = 0; i < nheld; i++)
+		close(held[i]);
+	nheld = 0;
+}
+
+static int
+setup(void **state)
+{
+	char *extra;
+	json_t *r;
+
+	(void)state;
+	port = e2e_free_port();
+	snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
+	extra = xasprintf("listen 127.0.0.1:%d\npublic_url http://127.0.0.1:%d\n"
+	    "reconcile_interval 1h\nlog_level info\n", port, port);
+	if (e2e_world_start(&world, "test_receiver_abuse",
+	    E2E_SF_ALICE, "\"Account\":[]", "[" E2E_GRAPH_ALICE "]",
+	    ALICE, extra) == -1) {
+		free(extra);
+		return -1;
+	}
+	free(extra);
+	r = sim_http_ctl(world.graph.base_url, "POST", "/_sim/config",
+	    "{\"require_https\":false}", 200);
+	json_decref(r);
+	e2e_daemon_start(&daemon_proc, world.dir, world.conf, port);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	release_all();
+	return e2e_world_teardown(&world, &daemon_proc);
+}
+
+/* A TCP connection to the receiver from loopback address src; -1 when refused. */
+static int
+connect_from(const char *src)
+{
+	struct sockaddr_in sa;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd != -1);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	assert_int_equal(inet_pton(AF_INET, src, &sa.sin_addr), 1);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	sa.sin_port = htons((uint16_t)port);
+	assert_int_equal(inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr), 1);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* 1 when the server closed fd (EOF or reset) within wait_ms. */
+static int
+closed_by_server(int fd, int wait_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char buf[512];
+	ssize_t n;
+
+	if (poll(&p, 1, wait_ms) <= 0)
+		return 0;
+	while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+		;
+	return n == 0 || (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+/* Of the n connections in fds (-1: refused at connect), how many are still open after
+ * wait_ms; the closed ones are closed on our side and set to -1. */
+static int
+still_open(int *fds, int n, int wait_ms)
+{
+	int open = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (fds[i] == -1)
+			continue;
+		if (closed_by_server(fds[i], i == 0 ? wait_ms : 0)) {
+			close(fds[i]);
+			fds[i] = -1;
+		} else {
+			open++;
+		}
+	}
+	return open;
+}
+
+/* A validation handshake from 127.0.0.1: it must succeed; returns how long it took (ms). */
+static long
+handshake_ms(void)
+{
+	struct sim_http h;
+	long t = mono_ms();
+
+	sim_http_do(&h, base, "POST", RECEIVER_PATH_NOTIFY "?validationToken=still+here", NULL,
+	    NULL, NULL);
+	t = mono_ms() - t;
+	sim_http_expect(&h, 200, "a handshake under attack");
+	assert_string_equal(h.resp.body, "still here");
+	sim_http_free(&h);
+	return t;
+}
+
+/* A number from the daemon's /proc/<pid>/status line key ("VmRSS:" in kB, "Threads:"). */
+static long
+proc_status(const char *key)
+{
+	char path[64], line[256];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)daemon_proc.pid);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, key, strlen(key)) == 0)
+			v = strtol(line + strlen(key), NULL, 10);
+	fclose(f);
+	assert_true(v >= 0);
+	return v;
+}
+
+/* Waits up to wait_ms for the daemon to have at most n threads; returns the count seen. */
+static long
+threads_down_to(long n, long wait_ms)
+{
+	long t;
+
+	for (long waited = 0; (t = proc_status("Threads:")) > n && waited < wait_ms;
+	    waited += 100)
+		usleep(100 * 1000);
+	return t;
+}
+
+/* Idle connections over the limits and slowloris requests: capped per address and in all,
+ * the handshake answered meanwhile, every one of them closed after the idle timeout. A
+ * connection over the total cap waits in the kernel's listen queue (MHD stops accepting), so
+ * the cap is measured in the server: one thread per connection served. */
+static void
+test_idle_and_slow(void **state)
+{
+	static const char *const partial[] = {
+		"POST " RECEIVER_PATH_NOTIFY " HTTP/1.1\r\nHost: x\r\nContent-Le",
+		"POST " RECEIVER_PATH_NOTIFY " HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n"
+		    "{\"value\":[",
+		"POST /graph/noti",
+	};
+	enum { ONE = MAX_CONN + 16, SLOW = 24, SLOW_IPS = 3 };
+	int one[ONE], slow[SLOW_IPS][SLOW], open;
+	long threads0, rss0, t0, t;
+
+	(void)state;
+	assert_true(handshake_ms() < GRAPH_MS);
+	threads0 = proc_status("Threads:");
+	rss0 = proc_status("VmRSS:");
+
+	/* One address holding idle connections: it gets MAX_PER_IP of them, the rest are
+	 * closed at once. */
+	for (int i = 0; i < ONE; i++)
+		one[i] = hold(connect_from("127.0.0.2"));
+	open = still_open(one, ONE, 500);
+	if (open > MAX_PER_IP)
+		fail_msg("%d idle connections from one address kept open", open);
+	assert_true(open >= MAX_PER_IP / 2);
+	t = proc_status("Threads:");
+	if (t > threads0 + MAX_PER_IP)
+		fail_msg("%ld threads for %d connections from one address", t - threads0, open);
+	assert_true(handshake_ms() < GRAPH_MS);
+
+	/* Slowloris from three more addresses: the server serves MAX_CONN at most. */
+	for (int a = 0; a < SLOW_IPS; a++) {
+		char src[32];
+
+		snprintf(src, sizeof(src), "127.0.0.%d", 3 + a);
+		for (int i = 0; i < SLOW; i++) {
+			slow[a][i] = hold(connect_from(src));
+			if (slow[a][i] != -1)
+				(void)send(slow[a][i], partial[i % 3], strlen(partial[i % 3]),
+				    MSG_NOSIGNAL);
+		}
+	}
+	usleep(500 * 1000);
+	t = proc_status("Threads:");
+	if (t > threads0 + MAX_CONN)
+		fail_msg("%ld threads serving connections, the limit is %d", t - threads0,
+		    MAX_CONN);
+	assert_true(t >= threads0 + MAX_CONN / 2);	/* the attack did take slots */
+	assert_true(proc_status("VmRSS:") - rss0 < 64 * 1024);	/* kB */
+
+	/* Nothing more arrives: the server closes every one of them after the idle timeout
+	 * (those queued beyond the cap are served, then time out in turn). */
+	t0 = mono_ms();
+	while (mono_ms() - t0 < (2 * IDLE_SEC + 5) * 1000L) {
+		open = still_open(one, ONE, 200);
+		for (int a = 0; a < SLOW_IPS; a++)
+			open += still_open(slow[a], SLOW, 0);
+		if (open == 0)
+			break;
+	}
+	if (open != 0)
+		fail_msg("%d idle or stalled connections still open after %d s", open,
+		    2 * IDLE_SEC + 5);
+	/* Closed by the timeout, not at once. */
+	assert_true(mono_ms() - t0 >= (IDLE_SEC - 3) * 1000L);
+	release_all();
+	assert_true(handshake_ms() < GRAPH_MS);
+	assert_true(threads_down_to(threads0, 3000) <= threads0);
+}
+
+struct flooder {
+	char src[32];
+	long posts;		/* answered */
+	long refused;		/* connections refused or closed unanswered */
+	volatile int *stop;
+};
+
+/* Forged notifications as fast as one connection at a time allows. */
+static void *
+flood(void *arg)
+{
+	struct flooder *f = arg;
+	static const char body[] = "{\"value\":[{\"subscriptionId\":\"forged-sub\","
+	    "\"clientState\":\"guess\",\"changeType\":\"created\",\"resource\":\"x\"}]}";
+	char *req = xasprintf("POST " RECEIVER_PATH_NOTIFY " HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Type: application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+	    sizeof(body) - 1, body);
+
+	while (!*f->stop) {
+		int fd = connect_from(f->src);
+		char buf[1024];
+		ssize_t n;
+		size_t got = 0;
+
+		if (fd == -1) {
+			f->refused++;
+			continue;
+		}
+		if (send(fd, req, strlen(req), MSG_NOSIGNAL) == (ssize_t)strlen(req))
+			while ((n = recv(fd, buf + got, sizeof(buf) - 1 - got, 0)) > 0 &&
+			    got + (size_t)n < sizeof(buf) - 1)
+				got += (size_t)n;
+		buf[got] = '\0';
+		if (strncmp(buf, "HTTP/1.1 202", 12) == 0)
+			f->posts++;
+		else
+			f->refused++;
+		close(fd);
+	}
+	free(req);
+	return NULL;
+}
+
+/* A flood of forged POSTs: every handshake meanwhile is answered within Graph's 3 s, the
+ * forged ones are all refused as forged, and memory does not grow with the flood. */
+static void
+test_post_flood(void **state)
+{
+	struct flooder f[FLOODERS];
+	pthread_t th[FLOODERS];
+	volatile int stop = 0;
+	long rss0 = proc_status("VmRSS:"), t0, worst = 0, posts = 0;
+	char *log;
+
+	(void)state;
+	release_all();
+	for (int i = 0; i < FLOODERS; i++) {
+		memset(&f[i], 0, sizeof(f[i]));
+		snprintf(f[i].src, sizeof(f[i].src), "127.0.0.%d", 10 + i % 2);
+		f[i].stop = &stop;
+		assert_int_equal(pthread_create(&th[i], NULL, flood, &f[i]), 0);
+	}
+	t0 = mono_ms();
+	while (mono_ms() - t0 < FLOOD_MS) {
+		long ms = handshake_ms();
+
+		if (ms > worst)
+			worst = ms;
+		usleep(100 * 1000);
+	}
+	stop = 1;
+	for (int i = 0; i < FLOODERS; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		posts += f[i].posts;
+	}
+	fprintf(stderr, "flood: %ld forged POSTs answered 202 in %d ms; slowest handshake %ld ms\n",
+	    posts, FLOOD_MS, worst);
+	assert_true(posts >= 100);	/* it was a flood */
+	assert_true(worst < GRAPH_MS);
+	assert_true(proc_status("VmRSS:") - rss0 < 64 * 1024);	/* kB */
+	/* Nothing was marked: the daemon says they were forged. */
+	assert_int_equal(e2e_daemon_stop(&daemon_proc), 0);
+	log = e2e_daemon_log(&daemon_proc);
+	{
+		const char *line = strstr(log, "receiver stop");
+
+		assert_non_null(line);
+		assert_non_null(strstr(line, " accepted=0 "));
+	}
+	free(log);
+	e2e_daemon_start(&daemon_proc, world.dir, world.conf, port);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_idle_and_slow),
+		cmocka_unit_test(test_post_flood),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,236 @@
+/* test_resources.c: olsync when its own resources fail. The ledger locked by another process
+ * (BEGIN EXCLUSIVE through the SQLite API): sync --once fails saying so, and the next run logs
+ * everything once. The disk full (RLIMIT_FSIZE in the child, SIGXFSZ ignored, so writes fail
+ * with EFBIG as on a full disk): olsync stops, says why, and resumes without loss once the
+ * limit is gone. SIGTERM during a pass of `olsync run`: the batch in flight is finished, exit 0,
+ * nothing lost. (SIGHUP with a broken configuration keeps the running one:
+ * test_realtime.c, test_reload_mailboxes.) */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "e2e.h"
+#include "engine.h"
+#include "sim_http.h"
+#include "sim_proc.h"
+#include "xmalloc.h"
+
+#define ALICE	"alice@contoso.com"
+#define DRAIN_MAILS	(2 * ENGINE_BATCH + 50)	/* three batches */
+
+static struct e2e_world world;
+static struct e2e_daemon daemon_proc;
+static char day_time[40];
+static int mail_seq;
+
+static int
+setup(void **state)
+{
+	time_t t = time(NULL) - 3600;
+	struct tm tm;
+
+	(void)state;
+	gmtime_r(&t, &tm);
+	strftime(day_time, sizeof(day_time), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (e2e_world_start(&world, "test_resources",
+	    E2E_SF_ALICE, E2E_SF_CAROL, "[" E2E_GRAPH_ALICE "]",
+	    ALICE, "retry_base 1s\nlog_level info\n") == -1)
+		return -1;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	return e2e_world_teardown(&world, &daemon_proc);
+}
+
+static void
+mails(int n)
+{
+	for (int i = 0; i < n; i++) {
+		char subject[64];
+
+		snprintf(subject, sizeof(subject), "Resource test %d", mail_seq++);
+		free(e2e_mail_from_carol(world.graph.base_url, ALICE, subject, day_time));
+	}
+}
+
+/* The Tasks in sf-sim; fails unless there are want, each for a different message. */
+static void
+expect_tasks(size_t want)
+{
+	json_t *recs = e2e_records(world.sf.p.base_url, "Task"), *rec;
+	size_t i;
+
+	assert_int_equal(json_array_size(recs), want);
+	json_array_foreach(recs, i, rec)
+		assert_int_equal(e2e_count(recs, "OutlookMessageId__c",
+		    e2e_field(rec, "OutlookMessageId__c")), 1);
+	json_decref(recs);
+}
+
+static size_t
+tasks(void)
+{
+	return e2e_record_count(world.sf.p.base_url, "Task");
+}
+
+static int
+sync_once(char **errout)
+{
+	return e2e_run(world.dir, NULL, errout, "-c", world.conf, "sync", "--once", NULL);
+}
+
+/* Another process holds the ledger's write lock: the pass fails and says the database is
+ * locked; nothing is lost once the lock is gone. */
+static void
+test_ledger_locked(void **state)
+{
+	char *path = xasprintf("%s/ledger.db", world.dir), *e;
+	sqlite3 *db;
+	int rc;
+
+	(void)state;
+	assert_int_equal(sync_once(NULL), 0);	/* the ledger exists */
+	expect_tasks(0);
+	mails(3);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+	rc = sync_once(&e);
+	assert_true(rc != 0 && rc < 128);	/* failed, not crashed */
+	assert_non_null(strstr(e, "database is locked"));
+	free(e);
+	expect_tasks(0);
+	assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	assert_int_equal(sync_once(NULL), 0);
+	expect_tasks(3);
+	assert_int_equal(sync_once(NULL), 0);
+	expect_tasks(3);
+	free(path);
+}
+
+/* sync --once with files limited to limit bytes (SIGXFSZ ignored: a write past it fails with
+ * EFBIG, like ENOSPC on a full disk). Its output goes to a pipe, which the limit spares.
+ * Returns the exit status (128 + signal when killed); *errout gets both outputs. */
+static int
+sync_once_limited(rlim_t limit, char **errout)
+{
+	int fd[2], status;
+	pid_t pid;
+	size_t len = 0, cap = 65536;
+	char *buf = xmalloc(cap);
+	ssize_t n;
+
+	assert_int_equal(pipe(fd), 0);
+	pid = fork();
+	assert_true(pid != -1);
+	if (pid == 0) {
+		struct rlimit rl = { limit, limit };
+
+		close(fd[0]);
+		dup2(fd[1], 1);
+		dup2(fd[1], 2);
+		signal(SIGXFSZ, SIG_IGN);
+		if (setrlimit(RLIMIT_FSIZE, &rl) == -1)
+			_exit(126);
+		execl(sim_proc_binary("olsync"), "olsync", "-c", world.conf, "sync", "--once",
+		    (char *)NULL);
+		_exit(127);
+	}
+	close(fd[1]);
+	while ((n = read(fd[0], buf + len, cap - len - 1)) > 0) {
+		len += (size_t)n;
+		if (len + 1 == cap)
+			buf = xrealloc(buf, cap *= 2);
+	}
+	buf[len] = '\0';
+	close(fd[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	fprintf(stderr, "--- olsync sync --once (files limited to %lu bytes)\n%s",
+	    (unsigned long)limit, buf);
+	*errout = buf;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* The disk fills: the pass stops with the reason; with room again, every mail is logged once. */
+static void
+test_disk_full(void **state)
+{
+	size_t before = tasks();
+	char *e;
+	int rc;
+
+	(void)state;
+	mails(4);
+	rc = sync_once_limited(1, &e);
+	assert_true(rc != 0 && rc < 128);
+	/* SQLite's "disk I/O error", and the system's reason (db_errmsg). */
+	if (strstr(e, "ledger") == NULL || strstr(e, "(File too large)") == NULL)
+		fail_msg("no reason given: %s", e);
+	free(e);
+	assert_int_equal(sync_once(NULL), 0);
+	expect_tasks(before + 4);
+}
+
+/* SIGTERM while Salesforce is slow and a pass is writing its batches (ENGINE_BATCH messages
+ * each): the batch in flight is finished and recorded, no new one starts, the daemon exits 0,
+ * and the next pass logs the rest, each mail once. */
+static void
+test_sigterm_drains(void **state)
+{
+	size_t before = tasks(), at_stop;
+	json_t *r;
+	char *log;
+
+	(void)state;
+	mails(DRAIN_MAILS);
+	r = sim_http_ctl(world.sf.p.base_url, "POST", "/_sim/faults",
+	    "{\"method\":\"POST\",\"path\":\"/services/data/\",\"count\":1000,\"delay_ms\":700}",
+	    200);
+	json_decref(r);
+	e2e_daemon_start(&daemon_proc, world.dir, world.conf, 0);
+	/* The first batch lands: stop while the second may be in flight, before the third. */
+	assert_true(e2e_wait_records(world.sf.p.base_url, "Task", before + 1, 20000) > before);
+	assert_int_equal(e2e_daemon_stop(&daemon_proc), 0);
+	at_stop = tasks();
+	log = e2e_daemon_log(&daemon_proc);
+	assert_non_null(strstr(log, "stopped=1"));
+	assert_non_null(strstr(log, "olsync stop reason=signal"));
+	free(log);
+	assert_true(at_stop < before + DRAIN_MAILS);	/* stopped before the end: a real drain */
+	r = sim_http_ctl(world.sf.p.base_url, "DELETE", "/_sim/faults", NULL, 200);
+	json_decref(r);
+	/* What was written before the stop is in the ledger: the next pass does not redo it. */
+	assert_int_equal(sync_once(NULL), 0);
+	expect_tasks(before + DRAIN_MAILS);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ledger_locked),
+		cmocka_unit_test(test_disk_full),
+		cmocka_unit_test(test_sigterm_drains),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
