@@ -2,11 +2,15 @@
 # Debian packages first (scripts/deps.sh), then configure and build with CMake.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+# New inputs libFuzzer finds go here, never into the checked-in fuzz/corpus/<name>.
+FUZZ_SCRATCH ?= $(FUZZ_BUILD)/corpus
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 JSFORCE    := tests/integration/jsforce
 GRAPHCLIENT := tests/integration/graphclient
 
-.PHONY: all deps build build-asan test test-unit test-asan node-deps demo clean
+.PHONY: all deps build build-asan test test-unit test-asan node-deps demo fuzz clean
 
 all: build
 
@@ -39,8 +43,22 @@ test-asan: build-asan
 test-unit: build
 	cd $(BUILD) && ctest --output-on-failure -R '^test_' -E 'integration' -j$(JOBS)
 
+# Each fuzz/fuzz_<name>.c under libFuzzer with clang for FUZZ_SECONDS, starting from the checked-in
+# corpus. A crash stops the run and leaves crash-* in $(FUZZ_SCRATCH)/<name>/.
+fuzz: deps
+	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOL_FUZZ=ON
+	cmake --build $(FUZZ_BUILD) -j$(JOBS) --target fuzzers
+	@for src in fuzz/fuzz_*.c; do \
+	    name=$$(basename $$src .c); corpus=$${name#fuzz_}; \
+	    mkdir -p $(FUZZ_SCRATCH)/$$corpus || exit 1; \
+	    echo "fuzz: $$name for $(FUZZ_SECONDS) s"; \
+	    $(FUZZ_BUILD)/$$name -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	        -artifact_prefix=$(FUZZ_SCRATCH)/$$corpus/ \
+	        $(FUZZ_SCRATCH)/$$corpus fuzz/corpus/$$corpus || exit 1; \
+	done
+
 demo: build
 	@./scripts/demo.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -39,7 +39,7 @@ struct receiver {
 
 /* A subscription seen in the POST being answered: looked up once, each event marked once. */
 struct seen {
-	const char		*id;		/* borrowed from the request's JSON */
+	const char		*id;		/* borrowed from the request's items */
 	int			 unknown;
 	unsigned		 marked;	/* 1 << event, for each event marked */
 	struct receiver_sub	 sub;
@@ -276,37 +276,79 @@ seen_get(struct batch *b, const char *id)
 /* One notification of a POST: counted in b->delta, marked when genuine. -1 when the store
  * failed (the POST is then answered 503). */
 static int
-notification(struct batch *b, const json_t *item)
+notification(struct batch *b, const struct receiver_item *it)
 {
-	const char *id = json_string_value(json_object_get(item, "subscriptionId"));
-	const char *cs = json_string_value(json_object_get(item, "clientState"));
-	enum receiver_event ev;
 	struct seen *s;
 
-	if (id == NULL || id[0] == '\0' || strlen(id) > MAX_SUB_ID || parse_event(item, &ev) < 0) {
+	if (it->malformed) {
 		b->delta.malformed++;
 		return 0;
 	}
-	if ((s = seen_get(b, id)) == NULL)
+	if ((s = seen_get(b, it->id)) == NULL)
 		return -1;
 	if (s->unknown) {
 		b->delta.unknown++;
 		return 0;
 	}
 	/* A subscription stored without a secret cannot vouch for anything. */
-	if (cs == NULL || s->sub.client_state[0] == '\0' ||
-	    !crypto_streq(cs, s->sub.client_state)) {
+	if (it->client_state == NULL || s->sub.client_state[0] == '\0' ||
+	    !crypto_streq(it->client_state, s->sub.client_state)) {
 		b->delta.forged++;
 		return 0;
 	}
-	if ((s->marked & (1u << ev)) == 0) {
-		if (b->r->ops.mark(b->r->ops.arg, id, &s->sub, ev) == -1)
+	if ((s->marked & (1u << it->ev)) == 0) {
+		if (b->r->ops.mark(b->r->ops.arg, it->id, &s->sub, it->ev) == -1)
 			return -1;
-		s->marked |= 1u << ev;
+		s->marked |= 1u << it->ev;
 		b->marked = 1;
 	}
 	b->delta.accepted++;
 	return 0;
+}
+
+int
+receiver_parse(const char *body, size_t len, struct receiver_item **items, size_t *n)
+{
+	json_t *root, *value, *item;
+	size_t i;
+
+	*items = NULL;
+	*n = 0;
+	root = json_loadb(body, len, 0, NULL);
+	value = json_object_get(root, "value");
+	if (!json_is_object(root) || !json_is_array(value) ||
+	    json_array_size(value) > RECEIVER_MAX_ITEMS) {
+		json_decref(root);
+		return -1;
+	}
+	if (json_array_size(value) > 0)
+		*items = xcalloc(json_array_size(value), sizeof(**items));
+	json_array_foreach(value, i, item) {
+		struct receiver_item *it = &(*items)[i];
+		const char *id = json_string_value(json_object_get(item, "subscriptionId"));
+		const char *cs = json_string_value(json_object_get(item, "clientState"));
+
+		if (id == NULL || id[0] == '\0' || strlen(id) > MAX_SUB_ID ||
+		    parse_event(item, &it->ev) < 0) {
+			it->malformed = 1;
+			continue;
+		}
+		it->id = xstrdup(id);
+		it->client_state = cs != NULL ? xstrdup(cs) : NULL;
+	}
+	*n = json_array_size(value);
+	json_decref(root);
+	return 0;
+}
+
+void
+receiver_items_free(struct receiver_item *items, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(items[i].id);
+		free(items[i].client_state);
+	}
+	free(items);
 }
 
 /* A notification POST. Unknown, forged and genuine items get the same 202, so a prober learns
@@ -315,22 +357,19 @@ static void
 notifications(struct receiver *r, const struct httpd_request *req, struct httpd_response *resp)
 {
 	struct batch b;
-	json_t *root, *value, *item;
-	size_t i;
+	struct receiver_item *items;
+	size_t n;
 	int failed = 0;
 
 	memset(&b, 0, sizeof(b));
 	b.r = r;
-	root = json_loadb(req->body, req->body_len, 0, NULL);
-	value = json_object_get(root, "value");
-	if (!json_is_object(root) || !json_is_array(value) ||
-	    json_array_size(value) > RECEIVER_MAX_ITEMS) {
+	if (receiver_parse(req->body, req->body_len, &items, &n) == -1) {
 		respond_text(resp, 400, "not a notification collection\n");
 		b.delta.bad_requests = 1;
 		goto out;
 	}
-	json_array_foreach(value, i, item) {
-		if (notification(&b, item) == -1) {
+	for (size_t i = 0; i < n; i++) {
+		if (notification(&b, &items[i]) == -1) {
 			failed = 1;
 			break;
 		}
@@ -345,13 +384,13 @@ notifications(struct receiver *r, const struct httpd_request *req, struct httpd_
 		respond_text(resp, 503, "store unavailable, retry later\n");
 	} else {
 		b.delta.posts = 1;
-		b.delta.notifications = (long long)json_array_size(value);
+		b.delta.notifications = (long long)n;
 		httpd_respond_empty(resp, 202);
 	}
+	receiver_items_free(items, n);
 out:
 	account(r, &b.delta, req->peer);
 	free(b.seen);
-	json_decref(root);
 }
 
 /* The path of the raw target, exactly: the decoded one would let "/graph/notify%00x" pass. */

@@ -87,6 +87,22 @@ void receiver_stats(struct receiver *r, struct receiver_stats *out);
 /* Stops serving (waits for requests in flight) and frees r; NULL is fine. */
 void receiver_stop(struct receiver *r);
 
+/* One item of a notification POST as its body says, before the store vouches for it. */
+struct receiver_item {
+	char			*id;		/* subscriptionId; NULL when malformed */
+	char			*client_state;	/* NULL when absent or not a string */
+	enum receiver_event	 ev;
+	int			 malformed;	/* no usable subscriptionId, or an unknown event */
+};
+
+/* Parses a notification POST body (len bytes, not NUL-terminated) into its items, in order: the
+ * pure half of the handler, so it can be tested and fuzzed without a server. 0 with *items an
+ * array of *n (caller frees with receiver_items_free; NULL when *n is 0); -1 when the body is not
+ * a notification collection (not JSON, no "value" array, more than RECEIVER_MAX_ITEMS items),
+ * which the handler answers 400, with *items NULL and *n 0. */
+int receiver_parse(const char *body, size_t len, struct receiver_item **items, size_t *n);
+void receiver_items_free(struct receiver_item *items, size_t n);
+
 /* 1 when the decoded validation token may be echoed: 1..RECEIVER_MAX_TOKEN bytes of valid UTF-8
  * without control characters. */
 int receiver_token_ok(const char *token, size_t len);

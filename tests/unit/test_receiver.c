@@ -346,6 +346,93 @@ assert_safe_text(const struct sim_http *ans)
  * receiver_token_ok on its own, the bytes given with their length.
  */
 
+/* receiver_parse alone: what each item of a body becomes, and the bodies refused whole. */
+static void
+test_parse(void **state)
+{
+	static const struct {
+		const char		*body;
+		int			 rc;
+		size_t			 n;
+		/* the first item: */
+		const char		*id;		/* NULL: malformed */
+		const char		*client_state;
+		enum receiver_event	 ev;
+	} cases[] = {
+		{ "{\"value\":[{\"subscriptionId\":\"s\",\"clientState\":\"c\","
+		  "\"changeType\":\"created\"}]}", 0, 1, "s", "c", RECEIVER_CHANGE },
+		{ "{\"value\":[{\"subscriptionId\":\"s\",\"lifecycleEvent\":null}]}",
+		  0, 1, "s", NULL, RECEIVER_CHANGE },
+		{ "{\"value\":[{\"subscriptionId\":\"s\",\"clientState\":\"c\","
+		  "\"lifecycleEvent\":\"missed\"}]}", 0, 1, "s", "c", RECEIVER_MISSED },
+		{ "{\"value\":[{\"subscriptionId\":\"s\",\"lifecycleEvent\":"
+		  "\"subscriptionRemoved\"}]}", 0, 1, "s", NULL, RECEIVER_REMOVED },
+		{ "{\"value\":[{\"subscriptionId\":\"s\",\"lifecycleEvent\":"
+		  "\"reauthorizationRequired\",\"clientState\":7}]}", 0, 1, "s", NULL,
+		  RECEIVER_REAUTHORIZE },
+		{ "{\"value\":[{\"subscriptionId\":\"s\",\"lifecycleEvent\":\"other\"}]}",
+		  0, 1, NULL, NULL, 0 },
+		{ "{\"value\":[{\"subscriptionId\":\"s\",\"lifecycleEvent\":1}]}",
+		  0, 1, NULL, NULL, 0 },
+		{ "{\"value\":[{\"subscriptionId\":\"\"}]}", 0, 1, NULL, NULL, 0 },
+		{ "{\"value\":[{\"subscriptionId\":3}]}", 0, 1, NULL, NULL, 0 },
+		{ "{\"value\":[7, \"x\", null]}", 0, 3, NULL, NULL, 0 },
+		{ "{\"value\":[]}", 0, 0, NULL, NULL, 0 },
+		{ "", -1, 0, NULL, NULL, 0 },
+		{ "[]", -1, 0, NULL, NULL, 0 },
+		{ "{}", -1, 0, NULL, NULL, 0 },
+		{ "{\"value\":{}}", -1, 0, NULL, NULL, 0 },
+		{ "{\"value\":[]", -1, 0, NULL, NULL, 0 },
+		{ "{\"value\":[{\"subscriptionId\":\"a\\u0000b\"}]}", -1, 0, NULL, NULL, 0 },
+	};
+	struct receiver_item *items;
+	char *big;
+	size_t n, len;
+
+	(void)state;
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		int rc = receiver_parse(cases[i].body, strlen(cases[i].body), &items, &n);
+
+		if (rc != cases[i].rc || n != cases[i].n)
+			fail_msg("parse case %zu: rc %d n %zu", i, rc, n);
+		if (n > 0) {
+			if (cases[i].id == NULL) {
+				assert_true(items[0].malformed);
+				assert_null(items[0].id);
+			} else {
+				assert_false(items[0].malformed);
+				assert_string_equal(items[0].id, cases[i].id);
+				assert_int_equal(items[0].ev, cases[i].ev);
+				if (cases[i].client_state == NULL)
+					assert_null(items[0].client_state);
+				else
+					assert_string_equal(items[0].client_state,
+					    cases[i].client_state);
+			}
+		}
+		receiver_items_free(items, n);
+	}
+
+	/* A subscriptionId longer than any GUID is malformed; a body of too many items is
+	 * refused whole. */
+	big = xmalloc(64 * 1024);
+	len = (size_t)snprintf(big, 64 * 1024, "{\"value\":[{\"subscriptionId\":\"%0300d\"}]}", 0);
+	assert_int_equal(receiver_parse(big, len, &items, &n), 0);
+	assert_int_equal(n, 1);
+	assert_true(items[0].malformed);
+	receiver_items_free(items, n);
+	len = (size_t)snprintf(big, 64 * 1024, "{\"value\":[");
+	for (int i = 0; i <= RECEIVER_MAX_ITEMS; i++)
+		len += (size_t)snprintf(big + len, 64 * 1024 - len, "%s{}", i ? "," : "");
+	len += (size_t)snprintf(big + len, 64 * 1024 - len, "]}");
+	assert_int_equal(receiver_parse(big, len, &items, &n), -1);
+	assert_null(items);
+	assert_int_equal(n, 0);
+	/* Not NUL-terminated: only len bytes are read. */
+	assert_int_equal(receiver_parse("{\"value\":[]}xyz", 12, &items, &n), 0);
+	free(big);
+}
+
 static void
 test_token_ok(void **state)
 {
@@ -1264,6 +1351,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_token_ok),
+		cmocka_unit_test(test_parse),
 		T(test_handshake),
 		T(test_handshake_html),
 		T(test_handshake_hostile),
