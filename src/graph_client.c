@@ -568,7 +568,9 @@ request(struct graph_client *c, const struct call *call, json_t **out,
 		goto out;
 	}
 	if (out != NULL && resp.status == ok) {
-		if ((*out = json_loadb(resp.body, resp.body_len, 0, NULL)) == NULL ||
+		/* JSON_ALLOW_NUL: an escaped NUL in one field of one item must not fail the
+		 * page (and stop the mailbox for good); such a value reads up to the NUL. */
+		if ((*out = json_loadb(resp.body, resp.body_len, JSON_ALLOW_NUL, NULL)) == NULL ||
 		    !json_is_object(*out)) {
 			json_decref(*out);
 			*out = NULL;

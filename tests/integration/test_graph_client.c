@@ -1194,6 +1194,57 @@ test_calendar_delta_request(void **state)
 }
 
 static void
+nul_handle(struct httpd_request *req, struct httpd_response *resp, void *arg)
+{
+	struct seen *s = arg;
+	char *text;
+
+	(void)req;
+	text = xasprintf("{\"value\":[{\"id\":\"e1\",\"subject\":\"before\\u0000after\"}],"
+	    "\"@odata.deltaLink\":\"http://127.0.0.1:%d/v1.0/users/x/calendarView/delta"
+	    "?$deltatoken=t\"}", s->port);
+	httpd_respond_text(resp, 200, "application/json", text);
+	free(text);
+}
+
+/* A string with an escaped NUL in a page (JSON allows it) does not fail the page: one odd field
+ * must not stop a mailbox for ever. The value reads up to the NUL. */
+static void
+test_page_with_nul(void **state)
+{
+	struct httpd_config hc = { .listen = "127.0.0.1:0", .max_body = 1 << 20,
+	    .max_uri = 8192, .timeout_sec = 10, .max_connections = 16 };
+	struct seen s = { 0 };
+	struct httpd *srv;
+	struct config cfg;
+	struct graph_client *c;
+	struct remote_failure f;
+	json_t *events;
+	char err[256], base[64], *next = NULL, *delta = NULL;
+
+	(void)state;
+	if ((srv = httpd_start(&hc, nul_handle, &s, err, sizeof(err))) == NULL)
+		fail_msg("stand-in: %s", err);
+	s.port = httpd_port(srv);
+	snprintf(base, sizeof(base), "http://127.0.0.1:%d/v1.0", s.port);
+	make_config_at(&cfg, AUTH_SECRET, ALICE, base);
+	c = graph_client_new(&cfg, err, sizeof(err));
+	if (graph_client_calendar_delta_page(c, ALICE, NULL, JUNE, JULY, &events, &next, &delta,
+	    &f) != 0)
+		fail_msg("a page with a NUL in a string failed: %s", f.message);
+	assert_int_equal(json_array_size(events), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(events, 0),
+	    "subject")), "before");
+	assert_non_null(delta);
+	json_decref(events);
+	free(next);
+	free(delta);
+	graph_client_free(c);
+	config_free(&cfg);
+	httpd_stop(srv);
+}
+
+static void
 test_mailboxes(void **state)
 {
 	struct config cfg;
@@ -1949,6 +2000,7 @@ main(void)
 		cmocka_unit_test_setup(test_sub_create_fresh_connection, setup),
 		cmocka_unit_test_setup(test_sub_notification, setup),
 		cmocka_unit_test_setup(test_sub_list_pages, setup),
+		cmocka_unit_test_setup(test_page_with_nul, setup),
 	};
 
 	return sim_proc_exit_status(cmocka_run_group_tests(tests, group_setup,
