@@ -242,8 +242,27 @@ struct worker {
 	int64_t		 folder_retry_at;	/* marked folders that failed: not before */
 	int64_t		 folder_delay;	/* s */
 	int64_t		 pass_retry_at;	/* a pass could not go on: none before */
+	int64_t		 graph_hold_at;	/* Graph's Retry-After: no folder read before, woken
+					 * or not (monotonic ms) */
 	int64_t		 last_pass_end;
 };
+
+/* Graph gave a Retry-After for a folder that failed: its marks are not read again before it
+ * ends, even when a new notification wakes the worker. */
+static void
+graph_hold(struct worker *w, double wait_sec)
+{
+	int64_t at;
+
+	if (wait_sec <= 0)
+		return;
+	at = now_ms() + (int64_t)(wait_sec * 1000.0 + 0.999);
+	if (at > w->graph_hold_at)
+		w->graph_hold_at = at;
+	if (at > w->folder_retry_at)
+		w->folder_retry_at = at;
+	log_info("daemon graph_hold seconds=%.3g", wait_sec);
+}
 
 /* A full pass; the marks seen before it are done if every folder was read. */
 static void
@@ -268,6 +287,8 @@ full_pass(struct worker *w)
 			    dl[i].gen) == -1)
 				log_warnx("daemon ledger_failed error=\"%s\"",
 				    ledger_error(w->ledger));
+	} else {
+		graph_hold(w, st.ingest.wait_sec);
 	}
 	ledger_dirty_free(dl, n);
 	w->last_full = now_ms();
@@ -324,6 +345,7 @@ folder_pass(struct worker *w, struct ledger_dirty *dl, size_t n)
 		if (w->folder_delay > DAEMON_FOLDER_RETRY_MAX)
 			w->folder_delay = DAEMON_FOLDER_RETRY_MAX;
 		w->folder_retry_at = now_ms() + w->folder_delay * 1000;
+		graph_hold(w, st.ingest.wait_sec);
 	} else {
 		w->folder_delay = 0;
 		w->folder_retry_at = 0;
@@ -408,7 +430,8 @@ work_loop(struct worker *w)
 			}
 			/* Marked folders that failed wait for their retry unless new marks came. */
 			take = n;
-			if (n > 0 && !woken && now_ms() < w->folder_retry_at)
+			if (n > 0 && ((!woken && now_ms() < w->folder_retry_at) ||
+			    now_ms() < w->graph_hold_at))
 				take = 0;
 			folder_pass(w, dl, take);
 			ledger_dirty_free(dl, n);

@@ -808,8 +808,11 @@ read_calendar(struct engine *e, const char *mailbox, const volatile sig_atomic_t
 		    "meetings no)", mailbox, f->message);
 		r = 1;
 	}
-	if (r == 1)
+	if (r == 1) {
 		st->ingest.folders_failed++;
+		if (f->wait_sec > st->ingest.wait_sec)
+			st->ingest.wait_sec = f->wait_sec;
+	}
 	return r;
 }
 

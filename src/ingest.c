@@ -238,8 +238,11 @@ ingest_folder(struct ingest *in, const char *mailbox, const char *folder,
 	ops.arg = &fr;
 	ops.what = what;
 	rc = delta_round(&ops, link, stop, &st->pages, &st->restarts, f, err, errlen);
-	if (rc == 1)
+	if (rc == 1) {
 		st->folders_failed++;
+		if (f->wait_sec > st->wait_sec)
+			st->wait_sec = f->wait_sec;
+	}
 	return rc;
 }
 

@@ -35,6 +35,7 @@ struct ingest_stats {
 	long	 no_id;		/* skipped: no usable internetMessageId (drafts, mostly) */
 	long	 restarts;	/* folders restarted from the window after 410 */
 	long	 folders_failed;	/* folders left for the next pass after a remote failure */
+	double	 wait_sec;	/* the longest Retry-After among those failures, 0 without */
 };
 
 /* cfg, l and g are borrowed for the life of the ingest. */

@@ -64,11 +64,7 @@ setup(void **state)
 	/* Salesforce: the integration user with its connected app, two reps as Users with the
 	 * reps' mail addresses, Contacts (Carol with an open Opportunity), a Lead. */
 	if (e2e_world_start(&world, "test_engine",
-	    "{\"_key\":\"alice\",\"Username\":\"alice@contoso.com\","
-	    "\"Email\":\"alice@contoso.com\","
-	    "\"FirstName\":\"Alice\",\"LastName\":\"Adams\",\"Alias\":\"aadams\"},"
-	    "{\"_key\":\"bob\",\"Username\":\"bob@contoso.com\",\"Email\":\"bob@contoso.com\","
-	    "\"FirstName\":\"Bob\",\"LastName\":\"Brown\",\"Alias\":\"bbrown\"}",
+	    E2E_SF_REPS,
 	    "\"Account\":[{\"_key\":\"fab\",\"Name\":\"Fabrikam\"},"
 	    "{\"_key\":\"nw\",\"Name\":\"Northwind\"}],"
 	    "\"Contact\":["
@@ -81,8 +77,7 @@ setup(void **state)
 	    "\"OpportunityContactRole\":[{\"OpportunityId\":\"@opp\",\"ContactId\":\"@carol\"}],"
 	    "\"Lead\":[{\"_key\":\"lena\",\"FirstName\":\"Lena\",\"LastName\":\"Lund\","
 	    "\"Company\":\"Tailspin\",\"Email\":\"lena@tailspin.com\"}]",
-	    "[{\"userPrincipalName\":\"alice@contoso.com\",\"displayName\":\"Alice Adams\"},"
-	    "{\"userPrincipalName\":\"bob@contoso.com\",\"displayName\":\"Bob Brown\"}]",
+	    E2E_GRAPH_REPS,
 	    "alice@contoso.com, bob@contoso.com",
 	    "backfill_days 30\n"
 	    "create_leads yes\n"

@@ -73,12 +73,7 @@ setup(void **state)
 	gmtime_r(&t, &tm);
 	strftime(day_time, sizeof(day_time), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (e2e_world_start(&world, "test_realtime",
-	    E2E_SF_ALICE ","
-	    "{\"_key\":\"bob\",\"Username\":\"bob@contoso.com\",\"Email\":\"bob@contoso.com\","
-	    "\"FirstName\":\"Bob\",\"LastName\":\"Brown\",\"Alias\":\"bbrown\"}",
-	    E2E_SF_CAROL,
-	    "[" E2E_GRAPH_ALICE ","
-	    "{\"userPrincipalName\":\"bob@contoso.com\",\"displayName\":\"Bob Brown\"}]",
+	    E2E_SF_REPS, E2E_SF_CAROL, E2E_GRAPH_REPS,
 	    ALICE ", " BOB, NULL) == -1)
 		return -1;
 	/* Plain http on loopback; failed deliveries are retried within seconds, not minutes. */
@@ -674,6 +669,38 @@ test_slow_salesforce(void **state)
 	free(stop());
 }
 
+/* Graph throttles the notified folder's read with a Retry-After longer than the worker's own
+ * folder retry (DAEMON_FOLDER_RETRY): the folder is read again only after Retry-After, even
+ * when another notification comes meanwhile, and the mails are logged then. graph-sim counts
+ * requests but does not time them, so the time is read from sf-sim: no Task before the wait. */
+static void
+test_graph_retry_after(void **state)
+{
+	size_t before;
+	long sent, took;
+	char *log;
+
+	(void)state;
+	start();
+	assert_int_equal(wait_subs(6, 10000), 6);
+	usleep(1000 * 1000);
+	json_decref(sim_http_ctl(world.graph.base_url, "POST", "/_sim/faults",
+	    "{\"method\":\"GET\",\"path\":\"/v1.0/users/" ALICE "/mailFolders\","
+	    "\"status\":429,\"retry_after\":8}", 200));
+	before = tasks();
+	sent = mail_to(ALICE);
+	usleep(1500 * 1000);
+	mail_to(ALICE);		/* a second notification during the wait */
+	assert_int_equal(e2e_wait_records(world.sf.p.base_url, "Task", before + 2, 20000),
+	    before + 2);
+	took = mono_ms() - sent;
+	fprintf(stderr, "Retry-After 8 s: mails to Tasks in %ld ms\n", took);
+	assert_true(took >= 8000);
+	log = stop();
+	assert_non_null(strstr(log, "daemon graph_hold seconds=8"));
+	free(log);
+}
+
 /* SIGHUP with a mailbox added, then one removed; a broken file keeps the running one. */
 static void
 test_reload_mailboxes(void **state)
@@ -834,6 +861,7 @@ main(void)
 		cmocka_unit_test(test_lifecycle),
 		cmocka_unit_test(test_burst),
 		cmocka_unit_test(test_slow_salesforce),
+		cmocka_unit_test(test_graph_retry_after),
 		cmocka_unit_test(test_reload_mailboxes),
 		cmocka_unit_test(test_reconcile_orphans),
 	};

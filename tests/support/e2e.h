@@ -31,6 +31,13 @@
 	"\"Email\":\"carol@fabrikam.com\",\"AccountId\":\"@fab\"}]"
 #define E2E_GRAPH_ALICE	"{\"userPrincipalName\":\"alice@contoso.com\"," \
 	"\"displayName\":\"Alice Adams\"}"
+/* The two reps of most worlds: Salesforce Users (seed keys alice, bob; sf_users of
+ * e2e_world_start) and the same people as Graph users (graph_users). */
+#define E2E_SF_REPS	E2E_SF_ALICE "," \
+	"{\"_key\":\"bob\",\"Username\":\"bob@contoso.com\",\"Email\":\"bob@contoso.com\"," \
+	"\"FirstName\":\"Bob\",\"LastName\":\"Brown\",\"Alias\":\"bbrown\"}"
+#define E2E_GRAPH_REPS	"[" E2E_GRAPH_ALICE "," \
+	"{\"userPrincipalName\":\"bob@contoso.com\",\"displayName\":\"Bob Brown\"}]"
 
 /* graph-sim's seed for tenant contoso.com with the olsync app (secret E2E_GRAPH_SECRET, roles
  * Mail.Read, User.Read.All, Calendars.Read) and users, a JSON array text of user objects
