@@ -69,30 +69,11 @@ static int
 setup(void **state)
 {
 	struct bench *b = xcalloc(1, sizeof(*b));
-	char *sf_users = xstrdup(""), *g_users = xstrdup("["), *mailboxes = xstrdup(""), *t;
-	char *extra;
+	char *sf_users, *g_users, *mailboxes, *extra;
 	int rc;
 
 	b->o = *state;
-	for (int i = 0; i < b->o->mailboxes; i++) {
-		const char *sep = i ? "," : "";
-
-		t = xasprintf("%s%s{\"_key\":\"rep%d\",\"Username\":\"rep%d@contoso.com\","
-		    "\"Email\":\"rep%d@contoso.com\",\"LastName\":\"Rep %d\",\"Alias\":\"rep%d\"}",
-		    sf_users, sep, i, i, i, i, i);
-		free(sf_users);
-		sf_users = t;
-		t = xasprintf("%s%s{\"userPrincipalName\":\"rep%d@contoso.com\","
-		    "\"displayName\":\"Rep %d\"}", g_users, sep, i, i);
-		free(g_users);
-		g_users = t;
-		t = xasprintf("%s%srep%d@contoso.com", mailboxes, i ? ", " : "", i);
-		free(mailboxes);
-		mailboxes = t;
-	}
-	t = xasprintf("%s]", g_users);
-	free(g_users);
-	g_users = t;
+	e2e_reps(b->o->mailboxes, &sf_users, &g_users, &mailboxes);
 	b->port = e2e_free_port();
 	extra = xasprintf("listen 127.0.0.1:%d\npublic_url http://127.0.0.1:%d\n"
 	    "reconcile_interval 1h\nlog_level info\n", b->port, b->port);

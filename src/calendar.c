@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "crashpoint.h"
 #include "delta.h"
 #include "err.h"
 #include "isotime.h"
@@ -187,6 +188,7 @@ record_page(const struct config *cfg, struct ledger *l, const char *mailbox, jso
 	if (ledger_delta_set(l, mailbox, CALENDAR_FOLDER, link, window_start) == -1 ||
 	    ledger_commit(l) == -1)
 		goto fail;
+	crashpoint("calendar_committed");
 	return 0;
 fail:
 	err_set(err, errlen, "ledger: %s", ledger_error(l));

@@ -2,6 +2,7 @@
  * filter, match, Lead creation and activity writes, each outcome recorded in the ledger. Every
  * Salesforce write is idempotent (upsert by the digest, Lead claims in the ledger), so a batch cut
  * short by a crash is simply done again. */
+#include "crashpoint.h"
 #include "engine.h"
 
 #include <stdio.h>
@@ -575,6 +576,7 @@ make_leads(struct batch *b)
 	if (nl == 0 || b->fatal)
 		goto out;
 	memset(&f, 0, sizeof(f));
+	crashpoint("before_lead_create");
 	if (write_leads(e->sf, e->cfg, wl, nl, &f) == -1) {
 		for (k = 0; k < nl; k++)
 			if (ledger_lead_release(e->ledger, addr[k]) == -1)
@@ -582,6 +584,7 @@ make_leads(struct batch *b)
 		fail_live(b, &f, wants_lead);
 		goto out;
 	}
+	crashpoint("after_lead_create");
 	for (k = 0; k < nl && b->fatal == 0; k++) {
 		struct ledger_sf_ids ids;
 
@@ -740,6 +743,7 @@ write_all(struct batch *b)
 	if (nw == 0)
 		goto out;
 	memset(&f, 0, sizeof(f));
+	crashpoint("before_sf_write");
 	if (write_activities(e->sf, e->cfg, wa, nw, &f) == -1) {
 		for (i = 0; i < nw && b->fatal == 0; i++)
 			fail(b, &b->it[map[i]], &f);
@@ -747,6 +751,7 @@ write_all(struct batch *b)
 			sf_hold(b, &f);
 		goto out;
 	}
+	crashpoint("after_sf_write");
 	for (i = 0; i < nw && b->fatal == 0; i++) {
 		struct item *it = &b->it[map[i]];
 		struct ledger_sf_ids ids;
@@ -766,6 +771,7 @@ write_all(struct batch *b)
 			ledger_failed(b, "mark_logged");
 			break;
 		}
+		crashpoint("after_ledger_mark");
 		b->st->logged++;
 		log_info("engine logged msg=%s mailbox=%s who=%s what=%s task=%s email_message=%s",
 		    it->le.ext_id, it->mailbox, it->who_id, it->what_id[0] ? it->what_id : "-",

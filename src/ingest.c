@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "crashpoint.h"
 #include "delta.h"
 #include "err.h"
 #include "isotime.h"
@@ -153,6 +154,7 @@ record_page(struct ingest *in, const char *mailbox, const char *folder, json_t *
 		err_set(err, errlen, "ledger: %s", ledger_error(in->ledger));
 		goto out;
 	}
+	crashpoint("ingest_committed");
 	rc = 0;
 out:
 	free(key);

@@ -2,6 +2,7 @@
  * due meetings is decided from their copies, looked up in Salesforce together (Contacts, roles
  * on open Opportunities, the reps' Users), then written together: one upsert call for the
  * Events, one for their EventRelations, one delete call; each outcome goes to the ledger. */
+#include "crashpoint.h"
 #include "meeting.h"
 
 #include <stdarg.h>
@@ -609,12 +610,14 @@ write_events(struct run *r)
 	}
 	if (n == 0 || r->fatal != 0)
 		goto out;
+	crashpoint("before_event_write");
 	if (sf_client_collection(r->sf, "Event", "OutlookEventId__c", records, &results, &classes,
 	    &f) == -1) {
 		for (i = 0; i < n; i++)
 			fail(r, &r->it[map[i]], &f);
 		goto out;
 	}
+	crashpoint("after_event_write");
 	for (i = 0; i < n; i++) {
 		struct item *it = &r->it[map[i]];
 		json_t *res = json_array_get(results, i);
@@ -791,8 +794,12 @@ remove_events(struct run *r)
 			dmap[nd++] = i;
 		}
 	}
+	if (nm + nd > 0)
+		crashpoint("before_event_write");
 	collection_for(r, 'u', "Event", marks, mmap);
 	collection_for(r, 'd', NULL, dels, dmap);
+	if (nm + nd > 0)
+		crashpoint("after_event_write");
 	for (i = 0; i < r->n && r->fatal == 0; i++) {
 		struct item *it = &r->it[i];
 
@@ -1020,6 +1027,7 @@ next_meetings(struct run *r)
 		if (sf_client_collection_update(r->sf, "Opportunity", updates, &results, &classes,
 		    &f) == -1)
 			goto remote;
+		crashpoint("after_opp_write");
 		for (k = 0; k < json_array_size(updates); k++) {
 			const char *id = jstr(json_array_get(updates, k), "Id");
 

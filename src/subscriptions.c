@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "calendar.h"
+#include "crashpoint.h"
 #include "crypto.h"
 #include "err.h"
 #include "ingest.h"
@@ -244,6 +245,7 @@ create(struct subs *s, const char *mailbox, const char *kind, int64_t now, char 
 		goto out;
 	}
 	retry_clear(s, mailbox, kind);
+	crashpoint("after_sub_create");
 	if (store(s, &g, mailbox, kind, state, now, now, err, errlen) == -1)
 		goto out;
 	s->st.created++;
@@ -331,6 +333,7 @@ renew(struct subs *s, const struct ledger_sub *ls, int64_t now, char *err, size_
 		return 0;
 	}
 	retry_clear(s, ls->mailbox, ls->kind);
+	crashpoint("after_sub_renew");
 	up = *ls;
 	up.expires_at = (int64_t)g.expires;
 	up.renewed_at = now;

@@ -84,6 +84,35 @@ e2e_config_write(const char *dir, const char *graph_url, const char *sf_url,
 	return xasprintf("%s/olsync.conf", dir);
 }
 
+void
+e2e_reps(int n, char **sf_users, char **graph_users, char **mailboxes)
+{
+	char *t;
+
+	*sf_users = xstrdup("");
+	*graph_users = xstrdup("[");
+	*mailboxes = xstrdup("");
+	for (int i = 0; i < n; i++) {
+		const char *sep = i ? "," : "";
+
+		t = xasprintf("%s%s{\"_key\":\"rep%d\",\"Username\":\"rep%d@contoso.com\","
+		    "\"Email\":\"rep%d@contoso.com\",\"LastName\":\"Rep %d\",\"Alias\":\"rep%d\"}",
+		    *sf_users, sep, i, i, i, i, i);
+		free(*sf_users);
+		*sf_users = t;
+		t = xasprintf("%s%s{\"userPrincipalName\":\"rep%d@contoso.com\","
+		    "\"displayName\":\"Rep %d\"}", *graph_users, sep, i, i);
+		free(*graph_users);
+		*graph_users = t;
+		t = xasprintf("%s%srep%d@contoso.com", *mailboxes, i ? ", " : "", i);
+		free(*mailboxes);
+		*mailboxes = t;
+	}
+	t = xasprintf("%s]", *graph_users);
+	free(*graph_users);
+	*graph_users = t;
+}
+
 int
 e2e_run(const char *dir, char **out, char **errout, ...)
 {

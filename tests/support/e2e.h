@@ -56,6 +56,10 @@ void e2e_sf_login_seed(const char *dir, char **app, char **user);
 char *e2e_config_write(const char *dir, const char *graph_url, const char *sf_url,
     const char *mailboxes, const char *extra);
 
+/* n reps rep0@contoso.com, rep1@...: their Salesforce Users (objects for e2e_world_start's
+ * sf_users), Graph users (its graph_users) and the mailboxes value. Caller frees all three. */
+void e2e_reps(int n, char **sf_users, char **graph_users, char **mailboxes);
+
 /* Runs $OL_BINARY_DIR/olsync with the arguments after errout (NULL-terminated, at most 14),
  * its standard output and error going to files in dir, and copies its error (the log) to ours
  * for whoever reads a failing test. *out and *errout (either may be NULL) get the texts; caller
