@@ -43,6 +43,12 @@ static const char *const points[] = {
 };
 #define NPOINTS	(sizeof(points) / sizeof(points[0]))
 
+/* The world of the run under test and its daemon, static so that the teardown of a failed test
+ * stops them (emulators left running hold ctest's output open). */
+static struct e2e_world world;
+static int world_up;
+static struct e2e_daemon daemon_run;
+
 static time_t mail_time;	/* the first mail's time, two days ago; one a minute after */
 static time_t meet_day;		/* midnight UTC three days ahead */
 
@@ -93,6 +99,7 @@ world_start_with(struct e2e_world *w, const char *name, const char *extra)
 	    "{\"userPrincipalName\":\"erin@contoso.com\",\"displayName\":\"Erin Evans\"}]",
 	    "alice@contoso.com, bob@contoso.com, erin@contoso.com", conf) == -1)
 		fail_msg("world %s did not start", name);
+	world_up = w == &world;
 	free(conf);
 }
 
@@ -100,6 +107,27 @@ static void
 world_start(struct e2e_world *w, const char *name)
 {
 	world_start_with(w, name, NULL);
+}
+
+/* Stops the world the test started; the teardown does it for a test that failed. */
+static void
+world_stop(void)
+{
+	world_up = 0;
+	assert_int_equal(e2e_world_stop(&world), 0);
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	if (daemon_run.pid > 0)
+		e2e_daemon_stop(&daemon_run);
+	if (world_up) {
+		world_up = 0;
+		return e2e_world_stop(&world);
+	}
+	return 0;
 }
 
 /* A meeting organized by organizer three days ahead at hour (UTC), accepted by who. */
@@ -286,14 +314,14 @@ age_lead_claims(struct e2e_world *w)
 static char *
 baseline(long hits[NPOINTS])
 {
-	struct e2e_world w;
+	struct e2e_world *w = &world;
 	char *crash_at, *path, *counts, *again, *st, *line;
 
-	world_start(&w, "test_crash_base");
-	deliver(&w);
-	path = xasprintf("%s/counts", w.dir);
+	world_start(w, "test_crash_base");
+	deliver(w);
+	path = xasprintf("%s/counts", w->dir);
 	crash_at = xasprintf("count:%s", path);
-	assert_int_equal(sync_once(&w, crash_at), 0);
+	assert_int_equal(sync_once(w, crash_at), 0);
 	counts = tmpdir_read(path, 64 * 1024);
 	for (size_t i = 0; i < NPOINTS; i++) {
 		size_t len = strlen(points[i]);
@@ -304,7 +332,7 @@ baseline(long hits[NPOINTS])
 			if (strncmp(line, points[i], len) == 0 && line[len] == ' ')
 				hits[i] = strtol(line + len + 1, NULL, 10);
 	}
-	st = state(&w);
+	st = state(w);
 	/* The scenario is what it claims: Tasks, Leads made, Events, a next meeting date. */
 	assert_non_null(strstr(st, "Lead pat@globex-corp.com"));
 	assert_non_null(strstr(st, "Event Renewal review"));
@@ -312,15 +340,15 @@ baseline(long hits[NPOINTS])
 	assert_null(strstr(st, "Next_Meeting_Date__c=(null)"));
 	assert_non_null(strstr(st, "Task "));
 	/* A second pass changes nothing. */
-	assert_int_equal(sync_once(&w, NULL), 0);
-	again = state(&w);
+	assert_int_equal(sync_once(w, NULL), 0);
+	again = state(w);
 	assert_string_equal(again, st);
 	fprintf(stderr, "--- expected state:\n%s", st);
 	free(again);
 	free(counts);
 	free(crash_at);
 	free(path);
-	assert_int_equal(e2e_world_stop(&w), 0);
+	world_stop();
 	return st;
 }
 
@@ -329,30 +357,30 @@ baseline(long hits[NPOINTS])
 static int
 crash_and_check(const char *crash_at, const char *want)
 {
-	struct e2e_world w;
+	struct e2e_world *w = &world;
 	char *got;
 	int delayed = 0;
 
-	world_start(&w, "test_crash");
-	deliver(&w);
-	if (sync_once(&w, crash_at) != KILLED)
+	world_start(w, "test_crash");
+	deliver(w);
+	if (sync_once(w, crash_at) != KILLED)
 		fail_msg("%s: olsync was not killed", crash_at);
-	assert_int_equal(sync_once(&w, NULL), 0);
-	assert_int_equal(sync_once(&w, NULL), 0);
-	got = state(&w);
-	if (strcmp(got, want) != 0 && age_lead_claims(&w) > 0) {
+	assert_int_equal(sync_once(w, NULL), 0);
+	assert_int_equal(sync_once(w, NULL), 0);
+	got = state(w);
+	if (strcmp(got, want) != 0 && age_lead_claims(w) > 0) {
 		/* Not yet: the killed run's Lead claim holds the mail. */
 		delayed = 1;
 		fprintf(stderr, "--- %s: waiting on a Lead claim; aged\n", crash_at);
 		free(got);
-		assert_int_equal(sync_once(&w, NULL), 0);
-		got = state(&w);
+		assert_int_equal(sync_once(w, NULL), 0);
+		got = state(w);
 	}
 	if (strcmp(got, want) != 0)
 		fprintf(stderr, "--- %s: state differs:\n%s", crash_at, got);
 	assert_string_equal(got, want);
 	free(got);
-	assert_int_equal(e2e_world_stop(&w), 0);
+	world_stop();
 	return delayed;
 }
 
@@ -425,8 +453,8 @@ test_crash_subscriptions(void **state_)
 {
 	static const char *const subs_points[] = { "after_sub_create", "after_sub_renew" };
 	char *want = baseline_state(), crash_at[CRASHPOINT_NAME_MAX + 16], *extra, *got, *out;
-	struct e2e_world w;
-	struct e2e_daemon dm;
+	struct e2e_world *w = &world;
+	struct e2e_daemon *dm = &daemon_run;
 	int kills = 0, port, status;
 	size_t ng;
 	long t0;
@@ -437,54 +465,55 @@ test_crash_subscriptions(void **state_)
 			port = e2e_free_port();
 			extra = xasprintf("listen 127.0.0.1:%d\npublic_url http://127.0.0.1:%d\n"
 			    "reconcile_interval 1h\nsubscription_renew_every 1s\n", port, port);
-			world_start_with(&w, "test_crash_subs", extra);
+			world_start_with(w, "test_crash_subs", extra);
 			free(extra);
-			graph_fixture_config(&w.graph, "{\"require_https\":false}");
-			deliver(&w);
+			graph_fixture_config(&w->graph, "{\"require_https\":false}");
+			deliver(w);
 			snprintf(crash_at, sizeof(crash_at), "%s:%ld", subs_points[i], n);
 			setenv(CRASHPOINT_ENV, crash_at, 1);
-			e2e_daemon_start(&dm, w.dir, w.conf, 0);
+			e2e_daemon_start(dm, w->dir, w->conf, 0);
 			unsetenv(CRASHPOINT_ENV);
 			t0 = mono_ms();
-			while (waitpid(dm.pid, &status, WNOHANG) == 0) {
+			while (waitpid(dm->pid, &status, WNOHANG) == 0) {
 				if (mono_ms() - t0 > 20000) {
-					kill(dm.pid, SIGKILL);
-					waitpid(dm.pid, &status, 0);
+					kill(dm->pid, SIGKILL);
+					waitpid(dm->pid, &status, 0);
+					dm->pid = 0;
 					fail_msg("%s: olsync run was not killed in 20 s", crash_at);
 				}
 				usleep(20 * 1000);
 			}
-			dm.pid = 0;
+			dm->pid = 0;
 			if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
 				fail_msg("%s: olsync run ended otherwise", crash_at);
 			kills++;
-			e2e_daemon_start(&dm, w.dir, w.conf, port);
+			e2e_daemon_start(dm, w->dir, w->conf, port);
 			/* Settled: the state of the uninterrupted run, and renewals going on. */
 			for (t0 = mono_ms(); ; usleep(200 * 1000)) {
-				got = state(&w);
+				got = state(w);
 				if (strcmp(got, want) == 0 || mono_ms() - t0 > 30000)
 					break;
 				free(got);
 			}
 			usleep(1500 * 1000);
-			ng = graph_subscriptions(&w);
-			assert_int_equal(e2e_daemon_stop(&dm), 0);
-			if (strcmp(got, want) != 0 && age_lead_claims(&w) > 0) {
+			ng = graph_subscriptions(w);
+			assert_int_equal(e2e_daemon_stop(dm), 0);
+			if (strcmp(got, want) != 0 && age_lead_claims(w) > 0) {
 				/* The kill (in the subscription thread) caught the worker
 				 * between a Lead's claim and its creation. */
 				fprintf(stderr, "--- %s: waiting on a Lead claim; aged\n", crash_at);
 				free(got);
-				assert_int_equal(sync_once(&w, NULL), 0);
-				got = state(&w);
+				assert_int_equal(sync_once(w, NULL), 0);
+				got = state(w);
 			}
 			assert_string_equal(got, want);
-			assert_int_equal(e2e_run(w.dir, &out, NULL, "-c", w.conf, "status", NULL), 0);
+			assert_int_equal(e2e_run(w->dir, &out, NULL, "-c", w->conf, "status", NULL), 0);
 			/* one per mailbox and folder (Inbox, Sent Items, calendar), all in the ledger */
 			assert_int_equal(ng, 9);
 			assert_non_null(strstr(out, "subscriptions 9\n"));
 			free(out);
 			free(got);
-			assert_int_equal(e2e_world_stop(&w), 0);
+			world_stop();
 		}
 	printf("crash summary: subscription points=2 kills=%d all_identical=yes\n", kills);
 	free(want);
@@ -494,8 +523,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_crash_anywhere),
-		cmocka_unit_test(test_crash_subscriptions),
+		cmocka_unit_test_teardown(test_crash_anywhere, teardown),
+		cmocka_unit_test_teardown(test_crash_subscriptions, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
