@@ -10,7 +10,7 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 JSFORCE    := tests/integration/jsforce
 GRAPHCLIENT := tests/integration/graphclient
 
-.PHONY: all deps build build-asan test test-unit test-asan node-deps demo fuzz clean
+.PHONY: all deps build build-asan test test-unit test-asan test-valgrind lint node-deps demo fuzz clean
 
 all: build
 
@@ -39,6 +39,16 @@ test: build node-deps
 test-asan: build-asan
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j$(JOBS)
+
+# The C test programs under valgrind memcheck: no memory errors, no definite or indirect leaks
+# (scripts/valgrind.sh; VALGRIND_TESTS=regex picks programs by name).
+test-valgrind: build
+	./scripts/valgrind.sh $(BUILD) '$(or $(VALGRIND_TESTS),.)'
+
+# cppcheck and clang-tidy over lib/ src/ sim/ with .cppcheck/ and .clang-tidy (scripts/lint.sh).
+# ctest runs the cppcheck half; clang-tidy takes minutes and runs only here.
+lint: build
+	./scripts/lint.sh $(BUILD)
 
 test-unit: build
 	cd $(BUILD) && ctest --output-on-failure -R '^test_' -E 'integration' -j$(JOBS)

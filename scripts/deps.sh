@@ -5,7 +5,7 @@ set -eu
 
 PKGS="build-essential cmake pkg-config clang \
 libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libsqlite3-dev libssl-dev libcmocka-dev \
-sqlite3 openssl ca-certificates curl jq tzdata nodejs npm"
+sqlite3 openssl ca-certificates curl jq tzdata nodejs npm cppcheck"
 
 missing=""
 for p in $PKGS; do

@@ -518,6 +518,7 @@ make_leads(struct batch *b)
 
 	wl = xcalloc(b->n, sizeof(*wl));
 	addr = xcalloc(b->n, sizeof(*addr));
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	src = xcalloc(b->n, sizeof(*src));
 	for (i = 0; i < b->n && b->fatal == 0; i++) {
 		struct item *it = &b->it[i];

@@ -188,6 +188,7 @@ enum filter_reason
 filter_decide(const struct filter_message *m, const struct filter_policy *p,
     struct filter_decision *d)
 {
+	/* cppcheck-suppress ctuuninitvar ; d is only stored here, written below before any read */
 	struct block_ctx bc = { p, d };
 	enum filter_sensitivity s;
 	const char *one;

@@ -316,7 +316,7 @@ assertion(const struct graph_client *c, const char *token_url, char *err, size_t
 	claims = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "aud", token_url,
 	    "iss", c->cfg->graph_client_id, "sub", c->cfg->graph_client_id, "jti", jti,
 	    "nbf", (json_int_t)now, "iat", (json_int_t)now,
-	    "exp", (json_int_t)(now + ASSERTION_LIFETIME));
+	    "exp", (json_int_t)now + ASSERTION_LIFETIME);
 	s = jwt_sign_json(JWT_ALG_PS256, c->key, hdr, claims, err, errlen);
 	json_decref(hdr);
 	json_decref(claims);
@@ -609,7 +609,7 @@ link_ok(const struct graph_client *c, const char *link)
 {
 	size_t n = strlen(c->cfg->graph_base_url);
 
-	return strncasecmp(link, c->cfg->graph_base_url, n) == 0 && link[n] == '/';
+	return link != NULL && strncasecmp(link, c->cfg->graph_base_url, n) == 0 && link[n] == '/';
 }
 
 /* One page of a delta round: first is the URL that starts a round (built from

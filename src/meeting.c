@@ -379,10 +379,8 @@ find_opportunities(struct run *r)
 	for (i = 0; i < r->n; i++)
 		if (r->it[i].live && r->it[i].want)
 			ids[n++] = r->it[i].who;
-	if (n == 0 || r->cfg->meeting_opportunity == CONFIG_MEETING_OPP_NONE) {
-		rc = 0;
+	if (n == 0 || r->cfg->meeting_opportunity == CONFIG_MEETING_OPP_NONE)
 		goto done;
-	}
 	if (match_query_in(r->sf, "SELECT ContactId, OpportunityId, IsPrimary, "
 	    "Opportunity.CloseDate FROM OpportunityContactRole WHERE Opportunity.IsClosed = false "
 	    "AND ContactId IN ", "", ids, n, &records, &f) == -1) {
@@ -985,7 +983,7 @@ next_meetings(struct run *r)
 		const char *now_v = NULL;
 		char *mine = NULL, *want;
 		int64_t earliest, have_t;
-		int found = 0, r_get;
+		int found = 0;
 
 		json_array_foreach(current, k, rec)
 			if (jstr(rec, "Id") != NULL && strncmp(jstr(rec, "Id"), ids[i], 15) == 0) {
@@ -998,7 +996,7 @@ next_meetings(struct run *r)
 			continue;
 		}
 		if (ledger_meeting_next_on(r->l, ids[i], r->now, &earliest) == -1 ||
-		    (r_get = ledger_opp_get(r->l, ids[i], &mine)) == -1) {
+		    ledger_opp_get(r->l, ids[i], &mine) == -1) {
 			ledger_failed(r, "opp");
 			goto out;
 		}
@@ -1040,7 +1038,7 @@ next_meetings(struct run *r)
 			    f.code, f.message);
 			/* Left marked: tried again at the next run. */
 			for (i = 0; i < n; i++)
-				if (strcmp(ids[i], id) == 0) {
+				if (ids[i] != NULL && id != NULL && strcmp(ids[i], id) == 0) {
 					free(ids[i]);
 					ids[i] = NULL;
 				}

@@ -235,6 +235,7 @@ classify(int status, const json_t *body, const char *what, struct remote_failure
 		message = body == NULL ? "no JSON error in the answer" : "no message";
 	if (strcmp(code, "UNABLE_TO_LOCK_ROW") == 0 || strcmp(code, "SERVER_UNAVAILABLE") == 0 ||
 	    strcmp(code, "QUERY_TIMEOUT") == 0)
+		/* NOLINTNEXTLINE(bugprone-branch-clone): a table of causes; several share a class */
 		cls = REMOTE_TEMP;
 	else if (strcmp(code, "REQUEST_LIMIT_EXCEEDED") == 0)
 		/* The concurrent long-request limit clears in seconds; the daily one does not. */
@@ -298,7 +299,7 @@ login(struct sf_client *c, struct remote_failure *f)
 	c->token = NULL;
 	if (c->key != NULL) {
 		claims = json_pack("{s:s,s:s,s:s,s:I}", "iss", cfg->sf_client_id, "sub",
-		    cfg->sf_username, "aud", c->aud, "exp", (json_int_t)(time(NULL) + JWT_LIFETIME));
+		    cfg->sf_username, "aud", c->aud, "exp", (json_int_t)time(NULL) + JWT_LIFETIME);
 		assertion = jwt_sign_json(JWT_ALG_RS256, c->key, NULL, claims, jerr, sizeof(jerr));
 		json_decref(claims);
 		if (assertion == NULL) {

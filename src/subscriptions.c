@@ -128,7 +128,7 @@ retry_later(struct subs *s, const char *mailbox, const char *kind, int64_t now,
 		delay = SUBS_RETRY_MAX;
 	if (f->cls == REMOTE_WAIT && f->wait_sec > (double)delay)
 		delay = (int64_t)f->wait_sec + 1;
-	json_object_set_new(s->retry, key, json_pack("{s:I, s:I}", "at", (json_int_t)(now + delay),
+	json_object_set_new(s->retry, key, json_pack("{s:I, s:I}", "at", (json_int_t)now + delay,
 	    "delay", (json_int_t)delay));
 	s->st.failures++;
 	log_warnx("subscriptions retry mailbox=%s kind=%s in_sec=%lld class=%s status=%d code=%s "

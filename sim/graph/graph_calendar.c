@@ -2276,6 +2276,7 @@ graph_calendar_update(struct graph_sim *sim, const char *uid, json_t *spec,
 	for (int i = 0; i < n; i++)
 		if (sel[i] && (ref == NULL || rows[i].master_id == NULL))
 			ref = &rows[i];
+	/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): select_rows selected a row */
 	series = ref->master_id == NULL && strcmp(ref->type, "seriesMaster") == 0;
 
 	retime = jstart != NULL || jend != NULL;

@@ -509,7 +509,7 @@ graph_control_route_key(const char *method, const char *path, char *out, size_t 
 		size_t len = (size_t)(end - seg);
 
 		if (++nseg > MAX_ROUTE_SEGMENTS) {
-			n += (size_t)snprintf(out + n, outlen - n, "/...");
+			snprintf(out + n, outlen - n, "/...");
 			break;
 		}
 		paren = memchr(seg, '(', len);
@@ -1343,7 +1343,7 @@ h_faults_add(struct ctl *c)
 	struct graph_fault f;
 	char method[16], err[512];
 	const char *path = NULL;
-	long count;
+	long count = 0;
 	long long id;
 	json_t *spec;
 

@@ -2206,6 +2206,7 @@ graph_mail_deliver(struct graph_sim *sim, json_t *spec, json_t **result, char *e
 		err_set(err, errlen, "importance: low, normal or high");
 		goto out;
 	}
+	/* NOLINTNEXTLINE(clang-analyzer-core.uninitialized.Assign): known_index >= 0 just above */
 	l.importance = importances[known_index(importances, imp)];
 	cats = json_object_get(spec, "categories");
 	if (cats != NULL && !json_is_array(cats)) {

@@ -59,7 +59,7 @@ graph_sim_load_settings(struct graph_sim *sim)
 {
 	struct graph_settings *s = &sim->settings;
 	char buf[256];
-	double v[sizeof(setting_defaults) / sizeof(setting_defaults[0])];
+	double v[sizeof(setting_defaults) / sizeof(setting_defaults[0])] = { 0 };
 
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		const char *text = setting(sim, setting_defaults[i].key, buf, sizeof(buf));

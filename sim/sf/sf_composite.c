@@ -554,9 +554,9 @@ check_subrequest(json_t *sub, size_t idx, int strict_refid, json_t *seen, struct
 	}
 	method = json_string_value(json_object_get(sub, "method"));
 	ref = json_string_value(json_object_get(sub, "referenceId"));
-	if (method == NULL || (strcmp(method, "GET") && strcmp(method, "POST") &&
-	    strcmp(method, "PATCH") && strcmp(method, "PUT") && strcmp(method, "DELETE") &&
-	    strcmp(method, "HEAD"))) {
+	if (method == NULL || (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0 &&
+	    strcmp(method, "PATCH") != 0 && strcmp(method, "PUT") != 0 &&
+	    strcmp(method, "DELETE") != 0 && strcmp(method, "HEAD") != 0)) {
 		input_error(reply, "compositeRequest[%zu]: method must be one of DELETE, GET, HEAD, "
 		    "PATCH, POST, PUT", idx);
 		return -1;

@@ -1032,7 +1032,7 @@ h_faults_add(struct ctl *c)
 	struct sf_fault f;
 	char method[16], err[512];
 	const char *path = NULL;
-	long count;
+	long count = 0;
 	long long id;
 	json_t *spec;
 

@@ -43,7 +43,7 @@ setting(struct sf_sim *sim, const char *key, long dflt)
 void
 sf_sim_load_settings(struct sf_sim *sim)
 {
-	long v[sizeof(setting_defaults) / sizeof(setting_defaults[0])];
+	long v[sizeof(setting_defaults) / sizeof(setting_defaults[0])] = { 0 };
 
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
 		v[i] = setting(sim, setting_defaults[i].key, setting_defaults[i].dflt);
@@ -235,7 +235,7 @@ data_call(struct sf_sim *sim, struct httpd_request *req, struct httpd_response *
 	memset(&call, 0, sizeof(call));
 	memset(&reply, 0, sizeof(reply));
 	if (sf_sim_split_version(req->path, &call) == NULL || call.api_major < SF_API_MIN ||
-	    call.api_major > SF_API_MAX || strcmp(call.version + strlen(call.version) - 2, ".0")) {
+	    call.api_major > SF_API_MAX || strcmp(call.version + strlen(call.version) - 2, ".0") != 0) {
 		sf_error_set(&err, 404, "NOT_FOUND", "The requested resource does not exist");
 		respond_error(resp, &err);
 		return;

@@ -204,6 +204,7 @@ add_rel(struct parser *p, const struct sf_field *ref, const struct sf_object **t
 	r = &qy->rels[qy->nrels];
 	memset(r, 0, sizeof(*r));
 	r->ref = ref;
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	memcpy(r->targets, targets, ntargets * sizeof(*targets));
 	r->ntargets = ntargets;
 	r->polymorphic = ref->nreference_to > 1;
@@ -751,6 +752,7 @@ type_id(struct parser *p, const struct soql_token *ft, struct lit *l, enum soql_
 		l->s = NULL;
 		return 0;
 	}
+	/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): parse_literal fails without l->s */
 	if (l->s[0] == '\0') {
 		/* Salesforce treats '' like null for ids. */
 		v->kind = V_NULL;
@@ -874,6 +876,7 @@ new_cond(enum soql_ckind kind)
 static struct soql_cond **
 add_kid(struct soql_cond *c)
 {
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	c->kids = xrealloc(c->kids, (c->nkids + 1) * sizeof(*c->kids));
 	c->kids[c->nkids] = NULL;
 	return &c->kids[c->nkids++];

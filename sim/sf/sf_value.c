@@ -268,6 +268,7 @@ void
 sf_value_bind(sqlite3_stmt *st, int idx, json_t *v)
 {
 	if (v == NULL || json_is_null(v))
+		/* NOLINTNEXTLINE(bugprone-branch-clone): arrays and objects bind NULL too (last) */
 		sqlite3_bind_null(st, idx);
 	else if (json_is_boolean(v))
 		sqlite3_bind_int(st, idx, json_is_true(v));
