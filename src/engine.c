@@ -36,6 +36,8 @@ struct engine {
 	/* Salesforce asked us to wait (429, REQUEST_LIMIT_EXCEEDED): no writes before this, even
 	 * when a notification brings new mail sooner */
 	int64_t			 sf_hold_until;
+	int64_t			 started;		/* when this engine was made */
+	int			 orphans_released;	/* earlier runs' Lead claims freed */
 };
 
 /* One message of a batch and what was decided for it. */
@@ -117,6 +119,7 @@ engine_new(const struct config *cfg, struct ledger *l, struct graph_client *g,
 	e->ingest = ingest_new(cfg, l, g);
 	e->retry_base = (long)(cfg->retry_base_ms / 1000);
 	engine_filter_policy(cfg, &e->policy);
+	e->started = (int64_t)time(NULL);
 	if ((e->users = json_object()) == NULL)
 		fatalx("engine: out of memory");
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
@@ -891,6 +894,20 @@ pass(struct engine *e, struct ingest_folder *fs, size_t nfs, const volatile sig_
 	items = xcalloc(ENGINE_BATCH, sizeof(*items));
 	les = xcalloc(ENGINE_BATCH, sizeof(*les));
 	json_object_clear(e->users);
+	if (!e->orphans_released) {
+		long long orphans = 0;
+
+		/* Lead claims older than this process were left by a run that died between the
+		 * claim and the create: reclaim them now, not after ENGINE_LEAD_STALE. */
+		if (ledger_lead_orphan_claims(e->ledger, e->started, &orphans) == -1) {
+			err_set(err, errlen, "ledger: %s", ledger_error(e->ledger));
+			goto out;
+		}
+		if (orphans > 0)
+			log_warnx("engine orphan_lead_claims count=%lld (left by a run that "
+			    "stopped mid-create; looked up before any new Lead)", orphans);
+		e->orphans_released = 1;
+	}
 
 	if (read_all(e, fs, nfs, stop, st, &f, err, errlen) == -1)
 		goto out;

@@ -1097,7 +1097,9 @@ ledger_lead_claim(struct ledger *l, const char *address, int64_t now, int64_t st
 		ok = 1;
 		goto out;
 	}
-	if (rc == SQLITE_ROW && sqlite3_column_int64(st, 1) > now - stale_after) {
+	/* claimed_at 0: an orphan of a dead run (ledger_lead_orphan_claims), stale at once. */
+	if (rc == SQLITE_ROW && sqlite3_column_int64(st, 1) > 0 &&
+	    sqlite3_column_int64(st, 1) > now - stale_after) {
 		*result = LEDGER_LEAD_BUSY;
 		ok = 1;
 		goto out;
@@ -1124,6 +1126,28 @@ out:
 		*lead_id = NULL;
 		return -1;
 	}
+	return 0;
+}
+
+int
+ledger_lead_orphan_claims(struct ledger *l, int64_t before, long long *count)
+{
+	sqlite3_stmt *st;
+
+	*count = 0;
+	if (check_tx(l) < 0)
+		return -1;
+	/* claimed_at 0: stale for any stale_after, so the next claim is LEDGER_LEAD_RECLAIMED
+	 * and looks the Lead up in Salesforce before creating it. */
+	st = db_prepare(l->db, "UPDATE lead_claims SET claimed_at = 0"
+	    " WHERE lead_id IS NULL AND claimed_at <= ?1 AND claimed_at > 0");
+	sqlite3_bind_int64(st, 1, before);
+	if (step_done(l, st, "orphan lead claims") < 0) {
+		sqlite3_finalize(st);
+		return -1;
+	}
+	*count = sqlite3_changes64(l->db);
+	sqlite3_finalize(st);
 	return 0;
 }
 

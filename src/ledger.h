@@ -210,6 +210,12 @@ void ledger_delta_clear(struct ledger_delta *d);
  * On LEDGER_LEAD_KNOWN *lead_id gets the id (caller frees); otherwise it is set to NULL. */
 int ledger_lead_claim(struct ledger *l, const char *address, int64_t now, int64_t stale_after,
     enum ledger_lead *result, char **lead_id);
+/* Unfinished claims made at or before before (the caller's start, called before it claims
+ * anything: with second resolution a claim of a run that died a moment ago shares it) were
+ * left by a run that died: they are made stale at once, so the next
+ * claim is LEDGER_LEAD_RECLAIMED (look up, then create) instead of waiting stale_after. One
+ * olsync per ledger is assumed. *count gets how many. */
+int ledger_lead_orphan_claims(struct ledger *l, int64_t before, long long *count);
 /* Records the Lead made for address (claimed or not). */
 int ledger_lead_set(struct ledger *l, const char *address, const char *lead_id);
 /* Drops an unfinished claim after the Lead could not be created; a set Lead stays. */

@@ -2398,6 +2398,34 @@ schema(sqlite3 *db, char *tables, size_t len)
 	return version;
 }
 
+/* Claims left by a run that died are made stale at once, so the next claim is RECLAIMED (look
+ * up first) instead of BUSY for ENGINE_LEAD_STALE; claims of this run, and set Leads, stay. */
+static void
+test_lead_orphan_claims(void **state)
+{
+	struct fixture *f = *state;
+	enum ledger_lead res;
+	long long count;
+	char *id;
+
+	assert_int_equal(ledger_lead_claim(f->l, "old@x.example", 1000, 3600, &res, &id), 0);
+	assert_int_equal(res, LEDGER_LEAD_CLAIMED);
+	assert_int_equal(ledger_lead_claim(f->l, "done@x.example", 1000, 3600, &res, &id), 0);
+	assert_int_equal(ledger_lead_set(f->l, "done@x.example", "00Q000000000001"), 0);
+	assert_int_equal(ledger_lead_claim(f->l, "mine@x.example", 2000, 3600, &res, &id), 0);
+	assert_int_equal(ledger_lead_orphan_claims(f->l, 1500, &count), 0);
+	assert_int_equal(count, 1);
+	/* a minute later, far under stale_after */
+	assert_int_equal(ledger_lead_claim(f->l, "old@x.example", 2060, 3600, &res, &id), 0);
+	assert_int_equal(res, LEDGER_LEAD_RECLAIMED);
+	assert_int_equal(ledger_lead_claim(f->l, "mine@x.example", 2060, 3600, &res, &id), 0);
+	assert_int_equal(res, LEDGER_LEAD_BUSY);
+	assert_int_equal(ledger_lead_claim(f->l, "done@x.example", 2060, 3600, &res, &id), 0);
+	assert_int_equal(res, LEDGER_LEAD_KNOWN);
+	assert_string_equal(id, "00Q000000000001");
+	free(id);
+}
+
 /* The ledger holds webhook secrets (clientState): a new file and its WAL are private even under
  * a permissive umask. */
 static void
@@ -2553,6 +2581,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_mode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lead_orphan_claims, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
