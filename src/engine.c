@@ -809,7 +809,14 @@ static int
 read_calendar(struct engine *e, const char *mailbox, const volatile sig_atomic_t *stop,
     struct engine_stats *st, struct remote_failure *f, char *err, size_t errlen)
 {
-	int r = calendar_read(e->cfg, e->ledger, e->graph, mailbox, stop, &st->calendar, f, err,
+	int r;
+
+	if (ingest_held(e->ingest, mailbox)) {
+		/* A 429 on one of its folders: Graph throttles the whole mailbox. */
+		st->ingest.folders_failed++;
+		return 1;
+	}
+	r = calendar_read(e->cfg, e->ledger, e->graph, mailbox, stop, &st->calendar, f, err,
 	    errlen);
 
 	if (r == -1 && f->cls == REMOTE_AUTH && f->status == 403) {
@@ -822,6 +829,8 @@ read_calendar(struct engine *e, const char *mailbox, const volatile sig_atomic_t
 		st->ingest.folders_failed++;
 		if (f->wait_sec > st->ingest.wait_sec)
 			st->ingest.wait_sec = f->wait_sec;
+		if (f->cls == REMOTE_WAIT)
+			ingest_hold(e->ingest, mailbox, f->wait_sec);
 	}
 	return r;
 }

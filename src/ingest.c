@@ -23,6 +23,7 @@ struct ingest {
 	/* key -> {"mailbox": upn, "folder": name, "message": {...}}: a message read this pass */
 	json_t			*cache;
 	json_t			*mailboxes;	/* the last listing, or NULL */
+	json_t			*held;		/* mailbox -> Unix time its Retry-After ends */
 };
 
 static const char *const folders[] = { INGEST_FOLDER_INBOX, INGEST_FOLDER_SENT };
@@ -36,7 +37,7 @@ ingest_new(const struct config *cfg, struct ledger *l, struct graph_client *g)
 	in->cfg = cfg;
 	in->ledger = l;
 	in->graph = g;
-	if ((in->cache = json_object()) == NULL)
+	if ((in->cache = json_object()) == NULL || (in->held = json_object()) == NULL)
 		fatalx("ingest: out of memory");
 	return in;
 }
@@ -48,6 +49,7 @@ ingest_free(struct ingest *in)
 		return;
 	json_decref(in->cache);
 	json_decref(in->mailboxes);
+	json_decref(in->held);
 	free(in);
 }
 
@@ -244,8 +246,34 @@ ingest_folder(struct ingest *in, const char *mailbox, const char *folder,
 		st->folders_failed++;
 		if (f->wait_sec > st->wait_sec)
 			st->wait_sec = f->wait_sec;
+		if (f->cls == REMOTE_WAIT)
+			ingest_hold(in, mailbox, f->wait_sec);
 	}
 	return rc;
+}
+
+void
+ingest_hold(struct ingest *in, const char *mailbox, double wait_sec)
+{
+	double until = (double)time(NULL) + (wait_sec > 0 ? wait_sec : 1.0);
+	json_t *old = json_object_get(in->held, mailbox);
+
+	if (old == NULL || json_real_value(old) < until)
+		json_object_set_new(in->held, mailbox, json_real(until));
+}
+
+int
+ingest_held(struct ingest *in, const char *mailbox)
+{
+	json_t *until = json_object_get(in->held, mailbox);
+
+	if (until == NULL)
+		return 0;
+	if (json_real_value(until) <= (double)time(NULL)) {
+		json_object_del(in->held, mailbox);
+		return 0;
+	}
+	return 1;
 }
 
 static void
@@ -269,6 +297,11 @@ read_folders(struct ingest *in, struct ingest_folder *fs, size_t n,
 		fs[i].done = 0;
 		if (stop != NULL && *stop)
 			continue;
+		if (ingest_held(in, fs[i].mailbox)) {
+			/* Graph asked us to leave this mailbox alone for now. */
+			st->folders_failed++;
+			continue;
+		}
 		r = ingest_folder(in, fs[i].mailbox, fs[i].folder, stop, st, f, err, errlen);
 		if (r == -1)
 			return -1;

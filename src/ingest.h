@@ -66,6 +66,12 @@ int ingest_folders(struct ingest *in, struct ingest_folder *fs, size_t n,
     const volatile sig_atomic_t *stop, struct ingest_stats *st, struct remote_failure *f,
     char *err, size_t errlen);
 
+/* Outlook throttles per app and mailbox: after a 429 on one folder, every read of that
+ * mailbox waits until its Retry-After has passed (this process's memory; one olsync per
+ * ledger). ingest_hold records it; ingest_held is 1 while mailbox must not be read. */
+void ingest_hold(struct ingest *in, const char *mailbox, double wait_sec);
+int ingest_held(struct ingest *in, const char *mailbox);
+
 /* The mailboxes the last ingest_run listed (a JSON array of strings, borrowed until the next
  * ingest_run or ingest_free), or NULL before the first one succeeded. */
 const json_t *ingest_mailboxes(const struct ingest *in);

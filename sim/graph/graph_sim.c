@@ -476,6 +476,8 @@ v1_call(struct graph_sim *sim, struct httpd_request *hreq, struct httpd_response
 		if (!admitted) {
 			graph_control_count(sim, "throttled", 1);
 			graph_throttle_reply(req, &reply, retry_after, concurrency);
+			graph_throttle_told_wait(sim->throttle, mailbox, retry_after < 1 ? 1 :
+			    retry_after);
 			goto out;
 		}
 	}
@@ -498,7 +500,8 @@ out:
 }
 
 static void
-fault_reply(struct httpd_response *resp, struct graph_req *req, const struct graph_fault *f)
+fault_reply(struct graph_sim *sim, struct httpd_response *resp, struct graph_req *req,
+    const struct graph_fault *f, const char *mailbox)
 {
 	struct graph_reply reply;
 	char ra[32];
@@ -509,6 +512,7 @@ fault_reply(struct httpd_response *resp, struct graph_req *req, const struct gra
 	if (f->retry_after > 0) {
 		snprintf(ra, sizeof(ra), "%g", f->retry_after);
 		graph_reply_header(&reply, "Retry-After", ra);
+		graph_throttle_told_wait(sim->throttle, mailbox, f->retry_after);
 	}
 	respond(resp, req, &reply);
 	graph_reply_free(&reply);
@@ -520,6 +524,7 @@ graph_sim_handle(struct httpd_request *hreq, struct httpd_response *resp, void *
 	struct graph_sim *sim = arg;
 	struct graph_req req;
 	struct graph_fault fault;
+	char mailbox[40] = "";
 	int faulted, v1;
 	long slow_ms = 0;
 
@@ -532,8 +537,18 @@ graph_sim_handle(struct httpd_request *hreq, struct httpd_response *resp, void *
 		pthread_mutex_unlock(&sim->lock);
 		return;
 	}
-	faulted = graph_control_fault_take(sim, hreq->method, hreq->path, &fault);
 	v1 = strncmp(hreq->path, "/v1.0/", 6) == 0 || strcmp(hreq->path, "/v1.0") == 0;
+	if (v1) {
+		double early;
+
+		graph_throttle_mailbox(sim, hreq->path + 5, mailbox);
+		if ((early = graph_throttle_early(sim->throttle, mailbox)) > 0) {
+			graph_control_count(sim, "retry_after.early", 1);
+			log_warnx("graph-sim: request before its Retry-After mailbox=%s early_ms=%.0f "
+			    "path=%s", mailbox[0] ? mailbox : "-", early * 1000, hreq->path);
+		}
+	}
+	faulted = graph_control_fault_take(sim, hreq->method, hreq->path, &fault);
 	if (faulted && v1 && !fault.drop && fault.status == 0) {
 		slow_ms = fault.delay_ms;
 	} else if (faulted) {
@@ -546,7 +561,7 @@ graph_sim_handle(struct httpd_request *hreq, struct httpd_response *resp, void *
 		}
 		pthread_mutex_lock(&sim->lock);
 		if (fault.status > 0) {
-			fault_reply(resp, &req, &fault);
+			fault_reply(sim, resp, &req, &fault, mailbox);
 			pthread_mutex_unlock(&sim->lock);
 			return;
 		}

@@ -15,6 +15,9 @@
 #include <strings.h>
 #include <time.h>
 
+#include <jansson.h>
+
+#include "log.h"
 #include "xmalloc.h"
 
 #define NCHAINS			256
@@ -35,6 +38,9 @@ struct pair {
 struct graph_throttle {
 	pthread_mutex_t mu;
 	struct pair *chains[NCHAINS];
+	/* mailbox ("" for requests naming none) -> monotonic time before which a 429's
+	 * Retry-After told the client not to come back (an instrument, see graph_throttle.h) */
+	json_t *not_before;
 	/* Limits, copied from sim->settings by graph_throttle_mailbox (which runs under
 	 * sim->lock) so that enter and leave never read the settings without it. */
 	long requests;
@@ -156,6 +162,8 @@ graph_throttle_new(void)
 	struct graph_throttle *t = xcalloc(1, sizeof(*t));
 
 	pthread_mutex_init(&t->mu, NULL);
+	if ((t->not_before = json_object()) == NULL)
+		fatalx("graph-throttle: out of memory");
 	/* Outlook's defaults until the first graph_throttle_mailbox copies the settings. */
 	t->requests = 10000;
 	t->window = 600;
@@ -176,6 +184,7 @@ graph_throttle_free(struct graph_throttle *t)
 			pair_free(p);
 		}
 	}
+	json_decref(t->not_before);
 	pthread_mutex_destroy(&t->mu);
 	free(t);
 }
@@ -191,7 +200,39 @@ graph_throttle_reset(struct graph_throttle *t)
 			p->len = 0;
 		}
 	}
+	json_object_clear(t->not_before);
 	pthread_mutex_unlock(&t->mu);
+}
+
+void
+graph_throttle_told_wait(struct graph_throttle *t, const char *mailbox, double seconds)
+{
+	double until = mono_now() + seconds;
+	json_t *old;
+
+	pthread_mutex_lock(&t->mu);
+	old = json_object_get(t->not_before, mailbox);
+	if (old == NULL || json_real_value(old) < until)
+		json_object_set_new(t->not_before, mailbox, json_real(until));
+	pthread_mutex_unlock(&t->mu);
+}
+
+double
+graph_throttle_early(struct graph_throttle *t, const char *mailbox)
+{
+	double early = 0;
+	json_t *nb;
+
+	pthread_mutex_lock(&t->mu);
+	if ((nb = json_object_get(t->not_before, mailbox)) != NULL) {
+		early = json_real_value(nb) - mono_now();
+		if (early <= 0) {
+			json_object_del(t->not_before, mailbox);
+			early = 0;
+		}
+	}
+	pthread_mutex_unlock(&t->mu);
+	return early;
 }
 
 int

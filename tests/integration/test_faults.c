@@ -295,9 +295,9 @@ test_baseline(void **state)
 	free(round_end("none"));
 }
 
-/* Graph: 429 with Retry-After. graph-sim records counts per route, not times, so whether a
- * retry came before Retry-After is read from olsync's side: the pass does not ask again (one
- * failed delta, the wait announced in its log) and the next pass comes after the wait. */
+/* Graph: 429 with Retry-After. The pass does not ask again (one failed delta, the wait
+ * announced in its log), the next pass comes after the wait, and graph-sim, which counts every
+ * request for the mailbox sooner than its Retry-After (retry_after.early), saw none. */
 static void
 test_graph_429(void **state)
 {
@@ -312,6 +312,12 @@ test_graph_429(void **state)
 	/* Asked once, not again in the same pass: one 429 in the whole round. */
 	assert_null(strstr(strstr(log, "status=429 code=TooManyRequests class=wait") + 1,
 	    "status=429 code=TooManyRequests class=wait"));
+	{
+		json_t *st = sim_http_ctl(world.graph.base_url, "GET", "/_sim/stats", NULL, 200);
+
+		assert_int_equal(json_integer_value(json_object_get(st, "retry_after.early")), 0);
+		json_decref(st);
+	}
 	free(log);
 }
 

@@ -257,6 +257,41 @@ test_usage_accrues_while_throttled(void **state)
 	assert_int_equal(get_status(token_b, "carol"), 200);
 }
 
+/* graph-sim's Retry-After instrument: after a 429 that said "wait 2 s", a request for that
+ * mailbox sooner is counted (retry_after.early), one for another mailbox or after the wait is
+ * not. */
+static void
+test_early_retry_counted(void **state)
+{
+	json_t *r, *st;
+	long before;
+	double t0;
+
+	(void)state;
+	throttle_config(10000, 600, 4);
+	st = control("GET", "/_sim/stats", NULL, 200);
+	before = (long)json_integer_value(json_object_get(st, "retry_after.early"));
+	json_decref(st);
+	r = control("POST", "/_sim/faults", "{\"method\":\"GET\",\"path\":\"/v1.0/users/dave\","
+	    "\"status\":429,\"retry_after\":2}", 200);
+	json_decref(r);
+	t0 = mono_sec();
+	assert_int_equal(get_status(token_a, "dave"), 429);
+	assert_int_equal(get_status(token_a, "bob"), 200);	/* another mailbox: fine */
+	st = control("GET", "/_sim/stats", NULL, 200);
+	assert_int_equal(json_integer_value(json_object_get(st, "retry_after.early")), before);
+	json_decref(st);
+	assert_int_equal(get_status(token_a, "dave"), 200);	/* too soon: counted */
+	st = control("GET", "/_sim/stats", NULL, 200);
+	assert_int_equal(json_integer_value(json_object_get(st, "retry_after.early")), before + 1);
+	json_decref(st);
+	sleep_sec(t0 + 2.2 - mono_sec());
+	assert_int_equal(get_status(token_a, "dave"), 200);	/* after the wait: not */
+	st = control("GET", "/_sim/stats", NULL, 200);
+	assert_int_equal(json_integer_value(json_object_get(st, "retry_after.early")), before + 1);
+	json_decref(st);
+}
+
 /* Which requests belong to a mailbox: Outlook resources under /users/{id | upn}/, matched
  * case-insensitively; directory and subscription paths are not a mailbox's. */
 static void
@@ -599,6 +634,7 @@ main(void)
 		cmocka_unit_test(test_rate_limit),
 		cmocka_unit_test(test_usage_accrues_while_throttled),
 		cmocka_unit_test(test_mailbox_of_path),
+		cmocka_unit_test(test_early_retry_counted),
 		cmocka_unit_test(test_concurrency_limit),
 		cmocka_unit_test(test_batch_runs_requests),
 		cmocka_unit_test(test_batch_depends_on),

@@ -699,6 +699,13 @@ test_graph_retry_after(void **state)
 	log = stop();
 	assert_non_null(strstr(log, "daemon graph_hold seconds=8"));
 	free(log);
+	/* graph-sim saw no request for the mailbox before the Retry-After ran out. */
+	{
+		json_t *st = sim_http_ctl(world.graph.base_url, "GET", "/_sim/stats", NULL, 200);
+
+		assert_int_equal(json_integer_value(json_object_get(st, "retry_after.early")), 0);
+		json_decref(st);
+	}
 }
 
 /* SIGHUP with a mailbox added, then one removed; a broken file keeps the running one. */
