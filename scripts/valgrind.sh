@@ -1,8 +1,9 @@
 #!/bin/sh
 # valgrind.sh: the cmocka test programs under valgrind memcheck; fails on any memory error or
 # definite/indirect leak. With OLSYNC=1 the olsync binary the end-to-end tests run (sync --once,
-# run) is under memcheck too (tests/support/e2e.c: OL_VALGRIND_OLSYNC); the emulators run
-# un-instrumented.
+# run) is under memcheck too (tests/support/e2e.c: OL_VALGRIND_OLSYNC); with SIMS=1 so are
+# sf-sim and graph-sim (tests/support/sim_proc.c: OL_VALGRIND_SIMS; their reports go to
+# /tmp/valgrind-sim.PID).
 #   scripts/valgrind.sh [BUILD] [REGEX]   (default build, every test_* program; REGEX picks tests
 #   by name, e.g. '^test_(config|jwt)$'). JOBS programs run at once (default nproc). Each
 #   program's output and valgrind report are left in BUILD/valgrind/.
@@ -13,7 +14,7 @@ if [ "${1:-}" = "--one" ]; then	# internal: one program, run by xargs below
 	build=$2 name=$3 logs=$2/valgrind
 	start=$(date +%s)
 	(cd "$build" && OL_SOURCE_DIR=$root OL_BINARY_DIR=$build \
-	    OL_VALGRIND_OLSYNC=${OLSYNC:-} \
+	    OL_VALGRIND_OLSYNC=${OLSYNC:-} OL_VALGRIND_SIMS=${SIMS:-} \
 	    valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	    --error-exitcode=99 --num-callers=30 --log-file="$logs/$name.valgrind" \
 	    "./$name" >"$logs/$name.log" 2>&1)
