@@ -69,22 +69,14 @@ static int
 setup(void **state)
 {
 	struct bench *b = xcalloc(1, sizeof(*b));
-	char *sf_users, *g_users, *mailboxes, *extra;
 	int rc;
 
 	b->o = *state;
-	e2e_reps(b->o->mailboxes, &sf_users, &g_users, &mailboxes);
-	b->port = e2e_free_port();
-	extra = xasprintf("listen 127.0.0.1:%d\npublic_url http://127.0.0.1:%d\n"
-	    "reconcile_interval 1h\nlog_level info\n", b->port, b->port);
-	rc = e2e_world_start(&b->world, "realtime_bench", sf_users,
+	rc = e2e_world_start_reps(&b->world, "realtime_bench", b->o->mailboxes,
 	    "\"Account\":[{\"_key\":\"fab\",\"Name\":\"Fabrikam\"}],"
 	    "\"Contact\":[{\"_key\":\"carol\",\"FirstName\":\"Carol\",\"LastName\":\"Chen\","
-	    "\"Email\":\"" CONTACT "\",\"AccountId\":\"@fab\"}]", g_users, mailboxes, extra);
-	free(sf_users);
-	free(g_users);
-	free(mailboxes);
-	free(extra);
+	    "\"Email\":\"" CONTACT "\",\"AccountId\":\"@fab\"}]",
+	    NULL, &b->port);
 	if (rc == -1) {
 		free(b);
 		return -1;

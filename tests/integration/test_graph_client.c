@@ -1148,27 +1148,50 @@ seen_handle(struct httpd_request *req, struct httpd_response *resp, void *arg)
 	    link));
 }
 
-static void
-test_calendar_delta_request(void **state)
+/* A stand-in for Graph serving handler (with arg) on a free port (*port), and a configuration
+ * (secret auth, as ALICE) pointed at it. */
+static struct httpd *
+standin_start(httpd_handler *handler, void *arg, int *port, struct config *cfg)
 {
 	struct httpd_config hc = { .listen = "127.0.0.1:0", .max_body = 1 << 20,
 	    .max_uri = 8192, .timeout_sec = 10, .max_connections = 16 };
+	struct httpd *srv;
+	char err[256], base[64];
+
+	if ((srv = httpd_start(&hc, handler, arg, err, sizeof(err))) == NULL)
+		fail_msg("stand-in: %s", err);
+	*port = httpd_port(srv);
+	snprintf(base, sizeof(base), "http://127.0.0.1:%d/v1.0", *port);
+	make_config_at(cfg, AUTH_SECRET, ALICE, base);
+	return srv;
+}
+
+/* A client for cfg; fails the test when it cannot be made. */
+static struct graph_client *
+client_for(const struct config *cfg)
+{
+	char err[256];
+	struct graph_client *c = graph_client_new(cfg, err, sizeof(err));
+
+	if (c == NULL)
+		fail_msg("graph_client_new: %s", err);
+	return c;
+}
+
+static void
+test_calendar_delta_request(void **state)
+{
 	struct seen s = { 0 };
 	struct httpd *srv;
 	struct config cfg;
 	struct graph_client *c;
 	struct remote_failure f;
 	json_t *events;
-	char err[256], base[64], *next, *delta, *delta2;
+	char *next, *delta, *delta2;
 
 	(void)state;
-	srv = httpd_start(&hc, seen_handle, &s, err, sizeof(err));
-	if (srv == NULL)
-		fail_msg("stand-in: %s", err);
-	s.port = httpd_port(srv);
-	snprintf(base, sizeof(base), "http://127.0.0.1:%d/v1.0", s.port);
-	make_config_at(&cfg, AUTH_SECRET, ALICE, base);
-	c = graph_client_new(&cfg, err, sizeof(err));
+	srv = standin_start(seen_handle, &s, &s.port, &cfg);
+	c = client_for(&cfg);
 	graph_client_set_page_size(c, 7);
 	if (graph_client_calendar_delta_page(c, ALICE, NULL, JUNE, JULY, &events, &next, &delta,
 	    &f) != 0)
@@ -1212,23 +1235,17 @@ nul_handle(struct httpd_request *req, struct httpd_response *resp, void *arg)
 static void
 test_page_with_nul(void **state)
 {
-	struct httpd_config hc = { .listen = "127.0.0.1:0", .max_body = 1 << 20,
-	    .max_uri = 8192, .timeout_sec = 10, .max_connections = 16 };
 	struct seen s = { 0 };
 	struct httpd *srv;
 	struct config cfg;
 	struct graph_client *c;
 	struct remote_failure f;
 	json_t *events;
-	char err[256], base[64], *next = NULL, *delta = NULL;
+	char *next = NULL, *delta = NULL;
 
 	(void)state;
-	if ((srv = httpd_start(&hc, nul_handle, &s, err, sizeof(err))) == NULL)
-		fail_msg("stand-in: %s", err);
-	s.port = httpd_port(srv);
-	snprintf(base, sizeof(base), "http://127.0.0.1:%d/v1.0", s.port);
-	make_config_at(&cfg, AUTH_SECRET, ALICE, base);
-	c = graph_client_new(&cfg, err, sizeof(err));
+	srv = standin_start(nul_handle, &s, &s.port, &cfg);
+	c = client_for(&cfg);
 	if (graph_client_calendar_delta_page(c, ALICE, NULL, JUNE, JULY, &events, &next, &delta,
 	    &f) != 0)
 		fail_msg("a page with a NUL in a string failed: %s", f.message);
@@ -1922,28 +1939,20 @@ test_sub_list_pages(void **state)
 		{ PAGES_OUTSIDE, -1, "bad_link", 1 },
 		{ PAGES_NO_ID, -1, "bad_response", 2 },
 	};
-	struct httpd_config hc = { .listen = "127.0.0.1:0", .max_body = 1 << 20,
-	    .max_uri = 8192, .timeout_sec = 10, .max_connections = 16 };
 	struct pages p = { 0 };
 	struct httpd *srv;
 	struct config cfg;
 	struct graph_client *c;
 	struct remote_failure f;
 	struct graph_sub *v;
-	char err[256], base[64];
 	size_t n;
 
 	(void)state;
-	srv = httpd_start(&hc, pages_handle, &p, err, sizeof(err));
-	if (srv == NULL)
-		fail_msg("stand-in: %s", err);
-	p.port = httpd_port(srv);
-	snprintf(base, sizeof(base), "http://127.0.0.1:%d/v1.0", p.port);
-	make_config_at(&cfg, AUTH_SECRET, ALICE, base);
+	srv = standin_start(pages_handle, &p, &p.port, &cfg);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		p.mode = cases[i].mode;
 		__atomic_store_n(&p.served, 0, __ATOMIC_SEQ_CST);
-		c = graph_client_new(&cfg, err, sizeof(err));
+		c = client_for(&cfg);
 		assert_int_equal(graph_client_sub_list(c, &v, &n, &f), cases[i].rc);
 		assert_string_equal(f.code, cases[i].code);
 		assert_int_equal(__atomic_load_n(&p.served, __ATOMIC_SEQ_CST), cases[i].served);

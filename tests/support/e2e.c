@@ -84,8 +84,8 @@ e2e_config_write(const char *dir, const char *graph_url, const char *sf_url,
 	return xasprintf("%s/olsync.conf", dir);
 }
 
-void
-e2e_reps(int n, char **sf_users, char **graph_users, char **mailboxes)
+static void
+reps(int n, char **sf_users, char **graph_users, char **mailboxes)
 {
 	char *t;
 
@@ -446,6 +446,25 @@ e2e_world_start(struct e2e_world *w, const char *name, const char *sf_users,
 	json_decref(seeded);
 	w->conf = e2e_config_write(w->dir, w->graph.base_url, w->sf.p.base_url, mailboxes, extra);
 	return 0;
+}
+
+int
+e2e_world_start_reps(struct e2e_world *w, const char *name, int n, const char *sf_rest,
+    const char *extra, int *port)
+{
+	char *sf_users, *g_users, *mailboxes, *lines;
+	int rc;
+
+	reps(n, &sf_users, &g_users, &mailboxes);
+	*port = e2e_free_port();
+	lines = xasprintf("listen 127.0.0.1:%d\npublic_url http://127.0.0.1:%d\n"
+	    "reconcile_interval 1h\nlog_level info\n%s", *port, *port, extra ? extra : "");
+	rc = e2e_world_start(w, name, sf_users, sf_rest, g_users, mailboxes, lines);
+	free(sf_users);
+	free(g_users);
+	free(mailboxes);
+	free(lines);
+	return rc;
 }
 
 int

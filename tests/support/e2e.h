@@ -56,9 +56,6 @@ void e2e_sf_login_seed(const char *dir, char **app, char **user);
 char *e2e_config_write(const char *dir, const char *graph_url, const char *sf_url,
     const char *mailboxes, const char *extra);
 
-/* n reps rep0@contoso.com, rep1@...: their Salesforce Users (objects for e2e_world_start's
- * sf_users), Graph users (its graph_users) and the mailboxes value. Caller frees all three. */
-void e2e_reps(int n, char **sf_users, char **graph_users, char **mailboxes);
 
 /* Runs $OL_BINARY_DIR/olsync with the arguments after errout (NULL-terminated, at most 14),
  * its standard output and error going to files in dir, and copies its error (the log) to ours
@@ -81,6 +78,12 @@ struct e2e_world {
  * with mailboxes and extra. For setups, so no test assertion: -1 on failure. */
 int e2e_world_start(struct e2e_world *w, const char *name, const char *sf_users,
     const char *sf_rest, const char *graph_users, const char *mailboxes, const char *extra);
+/* A world of n reps (rep0@contoso.com, ...: Salesforce Users and Graph users, all watched)
+ * with sf_rest (JSON text, as e2e_world_start's), olsync in real time on a free loopback port
+ * (*port: listen and public_url there, reconcile_interval 1h, log_level info) and the lines of
+ * extra. For the benches' setups: -1 on failure. */
+int e2e_world_start_reps(struct e2e_world *w, const char *name, int n, const char *sf_rest,
+    const char *extra, int *port);
 /* Stops both emulators and removes the directory; -1 when any of it failed. */
 int e2e_world_stop(struct e2e_world *w);
 
