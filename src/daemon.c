@@ -242,13 +242,12 @@ struct worker {
 	int64_t		 folder_retry_at;	/* marked folders that failed: not before */
 	int64_t		 folder_delay;	/* s */
 	int64_t		 pass_retry_at;	/* a pass could not go on: none before */
-	int64_t		 graph_hold_at;	/* Graph's Retry-After: no folder read before, woken
-					 * or not (monotonic ms) */
 	int64_t		 last_pass_end;
 };
 
-/* Graph gave a Retry-After for a folder that failed: its marks are not read again before it
- * ends, even when a new notification wakes the worker. */
+/* Graph gave a Retry-After for a folder that failed: the marked folders are tried again when
+ * it ends. A notification may wake the worker sooner; ingest then skips the throttled mailbox
+ * (ingest_held) and reads the others. */
 static void
 graph_hold(struct worker *w, double wait_sec)
 {
@@ -257,8 +256,6 @@ graph_hold(struct worker *w, double wait_sec)
 	if (wait_sec <= 0)
 		return;
 	at = now_ms() + (int64_t)(wait_sec * 1000.0 + 0.999);
-	if (at > w->graph_hold_at)
-		w->graph_hold_at = at;
 	if (at > w->folder_retry_at)
 		w->folder_retry_at = at;
 	log_info("daemon graph_hold seconds=%.3g", wait_sec);
@@ -339,13 +336,16 @@ folder_pass(struct worker *w, struct ledger_dirty *dl, size_t n)
 		    dl[map[i]].gen) == -1)
 			log_warnx("daemon ledger_failed error=\"%s\"", ledger_error(w->ledger));
 	}
-	if (failed) {
+	if (failed && st.ingest.wait_sec > 0) {
+		/* Graph said when: then, not a backoff of our own. */
+		w->folder_retry_at = 0;
+		graph_hold(w, st.ingest.wait_sec);
+	} else if (failed) {
 		w->folder_delay = w->folder_delay == 0 ? DAEMON_FOLDER_RETRY :
 		    w->folder_delay * 2;
 		if (w->folder_delay > DAEMON_FOLDER_RETRY_MAX)
 			w->folder_delay = DAEMON_FOLDER_RETRY_MAX;
 		w->folder_retry_at = now_ms() + w->folder_delay * 1000;
-		graph_hold(w, st.ingest.wait_sec);
 	} else {
 		w->folder_delay = 0;
 		w->folder_retry_at = 0;
@@ -430,8 +430,7 @@ work_loop(struct worker *w)
 			}
 			/* Marked folders that failed wait for their retry unless new marks came. */
 			take = n;
-			if (n > 0 && ((!woken && now_ms() < w->folder_retry_at) ||
-			    now_ms() < w->graph_hold_at))
+			if (n > 0 && !woken && now_ms() < w->folder_retry_at)
 				take = 0;
 			folder_pass(w, dl, take);
 			ledger_dirty_free(dl, n);

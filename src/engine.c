@@ -809,11 +809,14 @@ static int
 read_calendar(struct engine *e, const char *mailbox, const volatile sig_atomic_t *stop,
     struct engine_stats *st, struct remote_failure *f, char *err, size_t errlen)
 {
+	double left;
 	int r;
 
-	if (ingest_held(e->ingest, mailbox)) {
+	if ((left = ingest_held(e->ingest, mailbox)) > 0) {
 		/* A 429 on one of its folders: Graph throttles the whole mailbox. */
 		st->ingest.folders_failed++;
+		if (left > st->ingest.wait_sec)
+			st->ingest.wait_sec = left;
 		return 1;
 	}
 	r = calendar_read(e->cfg, e->ledger, e->graph, mailbox, stop, &st->calendar, f, err,

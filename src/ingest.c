@@ -262,18 +262,19 @@ ingest_hold(struct ingest *in, const char *mailbox, double wait_sec)
 		json_object_set_new(in->held, mailbox, json_real(until));
 }
 
-int
+double
 ingest_held(struct ingest *in, const char *mailbox)
 {
 	json_t *until = json_object_get(in->held, mailbox);
+	double left;
 
 	if (until == NULL)
 		return 0;
-	if (json_real_value(until) <= (double)time(NULL)) {
+	if ((left = json_real_value(until) - (double)time(NULL)) <= 0) {
 		json_object_del(in->held, mailbox);
 		return 0;
 	}
-	return 1;
+	return left;
 }
 
 static void
@@ -291,15 +292,18 @@ read_folders(struct ingest *in, struct ingest_folder *fs, size_t n,
     const volatile sig_atomic_t *stop, struct ingest_stats *st, struct remote_failure *f,
     char *err, size_t errlen)
 {
+	double left;
 	int r;
 
 	for (size_t i = 0; i < n; i++) {
 		fs[i].done = 0;
 		if (stop != NULL && *stop)
 			continue;
-		if (ingest_held(in, fs[i].mailbox)) {
+		if ((left = ingest_held(in, fs[i].mailbox)) > 0) {
 			/* Graph asked us to leave this mailbox alone for now. */
 			st->folders_failed++;
+			if (left > st->wait_sec)
+				st->wait_sec = left;
 			continue;
 		}
 		r = ingest_folder(in, fs[i].mailbox, fs[i].folder, stop, st, f, err, errlen);

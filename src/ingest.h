@@ -68,9 +68,11 @@ int ingest_folders(struct ingest *in, struct ingest_folder *fs, size_t n,
 
 /* Outlook throttles per app and mailbox: after a 429 on one folder, every read of that
  * mailbox waits until its Retry-After has passed (this process's memory; one olsync per
- * ledger). ingest_hold records it; ingest_held is 1 while mailbox must not be read. */
+ * ledger). ingest_hold records it; ingest_held gives the seconds mailbox must still be left
+ * alone (0: it may be read). A read skipped for it counts as a failed folder whose wait_sec is
+ * what is left, so the caller's schedule follows the Retry-After. */
 void ingest_hold(struct ingest *in, const char *mailbox, double wait_sec);
-int ingest_held(struct ingest *in, const char *mailbox);
+double ingest_held(struct ingest *in, const char *mailbox);
 
 /* The mailboxes the last ingest_run listed (a JSON array of strings, borrowed until the next
  * ingest_run or ingest_free), or NULL before the first one succeeded. */
