@@ -23,7 +23,8 @@ struct ingest {
 	/* key -> {"mailbox": upn, "folder": name, "message": {...}}: a message read this pass */
 	json_t			*cache;
 	json_t			*mailboxes;	/* the last listing, or NULL */
-	json_t			*held;		/* mailbox -> Unix time its Retry-After ends */
+	json_t			*held;		/* mailbox -> when its Retry-After ends
+						 * (monotonic seconds) */
 };
 
 static const char *const folders[] = { INGEST_FOLDER_INBOX, INGEST_FOLDER_SENT };
@@ -252,10 +253,21 @@ ingest_folder(struct ingest *in, const char *mailbox, const char *folder,
 	return rc;
 }
 
+/* Seconds on the monotonic clock, to the nanosecond: a hold measured in whole seconds of
+ * time() could end up to a second before Graph's Retry-After. */
+static double
+mono_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 void
 ingest_hold(struct ingest *in, const char *mailbox, double wait_sec)
 {
-	double until = (double)time(NULL) + (wait_sec > 0 ? wait_sec : 1.0);
+	double until = mono_sec() + (wait_sec > 0 ? wait_sec : 1.0);
 	json_t *old = json_object_get(in->held, mailbox);
 
 	if (old == NULL || json_real_value(old) < until)
@@ -270,7 +282,7 @@ ingest_held(struct ingest *in, const char *mailbox)
 
 	if (until == NULL)
 		return 0;
-	if ((left = json_real_value(until) - (double)time(NULL)) <= 0) {
+	if ((left = json_real_value(until) - mono_sec()) <= 0) {
 		json_object_del(in->held, mailbox);
 		return 0;
 	}
