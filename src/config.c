@@ -185,6 +185,12 @@ static const struct option options[] = {
 	{ "reconcile_interval", T_DURATION, OFF(reconcile_interval_ms), 1 * SEC, 1 * DAY,
 	    .def = "1h" },
 
+	/* Performance: Salesforce's limits are 200 records per collection and 5 collections or
+	 * queries per composite call (reference, salesforce-rest-api.md section 5). */
+	{ "batch_size", T_INT, OFF(batch_size), 1, 1000, .def = "1000" },
+	{ "batch_window", T_DURATION, OFF(batch_window_ms), 0, 10 * MIN, .def = "2s" },
+	{ "sf_budget_share", T_INT, OFF(sf_budget_share), 1, 100, .def = "50" },
+
 	/* Running */
 	{ "database", T_PATH, OFF(database), .check = check_nonempty,
 	    .def = "/var/lib/olsync/olsync.db" },

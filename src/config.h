@@ -152,6 +152,11 @@ struct config {
 	long long		 subscription_renew_every_ms;
 	long long		 reconcile_interval_ms;	/* delta on every mailbox, with listen */
 
+	/* Performance (docs/configuration.md#performance) */
+	int			 batch_size;	/* messages looked up and written together */
+	long long		 batch_window_ms;	/* longest wait of a live email for its batch */
+	int			 sf_budget_share;	/* percent of the org's daily API allowance */
+
 	/* Running */
 	char			*database;
 	enum log_level		 log_level;
