@@ -11,14 +11,36 @@
 #include "log.h"
 #include "xmalloc.h"
 
+/* The errno of the last failed call on the write-ahead log, else on the database file; 0 when
+ * neither failed. SQLite records the errno of a write that fails while a transaction commits
+ * (the log grows) or a checkpoint copies it back only on the file, not where
+ * sqlite3_system_errno looks. The value stays until the file's next failure, so it is asked
+ * only about an error that just happened. */
+static int
+file_errno(sqlite3 *db)
+{
+	sqlite3_file *f = NULL;
+	int e = 0;
+
+	if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &f) == SQLITE_OK &&
+	    f != NULL && f->pMethods != NULL &&
+	    f->pMethods->xFileControl(f, SQLITE_FCNTL_LAST_ERRNO, &e) == SQLITE_OK && e != 0)
+		return e;
+	e = 0;
+	if (sqlite3_file_control(db, "main", SQLITE_FCNTL_LAST_ERRNO, &e) != SQLITE_OK)
+		return 0;
+	return e;
+}
+
 const char *
 db_errmsg(sqlite3 *db, char *buf, size_t len)
 {
-	int e = sqlite3_system_errno(db);
+	int code = sqlite3_errcode(db), e = 0;
 
 	/* SQLite's "disk I/O error" does not say which: a full disk, a file size limit, EIO. */
-	if (e != 0 && (sqlite3_errcode(db) == SQLITE_IOERR || sqlite3_errcode(db) == SQLITE_FULL ||
-	    sqlite3_errcode(db) == SQLITE_CANTOPEN))
+	if (code == SQLITE_IOERR || code == SQLITE_FULL || code == SQLITE_CANTOPEN)
+		e = sqlite3_system_errno(db) != 0 ? sqlite3_system_errno(db) : file_errno(db);
+	if (e != 0)
 		snprintf(buf, len, "%s (%s)", sqlite3_errmsg(db), strerror(e));
 	else
 		snprintf(buf, len, "%s", sqlite3_errmsg(db));
