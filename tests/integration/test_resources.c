@@ -1,8 +1,9 @@
 /* test_resources.c: olsync when its own resources fail. The ledger locked by another process
  * (BEGIN EXCLUSIVE through the SQLite API): sync --once fails saying so, and the next run logs
  * everything once. The disk full (RLIMIT_FSIZE in the child, SIGXFSZ ignored, so writes fail
- * with EFBIG as on a full disk): olsync stops, says why, and resumes without loss once the
- * limit is gone. SIGTERM during a pass of `olsync run`: the batch in flight is finished, exit 0,
+ * with EFBIG as on a full disk), at the ledger's opening and in the middle of a pass with
+ * Tasks written and not all marked: olsync stops, says why, and resumes without loss or a
+ * duplicate once the limit is gone. SIGTERM during a pass of `olsync run`: the batch in flight is finished, exit 0,
  * nothing lost. (SIGHUP with a broken configuration keeps the running one:
  * test_realtime.c, test_reload_mailboxes.) */
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,6 +32,8 @@
 #include "xmalloc.h"
 
 #define ALICE	"alice@contoso.com"
+#define MID_MAILS	(2 * ENGINE_BATCH)	/* two batches */
+#define MID_MARGIN	(1536 * 1024)	/* over the first file size: see test_disk_full_mid_pass */
 #define DRAIN_MAILS	(2 * ENGINE_BATCH + 50)	/* three batches */
 
 static struct e2e_world world;
@@ -190,6 +194,114 @@ test_disk_full(void **state)
 	expect_tasks(before + 4);
 }
 
+/* The size of the largest of the ledger's files: the database, its -wal and -shm (in WAL mode
+ * SQLite writes no -journal; it would count all the same). */
+static off_t
+ledger_largest(void)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
+	off_t max = 0;
+
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		char *path = xasprintf("%s/ledger.db%s", world.dir, suffix[i]);
+		struct stat sb;
+
+		if (stat(path, &sb) == 0 && sb.st_size > max)
+			max = sb.st_size;
+		free(path);
+	}
+	return max;
+}
+
+/* `olsync status`: the count of messages in state ("logged ", "pending ", ...). */
+static long long
+status_count(const char *state)
+{
+	char *out;
+	long long n;
+
+	assert_int_equal(e2e_run(world.dir, &out, NULL, "-c", world.conf, "status", NULL), 0);
+	n = e2e_status_count(out, state);
+	free(out);
+	return n;
+}
+
+/* Every message the ledger calls logged has its Task in sf-sim (the ledger is read directly:
+ * no olsync command lists logged messages). Returns how many are logged. */
+static int
+logged_have_tasks(void)
+{
+	char *path = xasprintf("%s/ledger.db", world.dir);
+	json_t *recs = e2e_records(world.sf.p.base_url, "Task");
+	sqlite3_stmt *st;
+	sqlite3 *db;
+	int n = 0;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT ext_id FROM messages WHERE state = "
+	    "'logged'", -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *ext_id = (const char *)sqlite3_column_text(st, 0);
+
+		if (e2e_count(recs, "OutlookMessageId__c", ext_id) != 1)
+			fail_msg("message %s is logged in the ledger without its one Task", ext_id);
+		n++;
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	json_decref(recs);
+	free(path);
+	return n;
+}
+
+/* The disk fills in the middle of a pass: MID_MAILS new mails (two batches) are read into the
+ * ledger and the first batch's Tasks are written, and the ledger's log (-wal) grows past the
+ * limit while those Tasks are marked logged. olsync stops there with the reason, having written
+ * some but not all; the ledger calls nothing logged without its Task; with room again every
+ * mail is logged exactly once (the Tasks written but not marked are upserted again by
+ * OutlookMessageId__c, not duplicated). MID_MARGIN is where that happens: ingesting the mails
+ * takes under 0.6 MiB of log, marking a batch over 3 MiB (one commit, a few 4 KiB pages, per
+ * message). */
+static void
+test_disk_full_mid_pass(void **state)
+{
+	size_t before, mid;
+	long long logged;
+	rlim_t limit;
+	char *e;
+	int rc;
+
+	(void)state;
+	assert_int_equal(sync_once(NULL), 0);	/* nothing left over from earlier tests */
+	before = tasks();
+	logged = status_count("logged ");
+	assert_int_equal(logged, (long long)before);
+	limit = (rlim_t)(ledger_largest() + MID_MARGIN);
+	mails(MID_MAILS);
+	rc = sync_once_limited(limit, &e);
+	assert_true(rc != 0 && rc < 128);
+	if (strstr(e, "ledger") == NULL || strstr(e, "(File too large)") == NULL)
+		fail_msg("no reason given: %s", e);
+	free(e);
+	/* Past the ledger's opening and the reading of the mails: Tasks were written, and the
+	 * pass stopped before the second batch. */
+	mid = tasks() - before;
+	if (mid == 0 || mid >= MID_MAILS)
+		fail_msg("%zu of %d Tasks written: the limit did not bite in the middle", mid,
+		    MID_MAILS);
+	expect_tasks(before + mid);
+	assert_true(logged_have_tasks() <= (int)(before + mid));
+	assert_int_equal(status_count("dead "), 0);
+
+	assert_int_equal(sync_once(NULL), 0);
+	expect_tasks(before + MID_MAILS);
+	assert_int_equal(logged_have_tasks(), (int)(before + MID_MAILS));
+	assert_int_equal(status_count("logged "), logged + MID_MAILS);
+	assert_int_equal(status_count("pending "), 0);
+	assert_int_equal(status_count("failed "), 0);
+	assert_int_equal(status_count("dead "), 0);
+}
+
 /* SIGTERM while Salesforce is slow and a pass is writing its batches (ENGINE_BATCH messages
  * each): the batch in flight is finished and recorded, no new one starts, the daemon exits 0,
  * and the next pass logs the rest, each mail once. */
@@ -229,6 +341,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ledger_locked),
 		cmocka_unit_test(test_disk_full),
+		cmocka_unit_test(test_disk_full_mid_pass),
 		cmocka_unit_test(test_sigterm_drains),
 	};
 
