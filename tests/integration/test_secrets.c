@@ -7,7 +7,7 @@
  * Salesforce's refresh-token flow (consumer secret and refresh token in files; a second sf-sim
  * on a database file, so every access token it issued can be searched for), and with the
  * webhook served over TLS (its private key in a file). Also: a secret file readable by others
- * is refused, and the ledger is created mode 0600. */
+ * is refused, each of the four kinds, and the ledger is created mode 0600. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -615,27 +615,39 @@ test_refresh_token_tls_leak_nothing(void **state)
 	free(all);
 }
 
-/* A secret file others can read is refused by every command that loads the configuration. */
+/* A secret file others can read is refused by every command that loads the configuration:
+ * each kind of secret file, under the configuration that names it. */
 static void
 test_open_secret_file_refused(void **state)
 {
-	char *path = xasprintf("%s/sf-key.pem", world.dir), *e;
+	const struct {
+		const char *file, *conf;
+	} cases[] = {
+		{ "sf-key.pem", world.conf },
+		{ "sf-consumer.secret", conf_rt },
+		{ "sf-refresh.token", conf_rt },
+		{ "testkey1.pem", conf_tls },
+	};
 
 	(void)state;
-	assert_int_equal(chmod(path, 0644), 0);
-	assert_int_not_equal(e2e_run(world.dir, NULL, &e, "-c", world.conf, "check-config",
-	    NULL), 0);
-	assert_non_null(strstr(e, "sf-key.pem"));
-	assert_non_null(strstr(e, "group or others"));
-	free(e);
-	assert_int_not_equal(e2e_run(world.dir, NULL, &e, "-c", world.conf, "sync", "--once",
-	    NULL), 0);
-	assert_non_null(strstr(e, "group or others"));
-	free(e);
-	assert_int_equal(chmod(path, 0600), 0);
-	assert_int_equal(e2e_run(world.dir, NULL, NULL, "-c", world.conf, "check-config", NULL),
-	    0);
-	free(path);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *path = xasprintf("%s/%s", world.dir, cases[i].file), *e;
+
+		assert_int_equal(chmod(path, 0644), 0);
+		assert_int_not_equal(e2e_run(world.dir, NULL, &e, "-c", cases[i].conf,
+		    "check-config", NULL), 0);
+		if (strstr(e, cases[i].file) == NULL || strstr(e, "group or others") == NULL)
+			fail_msg("%s readable by others, check-config said: %s", cases[i].file, e);
+		free(e);
+		assert_int_not_equal(e2e_run(world.dir, NULL, &e, "-c", cases[i].conf, "sync",
+		    "--once", NULL), 0);
+		assert_non_null(strstr(e, "group or others"));
+		free(e);
+		assert_int_equal(chmod(path, 0600), 0);
+		assert_int_equal(e2e_run(world.dir, NULL, NULL, "-c", cases[i].conf,
+		    "check-config", NULL), 0);
+		free(path);
+	}
 }
 
 int
