@@ -52,7 +52,8 @@ setup(void **state)
 	strftime(day_time, sizeof(day_time), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (e2e_world_start(&world, "test_resources",
 	    E2E_SF_ALICE, E2E_SF_CAROL, "[" E2E_GRAPH_ALICE "]",
-	    ALICE, "retry_base 1s\nlog_level info\n") == -1)
+	    /* batch_size 200: test_disk_full_mid_pass's margin is measured for batches of 200. */
+	    ALICE, "retry_base 1s\nlog_level info\nbatch_size 200\n") == -1)
 		return -1;
 	return 0;
 }
