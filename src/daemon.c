@@ -15,6 +15,7 @@
 #include "graph_client.h"
 #include "ledger.h"
 #include "log.h"
+#include "markq.h"
 #include "receiver.h"
 #include "sf_client.h"
 #include "subscriptions.h"
@@ -30,9 +31,14 @@ struct daemon {
 	int				 subs_work;	/* a lifecycle action was stored */
 	int				 quit;		/* the subscription thread must end */
 
-	/* The receiver's handle on the ledger; its threads take turns. */
+	/* The receiver's handles on the ledger; its threads take turns on each. Lookups read
+	 * through their own, so they never wait behind a group commit's fsync (WAL lets a reader
+	 * go on while a writer commits). */
 	pthread_mutex_t			 store_lock;
 	struct ledger			*store;
+	struct markq			*marks;		/* group commit of folder marks on store */
+	pthread_mutex_t			 lookup_lock;
+	struct ledger			*lookup_store;
 	struct receiver			*receiver;
 
 	/* The subscription thread and what it owns. */
@@ -89,11 +95,12 @@ op_lookup(void *arg, const char *id, struct receiver_sub *out)
 	int r;
 
 	memset(&ls, 0, sizeof(ls));
-	pthread_mutex_lock(&d->store_lock);
-	r = ledger_sub_get(d->store, id, &ls);
+	pthread_mutex_lock(&d->lookup_lock);
+	r = ledger_sub_get(d->lookup_store, id, &ls);
 	if (r == -1)
-		log_warnx("receiver store_failed op=lookup error=\"%s\"", ledger_error(d->store));
-	pthread_mutex_unlock(&d->store_lock);
+		log_warnx("receiver store_failed op=lookup error=\"%s\"",
+		    ledger_error(d->lookup_store));
+	pthread_mutex_unlock(&d->lookup_lock);
 	if (r == 0 && (strlen(ls.mailbox) >= sizeof(out->mailbox) ||
 	    strlen(ls.kind) >= sizeof(out->kind) ||
 	    strlen(ls.client_state) >= sizeof(out->client_state))) {
@@ -119,12 +126,19 @@ op_mark(void *arg, const char *id, const struct receiver_sub *sub, enum receiver
 	int64_t now = (int64_t)time(NULL);
 	int rc = 0, work = 0, subs = 0;
 
+	if (ev == RECEIVER_CHANGE || ev == RECEIVER_MISSED) {
+		/* The hot path: one notification per new email, committed in groups. */
+		if (markq_mark(d->marks, sub->mailbox, folder, now) == -1)
+			return -1;
+		pthread_mutex_lock(&d->lock);
+		d->work = 1;
+		pthread_mutex_unlock(&d->lock);
+		return 0;
+	}
 	pthread_mutex_lock(&d->store_lock);
 	switch (ev) {
 	case RECEIVER_CHANGE:
 	case RECEIVER_MISSED:
-		rc = ledger_dirty_mark(d->store, sub->mailbox, folder, now);
-		work = 1;
 		break;
 	case RECEIVER_REMOVED:
 		/* Recreate it (subscription thread), and read what the gap let through. */
@@ -449,8 +463,10 @@ start_realtime(struct daemon *d, char *err, size_t errlen)
 	char *cert = NULL;
 	int ret = -1;
 
-	if (ledger_open(cfg->database, &d->store, err, errlen) == -1)
+	if (ledger_open(cfg->database, &d->store, err, errlen) == -1 ||
+	    ledger_open(cfg->database, &d->lookup_store, err, errlen) == -1)
 		return -1;
+	d->marks = markq_new(d->store, &d->store_lock);
 	memset(&rc, 0, sizeof(rc));
 	rc.listen = cfg->listen;
 	if (cfg->tls_certificate_file != NULL) {
@@ -504,8 +520,17 @@ stop_realtime(struct daemon *d)
 		    rs.bad_requests, rs.store_errors);
 	}
 	receiver_stop(d->receiver);
+	if (d->marks != NULL) {
+		struct markq_stats ms;
+
+		markq_stats(d->marks, &ms);
+		log_info("receiver marks=%lld commits=%lld failed=%lld", ms.marks, ms.commits,
+		    ms.failed);
+	}
+	markq_free(d->marks);
 	graph_client_free(d->subs_graph);
 	ledger_close(d->subs_ledger);
+	ledger_close(d->lookup_store);
 	ledger_close(d->store);
 }
 
@@ -526,6 +551,7 @@ daemon_run(const struct config *cfg, const volatile sig_atomic_t *halt,
 	d.halt = halt;
 	pthread_mutex_init(&d.lock, NULL);
 	pthread_mutex_init(&d.store_lock, NULL);
+	pthread_mutex_init(&d.lookup_lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&d.cond, &ca);
@@ -560,5 +586,6 @@ out:
 	pthread_cond_destroy(&d.cond);
 	pthread_mutex_destroy(&d.lock);
 	pthread_mutex_destroy(&d.store_lock);
+	pthread_mutex_destroy(&d.lookup_lock);
 	return rc;
 }
