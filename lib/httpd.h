@@ -1,7 +1,8 @@
 /* httpd.h: the HTTP server layer shared by the daemon and both emulators, on libmicrohttpd.
  * One handler sees each complete request (body gathered up to a limit) and fills a response;
- * the layer enforces the limits (body size -> 413, URI length -> 414, idle timeout) so handlers
- * never see an oversized request. */
+ * the layer enforces the limits (body size -> 413, URI length -> 414, idle timeout, request
+ * deadline) so handlers never see an oversized request and a slow client cannot hold a
+ * connection for ever. */
 #ifndef OL_HTTPD_H
 #define OL_HTTPD_H
 
@@ -58,6 +59,12 @@ struct httpd_config {
 	size_t max_body;		/* bytes; larger bodies get 413 */
 	size_t max_uri;			/* bytes; longer request URIs get 414 */
 	unsigned timeout_sec;		/* idle connection timeout */
+	/* A request must have arrived whole (headers and body) within this many seconds of its
+	 * first byte (to within a second), or its connection is closed: a client that trickles
+	 * a byte now and then resets the idle timeout but not this. The handler's run and the
+	 * response do not count, nor does an idle connection (the idle timeout closes that).
+	 * 0: no deadline. */
+	unsigned request_deadline_sec;
 	unsigned max_connections;
 	unsigned max_per_ip;		/* connections from one address; 0: only max_connections */
 	const char *tls_cert_pem;	/* serve HTTPS with this certificate (PEM text), or NULL */
@@ -70,6 +77,14 @@ struct httpd;
 struct httpd *httpd_start(const struct httpd_config *cfg, httpd_handler *handler, void *arg,
     char *err, size_t errlen);
 int httpd_port(const struct httpd *srv);
+
+struct httpd_stats {
+	unsigned		connections;	/* open now */
+	unsigned long long	deadline_cuts;	/* closed by request_deadline_sec since start */
+};
+
+void httpd_stats(struct httpd *srv, struct httpd_stats *out);
+/* Stops serving (open connections are closed) and frees srv. */
 void httpd_stop(struct httpd *srv);
 
 /* Percent-decodes s (and '+' to space when plus_is_space); a '%' not followed by two hex digits

@@ -26,6 +26,7 @@
 
 #include "crypto.h"
 #include "log.h"
+#include "logcap.h"
 #include "mono.h"
 #include "receiver.h"
 #include "sim_http.h"
@@ -1280,13 +1281,11 @@ test_rejection_log(void **state)
 	struct fx *fx = *state;
 	char path[] = "/tmp/test-receiver-log-XXXXXX";
 	char line[1024];
-	int fd = mkstemp(path), saved = dup(STDERR_FILENO), lines = 0;
+	int saved = logcap_begin(path), lines = 0;
 	long long forged = 0, bad_tokens = 0;
 	double t0, elapsed;
 	FILE *f;
 
-	assert_true(fd >= 0 && saved >= 0);
-	assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
 	t0 = mono_sec();
 	for (int i = 0; i < 50; i++)
 		assert_int_equal(post_items_status(fx, RECEIVER_PATH_NOTIFY,
@@ -1298,9 +1297,7 @@ test_rejection_log(void **state)
 	/* Stopping writes what the rate limit held back. */
 	receiver_stop(fx->r);
 	fx->r = NULL;
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	close(fd);
+	logcap_end(saved);
 
 	f = fopen(path, "r");
 	assert_non_null(f);
