@@ -515,9 +515,9 @@ stop_realtime(struct daemon *d)
 		receiver_stats(d->receiver, &rs);
 		log_info("receiver stop validations=%lld bad_tokens=%lld posts=%lld "
 		    "notifications=%lld accepted=%lld unknown=%lld forged=%lld malformed=%lld "
-		    "bad_requests=%lld store_errors=%lld", rs.validations, rs.bad_tokens, rs.posts,
-		    rs.notifications, rs.accepted, rs.unknown, rs.forged, rs.malformed,
-		    rs.bad_requests, rs.store_errors);
+		    "bad_requests=%lld store_errors=%lld deadline_cuts=%lld", rs.validations,
+		    rs.bad_tokens, rs.posts, rs.notifications, rs.accepted, rs.unknown, rs.forged,
+		    rs.malformed, rs.bad_requests, rs.store_errors, rs.deadline_cuts);
 	}
 	receiver_stop(d->receiver);
 	if (d->marks != NULL) {

@@ -21,6 +21,9 @@
 #define MAX_URI			8192
 /* Graph retries with a 10 s timeout; a client slower than that is not Graph. */
 #define TIMEOUT_SEC		10
+/* Graph's POSTs are small and Graph wants the answer within seconds: a request still arriving
+ * 10 s after its first byte is a client trickling bytes to hold the connection. */
+#define REQUEST_DEADLINE_SEC	10
 /* Subscription ids are GUIDs; anything much longer is not one and never reaches the store. */
 #define MAX_SUB_ID		256
 #define LOG_INTERVAL_NS		1000000000LL
@@ -454,6 +457,7 @@ receiver_start(const struct receiver_config *cfg, const struct receiver_ops *ops
 	hc.max_body = RECEIVER_MAX_BODY;
 	hc.max_uri = MAX_URI;
 	hc.timeout_sec = TIMEOUT_SEC;
+	hc.request_deadline_sec = REQUEST_DEADLINE_SEC;
 	hc.max_connections = cfg->max_connections ? cfg->max_connections : DEFAULT_CONNECTIONS;
 	/* One address that opens connections and holds them idle would otherwise take every
 	 * slot for TIMEOUT_SEC at a time, and Graph's POSTs would be refused meanwhile. Behind
@@ -479,9 +483,13 @@ receiver_port(const struct receiver *r)
 void
 receiver_stats(struct receiver *r, struct receiver_stats *out)
 {
+	struct httpd_stats hs;
+
+	httpd_stats(r->srv, &hs);
 	pthread_mutex_lock(&r->lock);
 	*out = r->st;
 	pthread_mutex_unlock(&r->lock);
+	out->deadline_cuts = (long long)hs.deadline_cuts;
 }
 
 void

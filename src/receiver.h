@@ -74,6 +74,8 @@ struct receiver_stats {
 	long long	malformed;	/* items without subscriptionId or with an unknown event */
 	long long	bad_requests;	/* POSTs answered 400 (not JSON, no value array, ...) */
 	long long	store_errors;	/* POSTs answered 503 because lookup or mark failed */
+	long long	deadline_cuts;	/* connections closed with a request still arriving 10 s
+					 * after its first byte (httpd's request deadline) */
 };
 
 struct receiver;

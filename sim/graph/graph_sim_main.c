@@ -108,6 +108,8 @@ main(int argc, char **argv)
 	cfg.max_body = 16u << 20;
 	cfg.max_uri = 16384;
 	cfg.timeout_sec = 120;
+	/* A request trickling in for a minute is a test gone wrong or a slow-client attack. */
+	cfg.request_deadline_sec = 60;
 	if (cert != NULL) {
 		cfg.tls_cert_pem = read_pem(cert);
 		cfg.tls_key_pem = read_pem(key);

@@ -129,6 +129,8 @@ main(int argc, char **argv)
 	cfg.max_body = 64u << 20;	/* composite bodies with long email bodies */
 	cfg.max_uri = 16384;		/* Salesforce's URI + headers limit: longer is 414 */
 	cfg.timeout_sec = 120;
+	/* A request trickling in for a minute is a test gone wrong or a slow-client attack. */
+	cfg.request_deadline_sec = 60;
 	srv = httpd_start(&cfg, sf_sim_handle, &sim, err, sizeof(err));
 	if (srv == NULL)
 		fatalx("sf-sim: %s", err);

@@ -1,8 +1,9 @@
 /* test_receiver_abuse.c: the webhook of a running `olsync run` under attack from loopback
  * addresses (127.0.0.2 and up; the legitimate client is 127.0.0.1): connections opened and held
- * idle, more than the receiver serves; slowloris requests that stop half way; a flood of forged
- * POSTs. The receiver stays bounded (at most RECEIVER's 64 connections, 32 from one address,
- * idle and stalled ones closed after 10 s, threads and memory back down) and keeps answering a
+ * idle, more than the receiver serves; slowloris requests that stop half way; one that trickles
+ * a byte every half second; a flood of forged POSTs. The receiver stays bounded (at most
+ * RECEIVER's 64 connections, 32 from one address, idle and stalled ones closed after 10 s, the
+ * trickling one 10 s after its first byte, threads and memory back down) and keeps answering a
  * validation handshake from another address within Graph's 3 s. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,10 +11,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,6 +23,7 @@
 
 #include "e2e.h"
 #include "mono.h"
+#include "rawtcp.h"
 #include "receiver.h"
 #include "sim_http.h"
 #include "xmalloc.h"
@@ -42,6 +40,8 @@
 #define MAX_CONN	64		/* the receiver's default */
 #define MAX_PER_IP	(MAX_CONN / 2)
 #define IDLE_SEC	10		/* the receiver's idle timeout */
+#define DEADLINE_SEC	10		/* and its request deadline */
+#define DRIBBLE_MS	500		/* between two bytes of the trickling client */
 #define GRAPH_MS	3000		/* Graph's deadline for an answer */
 #define FLOODERS	8
 #define FLOOD_MS	4000
@@ -108,36 +108,7 @@ teardown(void **state)
 static int
 connect_from(const char *src)
 {
-	struct sockaddr_in sa;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	assert_true(fd != -1);
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	assert_int_equal(inet_pton(AF_INET, src, &sa.sin_addr), 1);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	sa.sin_port = htons((uint16_t)port);
-	assert_int_equal(inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr), 1);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* 1 when the server closed fd (EOF or reset) within wait_ms. */
-static int
-closed_by_server(int fd, int wait_ms)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	char buf[512];
-	ssize_t n;
-
-	if (poll(&p, 1, wait_ms) <= 0)
-		return 0;
-	while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
-		;
-	return n == 0 || (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK);
+	return rawtcp_connect(src, port);
 }
 
 /* Of the n connections in fds (-1: refused at connect), how many are still open after
@@ -150,7 +121,7 @@ still_open(int *fds, int n, int wait_ms)
 	for (int i = 0; i < n; i++) {
 		if (fds[i] == -1)
 			continue;
-		if (closed_by_server(fds[i], i == 0 ? wait_ms : 0)) {
+		if (rawtcp_closed(fds[i], i == 0 ? wait_ms : 0)) {
 			close(fds[i]);
 			fds[i] = -1;
 		} else {
@@ -207,6 +178,22 @@ threads_down_to(long n, long wait_ms)
 	return t;
 }
 
+/* A request a byte every DRIBBLE_MS from 127.0.0.7, so the idle timeout never fires: only the
+ * request deadline closes it. arg: where to put how long that took (ms), -1 if it did not. */
+static void *
+dribble(void *arg)
+{
+	static const char req[] = "POST " RECEIVER_PATH_NOTIFY " HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
+	long *cut_ms = arg;
+	int fd = connect_from("127.0.0.7");
+
+	*cut_ms = fd != -1 ? rawtcp_trickle(fd, req, DRIBBLE_MS) : -1;
+	if (fd != -1)
+		close(fd);
+	return NULL;
+}
+
 /* Idle connections over the limits and slowloris requests: capped per address and in all,
  * the handshake answered meanwhile, every one of them closed after the idle timeout. A
  * connection over the total cap waits in the kernel's listen queue (MHD stops accepting), so
@@ -223,11 +210,15 @@ test_idle_and_slow(void **state)
 	enum { ONE = MAX_CONN + 16, SLOW = 24, SLOW_IPS = 3 };
 	int one[ONE], slow[SLOW_IPS][SLOW], open;
 	long threads0, rss0, t0, t;
+	long cut_ms;
+	pthread_t dth;
 
 	(void)state;
 	assert_true(handshake_ms() < GRAPH_MS);
 	threads0 = proc_status("Threads:");
 	rss0 = proc_status("VmRSS:");
+	/* First, so that it has a slot. */
+	assert_int_equal(pthread_create(&dth, NULL, dribble, &cut_ms), 0);
 
 	/* One address holding idle connections: it gets MAX_PER_IP of them, the rest are
 	 * closed at once. */
@@ -277,6 +268,11 @@ test_idle_and_slow(void **state)
 		    2 * IDLE_SEC + 5);
 	/* Closed by the timeout, not at once. */
 	assert_true(mono_ms() - t0 >= (IDLE_SEC - 3) * 1000L);
+	/* The trickling client, by the deadline (to within the second of its pass). */
+	assert_int_equal(pthread_join(dth, NULL), 0);
+	if (cut_ms < (DEADLINE_SEC - 1) * 1000L || cut_ms > (DEADLINE_SEC + 3) * 1000L)
+		fail_msg("a request trickled a byte every %d ms: closed after %ld ms (-1: never), "
+		    "the deadline is %d s", DRIBBLE_MS, cut_ms, DEADLINE_SEC);
 	release_all();
 	assert_true(handshake_ms() < GRAPH_MS);
 	assert_true(threads_down_to(threads0, 3000) <= threads0);
@@ -370,6 +366,11 @@ test_post_flood(void **state)
 
 		assert_non_null(line);
 		assert_non_null(strstr(line, " accepted=0 "));
+		/* test_idle_and_slow's trickling client, at least (stalled ones may have been
+		 * closed by the deadline too, rather than by the idle timeout). */
+		line = strstr(line, " deadline_cuts=");
+		assert_non_null(line);
+		assert_true(atoll(line + 15) >= 1);
 	}
 	free(log);
 	e2e_daemon_start(&daemon_proc, world.dir, world.conf, port);
