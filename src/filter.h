@@ -106,6 +106,11 @@ enum filter_sensitivity filter_sensitivity_parse(const char *value);
  * X-Auto-Response-Suppress is not a rule: Outlook sets it on ordinary mail too. */
 int filter_is_automated(const struct filter_message *m, const char **why);
 
+/* 1 if some rule reads the header called name (case-insensitively), else 0 (NULL too): the
+ * headers a message's stored copy must keep for filter_decide and filter_is_automated to
+ * decide on it as on the whole message. */
+int filter_header_used(const char *name);
+
 /* The stable token for a reason, for the ledger and logs: "log", "draft", "sensitivity",
  * "blocked", "internal_only", "no_counterpart". */
 const char *filter_reason_name(enum filter_reason r);
