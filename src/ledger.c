@@ -2,8 +2,12 @@
  *
  * messages	one row per normalized internetMessageId. due_at orders the open (pending, failed)
  *		messages: 0 for pending, so they always come first, next_attempt_at for failed.
- *		No subject or body is stored: the ledger answers "what happened", Graph and
- *		Salesforce hold the content, and a copy here would be one more place to leak it.
+ *		data is the part of the message the engine writes (ingest.c's trimmed copy: subject,
+ *		preview, addresses, the filter's headers) while the message is open, so that a
+ *		backfill needs neither memory nor a Graph read per message between reading and
+ *		writing; it is dropped when the message ends (logged, skipped, dead). No body is
+ *		stored, and nothing of a message once it is done: the ledger answers "what
+ *		happened", Graph and Salesforce hold the content.
  * sightings	one row per copy (mailbox, immutable graph id) of a message
  * delta_state	per (mailbox, folder): the delta link (NULL: start from window_start)
  * lead_claims	per lower-cased sender address: the Lead made for it, or a claim in progress
@@ -97,6 +101,9 @@ static const char *const migrations[] = {
 	"CREATE TABLE opp_next (opportunity_id TEXT PRIMARY KEY, written TEXT,"
 	"  marked INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX opp_next_marked ON opp_next (marked, opportunity_id) WHERE marked <> 0;",
+
+	/* Rows from before it have no copy: the engine reads those from Graph. */
+	"ALTER TABLE messages ADD COLUMN data TEXT;",
 };
 
 static const char *const state_names[LEDGER_STATE_COUNT] = {
@@ -135,7 +142,8 @@ static const struct keyed meetings_t = { "meeting", "SELECT state FROM meetings 
 #define ENTRY_SELECT \
 	"SELECT m.key, m.ext_id, m.direction, m.state, m.reason, m.last_error, m.attempts," \
 	" m.due_at, m.received_at, m.first_seen, m.updated_at, m.task_id, m.email_message_id," \
-	" m.lead_id, m.who_id, m.what_id, s.mailbox, s.folder, s.graph_id FROM messages m" \
+	" m.lead_id, m.who_id, m.what_id, s.mailbox, s.folder, s.graph_id, m.data" \
+	" FROM messages m" \
 	" LEFT JOIN sightings s ON s.rowid = (SELECT rowid FROM sightings" \
 	"   WHERE message_id = m.id ORDER BY rowid LIMIT 1) "
 
@@ -477,18 +485,22 @@ ledger_record_sighting(struct ledger *l, const struct ledger_msg *m, enum ledger
 		return -1;
 	if (m->dir != LEDGER_INBOUND && m->dir != LEDGER_OUTBOUND)
 		return err_set(l->err, sizeof(l->err), "ledger: bad direction %d", (int)m->dir);
+	if (m->data != NULL && strnlen(m->data, LEDGER_DATA_MAX + 1) > LEDGER_DATA_MAX)
+		return err_set(l->err, sizeof(l->err),
+		    "ledger: a message's copy is longer than %d bytes", LEDGER_DATA_MAX);
 	dir = ledger_dir_name(m->dir);
 	if (atomic_begin(l) < 0)
 		return -1;
 
 	st = db_prepare(l->db, "INSERT INTO messages (key, ext_id, direction, received_at,"
-	    " first_seen, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)"
+	    " first_seen, updated_at, data) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)"
 	    " ON CONFLICT (key) DO NOTHING");
 	bind_text(st, 1, m->key);
 	bind_text(st, 2, m->ext_id);
 	bind_text(st, 3, dir);
 	sqlite3_bind_int64(st, 4, m->received_at);
 	sqlite3_bind_int64(st, 5, now);
+	bind_text(st, 6, m->data);
 	if (step_done(l, st, "insert message") < 0)
 		goto out;
 	new_msg = sqlite3_changes(l->db) > 0;
@@ -531,6 +543,18 @@ ledger_record_sighting(struct ledger *l, const struct ledger_msg *m, enum ledger
 		sqlite3_bind_int64(st, 2, now);
 		if (step_done(l, st, "update direction") < 0)
 			goto out;
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	/* An open row without its copy (written before copies were kept, or revived from dead)
+	 * gets this one: the engine need not read it from Graph. */
+	if (!new_msg && m->data != NULL) {
+		st = db_prepare(l->db, "UPDATE messages SET data = ?2"
+		    " WHERE id = ?1 AND data IS NULL AND state IN " OPEN_STATES);
+		sqlite3_bind_int64(st, 1, id);
+		bind_text(st, 2, m->data);
+		if (step_done(l, st, "store copy") < 0)
+			goto out;
 	}
 	if (seen != NULL)
 		*seen = new_msg ? LEDGER_SEEN_NEW : new_copy ? LEDGER_SEEN_COPY : LEDGER_SEEN_AGAIN;
@@ -563,6 +587,7 @@ read_entry(sqlite3_stmt *st, struct ledger_entry *e)
 	e->mailbox = col_dup(st, 16);
 	e->folder = col_dup(st, 17);
 	e->graph_id = col_dup(st, 18);
+	e->data = col_dup(st, 19);
 }
 
 /* Runs a prepared entry query into out[0..max-1]. Finalizes st. */
@@ -669,7 +694,7 @@ ledger_mark_logged(struct ledger *l, const char *key, const struct ledger_sf_ids
 	    check_ids(l, ids) < 0)
 		return -1;
 	st = db_prepare(l->db, "UPDATE messages SET state = 'logged', reason = NULL, due_at = 0,"
-	    " updated_at = ?2," SET_IDS " WHERE key = ?1 AND state IN " OPEN_STATES);
+	    " data = NULL, updated_at = ?2," SET_IDS " WHERE key = ?1 AND state IN " OPEN_STATES);
 	bind_text(st, 1, key);
 	sqlite3_bind_int64(st, 2, now_s());
 	bind_ids(st, 3, ids);
@@ -706,7 +731,7 @@ mark_final(struct ledger *l, const char *key, const char *state, const char *rea
 		return -1;
 	r = clean_text(reason);
 	st = db_prepare(l->db, "UPDATE messages SET state = ?2, reason = ?3, due_at = 0,"
-	    " updated_at = ?4 WHERE key = ?1 AND state IN " OPEN_STATES);
+	    " data = NULL, updated_at = ?4 WHERE key = ?1 AND state IN " OPEN_STATES);
 	bind_text(st, 1, key);
 	bind_text(st, 2, state);
 	bind_text(st, 3, r);
@@ -795,6 +820,7 @@ ledger_mark_failed(struct ledger *l, const char *key, const char *error, enum le
 	    " reason = CASE WHEN ?4 THEN ?3"
 	    "   WHEN ?2 AND attempts + 1 >= ?5"
 	    "   THEN 'gave up after ' || (attempts + 1) || ' attempts' END,"
+	    " data = CASE WHEN " FAIL_STATE " = 'dead' THEN NULL ELSE data END,"
 	    " due_at = ?6, updated_at = ?7"
 	    " WHERE key = ?1 AND state IN " OPEN_STATES " RETURNING state", key, error, fail,
 	    next_attempt_at, &s) < 0)
@@ -990,6 +1016,7 @@ ledger_entry_clear(struct ledger_entry *e)
 	free(e->mailbox);
 	free(e->folder);
 	free(e->graph_id);
+	free(e->data);
 	memset(e, 0, sizeof(*e));
 }
 

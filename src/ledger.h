@@ -18,7 +18,9 @@
  * One handle is used by one thread at a time; several handles (threads or processes) may have
  * the same file open. Every call that returns -1 leaves a one-line reason in ledger_error(l).
  * No call stores a body or a token, or logs any of them or a secret; the one secret stored is
- * a subscription's clientState, which notifications are checked against. */
+ * a subscription's clientState, which notifications are checked against. Of a message's
+ * content, only the copy ingest gives (what the writes need) is kept, and only while the
+ * message is open: logged, skipped and dead drop it. */
 #ifndef OL_LEDGER_H
 #define OL_LEDGER_H
 
@@ -30,6 +32,7 @@
 #define LEDGER_LINK_MAX		65536	/* a delta link as Graph gave it, a notification URL */
 #define LEDGER_VALUE_MAX	65536	/* a kv value */
 #define LEDGER_TEXT_MAX		1024	/* reasons and errors are cut here, at a UTF-8 boundary */
+#define LEDGER_DATA_MAX		(1024 * 1024)	/* bytes of a message's stored copy */
 #define LEDGER_KIND_MAX		31	/* a subscription's kind (receiver_sub.kind with its NUL) */
 #define LEDGER_CLIENT_STATE_MAX	255	/* a subscription's clientState */
 #define LEDGER_MAX_ATTEMPTS	10	/* default for ledger_set_max_attempts */
@@ -84,6 +87,9 @@ struct ledger_msg {
 	const char	*mailbox;	/* the mailbox's user id or UPN */
 	const char	*folder;	/* "inbox", "sentitems" or a folder id */
 	const char	*graph_id;	/* the immutable Graph id of this copy */
+	/* What the engine needs of the message (JSON text, at most LEDGER_DATA_MAX bytes), or
+	 * NULL: kept with a new message, and given to an open one that has none. */
+	const char	*data;
 };
 
 /* The Salesforce records a message produced; any may be NULL. Borrowed when passed in; owned by
@@ -114,6 +120,9 @@ struct ledger_entry {
 	char			*mailbox;
 	char			*folder;
 	char			*graph_id;
+	/* ledger_msg's data while the message is open; NULL once it ended, or when none was
+	 * given (then read the message from Graph by its sightings). */
+	char			*data;
 };
 
 /* One copy of a message; strings owned, freed by ledger_sightings_free. */
@@ -157,7 +166,7 @@ int ledger_rollback(struct ledger *l);
 
 /* Records one copy of a message; *seen (may be NULL) says whether the message or the copy is new.
  * A new copy in Sent Items makes a still-open message outbound. ext_id is kept from the first
- * sighting. Rejects missing or oversized fields. */
+ * sighting, data from the first that had one. Rejects missing or oversized fields. */
 int ledger_record_sighting(struct ledger *l, const struct ledger_msg *m, enum ledger_seen *seen);
 
 /* Fills out[0..max-1] with messages due at now: pending ones in the order they were first seen,

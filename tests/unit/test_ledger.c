@@ -97,12 +97,13 @@ digest(const char *key, char out[17])
 	snprintf(out, 17, "%016llx", (unsigned long long)h);
 }
 
+/* A sighting with a stored copy (data may be NULL). */
 static enum ledger_seen
-record(struct ledger *l, const char *key, const char *mailbox, const char *folder,
-    const char *graph_id)
+record_data(struct ledger *l, const char *key, const char *mailbox, const char *folder,
+    const char *graph_id, const char *data)
 {
 	enum ledger_dir dir = strcmp(folder, "sentitems") == 0 ? LEDGER_OUTBOUND : LEDGER_INBOUND;
-	struct ledger_msg m = { key, NULL, dir, 1710504000, mailbox, folder, graph_id };
+	struct ledger_msg m = { key, NULL, dir, 1710504000, mailbox, folder, graph_id, data };
 	enum ledger_seen seen = (enum ledger_seen)-1;
 	char ext[17];
 
@@ -111,6 +112,25 @@ record(struct ledger *l, const char *key, const char *mailbox, const char *folde
 	if (ledger_record_sighting(l, &m, &seen) < 0)
 		fail_msg("record %.40s: %s", key, ledger_error(l));
 	return seen;
+}
+
+static enum ledger_seen
+record(struct ledger *l, const char *key, const char *mailbox, const char *folder,
+    const char *graph_id)
+{
+	return record_data(l, key, mailbox, folder, graph_id, NULL);
+}
+
+/* The stored copy of key ("" for none). */
+static void
+data_of(struct ledger *l, const char *key, char *out, size_t len)
+{
+	struct ledger_entry e;
+
+	if (ledger_get(l, key, &e) != 0)
+		fail_msg("get %.40s: not there (%s)", key, ledger_error(l));
+	snprintf(out, len, "%s", e.data != NULL ? e.data : "");
+	ledger_entry_clear(&e);
 }
 
 static enum ledger_state
@@ -248,15 +268,18 @@ test_sighting_rejected(void **state)
 	struct fixture *f = *state;
 	char *huge_key = xmalloc(LEDGER_KEY_MAX + 2);
 	char *long_name = xmalloc(LEDGER_NAME_MAX + 2);
+	char *huge_data = xmalloc(LEDGER_DATA_MAX + 2);
 	struct ledger_stats st;
 
 	memset(huge_key, 'k', LEDGER_KEY_MAX + 1);
 	huge_key[LEDGER_KEY_MAX + 1] = '\0';
+	memset(huge_data, ' ', LEDGER_DATA_MAX + 1);
+	huge_data[LEDGER_DATA_MAX + 1] = '\0';
 	memset(long_name, 'n', LEDGER_NAME_MAX + 1);
 	long_name[LEDGER_NAME_MAX + 1] = '\0';
 	{
 #define M(key, ext, mailbox, folder, gid) \
-	{ key, ext, LEDGER_INBOUND, 0, mailbox, folder, gid }
+	{ key, ext, LEDGER_INBOUND, 0, mailbox, folder, gid, NULL }
 		const struct {
 			struct ledger_msg m;
 			const char *why;
@@ -271,8 +294,10 @@ test_sighting_rejected(void **state)
 			{ M("<k@x>", "d", "a@c", "", "g"), "folder is missing" },
 			{ M("<k@x>", "d", "a@c", "inbox", NULL), "graph id is missing" },
 			{ M("<k@x>", "d", "a@c", "inbox", long_name), "graph id is longer" },
-			{ { "<k@x>", "d", (enum ledger_dir)7, 0, "a@c", "inbox", "g" },
+			{ { "<k@x>", "d", (enum ledger_dir)7, 0, "a@c", "inbox", "g", NULL },
 			    "bad direction" },
+			{ { "<k@x>", "d", LEDGER_INBOUND, 0, "a@c", "inbox", "g", huge_data },
+			    "copy is longer" },
 		};
 #undef M
 
@@ -292,6 +317,7 @@ test_sighting_rejected(void **state)
 		assert_int_equal(st.messages[s], 0);
 	assert_int_equal(st.sightings, 0);
 	free(huge_key);
+	free(huge_data);
 	free(long_name);
 }
 
@@ -622,7 +648,7 @@ test_rollback(void **state)
 	record(f->l, "<p1@x>", "alice@corp.test", "inbox", "g1");
 	{
 		struct ledger_msg bad = { "<p2@x>", "d", LEDGER_INBOUND, 0, "alice@corp.test", "",
-		    "g" };
+		    "g", NULL };
 
 		assert_int_equal(ledger_record_sighting(f->l, &bad, NULL), -1);
 	}
@@ -809,16 +835,58 @@ test_restart(void **state)
 	free(v);
 }
 
+/* The ways an open message ends or waits, for end_as. */
+enum end {
+	END_DEAD_FINAL, END_DEAD_ATTEMPTS, END_DEAD_HAND, END_FAILED, END_WAIT, END_LOGGED,
+	END_SKIPPED
+};
+
+/* Takes the open message k the way how says (END_FAILED needs max attempts above 1). */
+static void
+end_as(struct ledger *l, const char *k, enum end how)
+{
+	enum ledger_state st = LEDGER_PENDING;
+
+	switch (how) {
+	case END_DEAD_FINAL:
+		assert_int_equal(ledger_mark_failed(l, k, "INVALID_FIELD", LEDGER_FAIL_FINAL, 0,
+		    NULL), 0);
+		break;
+	case END_DEAD_ATTEMPTS:
+		for (int i = 0; i < LEDGER_MAX_ATTEMPTS && st != LEDGER_DEAD; i++)
+			assert_int_equal(ledger_mark_failed(l, k, "reset", LEDGER_FAIL_TEMP, 1,
+			    &st), 0);
+		assert_int_equal(st, LEDGER_DEAD);
+		break;
+	case END_DEAD_HAND:
+		assert_int_equal(ledger_mark_dead(l, k, "by hand"), 0);
+		break;
+	case END_FAILED:
+		assert_int_equal(ledger_mark_failed(l, k, "503", LEDGER_FAIL_TEMP, 1, &st), 0);
+		assert_int_equal(st, LEDGER_FAILED);
+		break;
+	case END_WAIT:
+		assert_int_equal(ledger_mark_failed(l, k, "429", LEDGER_FAIL_WAIT, 1, NULL), 0);
+		break;
+	case END_LOGGED:
+		assert_int_equal(ledger_mark_logged(l, k, NULL), 0);
+		break;
+	case END_SKIPPED:
+		assert_int_equal(ledger_mark_skipped(l, k, "draft"), 0);
+		break;
+	}
+}
+
 static void
 test_retry_dead(void **state)
 {
 	static const struct {
 		const char *key;
-		int how;	/* 0 dead by FINAL, 1 dead by TEMP attempts, 2 dead by hand,
-				 * 3 failed, 4 logged, 5 skipped */
+		enum end how;
 	} msgs[] = {
-		{ "<d1@x>", 0 }, { "<d2@x>", 1 }, { "<d3@x>", 2 },
-		{ "<f1@x>", 3 }, { "<l1@x>", 4 }, { "<s1@x>", 5 },
+		{ "<d1@x>", END_DEAD_FINAL }, { "<d2@x>", END_DEAD_ATTEMPTS },
+		{ "<d3@x>", END_DEAD_HAND }, { "<f1@x>", END_FAILED }, { "<l1@x>", END_LOGGED },
+		{ "<s1@x>", END_SKIPPED },
 	};
 	struct fixture *f = *state;
 	struct ledger_entry dead[8], e;
@@ -831,31 +899,7 @@ test_retry_dead(void **state)
 		const char *k = msgs[i].key;
 
 		record(f->l, k, "alice@corp.test", "inbox", k);
-		switch (msgs[i].how) {
-		case 0:
-			assert_int_equal(ledger_mark_failed(f->l, k, "INVALID_FIELD",
-			    LEDGER_FAIL_FINAL, 0, NULL), 0);
-			break;
-		case 1:
-			assert_int_equal(ledger_mark_failed(f->l, k, "reset", LEDGER_FAIL_TEMP, 1,
-			    NULL), 0);
-			assert_int_equal(ledger_mark_failed(f->l, k, "reset", LEDGER_FAIL_TEMP, 1,
-			    NULL), 0);
-			break;
-		case 2:
-			assert_int_equal(ledger_mark_dead(f->l, k, "by hand"), 0);
-			break;
-		case 3:
-			assert_int_equal(ledger_mark_failed(f->l, k, "503", LEDGER_FAIL_TEMP, 1,
-			    NULL), 0);
-			break;
-		case 4:
-			assert_int_equal(ledger_mark_logged(f->l, k, NULL), 0);
-			break;
-		case 5:
-			assert_int_equal(ledger_mark_skipped(f->l, k, "draft"), 0);
-			break;
-		}
+		end_as(f->l, k, msgs[i].how);
 	}
 	assert_int_equal(ledger_list_dead(f->l, dead, ARRAY_LEN(dead), &n), 0);
 	assert_int_equal(n, 3);
@@ -1005,7 +1049,7 @@ test_hostile_keys(void **state)
 	assert_int_equal(ledger_get(f->l, huge, &e), -1);
 	{
 		struct ledger_msg m = { huge, "d", LEDGER_INBOUND, 0, "a@corp.test", "inbox",
-		    "gx" };
+		    "gx", NULL };
 
 		assert_int_equal(ledger_record_sighting(f->l, &m, NULL), -1);
 	}
@@ -2457,6 +2501,7 @@ downgrade(struct fixture *f, int version)
 		NULL,
 		"DROP TABLE subscriptions; DROP TABLE dirty_folders;",
 		"DROP TABLE meeting_copies; DROP TABLE meetings; DROP TABLE opp_next;",
+		"ALTER TABLE messages DROP COLUMN data;",
 	};
 	char sql[64];
 	sqlite3 *db;
@@ -2535,9 +2580,91 @@ test_migrate_v2(void **state)
 	assert_null(v);
 
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(schema(db, tables, sizeof(tables)), 3);
+	assert_int_equal(schema(db, tables, sizeof(tables)), 4);
 	sqlite3_close(db);
 	assert_string_equal(tables, ALL_TABLES);
+}
+
+/* A ledger made before messages kept their copy (version 3): its open rows read with none (the
+ * engine fetches those from Graph), and a sighting of one gives it the copy. */
+static void
+test_migrate_v3(void **state)
+{
+	struct fixture *f = *state;
+	char data[64];
+
+	record_data(f->l, "<old@x>", "alice@corp.test", "inbox", "g1", "{\"subject\":\"a\"}");
+	record_data(f->l, "<done@x>", "alice@corp.test", "inbox", "g2", "{\"subject\":\"b\"}");
+	assert_int_equal(ledger_mark_logged(f->l, "<done@x>", NULL), 0);
+	downgrade(f, 3);
+	reopen(f);
+	assert_int_equal(state_of(f->l, "<old@x>"), LEDGER_PENDING);
+	data_of(f->l, "<old@x>", data, sizeof(data));
+	assert_string_equal(data, "");
+	/* A replay of the same copy (a 410 restart) or another copy brings it. */
+	assert_int_equal(record_data(f->l, "<old@x>", "alice@corp.test", "inbox", "g1",
+	    "{\"subject\":\"a2\"}"), LEDGER_SEEN_AGAIN);
+	data_of(f->l, "<old@x>", data, sizeof(data));
+	assert_string_equal(data, "{\"subject\":\"a2\"}");
+	/* Not to a message that is done. */
+	assert_int_equal(record_data(f->l, "<done@x>", "bob@corp.test", "inbox", "g3",
+	    "{\"subject\":\"b2\"}"), LEDGER_SEEN_COPY);
+	data_of(f->l, "<done@x>", data, sizeof(data));
+	assert_string_equal(data, "");
+}
+
+/* The copy: kept from the first sighting that had one, read back with the entry, kept while
+ * the message is pending or failed, dropped when it is logged, skipped or dead (however it got
+ * there), and not back after `olsync retry`. */
+static void
+test_stored_copy(void **state)
+{
+	static const struct {
+		const char *key;
+		enum end how;
+		const char *left;	/* the copy afterwards */
+	} msgs[] = {
+		{ "<c0@x>", END_LOGGED, "" }, { "<c1@x>", END_SKIPPED, "" },
+		{ "<c2@x>", END_DEAD_HAND, "" }, { "<c3@x>", END_DEAD_FINAL, "" },
+		{ "<c4@x>", END_DEAD_ATTEMPTS, "" },
+		{ "<c5@x>", END_FAILED, "{\"k\":\"<c5@x>\"}" },
+		{ "<c6@x>", END_WAIT, "{\"k\":\"<c6@x>\"}" },
+	};
+	struct fixture *f = *state;
+	struct ledger_entry e[8];
+	char data[64], want[64];
+	long long count;
+	size_t n;
+
+	ledger_set_max_attempts(f->l, 2);
+	/* The first copy with data is kept: not a NULL, nor a later one. */
+	record(f->l, "<first@x>", "alice@corp.test", "inbox", "g0");
+	record_data(f->l, "<first@x>", "bob@corp.test", "inbox", "g1", "{\"v\":1}");
+	record_data(f->l, "<first@x>", "carol@corp.test", "sentitems", "g2", "{\"v\":2}");
+	data_of(f->l, "<first@x>", data, sizeof(data));
+	assert_string_equal(data, "{\"v\":1}");
+	assert_int_equal(ledger_next_pending(f->l, 100, e, 1, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(e[0].data, "{\"v\":1}");
+	ledger_entry_clear(&e[0]);
+	assert_int_equal(ledger_mark_logged(f->l, "<first@x>", NULL), 0);
+
+	for (size_t i = 0; i < ARRAY_LEN(msgs); i++) {
+		const char *k = msgs[i].key;
+
+		snprintf(want, sizeof(want), "{\"k\":\"%s\"}", k);
+		record_data(f->l, k, "alice@corp.test", "inbox", k, want);
+		end_as(f->l, k, msgs[i].how);
+		data_of(f->l, k, data, sizeof(data));
+		if (strcmp(data, msgs[i].left) != 0)
+			fail_msg("%s (how %d): copy \"%s\", want \"%s\"", k, (int)msgs[i].how,
+			    data, msgs[i].left);
+	}
+	assert_int_equal(ledger_retry_dead(f->l, NULL, &count), 0);
+	assert_int_equal(count, 3);
+	data_of(f->l, "<c2@x>", data, sizeof(data));
+	assert_string_equal(data, "");
+	assert_int_equal(state_of(f->l, "<c2@x>"), LEDGER_PENDING);
 }
 
 int
@@ -2580,6 +2707,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_opp_next, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v2, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v3, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stored_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lead_orphan_claims, setup, teardown),
 	};
