@@ -324,12 +324,12 @@ prepare(struct batch *b, struct item *it)
 	struct remote_failure f;
 	struct filter_message fm;
 	struct filter_decision d;
-	const char *mb, *why = NULL, *addr;
+	const char *why = NULL, *addr;
 	json_t *hdrs, *h;
 	char errbuf[128], *reason;
 	size_t i;
 
-	if (ingest_message(b->e->ingest, &it->le, &it->msg, &mb, &f) == -1) {
+	if (ingest_message(b->e->ingest, &it->le, &it->msg, &f) == -1) {
 		fail(b, it, &f);
 		return;
 	}
@@ -969,10 +969,8 @@ pass(struct engine *e, struct ingest_folder *fs, size_t nfs, const volatile sig_
 		}
 		st->processed += (long)n;
 		rc = run_batch(&b);
-		for (i = 0; i < n; i++) {
-			ingest_forget(e->ingest, items[i].le.key);
+		for (i = 0; i < n; i++)
 			item_clear(&items[i]);
-		}
 		if (rc == -1)
 			goto out;
 		if (b.sf_wait) {
@@ -990,7 +988,6 @@ out:
 	log_info("engine pass rc=%d processed=%ld logged=%ld skipped=%ld failed=%ld dead=%ld "
 	    "leads=%ld stopped=%d held=%d", rc, st->processed, st->logged, st->skipped, st->failed,
 	    st->dead, st->leads, st->stopped, st->held);
-	ingest_forget_all(e->ingest);
 	json_decref(done);
 	free(items);
 	free(les);

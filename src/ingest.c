@@ -1,6 +1,7 @@
 /* ingest.c: Graph delta -> ledger (see ingest.h). Delta is the source of truth: a folder's
  * position moves only in the transaction that records the messages the page before it held, so
- * a crash at any point replays a page at worst, and sightings are idempotent. */
+ * a crash at any point replays a page at worst, and sightings are idempotent. Memory holds one
+ * page at a time: what the engine needs of each message goes to the ledger with it. */
 #include "ingest.h"
 
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include "crashpoint.h"
 #include "delta.h"
 #include "err.h"
+#include "filter.h"
 #include "isotime.h"
 #include "log.h"
 #include "normalize.h"
@@ -20,8 +22,6 @@ struct ingest {
 	const struct config	*cfg;
 	struct ledger		*ledger;
 	struct graph_client	*graph;
-	/* key -> {"mailbox": upn, "folder": name, "message": {...}}: a message read this pass */
-	json_t			*cache;
 	json_t			*mailboxes;	/* the last listing, or NULL */
 	json_t			*held;		/* mailbox -> when its Retry-After ends
 						 * (monotonic seconds) */
@@ -38,7 +38,7 @@ ingest_new(const struct config *cfg, struct ledger *l, struct graph_client *g)
 	in->cfg = cfg;
 	in->ledger = l;
 	in->graph = g;
-	if ((in->cache = json_object()) == NULL || (in->held = json_object()) == NULL)
+	if ((in->held = json_object()) == NULL)
 		fatalx("ingest: out of memory");
 	return in;
 }
@@ -48,7 +48,6 @@ ingest_free(struct ingest *in)
 {
 	if (in == NULL)
 		return;
-	json_decref(in->cache);
 	json_decref(in->mailboxes);
 	json_decref(in->held);
 	free(in);
@@ -71,18 +70,118 @@ jstr(const json_t *o, const char *key)
 }
 
 static void
-remember(struct ingest *in, const char *key, const char *mailbox, const char *folder,
-    json_t *msg)
+set_new(json_t *o, const char *key, json_t *v)
 {
-	json_t *ent;
-
-	if (json_object_get(in->cache, key) != NULL ||
-	    json_object_size(in->cache) >= INGEST_CACHE_MAX)
-		return;
-	ent = json_pack("{s:s, s:s, s:O}", "mailbox", mailbox, "folder", folder, "message", msg);
-	if (ent == NULL)
+	if (v == NULL || json_object_set_new(o, key, v) == -1)
 		fatalx("ingest: out of memory");
-	json_object_set_new(in->cache, key, ent);
+}
+
+/* o[key] = msg[key] when that is a string, cut to max characters (0: as is). */
+static void
+keep_string(json_t *o, const json_t *msg, const char *key, size_t max)
+{
+	const char *v = jstr(msg, key);
+	char *cut;
+
+	if (v == NULL)
+		return;
+	if (max == 0) {
+		set_new(o, key, json_string(v));
+		return;
+	}
+	cut = normalize_truncate_utf8(v, max);
+	set_new(o, key, json_string(cut));
+	free(cut);
+}
+
+/* {"emailAddress": {"address": .., "name": ..}} of a Graph recipient, name only when with_name;
+ * NULL without an address. */
+static json_t *
+recipient(const json_t *r, int with_name)
+{
+	const json_t *ea = json_object_get(r, "emailAddress");
+	const char *address = jstr(ea, "address"), *name = jstr(ea, "name");
+	json_t *out;
+
+	if (address == NULL)
+		return NULL;
+	out = json_pack("{s:{s:s}}", "emailAddress", "address", address);
+	if (out == NULL)
+		fatalx("ingest: out of memory");
+	if (with_name && name != NULL)
+		set_new(json_object_get(out, "emailAddress"), "name", json_string(name));
+	return out;
+}
+
+static void
+keep_recipients(json_t *o, const json_t *msg, const char *key)
+{
+	const json_t *arr = json_object_get(msg, key), *r;
+	json_t *out, *v;
+	size_t i;
+
+	if (!json_is_array(arr))
+		return;
+	out = json_array();
+	json_array_foreach(arr, i, r)
+		if ((v = recipient(r, 0)) != NULL && json_array_append_new(out, v) == -1)
+			fatalx("ingest: out of memory");
+	set_new(o, key, out);
+}
+
+json_t *
+ingest_trim(const json_t *msg)
+{
+	static const char *const as_is[] = { "internetMessageId", "conversationId",
+	    "sentDateTime", "receivedDateTime" };
+	const json_t *hdrs = json_object_get(msg, "internetMessageHeaders"), *h;
+	json_t *o = json_object(), *kept, *from;
+	size_t i;
+
+	if (o == NULL)
+		fatalx("ingest: out of memory");
+	for (i = 0; i < sizeof(as_is) / sizeof(as_is[0]); i++)
+		keep_string(o, msg, as_is[i], 0);
+	keep_string(o, msg, "subject", INGEST_SUBJECT_MAX);
+	keep_string(o, msg, "bodyPreview", INGEST_PREVIEW_MAX);
+	if (json_is_true(json_object_get(msg, "isDraft")))
+		set_new(o, "isDraft", json_true());
+	if ((from = recipient(json_object_get(msg, "from"), 1)) != NULL)
+		set_new(o, "from", from);
+	keep_recipients(o, msg, "toRecipients");
+	keep_recipients(o, msg, "ccRecipients");
+	if (json_is_array(hdrs)) {
+		kept = json_array();
+		json_array_foreach(hdrs, i, h) {
+			if (!filter_header_used(jstr(h, "name")) || jstr(h, "value") == NULL)
+				continue;
+			if (json_array_append_new(kept, json_pack("{s:s, s:s}", "name",
+			    jstr(h, "name"), "value", jstr(h, "value"))) == -1)
+				fatalx("ingest: out of memory");
+		}
+		set_new(o, "internetMessageHeaders", kept);
+	}
+	return o;
+}
+
+/* ingest_trim(msg) as the ledger keeps it, or NULL (logged) when it is too large to keep: that
+ * message is read from Graph when it is written. Caller frees. */
+static char *
+stored_copy(const json_t *msg, const char *mailbox, const char *ext_id)
+{
+	json_t *t = ingest_trim(msg);
+	char *text = json_dumps(t, JSON_COMPACT);
+
+	json_decref(t);
+	if (text == NULL)
+		fatalx("ingest: out of memory");
+	if (strlen(text) > LEDGER_DATA_MAX) {
+		log_info("ingest copy_not_kept mailbox=%s msg=%s bytes=%zu max=%d", mailbox, ext_id,
+		    strlen(text), LEDGER_DATA_MAX);
+		free(text);
+		return NULL;
+	}
+	return text;
 }
 
 /* Records one page's messages and the link after them, all or nothing. */
@@ -96,7 +195,7 @@ record_page(struct ingest *in, const char *mailbox, const char *folder, json_t *
 	size_t i;
 	char why[256];
 	char digest[NORMALIZE_DIGEST_LEN + 1];
-	char *key = NULL;
+	char *key = NULL, *data = NULL;
 	int rc = -1;
 
 	if (ledger_begin(in->ledger) == -1) {
@@ -135,6 +234,7 @@ record_page(struct ingest *in, const char *mailbox, const char *folder, json_t *
 		m.mailbox = mailbox;
 		m.folder = folder;
 		m.graph_id = gid;
+		m.data = data = stored_copy(msg, mailbox, digest);
 		if (ledger_record_sighting(in->ledger, &m, &seen) == -1) {
 			err_set(err, errlen, "ledger: %s", ledger_error(in->ledger));
 			goto out;
@@ -145,7 +245,8 @@ record_page(struct ingest *in, const char *mailbox, const char *folder, json_t *
 			st->copies++;
 		else
 			st->again++;
-		remember(in, key, mailbox, folder, msg);
+		free(data);
+		data = NULL;
 		free(key);
 		key = NULL;
 	}
@@ -160,6 +261,7 @@ record_page(struct ingest *in, const char *mailbox, const char *folder, json_t *
 	crashpoint("ingest_committed");
 	rc = 0;
 out:
+	free(data);
 	free(key);
 	if (rc == -1)
 		ledger_rollback(in->ledger);
@@ -412,58 +514,45 @@ ingest_watches(const json_t *mailboxes, const char *mailbox)
 
 int
 ingest_message(struct ingest *in, const struct ledger_entry *e, json_t **message,
-    const char **mailbox, struct remote_failure *f)
+    struct remote_failure *f)
 {
 	struct ledger_sighting *s = NULL;
+	json_error_t jerr;
 	size_t n = 0, i;
-	json_t *ent, *msg = NULL;
+	json_t *msg = NULL;
 	int rc = -1;
 
 	*message = NULL;
-	*mailbox = NULL;
 	memset(f, 0, sizeof(*f));
-	if ((ent = json_object_get(in->cache, e->key)) == NULL) {
-		/* Not read this pass (a crash between ingest and write): fetch a copy. */
-		if (ledger_sightings(in->ledger, e->key, &s, &n) == -1) {
-			f->cls = REMOTE_TEMP;
-			snprintf(f->message, sizeof(f->message), "ledger: %s",
-			    ledger_error(in->ledger));
-			goto out;
-		}
-		f->cls = REMOTE_FINAL;
-		snprintf(f->message, sizeof(f->message), "no copy of the message is left");
-		for (i = 0; i < n; i++) {
-			if (graph_client_message(in->graph, s[i].mailbox, s[i].graph_id, &msg,
-			    f) == 0)
-				break;
-			log_info("ingest fetch_failed mailbox=%s class=%s status=%d code=%s",
-			    s[i].mailbox, remote_class_name(f->cls), f->status, f->code);
-		}
-		if (msg == NULL)
-			goto out;
-		ent = json_pack("{s:s, s:s, s:o}", "mailbox", s[i].mailbox, "folder",
-		    s[i].folder, "message", msg);
-		if (ent == NULL)
-			fatalx("ingest: out of memory");
-		json_object_set_new(in->cache, e->key, ent);
-		memset(f, 0, sizeof(*f));
+	if (e->data != NULL) {
+		if ((*message = json_loads(e->data, 0, &jerr)) != NULL && json_is_object(*message))
+			return 0;
+		/* Only ours writes it; a broken one is read again from Graph, not trusted. */
+		log_warnx("ingest bad_copy msg=%s error=\"%s\"", e->ext_id, jerr.text);
+		json_decref(*message);
+		*message = NULL;
 	}
-	*message = json_incref(json_object_get(ent, "message"));
-	*mailbox = jstr(ent, "mailbox");
+	if (ledger_sightings(in->ledger, e->key, &s, &n) == -1) {
+		f->cls = REMOTE_TEMP;
+		snprintf(f->message, sizeof(f->message), "ledger: %s", ledger_error(in->ledger));
+		goto out;
+	}
+	f->cls = REMOTE_FINAL;
+	snprintf(f->message, sizeof(f->message), "no copy of the message is left");
+	for (i = 0; i < n; i++) {
+		if (graph_client_message(in->graph, s[i].mailbox, s[i].graph_id, &msg, f) == 0)
+			break;
+		log_info("ingest fetch_failed mailbox=%s class=%s status=%d code=%s",
+		    s[i].mailbox, remote_class_name(f->cls), f->status, f->code);
+	}
+	if (msg == NULL)
+		goto out;
+	/* Trimmed as a stored copy is, so the engine sees the same either way. */
+	*message = ingest_trim(msg);
+	json_decref(msg);
+	memset(f, 0, sizeof(*f));
 	rc = 0;
 out:
 	ledger_sightings_free(s, n);
 	return rc;
-}
-
-void
-ingest_forget(struct ingest *in, const char *key)
-{
-	json_object_del(in->cache, key);
-}
-
-void
-ingest_forget_all(struct ingest *in)
-{
-	json_object_clear(in->cache);
 }

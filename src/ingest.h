@@ -1,7 +1,8 @@
 /* ingest.h: Graph delta -> ledger. Every watched mailbox's Inbox and Sent Items is read with
  * per-folder delta; each page's messages are recorded as sightings together with the link that
- * follows them in one ledger transaction, so a saved link never outruns its messages. The
- * messages read are kept in memory for the decide step of the same pass. */
+ * follows them in one ledger transaction, so a saved link never outruns its messages. With a
+ * new message goes the part of it the engine writes (ingest_trim), so nothing of a message is
+ * held in memory between reading and writing and no message is read twice from Graph. */
 #ifndef OL_INGEST_H
 #define OL_INGEST_H
 
@@ -14,9 +15,11 @@
 #include "ledger.h"
 #include "remote.h"
 
-/* Messages kept in memory between ingest and decide; beyond it decide fetches them again
- * (graph_client_message), so a huge backfill costs requests, not unbounded memory. */
-#define INGEST_CACHE_MAX	20000
+/* What ingest_trim keeps of the free text, in characters. A subject as long as the longest
+ * any record takes (EmailMessage.Subject, write.c; a Task's is 255); Graph's bodyPreview is
+ * 255 characters, so the preview's bound only stops a hostile one. */
+#define INGEST_SUBJECT_MAX	3000
+#define INGEST_PREVIEW_MAX	1024
 
 #define INGEST_FOLDER_INBOX	"inbox"
 #define INGEST_FOLDER_SENT	"sentitems"
@@ -80,18 +83,22 @@ const json_t *ingest_mailboxes(const struct ingest *in);
 /* 1 when mailbox is one of mailboxes (such a list; NULL is empty), else 0. */
 int ingest_watches(const json_t *mailboxes, const char *mailbox);
 
-/* The Graph message for a ledger entry and the mailbox it was read from: from memory when this
- * pass read it, else fetched from Graph by its sightings in order (the first that answers wins:
- * a copy may have been deleted since). On 0 *message is a new reference (caller decrefs) and
- * *mailbox is borrowed from *message's owner until ingest_forget or ingest_free (caller must not
- * free). -1 with f when no copy could be fetched or the ledger failed (f->cls REMOTE_TEMP then). */
+/* The message of a ledger entry as ingest_trim gives it: the copy the ledger stored with it,
+ * else (a row without one: written by an olsync from before copies were kept, revived by
+ * `olsync retry`, or too large to keep) fetched from Graph by its sightings in order, the
+ * first that answers winning (a copy may have been deleted since). On 0 *message is a new
+ * reference (caller decrefs). -1 with f when no copy could be fetched or the ledger failed
+ * (f->cls REMOTE_TEMP then). */
 int ingest_message(struct ingest *in, const struct ledger_entry *e, json_t **message,
-    const char **mailbox, struct remote_failure *f);
+    struct remote_failure *f);
 
-/* Drops the message kept for key (done with it); unknown keys are fine. */
-void ingest_forget(struct ingest *in, const char *key);
-/* Drops every kept message (end of a pass). */
-void ingest_forget_all(struct ingest *in);
+/* What the engine reads of a Graph message (engine.c, filter.c), in Graph's shape so it reads
+ * the same as the whole message: internetMessageId, conversationId, sentDateTime,
+ * receivedDateTime, isDraft when true, subject and bodyPreview cut to the bounds above, from's
+ * address and name, the To and Cc addresses (recipients without one dropped), and the
+ * internetMessageHeaders filter_header_used keeps. Members of the wrong type are left out. A
+ * new reference; caller decrefs. */
+json_t *ingest_trim(const json_t *msg);
 
 /* Unix seconds of a Graph date-time ("2024-05-21T09:30:00Z"), or 0 when s is NULL or not one. */
 int64_t ingest_parse_time(const char *s);
