@@ -896,7 +896,8 @@ pass(struct engine *e, struct ingest_folder *fs, size_t nfs, const volatile sig_
 	struct batch b;
 	struct item *items;
 	struct ledger_entry *les;
-	json_t *done = json_object();
+	json_t *last = json_object();	/* the keys of the previous batch */
+	int64_t due;
 	size_t n, i;
 	int rc = -1, again;
 
@@ -921,6 +922,12 @@ pass(struct engine *e, struct ingest_folder *fs, size_t nfs, const volatile sig_
 		e->orphans_released = 1;
 	}
 
+	/* Everything is read before anything is written: a message's copies in every mailbox are
+	 * in the ledger when it is decided, so its direction and owner (a rep's Sent Items copy
+	 * makes it outbound, owner_mailbox) do not depend on which mailbox was read first, as
+	 * they would if each page were written before the next mailbox's were read. Memory does
+	 * not grow with it: the messages wait in the ledger with the copy the writes need
+	 * (ingest_trim), and are taken from it a batch at a time. */
 	if (read_all(e, fs, nfs, stop, st, &f, err, errlen) == -1)
 		goto out;
 	if ((int64_t)time(NULL) < e->sf_hold_until) {
@@ -929,6 +936,7 @@ pass(struct engine *e, struct ingest_folder *fs, size_t nfs, const volatile sig_
 		log_info("engine hold reason=salesforce_asked_to_wait seconds_left=%lld",
 		    (long long)(e->sf_hold_until - (int64_t)time(NULL)));
 	}
+	due = (int64_t)time(NULL);
 	for (;;) {
 		if (stop != NULL && *stop) {
 			st->stopped = 1;
@@ -943,23 +951,30 @@ pass(struct engine *e, struct ingest_folder *fs, size_t nfs, const volatile sig_
 		b.now = (int64_t)time(NULL);
 		b.err = err;
 		b.errlen = errlen;
-		if (ledger_next_pending(e->ledger, b.now, les, ENGINE_BATCH, &n) == -1) {
+		/* What was due when the writing began: a message failed in this pass is due
+		 * at least a second after its batch, so it waits for the next pass instead of
+		 * coming round again in this one. */
+		if (ledger_next_pending(e->ledger, due, les, ENGINE_BATCH, &n) == -1) {
 			err_set(err, errlen, "ledger: %s", ledger_error(e->ledger));
 			goto out;
 		}
 		if (n == 0)
 			break;
-		/* Every message taken leaves pending (a final state, or failed and due later);
-		 * one coming back in the same pass would be a loop: stop rather than spin. */
+		/* Every message taken leaves the due set (a final state, or failed and due
+		 * later), so one a batch left behind would head the next batch again: seen in
+		 * the previous batch means a loop, stop rather than spin. The keys of one batch
+		 * are all the pass keeps: nothing here grows with the mailboxes' history. */
 		again = 0;
 		for (i = 0; i < n; i++) {
 			memset(&items[i], 0, sizeof(items[i]));
 			items[i].le = les[i];
 			memset(&les[i], 0, sizeof(les[i]));
-			if (json_object_get(done, items[i].le.key) != NULL)
+			if (json_object_get(last, items[i].le.key) != NULL)
 				again = 1;
-			json_object_set_new(done, items[i].le.key, json_true());
 		}
+		json_object_clear(last);
+		for (i = 0; i < n; i++)
+			json_object_set_new(last, items[i].le.key, json_true());
 		b.n = n;
 		if (again) {
 			log_warnx("engine loop_guard: messages came back in the same pass");
@@ -988,7 +1003,7 @@ out:
 	log_info("engine pass rc=%d processed=%ld logged=%ld skipped=%ld failed=%ld dead=%ld "
 	    "leads=%ld stopped=%d held=%d", rc, st->processed, st->logged, st->skipped, st->failed,
 	    st->dead, st->leads, st->stopped, st->held);
-	json_decref(done);
+	json_decref(last);
 	free(items);
 	free(les);
 	return rc;
