@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -139,19 +140,18 @@ exec_olsync(char *const argv[], const char *dir)
 	execv(vargv[0], vargv);
 }
 
-int
-e2e_run(const char *dir, char **out, char **errout, ...)
+/* e2e_run and e2e_run_usage: ru (may be NULL) gets the child's resource usage. */
+static int
+run_olsync(const char *dir, struct rusage *ru, char **out, char **errout, va_list ap)
 {
 	char *argv[16], *opath, *epath, *o, *e;
-	va_list ap;
 	pid_t pid;
 	int n = 0, status;
+	struct rusage local;
 
 	argv[n++] = (char *)sim_proc_binary("olsync");
-	va_start(ap, errout);
 	while (n < 15 && (argv[n] = va_arg(ap, char *)) != NULL)
 		n++;
-	va_end(ap);
 	argv[n] = NULL;
 	opath = xasprintf("%s/stdout", dir);
 	epath = xasprintf("%s/stderr", dir);
@@ -168,8 +168,8 @@ e2e_run(const char *dir, char **out, char **errout, ...)
 		exec_olsync(argv, dir);
 		_exit(127);
 	}
-	if (waitpid(pid, &status, 0) == -1)
-		fail_msg("waitpid");
+	if (wait4(pid, &status, 0, ru != NULL ? ru : &local) == -1)
+		fail_msg("wait4");
 	o = tmpdir_read(opath, E2E_OUT_MAX);
 	e = tmpdir_read(epath, E2E_OUT_MAX);
 	fprintf(stderr, "--- olsync");
@@ -187,6 +187,30 @@ e2e_run(const char *dir, char **out, char **errout, ...)
 	free(opath);
 	free(epath);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int
+e2e_run(const char *dir, char **out, char **errout, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, errout);
+	rc = run_olsync(dir, NULL, out, errout, ap);
+	va_end(ap);
+	return rc;
+}
+
+int
+e2e_run_usage(const char *dir, struct rusage *ru, char **out, char **errout, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, errout);
+	rc = run_olsync(dir, ru, out, errout, ap);
+	va_end(ap);
+	return rc;
 }
 
 int
@@ -449,20 +473,31 @@ e2e_world_start(struct e2e_world *w, const char *name, const char *sf_users,
 }
 
 int
-e2e_world_start_reps(struct e2e_world *w, const char *name, int n, const char *sf_rest,
-    const char *extra, int *port)
+e2e_world_start_n(struct e2e_world *w, const char *name, int n, const char *sf_rest,
+    const char *extra)
 {
-	char *sf_users, *g_users, *mailboxes, *lines;
+	char *sf_users, *g_users, *mailboxes;
 	int rc;
 
 	reps(n, &sf_users, &g_users, &mailboxes);
-	*port = e2e_free_port();
-	lines = xasprintf("listen 127.0.0.1:%d\npublic_url http://127.0.0.1:%d\n"
-	    "reconcile_interval 1h\nlog_level info\n%s", *port, *port, extra ? extra : "");
-	rc = e2e_world_start(w, name, sf_users, sf_rest, g_users, mailboxes, lines);
+	rc = e2e_world_start(w, name, sf_users, sf_rest, g_users, mailboxes, extra);
 	free(sf_users);
 	free(g_users);
 	free(mailboxes);
+	return rc;
+}
+
+int
+e2e_world_start_reps(struct e2e_world *w, const char *name, int n, const char *sf_rest,
+    const char *extra, int *port)
+{
+	char *lines;
+	int rc;
+
+	*port = e2e_free_port();
+	lines = xasprintf("listen 127.0.0.1:%d\npublic_url http://127.0.0.1:%d\n"
+	    "reconcile_interval 1h\nlog_level info\n%s", *port, *port, extra ? extra : "");
+	rc = e2e_world_start_n(w, name, n, sf_rest, lines);
 	free(lines);
 	return rc;
 }

@@ -62,6 +62,10 @@ char *e2e_config_write(const char *dir, const char *graph_url, const char *sf_ur
  * for whoever reads a failing test. *out and *errout (either may be NULL) get the texts; caller
  * frees. Returns the exit status (128 + signal when killed). */
 int e2e_run(const char *dir, char **out, char **errout, ...);
+/* e2e_run that also gives the child's resource usage (wait4) in *ru: ru_maxrss is olsync's
+ * own peak RSS in KiB, not that of the emulators or of earlier runs. */
+struct rusage;
+int e2e_run_usage(const char *dir, struct rusage *ru, char **out, char **errout, ...);
 
 /* One world of an end-to-end test: a temporary directory, graph-sim and sf-sim seeded, and the
  * olsync configuration pointing at them. */
@@ -79,8 +83,12 @@ struct e2e_world {
 int e2e_world_start(struct e2e_world *w, const char *name, const char *sf_users,
     const char *sf_rest, const char *graph_users, const char *mailboxes, const char *extra);
 /* A world of n reps (rep0@contoso.com, ...: Salesforce Users and Graph users, all watched)
- * with sf_rest (JSON text, as e2e_world_start's), olsync in real time on a free loopback port
- * (*port: listen and public_url there, reconcile_interval 1h, log_level info) and the lines of
+ * with sf_rest (JSON text, as e2e_world_start's) and the configuration lines of extra, for
+ * `olsync sync --once`. -1 on failure. */
+int e2e_world_start_n(struct e2e_world *w, const char *name, int n, const char *sf_rest,
+    const char *extra);
+/* The world of e2e_world_start_n with olsync in real time on a free loopback port (*port:
+ * listen and public_url there, reconcile_interval 1h, log_level info) before the lines of
  * extra. For the benches' setups: -1 on failure. */
 int e2e_world_start_reps(struct e2e_world *w, const char *name, int n, const char *sf_rest,
     const char *extra, int *port);
