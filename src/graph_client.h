@@ -59,7 +59,8 @@ int graph_client_calendar_delta_page(struct graph_client *c, const char *mailbox
     const char *link, time_t start, time_t end, json_t **events, char **next_link,
     char **delta_link, struct remote_failure *f);
 
-/* One message by immutable id with the same fields (a retry after a crash). */
+/* One message by immutable id with the same fields: for a ledger row without its stored copy
+ * (ingest_message). */
 int graph_client_message(struct graph_client *c, const char *mailbox, const char *id,
     json_t **message, struct remote_failure *f);
 
