@@ -58,37 +58,59 @@ copy_id(char dst[MATCH_ID_LEN + 1], const char *src)
 	snprintf(dst, MATCH_ID_LEN + 1, "%s", src ? src : "");
 }
 
-int
-match_query_in(struct sf_client *sf, const char *head, const char *tail,
-    const char *const *values, size_t n, json_t **records, struct remote_failure *f)
+/* One batched IN lookup: "<head>(<lit>,...)<tail>" over values; records is its answer. */
+struct lookup {
+	const char *head, *tail;
+	const char *const *values;
+	size_t n;
+	json_t *records;	/* every row of every chunk (owned) */
+};
+
+/* Runs the n lookups together: every chunk of every lookup, five to a /composite call, so
+ * lookups of one batch share calls. Each lookup's records get every row of its chunks. */
+static int
+lookups_run(struct sf_client *sf, struct lookup *const *lk, size_t n, struct remote_failure *f)
 {
-	const char **uniq = NULL;
-	char **lits = NULL, **queries = NULL, err[256];
-	size_t nuniq = 0, nq = 0;
-	json_t *all = json_array();
+	char **queries = NULL, err[256];
+	size_t *owner = NULL, nq = 0;
 	int rc = -1;
 
-	*records = NULL;
 	memset(f, 0, sizeof(*f));
-	/* SOQL compares text case-insensitively, so "A@x" and "a@x" are one literal. */
-	uniq = xcalloc(n ? n : 1, sizeof(*uniq));
-	for (size_t i = 0; i < n; i++)
-		if (values[i] != NULL && values[i][0] != '\0')
-			uniq[nuniq++] = values[i];
-	qsort(uniq, nuniq, sizeof(*uniq), cmp_ci);
-	lits = xcalloc(nuniq ? nuniq : 1, sizeof(*lits));
-	{
-		size_t k = 0;
+	for (size_t l = 0; l < n; l++) {
+		const char **uniq;
+		char **lits, **chunk = NULL;
+		size_t nuniq = 0, nchunk = 0, k = 0;
+		int r;
 
+		lk[l]->records = json_array();
+		/* SOQL compares text case-insensitively, so "A@x" and "a@x" are one literal. */
+		uniq = xcalloc(lk[l]->n ? lk[l]->n : 1, sizeof(*uniq));
+		for (size_t i = 0; i < lk[l]->n; i++)
+			if (lk[l]->values[i] != NULL && lk[l]->values[i][0] != '\0')
+				uniq[nuniq++] = lk[l]->values[i];
+		qsort(uniq, nuniq, sizeof(*uniq), cmp_ci);
+		lits = xcalloc(nuniq ? nuniq : 1, sizeof(*lits));
 		for (size_t i = 0; i < nuniq; i++)
 			if (k == 0 || strcasecmp(uniq[i], uniq[i - 1]) != 0)
 				lits[k++] = normalize_soql_quote(uniq[i]);
-		nuniq = k;
-	}
-	if (normalize_soql_in_chunks(head, tail, (const char *const *)lits, nuniq,
-	    NORMALIZE_SOQL_QUERY_BUDGET, 0, &queries, &nq, err, sizeof(err)) == -1) {
-		local_failure(f, "lookup cannot be queried: %s", err);
-		goto out;
+		r = normalize_soql_in_chunks(lk[l]->head, lk[l]->tail, (const char *const *)lits, k,
+		    SF_CLIENT_COMPOSITE_SOQL_MAX, 0, &chunk, &nchunk, err, sizeof(err));
+		for (size_t i = 0; i < k; i++)
+			free(lits[i]);
+		free(lits);
+		free(uniq);
+		if (r == -1) {
+			local_failure(f, "lookup cannot be queried: %s", err);
+			goto out;
+		}
+		queries = xrealloc(queries, (nq + nchunk + 1) * sizeof(*queries));
+		owner = xrealloc(owner, (nq + nchunk + 1) * sizeof(*owner));
+		for (size_t i = 0; i < nchunk; i++) {
+			owner[nq] = l;
+			queries[nq++] = chunk[i];
+		}
+		queries[nq] = NULL;
+		free(chunk);	/* the strings moved to queries */
 	}
 	for (size_t i = 0; i < nq; i += SF_CLIENT_COMPOSITE_QUERIES) {
 		size_t m = nq - i < SF_CLIENT_COMPOSITE_QUERIES ? nq - i : SF_CLIENT_COMPOSITE_QUERIES;
@@ -97,20 +119,32 @@ match_query_in(struct sf_client *sf, const char *head, const char *tail,
 		if (sf_client_queries(sf, (const char *const *)queries + i, m, &res, f) == -1)
 			goto out;
 		for (size_t q = 0; q < m; q++)
-			json_array_extend(all, json_array_get(res, q));
+			json_array_extend(lk[owner[i + q]]->records, json_array_get(res, q));
 		json_decref(res);
 	}
-	*records = all;
-	all = NULL;
 	rc = 0;
 out:
-	for (size_t i = 0; i < nuniq; i++)
-		free(lits[i]);
-	free(lits);
-	free(uniq);
+	if (rc == -1)
+		for (size_t l = 0; l < n; l++) {
+			json_decref(lk[l]->records);
+			lk[l]->records = NULL;
+		}
 	normalize_strv_free(queries);
-	json_decref(all);
+	free(owner);
 	return rc;
+}
+
+int
+match_query_in(struct sf_client *sf, const char *head, const char *tail,
+    const char *const *values, size_t n, json_t **records, struct remote_failure *f)
+{
+	struct lookup lk = { head, tail, values, n, NULL }, *one = &lk;
+
+	*records = NULL;
+	if (lookups_run(sf, &one, 1, f) == -1)
+		return -1;
+	*records = lk.records;
+	return 0;
 }
 
 /* 1 when the record with (created, modified, id) beats the one chosen so far per policy. */
@@ -172,29 +206,15 @@ fold_people(json_t *records, int is_lead, enum config_tie_break policy,
 }
 
 /* With SINGLE_OPEN: a Contact's opportunity_id is its open Opportunity when it has exactly one
- * (counted by distinct OpportunityId: one Contact may hold two roles on one deal). */
-static int
-match_opportunities(struct sf_client *sf, struct match_person *out, size_t n,
-    struct remote_failure *f)
+ * (counted by distinct OpportunityId: one Contact may hold two roles on one deal). The roles
+ * were looked up by the Contacts' email, so only those of the Contact chosen count. */
+static void
+fold_opportunities(json_t *records, struct match_person *out, size_t n)
 {
-	const char **ids = xcalloc(n ? n : 1, sizeof(*ids));
 	int *count = xcalloc(n ? n : 1, sizeof(*count));
-	json_t *records = NULL, *rec;
-	size_t nids = 0, r;
-	int rc = -1;
+	json_t *rec;
+	size_t r;
 
-	for (size_t i = 0; i < n; i++)
-		if (out[i].id[0] != '\0' && !out[i].is_lead)
-			ids[nids++] = out[i].id;
-	if (nids == 0) {
-		rc = 0;
-		goto out;
-	}
-	/* IsPrimary and CloseDate are read for the policies to come (primary role, nearest close). */
-	if (match_query_in(sf, "SELECT OpportunityId, ContactId, IsPrimary, Opportunity.CloseDate "
-	    "FROM OpportunityContactRole WHERE ContactId IN ", " AND Opportunity.IsClosed = false",
-	    ids, nids, &records, f) == -1)
-		goto out;
 	json_array_foreach(records, r, rec) {
 		const char *opp = field(rec, "OpportunityId"), *contact = field(rec, "ContactId");
 
@@ -214,89 +234,18 @@ match_opportunities(struct sf_client *sf, struct match_person *out, size_t n,
 	for (size_t i = 0; i < n; i++)
 		if (count[i] != 1)
 			out[i].opportunity_id[0] = '\0';
-	rc = 0;
-out:
-	json_decref(records);
-	free(ids);
 	free(count);
-	return rc;
 }
 
-int
-match_people(struct sf_client *sf, const struct config *cfg, const char *const *addresses,
-    size_t n, struct match_person *out, struct remote_failure *f)
+/* Several active Users with one Email: the smallest Id (the oldest), so the choice does not
+ * depend on the order rows come back in. */
+static void
+fold_users(json_t *records, const char *const *mailboxes, size_t n,
+    char (*ids)[MATCH_ID_LEN + 1])
 {
-	struct pick *picks = xcalloc(n ? n : 1, sizeof(*picks));
-	const char **want = xcalloc(n ? n : 1, sizeof(*want));
-	json_t *records = NULL;
-	size_t nwant = 0, contacts = 0, leads = 0, opps = 0;
-	long calls = sf_client_calls(sf);
-	int rc = -1;
-
-	memset(f, 0, sizeof(*f));
-	for (size_t i = 0; i < n; i++) {
-		memset(&out[i], 0, sizeof(out[i]));
-		snprintf(out[i].address, sizeof(out[i].address), "%s",
-		    addresses[i] ? addresses[i] : "");
-		for (char *p = out[i].address; *p; p++)
-			if (*p >= 'A' && *p <= 'Z')
-				*p = (char)(*p - 'A' + 'a');
-		want[i] = out[i].address;
-	}
-	if (match_query_in(sf, "SELECT Id, Email, AccountId, CreatedDate, LastModifiedDate "
-	    "FROM Contact WHERE Email IN ", "", want, n, &records, f) == -1)
-		goto out;
-	fold_people(records, 0, cfg->tie_break, out, picks, n);
-	json_decref(records);
-	records = NULL;
-
-	for (size_t i = 0; i < n; i++)
-		if (out[i].id[0] == '\0')
-			want[nwant++] = out[i].address;
-		else
-			contacts++;
-	if (nwant > 0) {
-		if (match_query_in(sf, "SELECT Id, Email, CreatedDate, LastModifiedDate FROM Lead "
-		    "WHERE IsConverted = false AND Email IN ", "", want, nwant, &records, f) == -1)
-			goto out;
-		fold_people(records, 1, cfg->tie_break, out, picks, n);
-	}
-	for (size_t i = 0; i < n; i++)
-		leads += out[i].is_lead;
-
-	if (cfg->opportunity_policy == CONFIG_OPPORTUNITY_SINGLE_OPEN &&
-	    match_opportunities(sf, out, n, f) == -1)
-		goto out;
-	for (size_t i = 0; i < n; i++)
-		opps += out[i].opportunity_id[0] != '\0';
-	log_debug("match people addresses=%zu contacts=%zu leads=%zu opportunities=%zu calls=%ld",
-	    n, contacts, leads, opps, sf_client_calls(sf) - calls);
-	rc = 0;
-out:
-	if (rc == -1)
-		log_warnx("match failed lookup=people addresses=%zu code=%s", n, f->code);
-	json_decref(records);
-	free(picks);
-	free(want);
-	return rc;
-}
-
-int
-match_users(struct sf_client *sf, const char *const *mailboxes, size_t n,
-    char (*ids)[MATCH_ID_LEN + 1], struct remote_failure *f)
-{
-	json_t *records = NULL, *rec;
+	json_t *rec;
 	size_t r;
 
-	for (size_t i = 0; i < n; i++)
-		ids[i][0] = '\0';
-	if (match_query_in(sf, "SELECT Id, Email FROM User WHERE IsActive = true AND Email IN ",
-	    "", mailboxes, n, &records, f) == -1) {
-		log_warnx("match failed lookup=users mailboxes=%zu code=%s", n, f->code);
-		return -1;
-	}
-	/* Several active Users with one Email: the smallest Id (the oldest), so the choice does
-	 * not depend on the order rows come back in. */
 	json_array_foreach(records, r, rec) {
 		const char *id = field(rec, "Id"), *email = field(rec, "Email");
 
@@ -307,6 +256,95 @@ match_users(struct sf_client *sf, const char *const *mailboxes, size_t n,
 			    (ids[i][0] == '\0' || strcmp(id, ids[i]) < 0))
 				copy_id(ids[i], id);
 	}
-	json_decref(records);
-	return 0;
+}
+
+enum { LK_CONTACT, LK_LEAD, LK_ROLE, LK_USER, LK_N };
+
+int
+match_batch(struct sf_client *sf, const struct config *cfg, const char *const *addresses,
+    size_t n, struct match_person *out, const char *const *mailboxes, size_t nmail,
+    char (*user_ids)[MATCH_ID_LEN + 1], struct remote_failure *f)
+{
+	struct pick *picks = xcalloc(n ? n : 1, sizeof(*picks));
+	const char **want = xcalloc(n ? n : 1, sizeof(*want));
+	struct lookup lk[LK_N], *run[LK_N];
+	size_t nrun = 0, contacts = 0, leads = 0, opps = 0;
+	long calls = sf_client_calls(sf);
+	int rc = -1;
+
+	memset(f, 0, sizeof(*f));
+	memset(lk, 0, sizeof(lk));
+	for (size_t i = 0; i < n; i++) {
+		memset(&out[i], 0, sizeof(out[i]));
+		snprintf(out[i].address, sizeof(out[i].address), "%s",
+		    addresses[i] ? addresses[i] : "");
+		for (char *p = out[i].address; *p; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p - 'A' + 'a');
+		want[i] = out[i].address;
+	}
+	for (size_t i = 0; i < nmail; i++)
+		user_ids[i][0] = '\0';
+	/* Independent queries, so one call carries them all: the Leads of every address (a
+	 * Contact found for it wins when folding), and the open roles by the Contact's email
+	 * rather than by Contact ids not known yet. IsPrimary and CloseDate are read for the
+	 * policies to come (primary role, nearest close). */
+	lk[LK_CONTACT] = (struct lookup){ "SELECT Id, Email, AccountId, CreatedDate, "
+	    "LastModifiedDate FROM Contact WHERE Email IN ", "", want, n, NULL };
+	lk[LK_LEAD] = (struct lookup){ "SELECT Id, Email, CreatedDate, LastModifiedDate FROM Lead "
+	    "WHERE IsConverted = false AND Email IN ", "", want, n, NULL };
+	lk[LK_ROLE] = (struct lookup){ "SELECT OpportunityId, ContactId, IsPrimary, "
+	    "Opportunity.CloseDate FROM OpportunityContactRole WHERE Contact.Email IN ",
+	    " AND Opportunity.IsClosed = false", want, n, NULL };
+	lk[LK_USER] = (struct lookup){ "SELECT Id, Email FROM User WHERE IsActive = true AND "
+	    "Email IN ", "", mailboxes, nmail, NULL };
+	if (n > 0) {
+		run[nrun++] = &lk[LK_CONTACT];
+		run[nrun++] = &lk[LK_LEAD];
+		if (cfg->opportunity_policy == CONFIG_OPPORTUNITY_SINGLE_OPEN)
+			run[nrun++] = &lk[LK_ROLE];
+	}
+	if (nmail > 0)
+		run[nrun++] = &lk[LK_USER];
+	if (lookups_run(sf, run, nrun, f) == -1)
+		goto out;
+	if (n > 0) {
+		/* Contacts first: a Lead is a candidate only where no Contact has the address. */
+		fold_people(lk[LK_CONTACT].records, 0, cfg->tie_break, out, picks, n);
+		fold_people(lk[LK_LEAD].records, 1, cfg->tie_break, out, picks, n);
+		fold_opportunities(lk[LK_ROLE].records, out, n);
+	}
+	fold_users(lk[LK_USER].records, mailboxes, nmail, user_ids);
+	for (size_t i = 0; i < n; i++) {
+		contacts += out[i].id[0] != '\0' && !out[i].is_lead;
+		leads += out[i].is_lead;
+		opps += out[i].opportunity_id[0] != '\0';
+	}
+	log_debug("match batch addresses=%zu contacts=%zu leads=%zu opportunities=%zu "
+	    "mailboxes=%zu calls=%ld", n, contacts, leads, opps, nmail,
+	    sf_client_calls(sf) - calls);
+	rc = 0;
+out:
+	if (rc == -1)
+		log_warnx("match failed lookup=batch addresses=%zu mailboxes=%zu code=%s", n, nmail,
+		    f->code);
+	for (size_t i = 0; i < LK_N; i++)
+		json_decref(lk[i].records);
+	free(picks);
+	free(want);
+	return rc;
+}
+
+int
+match_people(struct sf_client *sf, const struct config *cfg, const char *const *addresses,
+    size_t n, struct match_person *out, struct remote_failure *f)
+{
+	return match_batch(sf, cfg, addresses, n, out, NULL, 0, NULL, f);
+}
+
+int
+match_users(struct sf_client *sf, const char *const *mailboxes, size_t n,
+    char (*ids)[MATCH_ID_LEN + 1], struct remote_failure *f)
+{
+	return match_batch(sf, NULL, NULL, 0, NULL, mailboxes, n, ids, f);
 }

@@ -13,6 +13,11 @@
 
 #define SF_CLIENT_COLLECTION_MAX 200	/* records per sObject Collections call */
 #define SF_CLIENT_COMPOSITE_QUERIES 5	/* query subrequests per /composite call */
+/* The longest query sent inside /composite: SOQL's statement limit of 100,000 characters
+ * (reference 2.3). A query there travels in the request body, not in a GET URL, so the 16,384-byte
+ * URI limit that bounds a plain query does not apply. Measured percent-encoded (never shorter
+ * than the characters), so any query that fits is under both. */
+#define SF_CLIENT_COMPOSITE_SOQL_MAX 100000
 /* REQUEST_LIMIT_EXCEEDED (REMOTE_WAIT) carries no Retry-After and the daily budget is a rolling
  * 24 hours, so the earliest useful retry is unknowable: wait_sec is 0 and the engine decides
  * when to look again (its retry_base option). */
