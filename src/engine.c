@@ -30,8 +30,9 @@ struct engine {
 	struct ingest		*ingest;
 	struct filter_policy	 policy;
 	long			 retry_base;	/* seconds */
-	/* address (mailbox or configured owner) -> Salesforce User id, "" for none; per pass, so
-	 * a User created or deactivated meanwhile is seen at the next pass */
+	/* address (mailbox or configured owner) -> {"id": Salesforce User id or "" for none,
+	 * "at": when looked up}; asked again after ENGINE_USER_TTL, so a User created or
+	 * deactivated meanwhile is seen within the hour, not at the cost of a call each pass */
 	json_t			*users;
 	/* Salesforce asked us to wait (429, REQUEST_LIMIT_EXCEEDED): no writes before this, even
 	 * when a notification brings new mail sooner */
@@ -400,51 +401,108 @@ is_sf_id(const char *s)
 	return 1;
 }
 
+/* Adds address to need unless the cache holds a User lookup for it younger than
+ * ENGINE_USER_TTL. */
 static void
-want_user(json_t *need, json_t *users, const char *address)
+want_user(json_t *need, json_t *users, const char *address, int64_t now)
 {
-	if (address != NULL && !is_sf_id(address) && json_object_get(users, address) == NULL)
-		json_object_set_new(need, address, json_true());
+	json_t *u;
+
+	if (address == NULL || is_sf_id(address))
+		return;
+	u = json_object_get(users, address);
+	if (u != NULL && json_integer_value(json_object_get(u, "at")) + ENGINE_USER_TTL > now)
+		return;
+	json_object_set_new(need, address, json_true());
 }
 
-/* Looks up the Salesforce Users of the owner mailboxes and configured owners this batch needs
- * and has not seen this pass (one match_users call). */
-static int
-resolve_users(struct batch *b)
+/* The Users the live items need and the cache lacks: each owner mailbox, and, for an item that
+ * wants a Lead (or may: maybe_lead, before matching), the Lead owner configured for its
+ * mailbox and the round-robin pool. */
+static json_t *
+users_needed(struct batch *b, int (*lead)(const struct engine *, const struct item *))
 {
 	struct engine *e = b->e;
 	const struct config *cfg = e->cfg;
 	json_t *need = json_object();
-	const char **addrs = NULL, *k;
-	char (*ids)[MATCH_ID_LEN + 1] = NULL;
-	struct remote_failure f;
-	json_t *v;
-	size_t n = 0, i;
-	int rc = 0;
+	int leads = 0;
 
-	for (i = 0; i < b->n; i++) {
+	for (size_t i = 0; i < b->n; i++) {
 		if (!b->it[i].live)
 			continue;
-		want_user(need, e->users, b->it[i].mailbox);
-		if (b->it[i].want_lead)
-			want_user(need, e->users, config_lead_owner(cfg, b->it[i].mailbox));
+		want_user(need, e->users, b->it[i].mailbox, b->now);
+		if (lead(e, &b->it[i])) {
+			want_user(need, e->users, config_lead_owner(cfg, b->it[i].mailbox), b->now);
+			leads = 1;
+		}
 	}
-	for (i = 0; i < cfg->lead_owner_pool.n && cfg->create_leads; i++)
-		want_user(need, e->users, cfg->lead_owner_pool.v[i]);
+	for (size_t i = 0; i < cfg->lead_owner_pool.n && leads; i++)
+		want_user(need, e->users, cfg->lead_owner_pool.v[i], b->now);
+	return need;
+}
+
+static int
+wants_lead_now(const struct engine *e, const struct item *it)
+{
+	(void)e;
+	return it->want_lead;
+}
+
+/* Before matching: an inbound email from an address no Contact or Lead may have. */
+static int
+maybe_lead(const struct engine *e, const struct item *it)
+{
+	return it->le.dir == LEDGER_INBOUND && it->from != NULL && e->cfg->create_leads &&
+	    !it->automated;
+}
+
+/* need's addresses as an array borrowed from need (caller frees the array). */
+static const char **
+need_list(json_t *need, size_t *n)
+{
+	const char **addrs = xcalloc(json_object_size(need) + 1, sizeof(*addrs)), *k;
+	json_t *v;
+
+	*n = 0;
+	json_object_foreach(need, k, v)
+		addrs[(*n)++] = k;
+	return addrs;
+}
+
+/* Caches what a User lookup found for addrs: ids[i] ("" for no such User), as of now. */
+static void
+users_cache(struct engine *e, const char *const *addrs, char (*ids)[MATCH_ID_LEN + 1],
+    size_t n, int64_t now)
+{
+	for (size_t i = 0; i < n; i++)
+		json_object_set_new(e->users, addrs[i], json_pack("{s:s,s:I}", "id", ids[i], "at",
+		    (json_int_t)now));
+}
+
+/* Looks up the Users the batch still needs after matching (Lead owners of senders nobody had
+ * been expected to be new, say): usually none, the lookup having come with the match. */
+static int
+resolve_users(struct batch *b)
+{
+	struct engine *e = b->e;
+	json_t *need = users_needed(b, wants_lead_now);
+	const char **addrs = NULL;
+	char (*ids)[MATCH_ID_LEN + 1] = NULL;
+	struct remote_failure f;
+	size_t n = 0;
+	int rc = 0;
+
 	if (json_object_size(need) == 0)
 		goto out;
-	addrs = xcalloc(json_object_size(need), sizeof(*addrs));
-	ids = xcalloc(json_object_size(need), sizeof(*ids));
-	json_object_foreach(need, k, v)
-		addrs[n++] = k;
+	addrs = need_list(need, &n);
+	ids = xcalloc(n, sizeof(*ids));
 	memset(&f, 0, sizeof(f));
 	if (match_users(e->sf, addrs, n, ids, &f) == -1) {
 		fail_live(b, &f, NULL);
 		rc = -1;
 		goto out;
 	}
-	for (i = 0; i < n; i++)
-		json_object_set_new(e->users, addrs[i], json_string(ids[i]));
+	users_cache(e, addrs, ids, n, b->now);
 out:
 	free(addrs);
 	free(ids);
@@ -462,7 +520,7 @@ user_id(struct engine *e, const char *spec)
 		return NULL;
 	if (is_sf_id(spec))
 		return spec;
-	id = json_string_value(json_object_get(e->users, spec));
+	id = json_string_value(json_object_get(json_object_get(e->users, spec), "id"));
 	return id != NULL && id[0] ? id : NULL;
 }
 
@@ -638,25 +696,28 @@ decide(struct batch *b)
 	const struct config *cfg = e->cfg;
 	struct match_person *people;
 	struct remote_failure f;
-	json_t *set = json_object();
-	const char **addrs = NULL, *k;
-	json_t *v;
-	size_t n = 0, i, j;
+	json_t *set = json_object(), *need = NULL;
+	const char **addrs = NULL, **boxes = NULL;
+	char (*ids)[MATCH_ID_LEN + 1] = NULL;
+	size_t n = 0, nboxes = 0, i, j;
 
 	for (i = 0; i < b->n; i++)
 		for (j = 0; b->it[i].live && j < b->it[i].ncps; j++)
 			json_object_set_new(set, b->it[i].cps[j], json_true());
 	if (json_object_size(set) == 0)
 		goto out;
-	addrs = xcalloc(json_object_size(set), sizeof(*addrs));
-	people = b->people = xcalloc(json_object_size(set), sizeof(*people));
-	json_object_foreach(set, k, v)
-		addrs[n++] = k;
+	addrs = need_list(set, &n);
+	people = b->people = xcalloc(n, sizeof(*people));
+	/* The Users the batch will want come along in the same call as the people. */
+	need = users_needed(b, maybe_lead);
+	boxes = need_list(need, &nboxes);
+	ids = xcalloc(nboxes + 1, sizeof(*ids));
 	memset(&f, 0, sizeof(f));
-	if (match_people(e->sf, cfg, addrs, n, people, &f) == -1) {
+	if (match_batch(e->sf, cfg, addrs, n, people, boxes, nboxes, ids, &f) == -1) {
 		fail_live(b, &f, NULL);
 		goto out;
 	}
+	users_cache(e, boxes, ids, nboxes, b->now);
 	for (i = 0; i < b->n && b->fatal == 0; i++) {
 		struct item *it = &b->it[i];
 		const struct match_person *p, *who = NULL;
@@ -692,6 +753,9 @@ out:
 	if (b->fatal == 0 && !b->sf_wait)
 		make_leads(b);
 	free(addrs);
+	free(boxes);
+	free(ids);
+	json_decref(need);
 	json_decref(set);
 }
 
@@ -787,7 +851,7 @@ out:
 	free(map);
 }
 
-/* One batch of up to ENGINE_BATCH messages. 0, or -1 (b->err) to end the pass. */
+/* One batch of up to batch_size messages. 0, or -1 (b->err) to end the pass. */
 static int
 run_batch(struct batch *b)
 {
@@ -904,9 +968,8 @@ pass(struct engine *e, struct ingest_folder *fs, size_t nfs, const volatile sig_
 	if (st == NULL)
 		st = &local;
 	memset(st, 0, sizeof(*st));
-	items = xcalloc(ENGINE_BATCH, sizeof(*items));
-	les = xcalloc(ENGINE_BATCH, sizeof(*les));
-	json_object_clear(e->users);
+	items = xcalloc((size_t)e->cfg->batch_size, sizeof(*items));
+	les = xcalloc((size_t)e->cfg->batch_size, sizeof(*les));
 	if (!e->orphans_released) {
 		long long orphans = 0;
 
@@ -954,7 +1017,8 @@ pass(struct engine *e, struct ingest_folder *fs, size_t nfs, const volatile sig_
 		/* What was due when the writing began: a message failed in this pass is due
 		 * at least a second after its batch, so it waits for the next pass instead of
 		 * coming round again in this one. */
-		if (ledger_next_pending(e->ledger, due, les, ENGINE_BATCH, &n) == -1) {
+		if (ledger_next_pending(e->ledger, due, les, (size_t)e->cfg->batch_size,
+		    &n) == -1) {
 			err_set(err, errlen, "ledger: %s", ledger_error(e->ledger));
 			goto out;
 		}

@@ -16,7 +16,7 @@
 #include "meeting.h"
 #include "sf_client.h"
 
-#define ENGINE_BATCH		200	/* messages decided and written together */
+#define ENGINE_USER_TTL		3600	/* seconds a mailbox's User lookup is trusted */
 #define ENGINE_BACKOFF_MAX	(6 * 3600)	/* the backoff stops doubling here */
 #define ENGINE_LEAD_STALE	3600	/* a Lead claim older than this was left by a crash */
 

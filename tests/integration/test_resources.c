@@ -32,9 +32,10 @@
 #include "xmalloc.h"
 
 #define ALICE	"alice@contoso.com"
-#define MID_MAILS	(2 * ENGINE_BATCH)	/* two batches */
+#define BATCH		200	/* the world's batch_size: the tests below need several batches */
+#define MID_MAILS	(2 * BATCH)	/* two batches */
 #define MID_MARGIN	(1536 * 1024)	/* over the first file size: see test_disk_full_mid_pass */
-#define DRAIN_MAILS	(2 * ENGINE_BATCH + 50)	/* three batches */
+#define DRAIN_MAILS	(2 * BATCH + 50)	/* three batches */
 
 static struct e2e_world world;
 static struct e2e_daemon daemon_proc;
@@ -303,7 +304,7 @@ test_disk_full_mid_pass(void **state)
 	assert_int_equal(status_count("dead "), 0);
 }
 
-/* SIGTERM while Salesforce is slow and a pass is writing its batches (ENGINE_BATCH messages
+/* SIGTERM while Salesforce is slow and a pass is writing its batches (BATCH messages
  * each): the batch in flight is finished and recorded, no new one starts, the daemon exits 0,
  * and the next pass logs the rest, each mail once. */
 static void
