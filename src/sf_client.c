@@ -734,6 +734,39 @@ collection_fits(size_t n, struct remote_failure *f)
 	return -1;
 }
 
+/* Checks that resp, a collection's answer, is n result objects and classifies each by
+ * record_failure. 0 with *results (resp, a new reference) and *classes (caller frees), or -1
+ * with f. */
+static int
+collection_results(json_t *resp, size_t n, enum remote_class (*record_failure)(const json_t *,
+    struct remote_failure *), json_t **results, enum remote_class **classes,
+    struct remote_failure *f)
+{
+	enum remote_class *cls;
+	json_t *r;
+	size_t i;
+
+	if (!json_is_array(resp) || json_array_size(resp) != n) {
+		fail(f, REMOTE_TEMP, 200, "bad_response", "sf: collection: %zu results for %zu "
+		    "records", json_array_size(resp), n);
+		return -1;
+	}
+	cls = xcalloc(n ? n : 1, sizeof(*cls));
+	json_array_foreach(resp, i, r) {
+		if (!json_is_object(r)) {
+			fail(f, REMOTE_TEMP, 200, "bad_response", "sf: collection: result %zu is "
+			    "not an object", i);
+			free(cls);
+			return -1;
+		}
+		cls[i] = record_failure(r, NULL);
+	}
+	*results = json_incref(resp);
+	*classes = cls;
+	ok(f);
+	return 0;
+}
+
 /* Sends one sObject Collections call (method on /composite/sobjects + suffix) for n records
  * and checks that its answer is n result objects, each classified by record_failure. Nothing
  * to send: no call, empty results. fresh: see exchange. */
@@ -743,10 +776,8 @@ collection_send(struct sf_client *c, const char *method, const char *suffix, con
     struct remote_failure *), json_t **results, enum remote_class **classes,
     struct remote_failure *f)
 {
-	json_t *resp = NULL, *r;
-	enum remote_class *cls = NULL;
+	json_t *resp = NULL;
 	char *path;
-	size_t i;
 	int rc = -1;
 
 	if (n == 0) {
@@ -756,85 +787,74 @@ collection_send(struct sf_client *c, const char *method, const char *suffix, con
 		return 0;
 	}
 	path = xasprintf(DATA_PREFIX "%s/composite/sobjects%s", c->cfg->sf_api_version, suffix);
-	if (call(c, method, path, body, fresh, &resp, f) == -1)
-		goto out;
-	if (!json_is_array(resp) || json_array_size(resp) != n) {
-		fail(f, REMOTE_TEMP, 200, "bad_response", "sf: collection: %zu results for %zu "
-		    "records", json_array_size(resp), n);
-		goto out;
-	}
-	cls = xcalloc(n, sizeof(*cls));
-	json_array_foreach(resp, i, r) {
-		if (!json_is_object(r)) {
-			fail(f, REMOTE_TEMP, 200, "bad_response", "sf: collection: result %zu is "
-			    "not an object", i);
-			goto out;
-		}
-		cls[i] = record_failure(r, NULL);
-	}
-	*results = resp;
-	resp = NULL;
-	*classes = cls;
-	cls = NULL;
-	ok(f);
-	rc = 0;
-out:
-	free(cls);
+	if (call(c, method, path, body, fresh, &resp, f) == 0)
+		rc = collection_results(resp, n, record_failure, results, classes, f);
 	json_decref(resp);
 	free(path);
 	return rc;
 }
 
-/* The three sObject Collections writes: create (POST), update by Id (PATCH without an
- * external id field) and upsert (PATCH on ext_field). */
-enum collection_op {
-	OP_CREATE,
-	OP_UPDATE,
-	OP_UPSERT,
-};
-
+/* One collection's request: the body ({"allOrNone":false,"records":[...]} with each record's
+ * attributes.type), the path after /composite/sobjects and the method. -1 with f for input we
+ * must not send. */
 static int
-collection(struct sf_client *c, enum collection_op op, const char *sobject,
-    const char *ext_field, json_t *records, json_t **results, enum remote_class **classes,
-    struct remote_failure *f)
+collection_request(enum sf_collection_op op, const char *sobject, const char *ext_field,
+    json_t *records, json_t **req, char **suffix, const char **method, struct remote_failure *f)
 {
-	json_t *req, *recs, *rec, *copy;
-	char *body, *suffix;
-	size_t n, i;
-	int rc;
+	json_t *recs, *rec, *copy;
+	size_t i;
 
-	*results = NULL;
-	*classes = NULL;
-	if (!api_name(sobject) || (ext_field != NULL && !api_name(ext_field)) ||
+	*req = NULL;
+	*suffix = NULL;
+	if (!api_name(sobject) || (op == SF_COLLECTION_UPSERT && !api_name(ext_field)) ||
 	    !json_is_array(records)) {
 		fail(f, REMOTE_FINAL, 0, "bad_request", "sf: collection: bad sObject, field or "
 		    "records");
 		return -1;
 	}
-	n = json_array_size(records);
-	if (collection_fits(n, f) == -1)
+	if (collection_fits(json_array_size(records), f) == -1)
 		return -1;
 	recs = json_array();
 	json_array_foreach(records, i, rec) {
-		if (!json_is_object(rec)) {
+		if (!json_is_object(rec) || (op == SF_COLLECTION_UPDATE &&
+		    !json_is_string(json_object_get(rec, "Id")))) {
 			json_decref(recs);
 			fail(f, REMOTE_FINAL, 0, "bad_request", "sf: collection: record %zu is not "
-			    "an object", i);
+			    "an object%s", i, op == SF_COLLECTION_UPDATE ? " with an Id" : "");
 			return -1;
 		}
 		copy = json_pack("{s:{s:s}}", "attributes", "type", sobject);
 		json_object_update_missing(copy, rec);
 		json_array_append_new(recs, copy);
 	}
-	req = json_pack("{s:b,s:o}", "allOrNone", 0, "records", recs);
+	*req = json_pack("{s:b,s:o}", "allOrNone", 0, "records", recs);
+	*suffix = op == SF_COLLECTION_UPSERT ? xasprintf("/%s/%s", sobject, ext_field) :
+	    xstrdup("");
+	*method = op == SF_COLLECTION_CREATE ? "POST" : "PATCH";
+	return 0;
+}
+
+static int
+collection(struct sf_client *c, enum sf_collection_op op, const char *sobject,
+    const char *ext_field, json_t *records, json_t **results, enum remote_class **classes,
+    struct remote_failure *f)
+{
+	json_t *req;
+	const char *method;
+	char *body, *suffix;
+	int rc;
+
+	*results = NULL;
+	*classes = NULL;
+	if (collection_request(op, sobject, ext_field, records, &req, &suffix, &method, f) == -1)
+		return -1;
 	body = json_dumps(req, JSON_COMPACT);
 	json_decref(req);
-	suffix = op == OP_UPSERT ? xasprintf("/%s/%s", sobject, ext_field) : xstrdup("");
 	/* Upserts are idempotent by their key, and an update sets given values by Id again: a
 	 * resend by libcurl does no harm. A create must reach Salesforce at most once: no reused
 	 * connection libcurl could silently resend it on. */
-	rc = collection_send(c, op == OP_CREATE ? "POST" : "PATCH", suffix, body, op == OP_CREATE,
-	    n, sf_client_record_failure, results, classes, f);
+	rc = collection_send(c, method, suffix, body, op == SF_COLLECTION_CREATE,
+	    json_array_size(records), sf_client_record_failure, results, classes, f);
 	free(suffix);
 	free(body);
 	return rc;
@@ -844,26 +864,114 @@ int
 sf_client_collection(struct sf_client *c, const char *sobject, const char *ext_field,
     json_t *records, json_t **results, enum remote_class **classes, struct remote_failure *f)
 {
-	return collection(c, ext_field != NULL ? OP_UPSERT : OP_CREATE, sobject, ext_field,
-	    records, results, classes, f);
+	return collection(c, ext_field != NULL ? SF_COLLECTION_UPSERT : SF_COLLECTION_CREATE,
+	    sobject, ext_field, records, results, classes, f);
 }
 
 int
 sf_client_collection_update(struct sf_client *c, const char *sobject, json_t *records,
     json_t **results, enum remote_class **classes, struct remote_failure *f)
 {
-	json_t *rec;
-	size_t i;
+	return collection(c, SF_COLLECTION_UPDATE, sobject, NULL, records, results, classes, f);
+}
 
-	json_array_foreach(records, i, rec)
-		if (!json_is_string(json_object_get(rec, "Id"))) {
-			*results = NULL;
-			*classes = NULL;
-			fail(f, REMOTE_FINAL, 0, "bad_request", "sf: collection: update record "
-			    "%zu has no Id", i);
-			return -1;
+int
+sf_client_collections(struct sf_client *c, struct sf_collection *cols, size_t n,
+    struct remote_failure *f)
+{
+	json_t *subs = NULL, *req = NULL, *resp = NULL, *cr, *sub;
+	char ref[16], *body = NULL, *path = NULL;
+	size_t i, j;
+	int fresh = 0, rc = -1;
+
+	for (i = 0; i < n; i++) {
+		cols[i].results = NULL;
+		cols[i].classes = NULL;
+		ok(&cols[i].failure);
+	}
+	if (n > SF_CLIENT_COMPOSITE_QUERIES) {
+		fail(f, REMOTE_FINAL, 0, "too_many_collections", "sf: %zu collections in one "
+		    "composite call, at most %d", n, SF_CLIENT_COMPOSITE_QUERIES);
+		return -1;
+	}
+	if (n == 1)
+		/* One collection is one call either way: the plain one. */
+		return collection(c, cols[0].op, cols[0].sobject, cols[0].ext_field,
+		    cols[0].records, &cols[0].results, &cols[0].classes, f);
+	subs = json_array();
+	for (i = 0; i < n; i++) {
+		json_t *creq;
+		const char *method;
+		char *suffix, *url;
+
+		/* Input we must not send fails the call, as it does the plain one. */
+		if (collection_request(cols[i].op, cols[i].sobject, cols[i].ext_field,
+		    cols[i].records, &creq, &suffix, &method, f) == -1)
+			goto out;
+		url = xasprintf(DATA_PREFIX "%s/composite/sobjects%s", c->cfg->sf_api_version,
+		    suffix);
+		snprintf(ref, sizeof(ref), "c%zu", i);
+		json_array_append_new(subs, json_pack("{s:s,s:s,s:s,s:o}", "method", method, "url",
+		    url, "referenceId", ref, "body", creq));
+		fresh |= cols[i].op == SF_COLLECTION_CREATE;
+		free(url);
+		free(suffix);
+	}
+	/* allOrNone false: each collection stands alone, its records each on their own too. */
+	req = json_pack("{s:b,s:o}", "allOrNone", 0, "compositeRequest", subs);
+	subs = NULL;
+	body = json_dumps(req, JSON_COMPACT);
+	path = xasprintf(DATA_PREFIX "%s/composite", c->cfg->sf_api_version);
+	/* A create inside must reach Salesforce at most once (see collection). */
+	if (call(c, "POST", path, body, fresh, &resp, f) == -1)
+		goto out;
+	cr = json_object_get(resp, "compositeResponse");
+	if (!json_is_array(cr) || json_array_size(cr) != n) {
+		fail(f, REMOTE_TEMP, 200, "bad_response", "sf: composite: %zu answers for %zu "
+		    "collections", json_array_size(cr), n);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		int status;
+
+		/* Matched by referenceId: collated subrequests may answer out of order. */
+		snprintf(ref, sizeof(ref), "c%zu", i);
+		sub = NULL;
+		json_array_foreach(cr, j, sub) {
+			const char *rid = json_string_value(json_object_get(sub, "referenceId"));
+
+			if (rid != NULL && strcmp(rid, ref) == 0)
+				break;
 		}
-	return collection(c, OP_UPDATE, sobject, NULL, records, results, classes, f);
+		if (j == json_array_size(cr)) {
+			fail(&cols[i].failure, REMOTE_TEMP, 200, "bad_response",
+			    "sf: composite: no answer for %s", ref);
+			continue;
+		}
+		status = (int)json_integer_value(json_object_get(sub, "httpStatusCode"));
+		if (status >= 200 && status < 300) {
+			collection_results(json_object_get(sub, "body"),
+			    json_array_size(cols[i].records), sf_client_record_failure,
+			    &cols[i].results, &cols[i].classes, &cols[i].failure);
+			continue;
+		}
+		/* This collection alone failed (a 500 inside, a limit): classified as the same
+		 * answer to a plain call would be. */
+		classify(status, json_object_get(sub, "body"), "sf: composite collection",
+		    &cols[i].failure);
+		log_warnx("sf: event=call_failed method=POST route=composite sub=%zu object=%s "
+		    "status=%d class=%s code=%s", i, cols[i].sobject, status,
+		    remote_class_name(cols[i].failure.cls), cols[i].failure.code);
+	}
+	ok(f);
+	rc = 0;
+out:
+	json_decref(subs);
+	json_decref(req);
+	json_decref(resp);
+	free(body);
+	free(path);
+	return rc;
 }
 
 /* A record id as Salesforce writes them: 15 or 18 letters and digits (whether the checksum of

@@ -2,7 +2,7 @@
  * token on 401 INVALID_SESSION_ID, failures classified once (remote.h), the API budget from
  * Sforce-Limit-Info, and the calls olsync makes: SOQL queries (paged), /composite with up to 5
  * query subrequests, and sObject Collections (create, update by Id, upsert by external id; 200 a
- * call). */
+ * collection, up to 5 collections packed in one /composite call). */
 #ifndef OL_SF_CLIENT_H
 #define OL_SF_CLIENT_H
 
@@ -56,6 +56,33 @@ int sf_client_collection(struct sf_client *c, const char *sobject, const char *e
  * changes by "Id" (a record without one fails the call before anything is sent). */
 int sf_client_collection_update(struct sf_client *c, const char *sobject, json_t *records,
     json_t **results, enum remote_class **classes, struct remote_failure *f);
+
+/* One sObject Collections write of a packed call. */
+enum sf_collection_op {
+	SF_COLLECTION_CREATE,
+	SF_COLLECTION_UPDATE,		/* by each record's "Id" */
+	SF_COLLECTION_UPSERT,		/* on ext_field */
+};
+
+struct sf_collection {
+	enum sf_collection_op	 op;
+	const char		*sobject;
+	const char		*ext_field;	/* SF_COLLECTION_UPSERT only */
+	json_t			*records;	/* at most SF_CLIENT_COLLECTION_MAX; borrowed */
+	/* outcome when the call went through: results and classes as sf_client_collection's
+	 * (caller frees both), or failure (not REMOTE_OK) when this collection failed as a whole,
+	 * e.g. a 500 for its subrequest alone */
+	json_t			*results;
+	enum remote_class	*classes;
+	struct remote_failure	 failure;
+};
+
+/* Up to SF_CLIENT_COMPOSITE_QUERIES collections in one API call: one /composite (allOrNone
+ * false) with a collection subrequest each, or, for a single one, the plain collection call.
+ * 0 when the call went through (each collection's outcome in cols[i]); -1 with f when it did
+ * not, or when one of them cannot be sent (nothing was). */
+int sf_client_collections(struct sf_client *c, struct sf_collection *cols, size_t n,
+    struct remote_failure *f);
 
 /* sObject Collections delete: up to SF_CLIENT_COLLECTION_MAX ids (of any types), allOrNone
  * false; results and classes as sf_client_collection. A record already deleted

@@ -1,7 +1,8 @@
 /* write.c: the Salesforce writes of logged emails, exactly once and in batches: Tasks upserted on
  * OutlookMessageId__c, EmailMessages found by MessageIdentifier before any is created (in both
  * mode their Enhanced Email Task becomes the Task), their EmailMessageRelations likewise, and
- * Leads (see write.h). A record that fails fails alone. */
+ * Leads (see write.h), packed five collections of 200 to a call. A record that fails fails
+ * alone. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +31,6 @@
 #define NO_SUBJECT		"[No Subject]"	/* Salesforce's own EmailMessage.Name then */
 #define LEAD_PREFIX		"00Q"		/* a Lead id's key prefix */
 #define USER_PREFIX		"005"
-#define BY_ID			"Id"		/* collection_run: update the records by their Id */
 
 /* What a batch's calls came to: -1 is only for a batch of which no call went through. */
 struct run {
@@ -135,69 +135,96 @@ record_failure(struct remote_failure *dst, json_t *result, enum remote_class cls
 	keep_failure(dst, &f);
 }
 
-/* One sObject Collections call (at most SF_CLIENT_COLLECTION_MAX records). On success *results
- * and *classes are the client's (caller frees); on a call failure every slot gets it. */
-static int
-collection_call(struct sf_client *sf, const char *sobject, const char *ext_field,
-    json_t *records, struct slot *slots, struct run *run, json_t **results,
-    enum remote_class **classes)
+/* Writes records (any number) as sObject Collections, SF_CLIENT_COLLECTION_MAX to a
+ * collection and SF_CLIENT_COMPOSITE_QUERIES collections to a call (sf_client_collections): 1,000
+ * records are one API call. (*results)[i] is record i's result, JSON null when its call or its
+ * collection failed as a whole, which then is in its slot; (*classes)[i] its class. Each
+ * collection counts in run as the call it would be alone. Caller frees both. */
+static void
+collection_write(struct sf_client *sf, enum sf_collection_op op, const char *sobject,
+    const char *ext_field, json_t *records, struct slot *slots, struct run *run,
+    json_t **results, enum remote_class **classes)
 {
-	struct remote_failure f;
+	size_t total = json_array_size(records);
+	struct sf_collection cols[SF_CLIENT_COMPOSITE_QUERIES];
 
-	*results = NULL;
-	*classes = NULL;
-	memset(&f, 0, sizeof(f));
-	if ((ext_field != NULL && strcmp(ext_field, BY_ID) == 0 ?
-	    sf_client_collection_update(sf, sobject, records, results, classes, &f) :
-	    sf_client_collection(sf, sobject, ext_field, records, results, classes, &f)) == -1) {
-		if (run->calls_failed++ == 0)
-			run->first = f;
-		for (size_t i = 0; i < json_array_size(records); i++)
-			keep_failure(slots[i].failure, &f);
-		log_warnx("write call_failed object=%s records=%zu code=%s status=%d", sobject,
-		    json_array_size(records), f.code, f.status);
-		return -1;
+	*results = json_array();
+	*classes = xcalloc(total ? total : 1, sizeof(**classes));
+	for (size_t base = 0; base < total; ) {
+		struct remote_failure f;
+		size_t ncols = 0, first = base;
+		int rc;
+
+		memset(cols, 0, sizeof(cols));
+		for (; base < total && ncols < SF_CLIENT_COMPOSITE_QUERIES; ncols++) {
+			size_t m = total - base < SF_CLIENT_COLLECTION_MAX ? total - base :
+			    SF_CLIENT_COLLECTION_MAX;
+
+			cols[ncols].op = op;
+			cols[ncols].sobject = sobject;
+			cols[ncols].ext_field = ext_field;
+			cols[ncols].records = json_array();
+			for (size_t i = 0; i < m; i++)
+				json_array_append(cols[ncols].records,
+				    json_array_get(records, base + i));
+			base += m;
+		}
+		memset(&f, 0, sizeof(f));
+		rc = sf_client_collections(sf, cols, ncols, &f);
+		for (size_t c = 0, at = first; c < ncols; c++) {
+			size_t m = json_array_size(cols[c].records);
+			const struct remote_failure *cf = rc == -1 ? &f : &cols[c].failure;
+
+			if (cf->cls != REMOTE_OK) {
+				if (run->calls_failed++ == 0)
+					run->first = *cf;
+				for (size_t i = 0; i < m; i++) {
+					keep_failure(slots[at + i].failure, cf);
+					json_array_append_new(*results, json_null());
+				}
+				log_warnx("write call_failed object=%s records=%zu code=%s status=%d",
+				    sobject, m, cf->code, cf->status);
+			} else {
+				run->calls_ok++;
+				for (size_t i = 0; i < m; i++) {
+					json_array_append(*results,
+					    json_array_get(cols[c].results, i));
+					(*classes)[at + i] = cols[c].classes[i];
+				}
+			}
+			at += m;
+			json_decref(cols[c].records);
+			json_decref(cols[c].results);
+			free(cols[c].classes);
+		}
 	}
-	run->calls_ok++;
-	return 0;
 }
 
-/* Creates (ext_field NULL), updates (BY_ID) or upserts records, SF_CLIENT_COLLECTION_MAX to a
- * call; each outcome lands in its slot. Returns how many records landed. */
+/* collection_write, each outcome in its slot: the new record's id, or the failure. Returns
+ * how many records landed. */
 static size_t
-collection_run(struct sf_client *sf, const char *sobject, const char *ext_field,
-    json_t *records, struct slot *slots, struct run *run)
+collection_run(struct sf_client *sf, enum sf_collection_op op, const char *sobject,
+    const char *ext_field, json_t *records, struct slot *slots, struct run *run)
 {
-	size_t total = json_array_size(records), landed = 0;
+	json_t *results, *r;
+	enum remote_class *classes;
+	size_t landed = 0, i;
 
-	for (size_t base = 0; base < total; base += SF_CLIENT_COLLECTION_MAX) {
-		size_t m = total - base;
-		json_t *chunk = json_array(), *results;
-		enum remote_class *classes;
+	collection_write(sf, op, sobject, ext_field, records, slots, run, &results, &classes);
+	json_array_foreach(results, i, r) {
+		const char *id = json_string_value(json_object_get(r, "id"));
 
-		if (m > SF_CLIENT_COLLECTION_MAX)
-			m = SF_CLIENT_COLLECTION_MAX;
-		for (size_t i = 0; i < m; i++)
-			json_array_append(chunk, json_array_get(records, base + i));
-		if (collection_call(sf, sobject, ext_field, chunk, slots + base, run, &results,
-		    &classes) == 0) {
-			for (size_t i = 0; i < m; i++) {
-				json_t *r = json_array_get(results, i);
-				const char *id = json_string_value(json_object_get(r, "id"));
-
-				if (json_is_true(json_object_get(r, "success")) && id != NULL) {
-					if (slots[base + i].id != NULL)
-						snprintf(slots[base + i].id, MATCH_ID_LEN + 1, "%s",
-						    id);
-					landed++;
-				} else
-					record_failure(slots[base + i].failure, r, classes[i]);
-			}
-			json_decref(results);
-			free(classes);
-		}
-		json_decref(chunk);
+		if (json_is_null(r))
+			continue;
+		if (json_is_true(json_object_get(r, "success")) && id != NULL) {
+			if (slots[i].id != NULL)
+				snprintf(slots[i].id, MATCH_ID_LEN + 1, "%s", id);
+			landed++;
+		} else
+			record_failure(slots[i].failure, r, classes[i]);
 	}
+	json_decref(results);
+	free(classes);
 	return landed;
 }
 
@@ -262,72 +289,70 @@ subtype_refused(json_t *result)
 	return 0;
 }
 
-/* Task mode: one upsert per 200 emails; emails whose Task existed take one more call. */
+/* Task mode: one upsert of every email, five collections of 200 to a call; emails whose Task
+ * existed take one more. */
 static void
 write_tasks(struct sf_client *sf, const struct config *cfg, struct write_activity *items,
     size_t n, struct run *run)
 {
 	struct tz *z = NULL;
-	size_t *idx = xcalloc(n ? n : 1, sizeof(*idx)), landed = 0, again = 0;
+	size_t *idx = xcalloc(n ? n : 1, sizeof(*idx)), landed = 0, m = 0, nretry = 0;
 	struct slot *slots = xcalloc(n ? n : 1, sizeof(*slots));
+	struct slot *rslots = xcalloc(n ? n : 1, sizeof(*rslots));
+	json_t *recs = json_array(), *retry = json_array(), *results = NULL, *r;
+	enum remote_class *classes = NULL;
+	size_t i;
 
 	/* Read afresh per batch (not tz_load's cache): a tzdata update reaches a daemon that runs
 	 * for months without a restart. */
 	if (cfg->activity_timezone != NULL && strcmp(cfg->activity_timezone, "UTC") != 0 &&
 	    (z = tz_open(cfg->activity_timezone, NULL, 0)) == NULL)
 		log_warnx("write timezone_unreadable tz=%s fallback=UTC", cfg->activity_timezone);
-	for (size_t base = 0; base < n; ) {
-		json_t *recs = json_array(), *retry = json_array(), *results;
-		enum remote_class *classes;
-		size_t m = 0, nretry = 0;
+	for (i = 0; i < n; i++) {
+		struct write_activity *a = &items[i];
 
-		for (; base < n && m < SF_CLIENT_COLLECTION_MAX; base++) {
-			struct write_activity *a = &items[base];
-
-			if (!present(a->ext_id)) {
-				local_failure(&a->failure, "no external id for the Task");
-				continue;
-			}
-			idx[m] = base;
-			slots[m].failure = &a->failure;
-			slots[m].id = a->task_id;
-			json_array_append_new(recs, task_record(a, z));
-			m++;
+		if (!present(a->ext_id)) {
+			local_failure(&a->failure, "no external id for the Task");
+			continue;
 		}
-		if (m > 0 && collection_call(sf, "Task", "OutlookMessageId__c", recs, slots, run,
-		    &results, &classes) == 0) {
-			for (size_t i = 0; i < m; i++) {
-				json_t *r = json_array_get(results, i), *rec;
-				const char *id = json_string_value(json_object_get(r, "id"));
-
-				if (json_is_true(json_object_get(r, "success")) && id != NULL) {
-					snprintf(items[idx[i]].task_id, MATCH_ID_LEN + 1, "%s", id);
-					landed++;
-				} else if (subtype_refused(r)) {
-					rec = json_array_get(recs, i);
-					json_object_del(rec, "TaskSubtype");
-					json_array_append(retry, rec);
-					slots[nretry].failure = &items[idx[i]].failure;
-					slots[nretry].id = items[idx[i]].task_id;
-					nretry++;
-				} else
-					record_failure(&items[idx[i]].failure, r, classes[i]);
-			}
-			json_decref(results);
-			free(classes);
-		}
-		if (nretry > 0) {
-			again += nretry;
-			landed += collection_run(sf, "Task", "OutlookMessageId__c", retry, slots,
-			    run);
-		}
-		json_decref(recs);
-		json_decref(retry);
+		idx[m] = i;
+		slots[m].failure = &a->failure;
+		slots[m].id = a->task_id;
+		json_array_append_new(recs, task_record(a, z));
+		m++;
 	}
-	log_info("write tasks emails=%zu landed=%zu existed=%zu", n, landed, again);
+	if (m > 0)
+		collection_write(sf, SF_COLLECTION_UPSERT, "Task", "OutlookMessageId__c", recs,
+		    slots, run, &results, &classes);
+	json_array_foreach(results, i, r) {
+		const char *id = json_string_value(json_object_get(r, "id"));
+
+		if (json_is_null(r))
+			continue;
+		if (json_is_true(json_object_get(r, "success")) && id != NULL) {
+			snprintf(items[idx[i]].task_id, MATCH_ID_LEN + 1, "%s", id);
+			landed++;
+		} else if (subtype_refused(r)) {
+			json_t *rec = json_array_get(recs, i);
+
+			json_object_del(rec, "TaskSubtype");
+			json_array_append(retry, rec);
+			rslots[nretry++] = slots[i];
+		} else
+			record_failure(&items[idx[i]].failure, r, classes[i]);
+	}
+	if (nretry > 0)
+		landed += collection_run(sf, SF_COLLECTION_UPSERT, "Task", "OutlookMessageId__c",
+		    retry, rslots, run);
+	log_info("write tasks emails=%zu landed=%zu existed=%zu", n, landed, nretry);
+	json_decref(results);
+	free(classes);
+	json_decref(recs);
+	json_decref(retry);
 	tz_free(z);
 	free(idx);
 	free(slots);
+	free(rslots);
 }
 
 /* The identifiers an EmailMessage is found by; cut where Salesforce cuts the field, so the
@@ -456,7 +481,8 @@ write_relations(struct sf_client *sf, struct write_activity *items, size_t n,
 		k++;
 	}
 	if (k > 0)
-		landed = collection_run(sf, "EmailMessageRelation", NULL, recs, slots, run);
+		landed = collection_run(sf, SF_COLLECTION_CREATE, "EmailMessageRelation", NULL,
+		    recs, slots, run);
 	log_info("write relations wanted=%zu created=%zu existed=%zu", nwant,
 	    landed, nwant - k);
 out:
@@ -535,7 +561,8 @@ write_email_messages(struct sf_client *sf, struct write_activity *items, size_t 
 		k++;
 	}
 	if (k > 0)
-		landed = collection_run(sf, "EmailMessage", NULL, recs, slots, run);
+		landed = collection_run(sf, SF_COLLECTION_CREATE, "EmailMessage", NULL, recs,
+		    slots, run);
 	for (size_t i = 0; i < n; i++)
 		if (mid[i] != NULL && !existed[i] && dup[i] != i) {
 			memcpy(items[i].email_message_id, items[dup[i]].email_message_id,
@@ -694,7 +721,8 @@ write_both(struct sf_client *sf, const struct config *cfg, struct write_activity
 		}
 	}
 	if (k > 0)
-		stamped = collection_run(sf, "Task", BY_ID, recs, slots, run);
+		stamped = collection_run(sf, SF_COLLECTION_UPDATE, "Task", NULL, recs, slots,
+		    run);
 	for (size_t i = 0; i < n; i++)
 		if (same[i] != i) {
 			memcpy(items[i].task_id, items[same[i]].task_id, MATCH_ID_LEN + 1);
@@ -810,7 +838,7 @@ write_leads(struct sf_client *sf, const struct config *cfg, struct write_lead *l
 		free(desc);
 	}
 	if (k > 0)
-		landed = collection_run(sf, "Lead", NULL, recs, slots, &run);
+		landed = collection_run(sf, SF_COLLECTION_CREATE, "Lead", NULL, recs, slots, &run);
 	log_info("write leads senders=%zu created=%zu", n, landed);
 	json_decref(recs);
 	free(slots);

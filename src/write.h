@@ -1,7 +1,8 @@
 /* write.h: the Salesforce writes, exactly once and in batches: Tasks upserted on
  * OutlookMessageId__c (the digest of the normalized internetMessageId), EmailMessages with their
- * EmailMessageRelations (also idempotent), and Leads for unknown senders. Each batch is one
- * sObject Collections call per 200 records; a record that fails fails alone. */
+ * EmailMessageRelations (also idempotent), and Leads for unknown senders. Records go 200 to an
+ * sObject Collections write and five of those to a /composite call (1,000 Tasks: one API call);
+ * a record that fails fails alone, and a collection that fails as a whole fails its records. */
 #ifndef OL_WRITE_H
 #define OL_WRITE_H
 

@@ -537,6 +537,53 @@ test_write_tasks_once(void **state)
 	free(long_subject);
 }
 
+/* 1,000 Tasks are one call (five collections in one /composite), each result back on its own
+ * email; the same 1,000 again (every Task existed, so TaskSubtype is refused) take one more. */
+static void
+test_write_tasks_packed(void **state)
+{
+	enum { N = 1000 };
+	char (*ext)[NORMALIZE_DIGEST_LEN + 1] = xcalloc(N, sizeof(*ext));
+	char (*first)[MATCH_ID_LEN + 1] = xcalloc(N, sizeof(*first));
+	struct write_activity *items = xcalloc(N, sizeof(*items));
+	struct remote_failure f;
+	json_t *tasks;
+	long before;
+
+	(void)state;
+	for (size_t i = 0; i < N; i++) {
+		char id[64];
+
+		snprintf(id, sizeof(id), "packed-%zu@mw.example", i);
+		digest_of(id, ext[i]);
+		items[i].ext_id = ext[i];
+		items[i].subject = "Packed";
+		items[i].when = 1714600800;
+		items[i].who_id = key("ann");
+	}
+	for (int run = 0; run < 2; run++) {
+		before = api_calls();
+		assert_int_equal(write_activities(sf, &cfg, items, N, &f), 0);
+		assert_int_equal(api_calls() - before, run == 0 ? 1 : 2);
+		for (size_t i = 0; i < N; i++) {
+			assert_int_equal(items[i].failure.cls, REMOTE_OK);
+			assert_int_equal(strlen(items[i].task_id), 18);
+			if (run == 0)
+				memcpy(first[i], items[i].task_id, sizeof(first[i]));
+			else
+				assert_string_equal(items[i].task_id, first[i]);
+		}
+	}
+	tasks = records("Task");
+	for (size_t i = 0; i < N; i += 97)
+		assert_string_equal(json_string_value(json_object_get(record_by(tasks,
+		    "OutlookMessageId__c", ext[i]), "Id")), first[i]);
+	json_decref(tasks);
+	free(ext);
+	free(first);
+	free(items);
+}
+
 /* 200 Tasks are one call; the 201st makes a second. */
 static void
 test_write_tasks_budget(void **state)
@@ -992,6 +1039,7 @@ main(void)
 		cmocka_unit_test_setup(test_match_users, before_each),
 		cmocka_unit_test_setup(test_write_tasks_once, before_each),
 		cmocka_unit_test_setup(test_write_tasks_budget, before_each),
+		cmocka_unit_test_setup(test_write_tasks_packed, before_each),
 		cmocka_unit_test_setup(test_write_task_dates, before_each),
 		cmocka_unit_test_setup(test_write_email_messages_once, before_each),
 		cmocka_unit_test_setup(test_write_both, before_each),
