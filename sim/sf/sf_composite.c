@@ -18,6 +18,7 @@
 #include "db.h"
 #include "form.h"
 #include "log.h"
+#include "sf_control.h"
 #include "sf_dml.h"
 #include "sf_id.h"
 #include "xmalloc.h"
@@ -172,8 +173,25 @@ run_sub(struct sf_sim *sim, const struct sf_call *parent, const char *method, co
 		input_error(r, "The API version of a subrequest must be between %d.0 and the "
 		    "version of the request, %s: %s", min_major, parent->version, url);
 	} else {
+		struct sf_fault fault;
+		int faulted = sf_control_subfault_take(sim, method, path, &fault);
+
 		r->api_calls = 1;
-		sf_sim_call(sim, &sub, r);
+		if (!faulted || fault.after_commit)
+			sf_sim_call(sim, &sub, r);
+		if (faulted) {
+			/* This subrequest alone answers the scripted error (after doing its work
+			 * with after_commit); the others of the request run as they would. */
+			struct sf_error err;
+
+			sf_reply_free(r);
+			memset(r, 0, sizeof(*r));
+			r->api_calls = 1;
+			sf_error_set(&err, fault.status, fault.error_code[0] ? fault.error_code :
+			    "UNKNOWN_EXCEPTION", "%s", fault.message[0] ? fault.message :
+			    "An unexpected error occurred.");
+			sf_reply_error(r, &err);
+		}
 	}
 	form_free(params, nparams);
 	free(path);

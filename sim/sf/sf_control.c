@@ -759,7 +759,7 @@ fault_parse(struct sf_sim *sim, json_t *body, char *method, size_t methodlen, co
 {
 	static const char *const keys[] = {
 		"method", "path", "count", "status", "errorCode", "message", "html", "delay_ms",
-		"drop", "after_commit",
+		"drop", "after_commit", "subrequest",
 	};
 	json_t *v;
 	const char *key, *code, *msg;
@@ -782,8 +782,13 @@ fault_parse(struct sf_sim *sim, json_t *body, char *method, size_t methodlen, co
 	    sim_control_long(body, "delay_ms", 0, MAX_DELAY_MS, 0, &f->delay_ms, err, errlen) < 0 ||
 	    sim_control_bool(body, "html", &f->html, err, errlen) < 0 ||
 	    sim_control_bool(body, "drop", &f->drop, err, errlen) < 0 ||
-	    sim_control_bool(body, "after_commit", &f->after_commit, err, errlen) < 0)
+	    sim_control_bool(body, "after_commit", &f->after_commit, err, errlen) < 0 ||
+	    sim_control_bool(body, "subrequest", &f->subrequest, err, errlen) < 0)
 		return -1;
+	/* A subrequest has no connection or page of its own: only its answer can fail. */
+	if (f->subrequest && (f->drop || f->html || f->delay_ms > 0))
+		return err_set(err, errlen, "a subrequest fault takes a status, not drop, html or "
+		    "delay_ms");
 	v = json_object_get(body, "errorCode");
 	code = json_string_value(v);
 	if (v != NULL && !json_is_null(v) && (code == NULL || *code == '\0' ||
@@ -830,6 +835,7 @@ fault_json(const struct sf_fault *f)
 	json_object_set_new(o, "delay_ms", json_integer(f->delay_ms));
 	json_object_set_new(o, "drop", json_boolean(f->drop));
 	json_object_set_new(o, "after_commit", json_boolean(f->after_commit));
+	json_object_set_new(o, "subrequest", json_boolean(f->subrequest));
 	return o;
 }
 
@@ -852,6 +858,7 @@ fault_from_json(const char *spec, struct sf_fault *f)
 	f->delay_ms = (long)json_integer_value(json_object_get(o, "delay_ms"));
 	f->drop = json_is_true(json_object_get(o, "drop"));
 	f->after_commit = json_is_true(json_object_get(o, "after_commit"));
+	f->subrequest = json_is_true(json_object_get(o, "subrequest"));
 	json_decref(o);
 }
 
@@ -865,21 +872,35 @@ spec_json(const char *spec)
 	return fault_json(&f);
 }
 
-int
-sf_control_fault_take(struct sf_sim *sim, const char *method, const char *path,
+static int
+fault_take(struct sf_sim *sim, const char *table, const char *method, const char *path,
     struct sf_fault *out)
 {
 	long long id;
-	char *spec = sim_fault_take(sim->store.db, "sim_fault", method, path, &id);
+	char *spec = sim_fault_take(sim->store.db, table, method, path, &id);
 
 	if (spec == NULL)
 		return 0;
 	fault_from_json(spec, out);
 	free(spec);
 	log_info("control: fault taken id=%lld method=%s path=%s status=%d drop=%d delay_ms=%ld "
-	    "after_commit=%d", id, method, path, out->status, out->drop, out->delay_ms,
-	    out->after_commit);
+	    "after_commit=%d subrequest=%d", id, method, path, out->status, out->drop,
+	    out->delay_ms, out->after_commit, out->subrequest);
 	return 1;
+}
+
+int
+sf_control_fault_take(struct sf_sim *sim, const char *method, const char *path,
+    struct sf_fault *out)
+{
+	return fault_take(sim, "sim_fault", method, path, out);
+}
+
+int
+sf_control_subfault_take(struct sf_sim *sim, const char *method, const char *path,
+    struct sf_fault *out)
+{
+	return fault_take(sim, "sim_subfault", method, path, out);
 }
 
 /* ---- handlers ---- */
@@ -1047,7 +1068,8 @@ h_faults_add(struct ctl *c)
 		return;
 	}
 	spec = fault_json(&f);
-	id = sim_fault_add(c->sim->store.db, "sim_fault", method, path, count, spec, err,
+	id = sim_fault_add(c->sim->store.db, f.subrequest ? "sim_subfault" : "sim_fault", method,
+	    path, count, spec, err,
 	    sizeof(err));
 	if (id < 0) {
 		sim_control_error(c->resp, 500, "cannot store the fault: %s", err);
@@ -1064,14 +1086,30 @@ h_faults_add(struct ctl *c)
 static void
 h_faults_list(struct ctl *c)
 {
-	httpd_respond_json(c->resp, 200, json_pack("{s:o}", "faults",
-	    sim_fault_list(c->sim->store.db, "sim_fault", spec_json)));
+	json_t *all = sim_fault_list(c->sim->store.db, "sim_fault", spec_json);
+	json_t *sub = sim_fault_list(c->sim->store.db, "sim_subfault", spec_json);
+
+	json_array_extend(all, sub);
+	json_decref(sub);
+	httpd_respond_json(c->resp, 200, json_pack("{s:o}", "faults", all));
 }
 
 static void
 h_faults_clear(struct ctl *c)
 {
-	sim_fault_clear(c->sim->store.db, "sim_fault", c->resp);
+	static const char *const tables[] = { "sim_fault", "sim_subfault" };
+	json_int_t n = 0;
+	char sql[64], err[256];
+
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		snprintf(sql, sizeof(sql), "DELETE FROM %s", tables[i]);
+		if (db_exec(c->sim->store.db, sql, err, sizeof(err)) < 0) {
+			sim_control_error(c->resp, 500, "cannot clear faults: %s", err);
+			return;
+		}
+		n += (json_int_t)sqlite3_changes(c->sim->store.db);
+	}
+	httpd_respond_json(c->resp, 200, json_pack("{s:I}", "cleared", n));
 }
 
 /* The settings POST /_sim/config accepts, with their ranges. */

@@ -16,6 +16,8 @@ struct sf_fault {
 	long delay_ms;			/* wait this long before answering (or before dropping) */
 	int drop;			/* close the connection without answering */
 	int after_commit;		/* run the request for real, then drop/fail the answer */
+	int subrequest;			/* for a subrequest of /composite, /composite/batch or a
+					 * graph, not for a request: the subrequest alone fails */
 };
 
 /* Handles every /_sim/ request. Called with sim->lock held. */
@@ -24,6 +26,10 @@ void sf_control_handle(struct sf_sim *sim, struct httpd_request *req, struct htt
 /* Takes (decrements) the first scripted fault matching method and path, if any: 1 and *out
  * filled, or 0. Called with sim->lock held. */
 int sf_control_fault_take(struct sf_sim *sim, const char *method, const char *path,
+    struct sf_fault *out);
+
+/* The same for a subrequest (method and path of its url): faults scripted with "subrequest". */
+int sf_control_subfault_take(struct sf_sim *sim, const char *method, const char *path,
     struct sf_fault *out);
 
 /* Seeds records from {"User":[{...}], "Contact":[...], "ConnectedApp":[...]} (records may carry a

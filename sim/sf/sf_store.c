@@ -33,6 +33,10 @@ static const char *const migrations[] = {
 	"CREATE TABLE sim_fault (id INTEGER PRIMARY KEY, method TEXT, path_prefix TEXT NOT NULL,"
 	"  remaining INTEGER NOT NULL, spec TEXT NOT NULL);"
 	"CREATE TABLE sim_setting (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+	/* Faults for the subrequests of the composite family, apart: one matching a path would
+	 * otherwise be taken by the composite request around it first. */
+	"CREATE TABLE sim_subfault (id INTEGER PRIMARY KEY, method TEXT,"
+	"  path_prefix TEXT NOT NULL, remaining INTEGER NOT NULL, spec TEXT NOT NULL);",
 };
 
 static const char *
@@ -172,7 +176,8 @@ sf_store_reset(struct sf_store *st)
 
 	if (db_exec(st->db, "DELETE FROM sim_seq; DELETE FROM sim_app; DELETE FROM sim_token; "
 	    "DELETE FROM sim_refresh; DELETE FROM sim_api_usage; DELETE FROM sim_route_stats; "
-	    "DELETE FROM sim_locator; DELETE FROM sim_fault; DELETE FROM sim_setting;",
+	    "DELETE FROM sim_locator; DELETE FROM sim_fault; DELETE FROM sim_subfault; "
+	    "DELETE FROM sim_setting;",
 	    err, sizeof(err)) < 0) {
 		log_warnx("store: reset failed reason=\"%s\"", err);
 		return -1;

@@ -838,6 +838,44 @@ test_collections_inside_composite(void **state)
 	assert_int_equal(query_count("SELECT Id FROM Account WHERE Name LIKE 'Nested%'"), 0);
 }
 
+/* A subrequest fault: the matching subrequest alone answers it, inside the composite; the
+ * composite itself and a plain request to the same path do not take it. */
+static void
+test_subrequest_fault(void **state)
+{
+	json_t *res, *e, *faults;
+
+	(void)state;
+	assert_int_equal(request("POST", "/_sim/faults", "{\"method\":\"POST\",\"path\":\""
+	    V "/composite/sobjects\",\"subrequest\":true,\"errorCode\":\"UNKNOWN_EXCEPTION\"}",
+	    NULL, NULL, 0), 200);
+	assert_int_equal(request("POST", "/_sim/faults", "{\"path\":\"/\",\"subrequest\":true,"
+	    "\"drop\":true}", &e, NULL, 0), 400);	/* a subrequest has no connection */
+	json_decref(e);
+	/* Not taken by a plain collection call to the same path. */
+	res = call_json("POST", V "/composite/sobjects", json_pack("{s:b,s:[o]}", "allOrNone", 0,
+	    "records", account_rec("Subfault Plain")), 200);
+	assert_true(json_is_true(json_object_get(json_array_get(res, 0), "success")));
+	json_decref(res);
+	res = call_json("POST", V "/composite", json_pack("{s:b,s:[o,o]}", "allOrNone", 0,
+	    "compositeRequest",
+	    sub("POST", V "/composite/sobjects", "first", json_pack("{s:b,s:[o]}", "allOrNone", 0,
+	    "records", account_rec("Subfault One"))),
+	    sub("POST", V "/composite/sobjects", "second", json_pack("{s:b,s:[o]}", "allOrNone",
+	    0, "records", account_rec("Subfault Two")))), 200);
+	e = entry(res, 0, "first", 500);
+	assert_error(json_object_get(e, "body"), "UNKNOWN_EXCEPTION");
+	e = entry(res, 1, "second", 200);
+	assert_true(json_is_true(json_object_get(json_array_get(json_object_get(e, "body"), 0),
+	    "success")));
+	json_decref(res);
+	assert_int_equal(query_count("SELECT Id FROM Account WHERE Name LIKE 'Subfault%'"), 2);
+	assert_int_equal(query_count("SELECT Id FROM Account WHERE Name = 'Subfault One'"), 0);
+	assert_int_equal(request("GET", "/_sim/faults", NULL, &faults, NULL, 0), 200);
+	assert_int_equal(json_array_size(json_object_get(faults, "faults")), 0);
+	json_decref(faults);
+}
+
 /*
  * /composite/batch
  */
@@ -1055,6 +1093,7 @@ main(void)
 		cmocka_unit_test(test_collections_retrieve),
 		cmocka_unit_test(test_collections_methods),
 		cmocka_unit_test(test_collections_inside_composite),
+		cmocka_unit_test(test_subrequest_fault),
 		cmocka_unit_test(test_batch),
 		cmocka_unit_test(test_batch_commits_each_and_rules),
 		cmocka_unit_test(test_graph),
