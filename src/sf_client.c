@@ -566,14 +566,57 @@ sf_client_query(struct sf_client *c, const char *soql, json_t **records,
 	return 0;
 }
 
+/* Sends subs (stolen) as one /composite call, allOrNone false, and checks that it answered
+ * once per subrequest. The compositeResponse array (borrowed from *resp, which the caller
+ * decrefs), or NULL with f. fresh: see exchange. what names the subrequests in messages. */
+static json_t *
+composite_post(struct sf_client *c, json_t *subs, int fresh, const char *what, json_t **resp,
+    struct remote_failure *f)
+{
+	size_t n = json_array_size(subs);
+	json_t *req = json_pack("{s:b,s:o}", "allOrNone", 0, "compositeRequest", subs), *cr;
+	char *body = json_dumps(req, JSON_COMPACT);
+	char *path = xasprintf(DATA_PREFIX "%s/composite", c->cfg->sf_api_version);
+
+	cr = NULL;
+	json_decref(req);
+	if (call(c, "POST", path, body, fresh, resp, f) == 0) {
+		cr = json_object_get(*resp, "compositeResponse");
+		if (!json_is_array(cr) || json_array_size(cr) != n) {
+			fail(f, REMOTE_TEMP, 200, "bad_response", "sf: composite: %zu answers for "
+			    "%zu %s", json_array_size(cr), n, what);
+			cr = NULL;
+		}
+	}
+	free(body);
+	free(path);
+	return cr;
+}
+
+/* The answer to subrequest ref in cr (borrowed), or NULL: matched by referenceId, as collated
+ * subrequests may answer out of order. */
+static json_t *
+composite_answer(json_t *cr, const char *ref)
+{
+	json_t *sub;
+	size_t j;
+
+	json_array_foreach(cr, j, sub) {
+		const char *rid = json_string_value(json_object_get(sub, "referenceId"));
+
+		if (rid != NULL && strcmp(rid, ref) == 0)
+			return sub;
+	}
+	return NULL;
+}
+
 int
 sf_client_queries(struct sf_client *c, const char *const *soqls, size_t n, json_t **results,
     struct remote_failure *f)
 {
-	json_t *req = NULL, *subs, *resp = NULL, *acc = NULL, *cr, *sub, *records;
-	char ref[16], *body = NULL, *path = NULL;
-	const char *rid;
-	size_t i, j;
+	json_t *subs, *resp = NULL, *acc = NULL, *cr, *sub, *records;
+	char ref[16];
+	size_t i;
 	int status, rc = -1;
 
 	*results = NULL;
@@ -594,28 +637,11 @@ sf_client_queries(struct sf_client *c, const char *const *soqls, size_t n, json_
 		    "referenceId", ref));
 		free(qp);
 	}
-	req = json_pack("{s:b,s:o}", "allOrNone", 0, "compositeRequest", subs);
-	body = json_dumps(req, JSON_COMPACT);
-	path = xasprintf(DATA_PREFIX "%s/composite", c->cfg->sf_api_version);
-	if (call(c, "POST", path, body, 0, &resp, f) == -1)
+	if ((cr = composite_post(c, subs, 0, "queries", &resp, f)) == NULL)
 		goto out;
-	cr = json_object_get(resp, "compositeResponse");
-	if (!json_is_array(cr) || json_array_size(cr) != n) {
-		fail(f, REMOTE_TEMP, 200, "bad_response", "sf: composite: %zu answers for %zu "
-		    "queries", json_array_size(cr), n);
-		goto out;
-	}
 	for (i = 0; i < n; i++) {
-		/* Matched by referenceId: collated subrequests may answer out of order. */
 		snprintf(ref, sizeof(ref), "q%zu", i);
-		sub = NULL;
-		json_array_foreach(cr, j, sub) {
-			rid = json_string_value(json_object_get(sub, "referenceId"));
-			if (rid != NULL && strcmp(rid, ref) == 0)
-				break;
-			sub = NULL;
-		}
-		if (sub == NULL) {
+		if ((sub = composite_answer(cr, ref)) == NULL) {
 			fail(f, REMOTE_TEMP, 200, "bad_response", "sf: composite: no answer for %s",
 			    ref);
 			goto out;
@@ -645,10 +671,7 @@ done:
 	rc = 0;
 out:
 	json_decref(acc);
-	json_decref(req);
 	json_decref(resp);
-	free(body);
-	free(path);
 	return rc;
 }
 
@@ -879,9 +902,9 @@ int
 sf_client_collections(struct sf_client *c, struct sf_collection *cols, size_t n,
     struct remote_failure *f)
 {
-	json_t *subs = NULL, *req = NULL, *resp = NULL, *cr, *sub;
-	char ref[16], *body = NULL, *path = NULL;
-	size_t i, j;
+	json_t *subs = NULL, *resp = NULL, *cr, *sub;
+	char ref[16];
+	size_t i;
 	int fresh = 0, rc = -1;
 
 	for (i = 0; i < n; i++) {
@@ -917,33 +940,17 @@ sf_client_collections(struct sf_client *c, struct sf_collection *cols, size_t n,
 		free(url);
 		free(suffix);
 	}
-	/* allOrNone false: each collection stands alone, its records each on their own too. */
-	req = json_pack("{s:b,s:o}", "allOrNone", 0, "compositeRequest", subs);
+	/* allOrNone false: each collection stands alone, its records each on their own too. A
+	 * create inside must reach Salesforce at most once (see collection). */
+	cr = composite_post(c, subs, fresh, "collections", &resp, f);
 	subs = NULL;
-	body = json_dumps(req, JSON_COMPACT);
-	path = xasprintf(DATA_PREFIX "%s/composite", c->cfg->sf_api_version);
-	/* A create inside must reach Salesforce at most once (see collection). */
-	if (call(c, "POST", path, body, fresh, &resp, f) == -1)
+	if (cr == NULL)
 		goto out;
-	cr = json_object_get(resp, "compositeResponse");
-	if (!json_is_array(cr) || json_array_size(cr) != n) {
-		fail(f, REMOTE_TEMP, 200, "bad_response", "sf: composite: %zu answers for %zu "
-		    "collections", json_array_size(cr), n);
-		goto out;
-	}
 	for (i = 0; i < n; i++) {
 		int status;
 
-		/* Matched by referenceId: collated subrequests may answer out of order. */
 		snprintf(ref, sizeof(ref), "c%zu", i);
-		sub = NULL;
-		json_array_foreach(cr, j, sub) {
-			const char *rid = json_string_value(json_object_get(sub, "referenceId"));
-
-			if (rid != NULL && strcmp(rid, ref) == 0)
-				break;
-		}
-		if (j == json_array_size(cr)) {
+		if ((sub = composite_answer(cr, ref)) == NULL) {
 			fail(&cols[i].failure, REMOTE_TEMP, 200, "bad_response",
 			    "sf: composite: no answer for %s", ref);
 			continue;
@@ -967,10 +974,7 @@ sf_client_collections(struct sf_client *c, struct sf_collection *cols, size_t n,
 	rc = 0;
 out:
 	json_decref(subs);
-	json_decref(req);
 	json_decref(resp);
-	free(body);
-	free(path);
 	return rc;
 }
 

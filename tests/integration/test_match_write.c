@@ -537,30 +537,42 @@ test_write_tasks_once(void **state)
 	free(long_subject);
 }
 
+/* n Tasks to write, on who, for the mails "<prefix>-<i>@mw.example"; (*ext)[i] holds each one's
+ * digest (both arrays the caller's to free). */
+static struct write_activity *
+bulk_items(const char *prefix, const char *subject, const char *who, size_t n,
+    char (**ext)[NORMALIZE_DIGEST_LEN + 1])
+{
+	struct write_activity *items = xcalloc(n, sizeof(*items));
+
+	*ext = xcalloc(n, sizeof(**ext));
+	for (size_t i = 0; i < n; i++) {
+		char id[64];
+
+		snprintf(id, sizeof(id), "%s-%zu@mw.example", prefix, i);
+		digest_of(id, (*ext)[i]);
+		items[i].ext_id = (*ext)[i];
+		items[i].subject = subject;
+		items[i].when = 1714600800;
+		items[i].who_id = key(who);
+	}
+	return items;
+}
+
 /* 1,000 Tasks are one call (five collections in one /composite), each result back on its own
  * email; the same 1,000 again (every Task existed, so TaskSubtype is refused) take one more. */
 static void
 test_write_tasks_packed(void **state)
 {
 	enum { N = 1000 };
-	char (*ext)[NORMALIZE_DIGEST_LEN + 1] = xcalloc(N, sizeof(*ext));
+	char (*ext)[NORMALIZE_DIGEST_LEN + 1];
 	char (*first)[MATCH_ID_LEN + 1] = xcalloc(N, sizeof(*first));
-	struct write_activity *items = xcalloc(N, sizeof(*items));
+	struct write_activity *items = bulk_items("packed", "Packed", "ann", N, &ext);
 	struct remote_failure f;
 	json_t *tasks;
 	long before;
 
 	(void)state;
-	for (size_t i = 0; i < N; i++) {
-		char id[64];
-
-		snprintf(id, sizeof(id), "packed-%zu@mw.example", i);
-		digest_of(id, ext[i]);
-		items[i].ext_id = ext[i];
-		items[i].subject = "Packed";
-		items[i].when = 1714600800;
-		items[i].who_id = key("ann");
-	}
 	for (int run = 0; run < 2; run++) {
 		before = api_calls();
 		assert_int_equal(write_activities(sf, &cfg, items, N, &f), 0);
@@ -589,22 +601,12 @@ static void
 test_write_tasks_budget(void **state)
 {
 	enum { N = 201 };
-	char (*ext)[NORMALIZE_DIGEST_LEN + 1] = xcalloc(N, sizeof(*ext));
-	struct write_activity *items = xcalloc(N, sizeof(*items));
+	char (*ext)[NORMALIZE_DIGEST_LEN + 1];
+	struct write_activity *items = bulk_items("bulk", "Bulk", "bob", N, &ext);
 	struct remote_failure f;
 	long before;
 
 	(void)state;
-	for (size_t i = 0; i < N; i++) {
-		char id[64];
-
-		snprintf(id, sizeof(id), "bulk-%zu@mw.example", i);
-		digest_of(id, ext[i]);
-		items[i].ext_id = ext[i];
-		items[i].subject = "Bulk";
-		items[i].when = 1714600800;
-		items[i].who_id = key("bob");
-	}
 	before = api_calls();
 	assert_int_equal(write_activities(sf, &cfg, items, 200, &f), 0);
 	assert_int_equal(api_calls() - before, 1);
