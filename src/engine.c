@@ -416,11 +416,19 @@ want_user(json_t *need, json_t *users, const char *address, int64_t now)
 	json_object_set_new(need, address, json_true());
 }
 
+/* Before matching: an inbound email from an address no Contact or Lead may have. */
+static int
+maybe_lead(const struct engine *e, const struct item *it)
+{
+	return it->le.dir == LEDGER_INBOUND && it->from != NULL && e->cfg->create_leads &&
+	    !it->automated;
+}
+
 /* The Users the live items need and the cache lacks: each owner mailbox, and, for an item that
- * wants a Lead (or may: maybe_lead, before matching), the Lead owner configured for its
+ * wants a Lead (before matching: that may, maybe_lead), the Lead owner configured for its
  * mailbox and the round-robin pool. */
 static json_t *
-users_needed(struct batch *b, int (*lead)(const struct engine *, const struct item *))
+users_needed(struct batch *b, int before_match)
 {
 	struct engine *e = b->e;
 	const struct config *cfg = e->cfg;
@@ -431,7 +439,7 @@ users_needed(struct batch *b, int (*lead)(const struct engine *, const struct it
 		if (!b->it[i].live)
 			continue;
 		want_user(need, e->users, b->it[i].mailbox, b->now);
-		if (lead(e, &b->it[i])) {
+		if (before_match ? maybe_lead(e, &b->it[i]) : b->it[i].want_lead) {
 			want_user(need, e->users, config_lead_owner(cfg, b->it[i].mailbox), b->now);
 			leads = 1;
 		}
@@ -439,21 +447,6 @@ users_needed(struct batch *b, int (*lead)(const struct engine *, const struct it
 	for (size_t i = 0; i < cfg->lead_owner_pool.n && leads; i++)
 		want_user(need, e->users, cfg->lead_owner_pool.v[i], b->now);
 	return need;
-}
-
-static int
-wants_lead_now(const struct engine *e, const struct item *it)
-{
-	(void)e;
-	return it->want_lead;
-}
-
-/* Before matching: an inbound email from an address no Contact or Lead may have. */
-static int
-maybe_lead(const struct engine *e, const struct item *it)
-{
-	return it->le.dir == LEDGER_INBOUND && it->from != NULL && e->cfg->create_leads &&
-	    !it->automated;
 }
 
 /* need's addresses as an array borrowed from need (caller frees the array). */
@@ -485,7 +478,7 @@ static int
 resolve_users(struct batch *b)
 {
 	struct engine *e = b->e;
-	json_t *need = users_needed(b, wants_lead_now);
+	json_t *need = users_needed(b, 0);
 	const char **addrs = NULL;
 	char (*ids)[MATCH_ID_LEN + 1] = NULL;
 	struct remote_failure f;
@@ -709,7 +702,7 @@ decide(struct batch *b)
 	addrs = need_list(set, &n);
 	people = b->people = xcalloc(n, sizeof(*people));
 	/* The Users the batch will want come along in the same call as the people. */
-	need = users_needed(b, maybe_lead);
+	need = users_needed(b, 1);
 	boxes = need_list(need, &nboxes);
 	ids = xcalloc(nboxes + 1, sizeof(*ids));
 	memset(&f, 0, sizeof(f));
