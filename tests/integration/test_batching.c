@@ -2,8 +2,9 @@
  * 300 known Contacts and Leads and 20 unknown senders, read and written by the real `olsync sync
  * --once` against graph-sim and sf-sim, every email logged exactly once within a few calls (sf-sim
  * counts them); a pass with no new mail costs none; one collection of a packed write failing as
- * a whole (a subrequest fault) fails its records alone, which the next pass logs; and reading the
- * same mail again with a fresh ledger doubles nothing. */
+ * a whole (a subrequest fault) fails its records alone, which the next pass logs; reading the
+ * same mail again with a fresh ledger doubles nothing; and the reps' Users are looked up once an
+ * hour, not at every pass. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,8 +20,13 @@
 
 #include <jansson.h>
 
+#include "config.h"
 #include "e2e.h"
+#include "engine.h"
+#include "graph_client.h"
+#include "ledger.h"
 #include "normalize.h"
+#include "sf_client.h"
 #include "sim_http.h"
 #include "xmalloc.h"
 
@@ -329,6 +335,112 @@ test_again(void **state)
 	status_counts(BACKFILL + SMALL + FAULTED, 0);
 }
 
+/* One olsync process as the daemon has it: the engine and its clients, over the world's
+ * configuration, for passes that share what the engine keeps between them. */
+struct proc {
+	struct config cfg;
+	struct ledger *l;
+	struct graph_client *g;
+	struct sf_client *sf;
+	struct engine *e;
+};
+
+static void
+proc_start(struct proc *p)
+{
+	struct config_errors errs;
+	char err[512];
+
+	memset(p, 0, sizeof(*p));
+	memset(&errs, 0, sizeof(errs));
+	assert_int_equal(config_load(world.conf, &p->cfg, &errs), 0);
+	config_errors_free(&errs);
+	assert_int_equal(ledger_open(p->cfg.database, &p->l, err, sizeof(err)), 0);
+	assert_non_null(p->g = graph_client_new(&p->cfg, err, sizeof(err)));
+	assert_non_null(p->sf = sf_client_new(&p->cfg, err, sizeof(err)));
+	p->e = engine_new(&p->cfg, p->l, p->g, p->sf);
+}
+
+static void
+proc_pass(struct proc *p)
+{
+	char err[512];
+
+	assert_int_equal(engine_pass(p->e, NULL, NULL, err, sizeof(err)), 0);
+}
+
+static void
+proc_stop(struct proc *p)
+{
+	engine_free(p->e);
+	sf_client_free(p->sf);
+	graph_client_free(p->g);
+	ledger_close(p->l);
+	config_free(&p->cfg);
+}
+
+/* The OwnerId of the Task of mail m. */
+static char *
+task_owner(size_t m)
+{
+	json_t *tasks = e2e_records(world.sf.p.base_url, "Task");
+	char digest[NORMALIZE_DIGEST_LEN + 1], name[32], *owner;
+
+	snprintf(name, sizeof(name), "m%zu", m);
+	e2e_digest(json_string_value(json_object_get(mids, name)), digest);
+	owner = xstrdup(e2e_field(e2e_find(tasks, "OutlookMessageId__c", digest), "OwnerId"));
+	json_decref(tasks);
+	return owner;
+}
+
+/* The reps' Users are looked up once an hour, not at every pass: after alice's User stops
+ * carrying her address, the engine that looked her up still owns her new mail's Task by her;
+ * a fresh one (a restart) looks again and finds no User for her mailbox. */
+static void
+test_user_cache(void **state)
+{
+	const char *alice = e2e_key_id(world.sf.keys, "alice");
+	json_t *recs, *results = NULL;
+	enum remote_class *classes = NULL;
+	struct remote_failure f;
+	struct proc p;
+	char *owner;
+
+	(void)state;
+	proc_start(&p);
+	nmails += nmails % 2 ? 0 : 1;	/* odd mails go to alice */
+	deliver(1);
+	proc_pass(&p);
+	owner = task_owner(nmails - 1);
+	assert_string_equal(owner, alice);
+	free(owner);
+
+	recs = json_pack("[{s:s,s:s}]", "Id", alice, "Email", "alice.moved@contoso.com");
+	assert_int_equal(sf_client_collection_update(p.sf, "User", recs, &results, &classes, &f),
+	    0);
+	assert_int_equal(classes[0], REMOTE_OK);
+	json_decref(results);
+	free(classes);
+	json_decref(recs);
+
+	nmails++;
+	deliver(1);
+	proc_pass(&p);
+	owner = task_owner(nmails - 1);
+	assert_string_equal(owner, alice);	/* cached */
+	free(owner);
+	proc_stop(&p);
+
+	proc_start(&p);
+	nmails++;
+	deliver(1);
+	proc_pass(&p);
+	owner = task_owner(nmails - 1);
+	assert_string_not_equal(owner, alice);	/* looked up again: no User has her address */
+	free(owner);
+	proc_stop(&p);
+}
+
 int
 main(void)
 {
@@ -338,6 +450,7 @@ main(void)
 		cmocka_unit_test(test_small_batch),
 		cmocka_unit_test(test_subrequest_fault),
 		cmocka_unit_test(test_again),
+		cmocka_unit_test(test_user_cache),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
