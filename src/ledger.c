@@ -22,6 +22,8 @@
  *		response and the event's fields as calendar.c gave them
  * opp_next	per Opportunity: the Next_Meeting_Date__c olsync last wrote, and when it was
  *		marked for a recompute (0: not marked)
+ * api_calls	olsync's own Salesforce API calls per bucket of time (budget.c), the last day
+ *		or so: the start of the bucket and the calls counted in it
  *
  * Times are Unix seconds. Statements are prepared per call: the SQL is ours, and a ledger call
  * costs a disk sync anyway, which dwarfs a prepare. */
@@ -104,6 +106,10 @@ static const char *const migrations[] = {
 
 	/* Rows from before it have no copy: the engine reads those from Graph. */
 	"ALTER TABLE messages ADD COLUMN data TEXT;",
+
+	"CREATE TABLE api_calls (at INTEGER PRIMARY KEY, calls INTEGER NOT NULL);"
+	"CREATE INDEX messages_open_received ON messages (received_at)"
+	"  WHERE state IN ('pending', 'failed');",
 };
 
 static const char *const state_names[LEDGER_STATE_COUNT] = {
@@ -628,6 +634,29 @@ ledger_next_pending(struct ledger *l, int64_t now, struct ledger_entry *out, siz
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int64(st, 2, limit_of(max));
 	return read_entries(l, st, out, max, n, "next pending");
+}
+
+int
+ledger_next_pending_since(struct ledger *l, int64_t now, int64_t since,
+    struct ledger_entry *out, size_t max, size_t *n)
+{
+	sqlite3_stmt *st;
+
+	if (since == INT64_MIN)
+		return ledger_next_pending(l, now, out, max, n);
+	*n = 0;
+	if (check_tx(l) < 0)
+		return -1;
+	if (max == 0)
+		return 0;
+	/* The few recent ones through their index, not a walk over a backfill of any size. */
+	st = db_prepare(l->db, ENTRY_SELECT "WHERE m.id IN (SELECT id FROM messages"
+	    " INDEXED BY messages_open_received WHERE state IN " OPEN_STATES
+	    " AND received_at >= ?3 AND due_at <= ?1) ORDER BY m.due_at, m.id LIMIT ?2");
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, limit_of(max));
+	sqlite3_bind_int64(st, 3, since);
+	return read_entries(l, st, out, max, n, "next pending since");
 }
 
 /* After an UPDATE ... WHERE state IN open matched nothing: say why. */
@@ -2026,4 +2055,54 @@ ledger_opp_get(struct ledger *l, const char *opportunity_id, char **value)
 		return -1;
 	return lookup_text(l, "SELECT written FROM opp_next WHERE opportunity_id = ?1",
 	    opportunity_id, value, "opportunity get");
+}
+
+int
+ledger_api_add(struct ledger *l, int64_t at, long long calls, int64_t prune_before)
+{
+	sqlite3_stmt *st;
+
+	if (check_tx(l) < 0)
+		return -1;
+	/* A reservation given back never takes a bucket below nothing. */
+	st = db_prepare(l->db, "INSERT INTO api_calls (at, calls) VALUES (?1, max(?2, 0))"
+	    " ON CONFLICT (at) DO UPDATE SET calls = max(calls + ?2, 0)");
+	sqlite3_bind_int64(st, 1, at);
+	sqlite3_bind_int64(st, 2, calls);
+	if (run_done(l, st, "api add") < 0)
+		return -1;
+	st = db_prepare(l->db, "DELETE FROM api_calls WHERE at < ?1");
+	sqlite3_bind_int64(st, 1, prune_before);
+	return run_done(l, st, "api prune");
+}
+
+static void
+read_api_bucket(sqlite3_stmt *st, void *p)
+{
+	struct ledger_api_bucket *b = p;
+
+	b->at = sqlite3_column_int64(st, 0);
+	b->calls = sqlite3_column_int64(st, 1);
+}
+
+int
+ledger_api_buckets(struct ledger *l, int64_t since, struct ledger_api_bucket **out, size_t *n)
+{
+	sqlite3_stmt *st;
+	void *v;
+
+	*out = NULL;
+	*n = 0;
+	if (check_tx(l) < 0)
+		return -1;
+	st = db_prepare(l->db, "SELECT at, calls FROM api_calls WHERE at >= ?1 AND calls > 0"
+	    " ORDER BY at");
+	sqlite3_bind_int64(st, 1, since);
+	if (read_rows(l, st, sizeof(**out), read_api_bucket, &v, n, "api buckets") < 0) {
+		free(v);
+		*n = 0;
+		return -1;
+	}
+	*out = v;
+	return 0;
 }

@@ -175,6 +175,12 @@ int ledger_record_sighting(struct ledger *l, const struct ledger_msg *m, enum le
 int ledger_next_pending(struct ledger *l, int64_t now, struct ledger_entry *out, size_t max,
     size_t *n);
 
+/* The same for messages received at or after since only (live mail, while the API budget is
+ * short: budget.c); since INT64_MIN is ledger_next_pending. A message whose received time is
+ * unknown (0) is never live. */
+int ledger_next_pending_since(struct ledger *l, int64_t now, int64_t since,
+    struct ledger_entry *out, size_t max, size_t *n);
+
 /* Marks. key is borrowed. Each refuses an unknown key, or a message not pending or failed. */
 /* Logged, with the Salesforce ids: non-NULL fields replace, NULL ones keep what was noted. */
 int ledger_mark_logged(struct ledger *l, const char *key, const struct ledger_sf_ids *ids);
@@ -396,5 +402,19 @@ int ledger_opp_marked(struct ledger *l, size_t max, char ***ids, size_t *n);
 int ledger_opp_written(struct ledger *l, const char *opportunity_id, const char *value);
 /* What olsync last wrote (*value NULL when it never wrote or cleared it; caller frees). 0,1,-1 */
 int ledger_opp_get(struct ledger *l, const char *opportunity_id, char **value);
+
+/* olsync's own Salesforce API calls in buckets of time (budget.c keeps them; a restart must not
+ * forget the calls of the last 24 hours). */
+struct ledger_api_bucket {
+	int64_t		at;		/* the bucket's start, Unix seconds */
+	long long	calls;
+};
+
+/* Adds calls to the bucket starting at at (calls may be negative: a reservation given back; a
+ * bucket never goes below 0), and forgets the buckets that start before prune_before. */
+int ledger_api_add(struct ledger *l, int64_t at, long long calls, int64_t prune_before);
+/* The buckets with calls that start at or after since, oldest first; caller frees *out. */
+int ledger_api_buckets(struct ledger *l, int64_t since, struct ledger_api_bucket **out,
+    size_t *n);
 
 #endif

@@ -2487,9 +2487,94 @@ test_file_mode(void **state)
 	assert_int_equal(sb.st_mode & 0777, 0600);
 }
 
+/* Live mail first: only messages received at or after since, in the usual order; a message
+ * whose received time is unknown is never live. */
+static void
+test_next_pending_since(void **state)
+{
+	static const struct {
+		const char *key;
+		int64_t received;
+	} msgs[] = {
+		{ "<old@x>", 1000 }, { "<new1@x>", 5000 }, { "<unknown@x>", 0 },
+		{ "<new2@x>", 4000 }, { "<edge@x>", 3000 },
+	};
+	static const struct {
+		int64_t since;
+		size_t max;
+		const char *want;
+	} cases[] = {
+		{ INT64_MIN, 10, "<old@x> <new1@x> <unknown@x> <new2@x> <edge@x>" },
+		{ 3000, 10, "<new1@x> <new2@x> <edge@x>" },
+		{ 3001, 10, "<new1@x> <new2@x>" },
+		{ 4500, 10, "<new1@x>" },
+		{ 3000, 1, "<new1@x>" },
+		{ 6000, 10, "" },
+		{ 1, 10, "<old@x> <new1@x> <new2@x> <edge@x>" },
+	};
+	struct fixture *f = *state;
+	struct ledger_entry e[10];
+
+	for (size_t i = 0; i < ARRAY_LEN(msgs); i++) {
+		struct ledger_msg m = { msgs[i].key, "ext", LEDGER_INBOUND, msgs[i].received,
+		    "alice@corp.test", "inbox", msgs[i].key, NULL };
+
+		assert_int_equal(ledger_record_sighting(f->l, &m, NULL), 0);
+	}
+	for (size_t c = 0; c < ARRAY_LEN(cases); c++) {
+		char got[256] = "";
+		size_t n = 99;
+
+		assert_int_equal(ledger_next_pending_since(f->l, 100, cases[c].since, e,
+		    cases[c].max, &n), 0);
+		for (size_t i = 0; i < n; i++) {
+			snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s",
+			    i ? " " : "", e[i].key);
+			ledger_entry_clear(&e[i]);
+		}
+		if (strcmp(got, cases[c].want) != 0)
+			fail_msg("case %zu: got \"%s\", want \"%s\"", c, got, cases[c].want);
+	}
+}
+
+/* The API call buckets: added to (negative amounts floor at 0), pruned, listed from a time on,
+ * and kept across a reopen. */
+static void
+test_api_buckets(void **state)
+{
+	static const struct {
+		int64_t at;
+		long long calls;
+		int64_t prune;
+	} adds[] = {
+		{ 60, 5, 0 }, { 120, 3, 0 }, { 60, 2, 0 }, { 180, -4, 0 }, { 120, -10, 0 },
+		{ 240, 7, 0 }, { 300, 1, 100 },
+	};
+	struct fixture *f = *state;
+	struct ledger_api_bucket *v;
+	char got[128] = "";
+	size_t n;
+
+	for (size_t i = 0; i < ARRAY_LEN(adds); i++)
+		assert_int_equal(ledger_api_add(f->l, adds[i].at, adds[i].calls, adds[i].prune), 0);
+	reopen(f);
+	/* 60 was pruned (before 100), 120 and 180 hold nothing. */
+	assert_int_equal(ledger_api_buckets(f->l, 0, &v, &n), 0);
+	for (size_t i = 0; i < n; i++)
+		snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%lld:%lld", i ? " " : "",
+		    (long long)v[i].at, v[i].calls);
+	free(v);
+	assert_string_equal(got, "240:7 300:1");
+	assert_int_equal(ledger_api_buckets(f->l, 241, &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0].at, 300);
+	free(v);
+}
+
 /* Every table of the current schema, by name. */
-#define ALL_TABLES	"delta_state dirty_folders kv lead_claims meeting_copies meetings" \
-	" messages opp_next rr_cursors sightings subscriptions"
+#define SCHEMA_NOW	5	/* the ledger's user_version after every migration */
+#define ALL_TABLES	"api_calls delta_state dirty_folders kv lead_claims meeting_copies" \
+	" meetings messages opp_next rr_cursors sightings subscriptions"
 
 /* Closes f's ledger and rebuilds it as schema version `version` left it: migrations are only ever
  * appended, so dropping what the later ones made, newest first, and setting the version number
@@ -2502,6 +2587,7 @@ downgrade(struct fixture *f, int version)
 		"DROP TABLE subscriptions; DROP TABLE dirty_folders;",
 		"DROP TABLE meeting_copies; DROP TABLE meetings; DROP TABLE opp_next;",
 		"ALTER TABLE messages DROP COLUMN data;",
+		"DROP TABLE api_calls; DROP INDEX messages_open_received;",
 	};
 	char sql[64];
 	sqlite3 *db;
@@ -2580,7 +2666,7 @@ test_migrate_v2(void **state)
 	assert_null(v);
 
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(schema(db, tables, sizeof(tables)), 4);
+	assert_int_equal(schema(db, tables, sizeof(tables)), SCHEMA_NOW);
 	sqlite3_close(db);
 	assert_string_equal(tables, ALL_TABLES);
 }
@@ -2677,6 +2763,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_transitions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mark_failed_result, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_next_pending, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_next_pending_since, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_api_buckets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sf_ids, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delta_atomic, setup, teardown),
