@@ -698,7 +698,8 @@ parse_int(const struct option *o, const char *s, long long *out, char *err, size
 	return 0;
 }
 
-/* A number and a unit; a bare number is refused because "15" could mean seconds or minutes. */
+/* A number and a unit; a bare number is refused because "15" could mean seconds or minutes,
+ * except 0, which is 0 in any unit ("batch_window 0"). */
 static int
 parse_duration(const struct option *o, const char *s, long long *out, char *err,
     size_t errlen)
@@ -717,6 +718,12 @@ parse_duration(const struct option *o, const char *s, long long *out, char *err,
 	v = strtoll(s, &end, 10);
 	if (errno != 0)
 		goto bad;
+	if (v == 0 && *end == '\0') {
+		if (o->min > 0)
+			goto range;
+		*out = 0;
+		return 0;
+	}
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 		if (strcmp(end, units[i].unit) != 0)
 			continue;

@@ -167,6 +167,9 @@ static const struct {
 	{ "retry_base 1s", "retry_base 1s" },
 	{ "retry_base 90s", "retry_base 90s" },
 	{ "retry_base 1h", "retry_base 1h" },
+	{ "batch_window 0", "batch_window 0s" },
+	{ "batch_window 00", "batch_window 0s" },
+	{ "batch_window 0s", "batch_window 0s" },
 	/* integers, with a trailing comment */
 	{ "backfill_days 0", "backfill_days 0" },
 	{ "backfill_days 3650   # ten years", "backfill_days 3650" },
@@ -307,6 +310,9 @@ static const struct {
 	{ "sync_interval 25h", "t.conf:8: sync_interval: 25h is out of range (1m .. 1d)" },
 	{ "http_timeout 999ms", "t.conf:8: http_timeout: 999ms is out of range (1s .. 10m)" },
 	{ "retry_base 999ms", "t.conf:8: retry_base: 999ms is out of range (1s .. 1h)" },
+	{ "retry_base 0", "t.conf:8: retry_base: 0 is out of range (1s .. 1h)" },
+	{ "batch_window 1", "t.conf:8: batch_window: bad duration '1' (a number and a unit: "
+	    "ms, s, m, h or d, like 15m)" },
 	{ "retry_base 61m", "t.conf:8: retry_base: 61m is out of range (1s .. 1h)" },
 	{ "retry_base 0s", "t.conf:8: retry_base: 0s is out of range (1s .. 1h)" },
 	/* integers */
