@@ -528,21 +528,6 @@ key_ids(struct e2e_world *w, const char *const *keys)
 	return join_sorted(ids, n);
 }
 
-/* The requests an emulator counted on the routes that contain part. */
-static long
-sim_calls(const char *base, const char *part)
-{
-	json_t *s = sim_http_ctl(base, "GET", "/_sim/stats", NULL, 200), *v;
-	const char *k;
-	long n = 0;
-
-	json_object_foreach(json_object_get(s, "routes"), k, v)
-		if (strstr(k, part) != NULL)
-			n += (long)json_integer_value(v);
-	json_decref(s);
-	return n;
-}
-
 /* The default world ---------------------------------------------------------------------------*/
 
 /* Every group's teardown: the world its setup started (in *state). */
@@ -1341,7 +1326,7 @@ test_replay(void **state)
 	after = e2e_snapshot(w_main.sf.p.base_url, objs, sizeof(objs) / sizeof(objs[0]));
 	assert_string_equal(after, before);
 	/* The calendars were read again (a 410, then a new round, per mailbox). */
-	assert_true(sim_calls(w_main.graph.base_url, "calendarView/delta") >= 2);
+	assert_true(e2e_route_calls(w_main.graph.base_url, "calendarView/delta") >= 2);
 
 	s = sim_http_ctl(w_main.sf.p.base_url, "GET", "/_sim/stats", NULL, 200);
 	json_object_foreach(json_object_get(s, "routes"), k, v) {

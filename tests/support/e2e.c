@@ -347,6 +347,20 @@ e2e_mail_from_carol(const char *graph_url, const char *to, const char *subject,
 	return mid;
 }
 
+long
+e2e_route_calls(const char *base, const char *part)
+{
+	json_t *s = sim_http_ctl(base, "GET", "/_sim/stats", NULL, 200), *v;
+	const char *k;
+	long n = 0;
+
+	json_object_foreach(json_object_get(s, "routes"), k, v)
+		if (strstr(k, part) != NULL)
+			n += (long)json_integer_value(v);
+	json_decref(s);
+	return n;
+}
+
 size_t
 e2e_record_count(const char *sf_url, const char *sobject)
 {

@@ -154,6 +154,9 @@ size_t e2e_wait_records(const char *sf_url, const char *sobject, size_t n, long 
  * graph-sim's POST /_sim/mail at graph_url. Returns its internetMessageId; caller frees. */
 char *e2e_mail_from_carol(const char *graph_url, const char *to, const char *subject,
     const char *date);
+/* Requests the emulator at base (graph-sim or sf-sim) counted in /_sim/stats on the routes whose
+ * name (method and path, "{id}" for keys) contains part. */
+long e2e_route_calls(const char *base, const char *part);
 /* How many records of sobject sf-sim at sf_url holds. */
 size_t e2e_record_count(const char *sf_url, const char *sobject);
 /* A test group's teardown: stops dm when it runs (dm may be NULL), then e2e_world_stop. */
