@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "budget.h"
 #include "err.h"
 #include "filter.h"
 #include "log.h"
@@ -28,6 +29,7 @@ struct engine {
 	struct graph_client	*graph;
 	struct sf_client	*sf;
 	struct ingest		*ingest;
+	struct budget		*budget;	/* olsync's share of the daily API allowance */
 	struct filter_policy	 policy;
 	long			 retry_base;	/* seconds */
 	/* address (mailbox or configured owner) -> {"id": Salesforce User id or "" for none,
@@ -118,6 +120,7 @@ engine_new(const struct config *cfg, struct ledger *l, struct graph_client *g,
 	e->graph = g;
 	e->sf = sf;
 	e->ingest = ingest_new(cfg, l, g);
+	e->budget = budget_new(cfg, l, sf);
 	e->retry_base = (long)(cfg->retry_base_ms / 1000);
 	engine_filter_policy(cfg, &e->policy);
 	e->started = (int64_t)time(NULL);
@@ -133,6 +136,7 @@ engine_free(struct engine *e)
 	if (e == NULL)
 		return;
 	ingest_free(e->ingest);
+	budget_free(e->budget);
 	json_decref(e->users);
 	free(e);
 }
@@ -956,6 +960,7 @@ pass(struct engine *e, struct ingest_folder *fs, size_t nfs, const volatile sig_
 	json_t *last = json_object();	/* the keys of the previous batch */
 	int64_t due;
 	size_t n, i;
+	int64_t since;
 	int rc = -1, again;
 
 	if (st == NULL)
@@ -1007,11 +1012,16 @@ pass(struct engine *e, struct ingest_folder *fs, size_t nfs, const volatile sig_
 		b.now = (int64_t)time(NULL);
 		b.err = err;
 		b.errlen = errlen;
+		/* The API budget: every message, live mail first and only, or no call at all. */
+		if (budget_admit(e->budget, b.now, &since) == BUDGET_EXHAUSTED) {
+			st->held = 1;
+			break;
+		}
 		/* What was due when the writing began: a message failed in this pass is due
 		 * at least a second after its batch, so it waits for the next pass instead of
 		 * coming round again in this one. */
-		if (ledger_next_pending(e->ledger, due, les, (size_t)e->cfg->batch_size,
-		    &n) == -1) {
+		if (ledger_next_pending_since(e->ledger, due, since, les,
+		    (size_t)e->cfg->batch_size, &n) == -1) {
 			err_set(err, errlen, "ledger: %s", ledger_error(e->ledger));
 			goto out;
 		}
@@ -1041,6 +1051,7 @@ pass(struct engine *e, struct ingest_folder *fs, size_t nfs, const volatile sig_
 		}
 		st->processed += (long)n;
 		rc = run_batch(&b);
+		budget_settle(e->budget);
 		for (i = 0; i < n; i++)
 			item_clear(&items[i]);
 		if (rc == -1)
@@ -1057,6 +1068,7 @@ pass(struct engine *e, struct ingest_folder *fs, size_t nfs, const volatile sig_
 		goto out;
 	rc = 0;
 out:
+	budget_settle(e->budget);
 	log_info("engine pass rc=%d processed=%ld logged=%ld skipped=%ld failed=%ld dead=%ld "
 	    "leads=%ld stopped=%d held=%d", rc, st->processed, st->logged, st->skipped, st->failed,
 	    st->dead, st->leads, st->stopped, st->held);
@@ -1089,5 +1101,13 @@ engine_mailboxes(const struct engine *e)
 int64_t
 engine_hold_until(const struct engine *e)
 {
-	return e->sf_hold_until;
+	int64_t look = budget_next_look(e->budget);
+
+	return look > e->sf_hold_until ? look : e->sf_hold_until;
+}
+
+double
+engine_window_factor(const struct engine *e)
+{
+	return budget_window_factor(e->budget);
 }

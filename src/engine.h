@@ -34,7 +34,8 @@ struct engine_stats {
 	long			dead;
 	long			leads;		/* Leads created */
 	int			stopped;	/* the stop flag ended the pass early */
-	int			held;		/* Salesforce asked us to wait: nothing was written */
+	int			held;		/* Salesforce asked us to wait, or the API budget
+						 * is spent: nothing more was written */
 };
 
 /* cfg, l, g and sf are borrowed for the life of the engine. */
@@ -56,8 +57,11 @@ int engine_pass(struct engine *e, const volatile sig_atomic_t *stop, struct engi
 int engine_pass_folders(struct engine *e, struct ingest_folder *fs, size_t n,
     const volatile sig_atomic_t *stop, struct engine_stats *st, char *err, size_t errlen);
 
-/* Until when (Unix seconds) Salesforce asked us not to write; 0 or past: no hold. */
+/* Until when (Unix seconds) Salesforce asked us not to write, or our API budget holds the
+ * writes (budget_next_look); 0 or past: no hold. */
 int64_t engine_hold_until(const struct engine *e);
+/* What the real-time batch window is multiplied by as the API budget runs low (budget.h). */
+double engine_window_factor(const struct engine *e);
 
 /* The mailboxes the last full pass watched (see ingest_mailboxes), or NULL before one. */
 const json_t *engine_mailboxes(const struct engine *e);

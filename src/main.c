@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "budget.h"
 #include "config.h"
 #include "daemon.h"
 #include "engine.h"
@@ -267,6 +268,35 @@ print_realtime(struct ledger *l)
 	return 0;
 }
 
+/* The API budget part of `olsync status`: our calls of the last 24 hours against our share of
+ * the org's allowance, and what that allows now. */
+static int
+print_budget(struct ledger *l, const struct config *cfg)
+{
+	struct budget_report r;
+	int64_t now = (int64_t)time(NULL);
+
+	if (budget_report(l, cfg, now, &r) == -1)
+		return -1;
+	if (r.limit < 0)
+		printf("%-9s %lld of ? (sf_budget_share %d%%; the org's allowance is not known "
+		    "yet)\n", "api_calls", r.ours, cfg->sf_budget_share);
+	else
+		printf("%-9s %lld of %lld (sf_budget_share %d%% of the org's %ld; the org has "
+		    "used %ld)\n", "api_calls", r.ours, r.limit, cfg->sf_budget_share, r.org_max,
+		    r.org_used);
+	if (r.state == BUDGET_EXHAUSTED)
+		printf("%-9s exhausted: no Salesforce call until the last 24 hours leave room "
+		    "for a batch (%lld calls) or the allowance is raised\n", "api_budget", r.need);
+	else if (r.state == BUDGET_SHORT)
+		printf("%-9s short: live mail only, backfill waits\n", "api_budget");
+	else
+		printf("%-9s ok\n", "api_budget");
+	if (r.state == BUDGET_EXHAUSTED && r.free_at > 0)
+		print_time("api_frees", r.free_at);
+	return 0;
+}
+
 static int
 cmd_status(const struct config *cfg)
 {
@@ -284,7 +314,7 @@ cmd_status(const struct config *cfg)
 		printf("%-9s %lld\n", ledger_state_name((enum ledger_state)i), s.messages[i]);
 	printf("%-9s %lld\n", "sightings", s.sightings);
 	print_time("oldest_open", s.oldest_open);
-	if (print_meetings(l) == -1 || print_realtime(l) == -1) {
+	if (print_meetings(l) == -1 || print_realtime(l) == -1 || print_budget(l, cfg) == -1) {
 		fprintf(stderr, "olsync: status: %s\n", ledger_error(l));
 		goto out;
 	}

@@ -39,6 +39,8 @@ struct sf_client {
 	long			 used, max;	/* Sforce-Limit-Info api-usage */
 	long			 calls;
 	json_t			*field_types;	/* sObject -> {field: describe type}, cached */
+	sf_client_gate_fn	*gate;		/* asked before each data call, or NULL */
+	void			*gate_arg;
 };
 
 /* Copies src into dst (size bytes), cut at a UTF-8 character boundary when too long. */
@@ -472,6 +474,15 @@ call(struct sf_client *c, const char *method, const char *path, const char *body
 {
 	*out = NULL;
 	for (int attempt = 0; attempt < 2; attempt++) {
+		double wait = 0;
+
+		if (c->gate != NULL && c->gate(c->gate_arg, &wait) == -1) {
+			/* Nothing is sent: the call would overrun olsync's API budget. */
+			fail(f, REMOTE_WAIT, 0, SF_CLIENT_BUDGET_CODE, "sf: %s not sent: olsync's "
+			    "share of the daily API allowance is spent (sf_budget_share)", method);
+			f->wait_sec = wait;
+			return -1;
+		}
 		if (c->token == NULL && login(c, f) == -1)
 			return -1;
 		if (exchange(c, method, path, body, fresh, out, f) == 0)
@@ -1111,4 +1122,25 @@ long
 sf_client_calls(const struct sf_client *c)
 {
 	return c->calls;
+}
+
+void
+sf_client_set_gate(struct sf_client *c, sf_client_gate_fn *gate, void *arg)
+{
+	c->gate = gate;
+	c->gate_arg = arg;
+}
+
+int
+sf_client_limits(struct sf_client *c, struct remote_failure *f)
+{
+	char *path = xasprintf(DATA_PREFIX "%s/limits", c->cfg->sf_api_version);
+	json_t *d = NULL;
+	int rc;
+
+	/* The answer's Sforce-Limit-Info is what we want (note_usage): the body says the same. */
+	rc = call(c, "GET", path, NULL, 0, &d, f);
+	json_decref(d);
+	free(path);
+	return rc;
 }

@@ -107,4 +107,15 @@ void sf_client_api_usage(const struct sf_client *c, long *used, long *max);
  * tests and bench). */
 long sf_client_calls(const struct sf_client *c);
 
+/* The API budget's say before each data call (budget.c): 0 lets the call go; -1 refuses it:
+ * nothing is sent and the call fails REMOTE_WAIT with code SF_CLIENT_BUDGET_CODE and wait_sec
+ * from *wait_sec. */
+typedef int sf_client_gate_fn(void *arg, double *wait_sec);
+#define SF_CLIENT_BUDGET_CODE	"OLSYNC_BUDGET"
+/* Installs gate (NULL: none); arg is borrowed for the client's life. */
+void sf_client_set_gate(struct sf_client *c, sf_client_gate_fn *gate, void *arg);
+/* GET /limits: one call, made to learn the org's usage (sf_client_api_usage) when there is no
+ * other call to learn it from. 0 or -1 with f. */
+int sf_client_limits(struct sf_client *c, struct remote_failure *f);
+
 #endif
