@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "budget.h"
 #include "crypto.h"
 #include "engine.h"
 #include "err.h"
@@ -30,6 +31,8 @@ struct daemon {
 	int				 work;		/* folders were marked */
 	int				 subs_work;	/* a lifecycle action was stored */
 	int				 quit;		/* the subscription thread must end */
+	long				 marks;		/* notifications since the last pass began */
+	int64_t				 first_mark;	/* monotonic ms of the first of them */
 
 	/* The receiver's handles on the ledger; its threads take turns on each. Lookups read
 	 * through their own, so they never wait behind a group commit's fsync (WAL lets a reader
@@ -161,6 +164,8 @@ op_mark(void *arg, const char *id, const struct receiver_sub *sub, enum receiver
 		pthread_mutex_lock(&d->lock);
 		d->work |= work;
 		d->subs_work |= subs;
+		if (work && d->marks++ == 0)
+			d->first_mark = now_ms();
 		pthread_mutex_unlock(&d->lock);
 	}
 	return rc == 0 ? 0 : -1;
@@ -396,6 +401,38 @@ next_deadline(struct worker *w, int have_marks)
 	return deadline;
 }
 
+/* The batch window: the marks of notifications are read together once the first of them has
+ * waited batch_window (times the API budget's factor), or as soon as batch_size came; with a
+ * window of 0, at once. Marks that arrive during the pass count for the next batch. */
+static void
+gather(struct worker *w)
+{
+	struct daemon *d = w->d;
+	const struct config *cfg = d->cfg;
+	double factor = engine_window_factor(w->engine);
+	int64_t window = (int64_t)((double)cfg->batch_window_ms * factor), first;
+	long marks;
+
+	if (window > BUDGET_WINDOW_MAX_MS)
+		window = BUDGET_WINDOW_MAX_MS;
+	pthread_mutex_lock(&d->lock);
+	while (window > 0 && d->marks > 0 && d->marks < cfg->batch_size && !d->quit &&
+	    !*d->halt && now_ms() < d->first_mark + window) {
+		d->work = 0;
+		wait_until(d, d->first_mark + window, &d->work);
+	}
+	marks = d->marks;
+	first = d->first_mark;
+	d->marks = 0;
+	d->first_mark = 0;
+	d->work = 0;
+	pthread_mutex_unlock(&d->lock);
+	if (marks > 0)
+		log_info("daemon batch notifications=%ld waited_ms=%lld window_ms=%lld "
+		    "widened=%.3g", marks, (long long)(now_ms() - first), (long long)window,
+		    factor);
+}
+
 static void
 work_loop(struct worker *w)
 {
@@ -425,13 +462,7 @@ work_loop(struct worker *w)
 			break;
 		if (now_ms() < w->pass_retry_at)
 			continue;
-		if (woken && now_ms() - w->last_pass_end < 5 * DAEMON_COALESCE_MS) {
-			/* A burst: let the marks gather so one delta read covers them. */
-			pthread_mutex_lock(&d->lock);
-			wait_until(d, now_ms() + DAEMON_COALESCE_MS, &d->quit);
-			d->work = 0;
-			pthread_mutex_unlock(&d->lock);
-		}
+		gather(w);
 		if (now_ms() >= w->last_full + sweep) {
 			full_pass(w);
 		} else {

@@ -5,8 +5,10 @@
  *	subscription thread         reconcile at start and every reconcile_interval, renewals,
  *	                            lifecycle actions (subscriptions.c)
  *	worker (the caller)         a full pass at start; then, woken by marks, a pass over the
- *	                            marked folders only; a full pass every reconcile_interval; the
- *	                            failed messages when their retry is due
+ *	                            marked folders only once the batch window closes (the first
+ *	                            mark waited batch_window, widened as the API budget runs low,
+ *	                            or batch_size notifications came); a full pass every
+ *	                            reconcile_interval; the failed messages when their retry is due
  *
  * The three share the ledger file through their own handles; the receiver never waits on a
  * remote call. */
@@ -18,8 +20,6 @@
 
 #include "config.h"
 
-#define DAEMON_COALESCE_MS	200	/* after a wake-up, marks gathered this long are read
-					 * together: a burst costs a few delta calls */
 #define DAEMON_TICK_MS		200	/* the stop and reload flags are seen this often */
 #define DAEMON_FOLDER_RETRY	5	/* s: first wait after a marked folder failed to read;
 					 * doubles up to DAEMON_FOLDER_RETRY_MAX */
