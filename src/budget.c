@@ -263,11 +263,14 @@ gate(void *arg, double *wait_sec)
 	int64_t now = (int64_t)time(NULL);
 
 	refresh_org(b, now);
-	if (b->spent < b->reserved) {
+	/* Within the reservation, unless a limit learnt since (from the first answer, when none
+	 * was known at the admit) says even the calls made so far plus this one are too many. */
+	if (b->spent < b->reserved && (b->limit < 0 ||
+	    b->ours - (b->reserved - b->spent) + 1 <= b->limit)) {
 		b->spent++;
 		return 0;
 	}
-	if (b->limit >= 0 && b->ours + 1 > b->limit) {
+	if (b->spent < b->reserved || (b->limit >= 0 && b->ours + 1 > b->limit)) {
 		/* Not the time the budget frees (hours away, maybe): the time of the next look,
 		 * so a raised allowance is seen. */
 		*wait_sec = (double)(look_due(b) > now ? look_due(b) - now : b->look_delay);
@@ -351,10 +354,9 @@ look(struct budget *b, int64_t now)
 		b->look_delay = b->look_delay * 2 > BUDGET_LOOK_MAX ? BUDGET_LOOK_MAX :
 		    b->look_delay * 2;
 	memset(&f, 0, sizeof(f));
-	if (sf_client_limits(b->sf, &f) == -1) {
+	if (sf_client_limits(b->sf, &f) == -1)
 		log_warnx("budget look_failed class=%s code=%s", remote_class_name(f.cls), f.code);
-		return;
-	}
+	/* A refusal (REQUEST_LIMIT_EXCEEDED) carries Sforce-Limit-Info too. */
 	refresh_org(b, now);
 	save_org(b);
 	log_info("budget looked org_used=%ld org_max=%ld limit=%lld", b->org_used, b->org_max,
