@@ -262,6 +262,7 @@ struct worker {
 	int64_t		 folder_delay;	/* s */
 	int64_t		 pass_retry_at;	/* a pass could not go on: none before */
 	int64_t		 last_pass_end;
+	int64_t		 last_pass_ms;	/* how long the last pass over marked folders took */
 };
 
 /* Graph gave a Retry-After for a folder that failed: the marked folders are tried again when
@@ -403,7 +404,9 @@ next_deadline(struct worker *w, int have_marks)
 
 /* The batch window: the marks of notifications are read together once the first of them has
  * waited batch_window (times the API budget's factor), or as soon as batch_size came; with a
- * window of 0, at once. Marks that arrive during the pass count for the next batch. */
+ * window of 0, at once. Marks that arrive during the pass count for the next batch. The window
+ * bounds the wait for the record, not for the read: the time the last pass took (the read and
+ * the writes to come) is taken off it. */
 static void
 gather(struct worker *w)
 {
@@ -415,6 +418,8 @@ gather(struct worker *w)
 
 	if (window > BUDGET_WINDOW_MAX_MS)
 		window = BUDGET_WINDOW_MAX_MS;
+	if (window > 0)
+		window = window > w->last_pass_ms ? window - w->last_pass_ms : 1;
 	pthread_mutex_lock(&d->lock);
 	while (window > 0 && d->marks > 0 && d->marks < cfg->batch_size && !d->quit &&
 	    !*d->halt && now_ms() < d->first_mark + window) {
@@ -477,7 +482,9 @@ work_loop(struct worker *w)
 			take = n;
 			if (n > 0 && !woken && now_ms() < w->folder_retry_at)
 				take = 0;
+			w->last_pass_ms = now_ms();
 			folder_pass(w, dl, take);
+			w->last_pass_ms = now_ms() - w->last_pass_ms;
 			ledger_dirty_free(dl, n);
 		}
 		w->last_pass_end = now_ms();

@@ -348,7 +348,8 @@ test_window_gathers(void **state)
 	    "%ld ms, %ld Task writes\n", posted[39] - posted[0], seen[0] - posted[0], worst,
 	    TASK_WRITES() - writes);
 	assert_int_equal(TASK_WRITES() - writes, 1);
-	assert_true(seen[0] - posted[0] >= 1500);	/* it waited for the others */
+	/* It waited for the others: the window less the last pass (at 0, some 30 ms). */
+	assert_true(seen[0] - posted[0] >= 1000);
 	assert_true(worst < 4000);
 	assert_int_equal(e2e_daemon_stop(&daemon_proc), 0);
 
