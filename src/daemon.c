@@ -39,7 +39,7 @@ struct daemon {
 	 * go on while a writer commits). */
 	pthread_mutex_t			 store_lock;
 	struct ledger			*store;
-	struct markq			*marks;		/* group commit of folder marks on store */
+	struct markq			*markq;		/* group commit of folder marks on store */
 	pthread_mutex_t			 lookup_lock;
 	struct ledger			*lookup_store;
 	struct receiver			*receiver;
@@ -130,36 +130,30 @@ op_mark(void *arg, const char *id, const struct receiver_sub *sub, enum receiver
 	int rc = 0, work = 0, subs = 0;
 
 	if (ev == RECEIVER_CHANGE || ev == RECEIVER_MISSED) {
-		/* The hot path: one notification per new email, committed in groups. */
-		if (markq_mark(d->marks, sub->mailbox, folder, now) == -1)
-			return -1;
-		pthread_mutex_lock(&d->lock);
-		d->work = 1;
-		pthread_mutex_unlock(&d->lock);
-		return 0;
+		/* The hot path, one notification per new email: committed in groups (markq.c
+		 * logs a failure). */
+		rc = markq_mark(d->markq, sub->mailbox, folder, now);
+		work = 1;
+	} else {
+		pthread_mutex_lock(&d->store_lock);
+		if (ev == RECEIVER_REMOVED) {
+			/* Recreate it (subscription thread), and read what the gap let through. */
+			if ((rc = ledger_sub_set_action(d->store, id, "recreate")) ==
+			    LEDGER_NOT_FOUND)
+				rc = 0;
+			if (rc == 0)
+				rc = ledger_dirty_mark(d->store, sub->mailbox, folder, now);
+			work = subs = 1;
+		} else {	/* RECEIVER_REAUTHORIZE */
+			if ((rc = ledger_sub_set_action(d->store, id, "renew")) == LEDGER_NOT_FOUND)
+				rc = 0;
+			subs = 1;
+		}
+		if (rc == -1)
+			log_warnx("receiver store_failed op=mark error=\"%s\"",
+			    ledger_error(d->store));
+		pthread_mutex_unlock(&d->store_lock);
 	}
-	pthread_mutex_lock(&d->store_lock);
-	switch (ev) {
-	case RECEIVER_CHANGE:
-	case RECEIVER_MISSED:
-		break;
-	case RECEIVER_REMOVED:
-		/* Recreate it (subscription thread), and read what the gap let through. */
-		if ((rc = ledger_sub_set_action(d->store, id, "recreate")) == LEDGER_NOT_FOUND)
-			rc = 0;
-		if (rc == 0)
-			rc = ledger_dirty_mark(d->store, sub->mailbox, folder, now);
-		work = subs = 1;
-		break;
-	case RECEIVER_REAUTHORIZE:
-		if ((rc = ledger_sub_set_action(d->store, id, "renew")) == LEDGER_NOT_FOUND)
-			rc = 0;
-		subs = 1;
-		break;
-	}
-	if (rc == -1)
-		log_warnx("receiver store_failed op=mark error=\"%s\"", ledger_error(d->store));
-	pthread_mutex_unlock(&d->store_lock);
 	if (rc == 0) {
 		pthread_mutex_lock(&d->lock);
 		d->work |= work;
@@ -504,7 +498,7 @@ start_realtime(struct daemon *d, char *err, size_t errlen)
 	if (ledger_open(cfg->database, &d->store, err, errlen) == -1 ||
 	    ledger_open(cfg->database, &d->lookup_store, err, errlen) == -1)
 		return -1;
-	d->marks = markq_new(d->store, &d->store_lock);
+	d->markq = markq_new(d->store, &d->store_lock);
 	memset(&rc, 0, sizeof(rc));
 	rc.listen = cfg->listen;
 	if (cfg->tls_certificate_file != NULL) {
@@ -558,14 +552,14 @@ stop_realtime(struct daemon *d)
 		    rs.malformed, rs.bad_requests, rs.store_errors, rs.deadline_cuts);
 	}
 	receiver_stop(d->receiver);
-	if (d->marks != NULL) {
+	if (d->markq != NULL) {
 		struct markq_stats ms;
 
-		markq_stats(d->marks, &ms);
+		markq_stats(d->markq, &ms);
 		log_info("receiver marks=%lld commits=%lld failed=%lld", ms.marks, ms.commits,
 		    ms.failed);
 	}
-	markq_free(d->marks);
+	markq_free(d->markq);
 	graph_client_free(d->subs_graph);
 	ledger_close(d->subs_ledger);
 	ledger_close(d->lookup_store);
