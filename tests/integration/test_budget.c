@@ -392,10 +392,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		/* batch_size 50: the backfill takes many batches (two or three calls each), so 20
+		 * calls run out in the middle of it. */
 		cmocka_unit_test_prestate_setup_teardown(test_share_never_exceeded, setup,
-		    teardown, "sf_budget_share 20\n"),
+		    teardown, "sf_budget_share 20\nbatch_size 50\n"),
 		cmocka_unit_test_prestate_setup_teardown(test_restart_remembers, setup, teardown,
-		    "sf_budget_share 20\n"),
+		    "sf_budget_share 20\nbatch_size 50\n"),
 		cmocka_unit_test_prestate_setup_teardown(test_live_before_backfill, setup,
 		    teardown, "batch_window 500ms\n"),
 		cmocka_unit_test_prestate_setup_teardown(test_window_gathers, setup, teardown,
