@@ -85,33 +85,31 @@ e2e_config_write(const char *dir, const char *graph_url, const char *sf_url,
 	return xasprintf("%s/olsync.conf", dir);
 }
 
-static void
-reps(int n, char **sf_users, char **graph_users, char **mailboxes)
+void
+e2e_reps(int n, char **sf_users, char **graph_users, char **mailboxes)
 {
-	char *t;
+	/* Streams, not string after string: a bench asks for 10,000 reps. */
+	size_t ls, lg, lm;
+	FILE *fs = open_memstream(sf_users, &ls), *fg = open_memstream(graph_users, &lg);
+	FILE *fm = open_memstream(mailboxes, &lm);
 
-	*sf_users = xstrdup("");
-	*graph_users = xstrdup("[");
-	*mailboxes = xstrdup("");
+	if (fs == NULL || fg == NULL || fm == NULL)
+		fail_msg("open_memstream");
+	fputc('[', fg);
 	for (int i = 0; i < n; i++) {
 		const char *sep = i ? "," : "";
 
-		t = xasprintf("%s%s{\"_key\":\"rep%d\",\"Username\":\"rep%d@contoso.com\","
+		fprintf(fs, "%s{\"_key\":\"rep%d\",\"Username\":\"rep%d@contoso.com\","
 		    "\"Email\":\"rep%d@contoso.com\",\"LastName\":\"Rep %d\",\"Alias\":\"rep%d\"}",
-		    *sf_users, sep, i, i, i, i, i);
-		free(*sf_users);
-		*sf_users = t;
-		t = xasprintf("%s%s{\"userPrincipalName\":\"rep%d@contoso.com\","
-		    "\"displayName\":\"Rep %d\"}", *graph_users, sep, i, i);
-		free(*graph_users);
-		*graph_users = t;
-		t = xasprintf("%s%srep%d@contoso.com", *mailboxes, i ? ", " : "", i);
-		free(*mailboxes);
-		*mailboxes = t;
+		    sep, i, i, i, i, i);
+		fprintf(fg, "%s{\"userPrincipalName\":\"rep%d@contoso.com\","
+		    "\"displayName\":\"Rep %d\"}", sep, i, i);
+		fprintf(fm, "%srep%d@contoso.com", i ? ", " : "", i);
 	}
-	t = xasprintf("%s]", *graph_users);
-	free(*graph_users);
-	*graph_users = t;
+	fputc(']', fg);
+	fclose(fs);
+	fclose(fg);
+	fclose(fm);
 }
 
 /* execv(argv) in a child, under valgrind memcheck when OL_VALGRIND_OLSYNC is set (any
@@ -234,12 +232,15 @@ e2e_free_port(void)
 }
 
 void
-e2e_daemon_start(struct e2e_daemon *dm, const char *dir, const char *conf, int port)
+e2e_daemon_spawn(struct e2e_daemon *dm, const char *dir, const char *conf,
+    const char *const *args)
 {
-	char *argv[] = { (char *)sim_proc_binary("olsync"), "-c", (char *)conf, "run", NULL };
-	char *base;
-	int i;
+	char *argv[12] = { (char *)sim_proc_binary("olsync"), "-c", (char *)conf };
+	int n = 3;
 
+	for (int i = 0; args[i] != NULL && n < 11; i++)
+		argv[n++] = (char *)args[i];
+	argv[n] = NULL;
 	snprintf(dm->log, sizeof(dm->log), "%s/daemon.log", dir);
 	if ((dm->pid = fork()) == -1)
 		fail_msg("fork");
@@ -253,6 +254,16 @@ e2e_daemon_start(struct e2e_daemon *dm, const char *dir, const char *conf, int p
 		exec_olsync(argv, dir);
 		_exit(127);
 	}
+}
+
+void
+e2e_daemon_start(struct e2e_daemon *dm, const char *dir, const char *conf, int port)
+{
+	static const char *const run[] = { "run", NULL };
+	char *base;
+	int i;
+
+	e2e_daemon_spawn(dm, dir, conf, run);
 	if (port == 0)
 		return;
 	base = xasprintf("http://127.0.0.1:%d", port);
@@ -456,14 +467,17 @@ e2e_status_count(const char *out, const char *state)
 	return strtoll(p + strlen(state), NULL, 10);
 }
 
-int
-e2e_world_start(struct e2e_world *w, const char *name, const char *sf_users,
-    const char *sf_rest, const char *graph_users, const char *mailboxes, const char *extra)
+/* e2e_world_start and e2e_world_start_file: graph-sim seeded with the text gseed, or from the
+ * file gseed_file. */
+static int
+world_start(struct e2e_world *w, const char *name, const char *sf_users, const char *sf_rest,
+    const char *gseed, const char *gseed_file, const char *mailboxes, const char *extra)
 {
-	char *seed, *app, *integ, *gseed;
+	char *seed, *app, *integ;
 	json_t *seeded = NULL;
+	int rc;
 
-	if (tmpdir_make(w->dir, sizeof(w->dir), name) == -1)
+	if (w->dir[0] == '\0' && tmpdir_make(w->dir, sizeof(w->dir), name) == -1)
 		return -1;
 	e2e_sf_login_seed(w->dir, &app, &integ);
 	seed = xasprintf("{\"User\":[%s,%s],%s,%s}", integ, sf_users, app, sf_rest);
@@ -474,16 +488,45 @@ e2e_world_start(struct e2e_world *w, const char *name, const char *sf_users,
 		return -1;
 	}
 	free(seed);
-	gseed = e2e_graph_seed(graph_users);
-	if (graph_fixture_start(&w->graph, NULL, gseed, &seeded) == -1) {
-		free(gseed);
+	if (gseed_file != NULL)
+		rc = graph_fixture_start_file(&w->graph, gseed_file, E2E_SEED_FILE_MS);
+	else
+		rc = graph_fixture_start(&w->graph, NULL, gseed, &seeded);
+	if (rc == -1) {
 		sf_fixture_stop(&w->sf);
 		return -1;
 	}
-	free(gseed);
 	json_decref(seeded);
 	w->conf = e2e_config_write(w->dir, w->graph.base_url, w->sf.p.base_url, mailboxes, extra);
 	return 0;
+}
+
+int
+e2e_world_start(struct e2e_world *w, const char *name, const char *sf_users,
+    const char *sf_rest, const char *graph_users, const char *mailboxes, const char *extra)
+{
+	char *gseed = e2e_graph_seed(graph_users);
+	int rc;
+
+	w->dir[0] = '\0';
+	rc = world_start(w, name, sf_users, sf_rest, gseed, NULL, mailboxes, extra);
+	free(gseed);
+	return rc;
+}
+
+int
+e2e_world_start_file(struct e2e_world *w, const char *sf_users, const char *sf_rest,
+    const char *graph_seed_file, const char *mailboxes, const char *extra)
+{
+	return world_start(w, NULL, sf_users, sf_rest, NULL, graph_seed_file, mailboxes, extra);
+}
+
+char *
+e2e_realtime_lines(int *port, const char *extra)
+{
+	*port = e2e_free_port();
+	return xasprintf("listen 127.0.0.1:%d\npublic_url http://127.0.0.1:%d\n"
+	    "reconcile_interval 1h\nlog_level info\n%s", *port, *port, extra ? extra : "");
 }
 
 int
@@ -493,7 +536,7 @@ e2e_world_start_n(struct e2e_world *w, const char *name, int n, const char *sf_r
 	char *sf_users, *g_users, *mailboxes;
 	int rc;
 
-	reps(n, &sf_users, &g_users, &mailboxes);
+	e2e_reps(n, &sf_users, &g_users, &mailboxes);
 	rc = e2e_world_start(w, name, sf_users, sf_rest, g_users, mailboxes, extra);
 	free(sf_users);
 	free(g_users);
@@ -508,9 +551,7 @@ e2e_world_start_reps(struct e2e_world *w, const char *name, int n, const char *s
 	char *lines;
 	int rc;
 
-	*port = e2e_free_port();
-	lines = xasprintf("listen 127.0.0.1:%d\npublic_url http://127.0.0.1:%d\n"
-	    "reconcile_interval 1h\nlog_level info\n%s", *port, *port, extra ? extra : "");
+	lines = e2e_realtime_lines(port, extra);
 	rc = e2e_world_start_n(w, name, n, sf_rest, lines);
 	free(lines);
 	return rc;

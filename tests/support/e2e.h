@@ -19,6 +19,7 @@
 #define E2E_SF_APP		"olsync-test-ck"
 #define E2E_SF_USER		"olsync@contoso.com"	/* the integration user */
 #define E2E_OUT_MAX		(1024 * 1024)		/* output of one olsync run kept */
+#define E2E_SEED_FILE_MS	600000			/* graph-sim reading a seed file */
 
 /* The smallest world most tests need: the rep Alice (a Salesforce User and a Graph user) and
  * Carol Chen, a Contact of the Account Fabrikam, who writes to her. For e2e_world_start's
@@ -82,6 +83,18 @@ struct e2e_world {
  * with mailboxes and extra. For setups, so no test assertion: -1 on failure. */
 int e2e_world_start(struct e2e_world *w, const char *name, const char *sf_users,
     const char *sf_rest, const char *graph_users, const char *mailboxes, const char *extra);
+/* e2e_world_start with graph-sim seeded from the file graph_seed_file (a whole seed, from
+ * e2e_graph_seed with mail added: for seeds too large for one control call) in the directory
+ * w->dir, which the caller made with tmpdir_make (e2e_world_stop removes it). */
+int e2e_world_start_file(struct e2e_world *w, const char *sf_users, const char *sf_rest,
+    const char *graph_seed_file, const char *mailboxes, const char *extra);
+/* The n reps rep0@contoso.com, ...: *sf_users (Salesforce User objects, for sf_users above),
+ * *graph_users (a JSON array text of Graph users) and *mailboxes (a list value). Caller frees
+ * all three. */
+void e2e_reps(int n, char **sf_users, char **graph_users, char **mailboxes);
+/* The lines of olsync in real time on a free loopback port (*port): listen and public_url there,
+ * reconcile_interval 1h, log_level info, then extra (may be NULL). Caller frees. */
+char *e2e_realtime_lines(int *port, const char *extra);
 /* A world of n reps (rep0@contoso.com, ...: Salesforce Users and Graph users, all watched)
  * with sf_rest (JSON text, as e2e_world_start's) and the configuration lines of extra, for
  * `olsync sync --once`. -1 on failure. */
@@ -136,6 +149,10 @@ struct e2e_daemon {
 /* A loopback port that was free a moment ago (bind to 0, read, close), for a listen address
  * the configuration must name before the daemon starts. Fails the test when none. */
 int e2e_free_port(void);
+/* Starts `olsync -c conf ARGS...` in the background (args NULL-terminated, at most 8), its
+ * output in dir/daemon.log; the caller waits for it (dm->pid) or stops it. */
+void e2e_daemon_spawn(struct e2e_daemon *dm, const char *dir, const char *conf,
+    const char *const *args);
 /* Starts `olsync -c conf run`; when port is not 0, waits up to 10 s for GET /healthz on it to
  * answer. Fails the test when the daemon does not come up. */
 void e2e_daemon_start(struct e2e_daemon *dm, const char *dir, const char *conf, int port);

@@ -29,6 +29,22 @@ graph_fixture_start(struct sim_proc *p, const char *db, const char *seed, json_t
 }
 
 int
+graph_fixture_start_file(struct sim_proc *p, const char *seed_file, int wait_ms)
+{
+	char bin[4096];
+	char *argv[] = { bin, "--listen", "127.0.0.1:0", "--db", ":memory:", "--seed",
+	    (char *)seed_file, NULL };
+
+	/* Our own copy: sim_proc_binary's buffer is static. */
+	snprintf(bin, sizeof(bin), "%s", sim_proc_binary("graph-sim"));
+	if (sim_proc_start_wait(p, argv, wait_ms) < 0) {
+		fprintf(stderr, "cannot start %s with the seed %s\n", bin, seed_file);
+		return -1;
+	}
+	return 0;
+}
+
+int
 graph_fixture_stop(struct sim_proc *p)
 {
 	return sim_proc_stop_clean(p, "graph-sim");

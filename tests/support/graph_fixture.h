@@ -14,6 +14,10 @@ struct sim_proc;
  * POSTs it to /_sim/seed. Returns the seed answer (caller decrefs; NULL when seed is NULL) in
  * *seeded when seeded is not NULL. -1 when graph-sim does not start. */
 int graph_fixture_start(struct sim_proc *p, const char *db, const char *seed, json_t **seeded);
+/* Starts graph-sim with an in-memory database seeded from the file seed_file at start
+ * (`--seed`), for seeds too large for one control call; waits up to wait_ms for it. -1 when it
+ * does not start. */
+int graph_fixture_start_file(struct sim_proc *p, const char *seed_file, int wait_ms);
 /* Stops graph-sim: 0 for a clean exit, else -1 (see sim_proc_stop_clean). */
 int graph_fixture_stop(struct sim_proc *p);
 /* POST /_sim/reset, then /_sim/seed with seed. Returns the seed answer; caller decrefs. */

@@ -3,13 +3,25 @@
 
 #include <time.h>
 
-double
-mono_sec(void)
+static double
+sec(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double
+mono_sec(void)
+{
+	return sec(CLOCK_MONOTONIC);
+}
+
+double
+mono_wall_sec(void)
+{
+	return sec(CLOCK_REALTIME);
 }
 
 long

@@ -47,7 +47,12 @@ exec_child(char *const argv[])
 int
 sim_proc_start(struct sim_proc *p, char *const argv[])
 {
-	int wait_ms = under_valgrind(argv[0]) ? 180000 : 10000;
+	return sim_proc_start_wait(p, argv, under_valgrind(argv[0]) ? 180000 : 10000);
+}
+
+int
+sim_proc_start_wait(struct sim_proc *p, char *const argv[], int wait_ms)
+{
 	int fds[2];
 	char line[256];
 	size_t len = 0;

@@ -14,6 +14,8 @@ struct sim_proc {
 /* Runs argv (argv[0] a path) and waits up to 10 s for a stdout line "listening on HOST:PORT".
  * -1 on failure (the child is killed). */
 int sim_proc_start(struct sim_proc *p, char *const argv[]);
+/* The same, waiting up to wait_ms for the line (a large seed file is read before it). */
+int sim_proc_start_wait(struct sim_proc *p, char *const argv[], int wait_ms);
 /* SIGTERM, then SIGKILL after 5 s; returns the exit status (or 128+signal). */
 int sim_proc_stop(struct sim_proc *p);
 /* Starts emulator name ("sf-sim", "graph-sim") from $OL_BINARY_DIR on 127.0.0.1:0 with the
