@@ -4,11 +4,4 @@
 # the emulators go to standard error.
 # Usage: bench/crash.sh [BUILD_DIR] [--kills K] [--rate R] [--min-ms A] [--max-ms B]
 #                       [--mailboxes M] [--seed S]
-set -eu
-build=build
-case ${1-} in
--*|'') ;;
-*) build=$1; shift ;;
-esac
-make -s build BUILD="$build" >/dev/null
-OL_BINARY_DIR="$build" "$build/crash-bench" "$@"
+exec "$(dirname "$0")/run.sh" crash-bench "$@"

@@ -3,11 +3,4 @@
 # requests at random, then counts what Salesforce holds: faults injected, messages, lost,
 # duplicated, dead. The logs of olsync and the emulators go to standard error.
 # Usage: bench/faults.sh [BUILD_DIR] [--emails N] [--rounds R] [--rate P] [--seed S]
-set -eu
-build=build
-case ${1-} in
--*|'') ;;
-*) build=$1; shift ;;
-esac
-make -s build BUILD="$build" >/dev/null
-OL_BINARY_DIR="$build" "$build/faults-bench" "$@"
+exec "$(dirname "$0")/run.sh" faults-bench "$@"

@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "bench_util.h"
 #include "e2e.h"
 #include "httpc.h"
 #include "mono.h"
@@ -98,16 +99,6 @@ teardown(void **state)
 	return rc;
 }
 
-static long long
-occurrences(const char *log, const char *what)
-{
-	long long n = 0;
-
-	for (const char *p = log; (p = strstr(p, what)) != NULL; p += strlen(what))
-		n++;
-	return n;
-}
-
 /* Until olsync holds both subscriptions of every mailbox and its start-up pass is done. */
 static void
 wait_ready(struct bench *b)
@@ -117,8 +108,8 @@ wait_ready(struct bench *b)
 
 	for (;;) {
 		char *log = e2e_daemon_log(&b->dm);
-		int ready = occurrences(log, "subscriptions created ") >= want &&
-		    occurrences(log, "engine pass ") >= 1;
+		int ready = bench_occurrences(log, "subscriptions created ") >= want &&
+		    bench_occurrences(log, "engine pass ") >= 1;
 
 		free(log);
 		if (ready)
@@ -131,22 +122,6 @@ wait_ready(struct bench *b)
 	usleep(1500 * 1000);
 }
 
-static long long
-cpu_ticks(pid_t pid)
-{
-	char path[64], *text, *p;
-	unsigned long ut = 0, st = 0;
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	text = tmpdir_read(path, 4096);
-	/* Fields 14 and 15 (utime, stime), counted after the parenthesised command name. */
-	if ((p = strrchr(text, ')')) == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u "
-	    "%*u %*u %*u %lu %lu", &ut, &st) != 2)
-		fail_msg("cannot read %s", path);
-	free(text);
-	return (long long)(ut + st);
-}
-
 static void
 read_counters(struct bench *b, struct counters *c)
 {
@@ -157,8 +132,8 @@ read_counters(struct bench *b, struct counters *c)
 
 	c->graph = sim_http_ctl(b->world.graph.base_url, "GET", "/_sim/stats", NULL, 200);
 	c->sf = sim_http_ctl(b->world.sf.p.base_url, "GET", "/_sim/stats", NULL, 200);
-	c->cpu_ticks = cpu_ticks(b->dm.pid);
-	c->passes = occurrences(log, "engine pass ");
+	c->cpu_ticks = bench_cpu_ticks(b->dm.pid);
+	c->passes = bench_occurrences(log, "engine pass ");
 	c->last_delivery = 0;
 	json_array_foreach(json_object_get(d, "deliveries"), k, v)
 		if (json_integer_value(json_object_get(v, "id")) > c->last_delivery)
@@ -257,23 +232,6 @@ poll_tasks(void *arg)
 	return NULL;
 }
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* The nearest-rank p-th percentile of the n sorted values. */
-static double
-pct(const double *sorted, long n, int p)
-{
-	long k = ((long)p * n + 99) / 100;
-
-	return sorted[k < 1 ? 0 : k - 1];
-}
-
 /* Until graph-sim has no change notification left to post (the last ones may be hints that
  * arrive after their Task), then the latency of every attempt after delivery id after. */
 static double *
@@ -312,7 +270,7 @@ ack_latencies(struct bench *b, long long after, long *n, long *undelivered)
 		}
 	}
 	json_decref(d);
-	qsort(lat, (size_t)*n, sizeof(*lat), cmp_double);
+	qsort(lat, (size_t)*n, sizeof(*lat), bench_cmp_double);
 	return lat;
 }
 
@@ -350,19 +308,6 @@ mail(struct bench *b, long i)
 	free(body);
 }
 
-/* The growth of a counter of stats (a key, or "notifications" key2). */
-static long long
-grew(json_t *before, json_t *after, const char *key, const char *key2)
-{
-	json_t *x = json_object_get(before, key), *y = json_object_get(after, key);
-
-	if (key2 != NULL) {
-		x = json_object_get(x, key2);
-		y = json_object_get(y, key2);
-	}
-	return json_integer_value(y) - json_integer_value(x);
-}
-
 static void
 cost_row(const char *what, long long total, long n)
 {
@@ -394,30 +339,31 @@ report(const struct opts *o, const double *lat, double send_s, double wall_s,
     long undelivered)
 {
 	long n = o->emails;
-	double cpu_ms = (double)(c1->cpu_ticks - c0->cpu_ticks) * 1000.0 /
-	    (double)sysconf(_SC_CLK_TCK);
+	double cpu_ms = bench_ticks_sec(c1->cpu_ticks - c0->cpu_ticks) * 1000.0;
 
 	printf("olsync run (real time) against graph-sim and sf-sim: %ld emails at %g/s to %d "
 	    "mailboxes\n\n", n, o->rate, o->mailboxes);
 	printf("| mail posted to graph-sim -> Task in sf-sim (ms) | emails | p50 | p95 | p99 | "
 	    "max |\n|---|---|---|---|---|---|\n");
 	printf("| latency, sf-sim polled every %.0f ms | %ld | %.0f | %.0f | %.0f | %.0f |\n\n",
-	    POLL_SEC * 1000, n, pct(lat, n, 50), pct(lat, n, 95), pct(lat, n, 99), lat[n - 1]);
+	    POLL_SEC * 1000, n, bench_pct(lat, n, 50), bench_pct(lat, n, 95), bench_pct(lat, n, 99),
+	    lat[n - 1]);
 	printf("| cost | total | per email |\n|---|---|---|\n");
-	cost_row("Graph requests (/v1.0)", grew(c0->graph, c1->graph, "requests", NULL), n);
+	cost_row("Graph requests (/v1.0)", bench_grew(c0->graph, c1->graph, "requests", NULL), n);
 	route_rows("Graph", c0->graph, c1->graph, n);
-	cost_row("notification POSTs to olsync", grew(c0->graph, c1->graph, "notifications",
+	cost_row("notification POSTs to olsync", bench_grew(c0->graph, c1->graph, "notifications",
 	    "sent"), n);
 	cost_row("olsync passes (`engine pass` lines)", c1->passes - c0->passes, n);
-	cost_row("Salesforce requests", grew(c0->sf, c1->sf, "requests", NULL), n);
+	cost_row("Salesforce requests", bench_grew(c0->sf, c1->sf, "requests", NULL), n);
 	route_rows("Salesforce", c0->sf, c1->sf, n);
-	cost_row("Salesforce API calls (daily limit)", grew(c0->sf, c1->sf, "api_calls", NULL), n);
+	cost_row("Salesforce API calls (daily limit)", bench_grew(c0->sf, c1->sf, "api_calls", NULL),
+	    n);
 	printf("| olsync CPU ms (user+system) | %.0f | %.2f |\n\n", cpu_ms, cpu_ms / (double)n);
 	printf("| notification acknowledgement (ms) | attempts | not delivered | p50 | max |\n"
 	    "|---|---|---|---|---|\n");
 	if (nack > 0)
 		printf("| graph-sim POST -> olsync 2xx | %ld | %ld | %.0f | %.0f |\n\n", nack,
-		    undelivered, pct(ack, nack, 50), ack[nack - 1]);
+		    undelivered, bench_pct(ack, nack, 50), ack[nack - 1]);
 	else
 		printf("| graph-sim POST -> olsync 2xx | 0 | %ld | - | - |\n\n", undelivered);
 	printf("wall: mails posted over %.2f s (%.1f/s), %.2f s from the first mail to the last "
@@ -482,7 +428,7 @@ bench_realtime(void **state)
 		if (w.seen[i] > last)
 			last = w.seen[i];
 	}
-	qsort(lat, (size_t)n, sizeof(*lat), cmp_double);
+	qsort(lat, (size_t)n, sizeof(*lat), bench_cmp_double);
 	ack = ack_latencies(b, c0.last_delivery, &nack, &undelivered);
 	read_counters(b, &c1);
 	check_tasks(b);
