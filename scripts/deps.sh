@@ -1,11 +1,18 @@
 #!/bin/sh
 # Installs the Debian packages olsync needs to build and test, only when they are missing.
 # As root it uses apt-get; otherwise it prints the exact command to run and fails.
+# Usage: scripts/deps.sh [bench]   (bench: also what bench/perf.sh uses, wrk; `make test`
+# does not need it)
 set -eu
 
 PKGS="build-essential cmake pkg-config clang \
 libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libsqlite3-dev libssl-dev libcmocka-dev \
 sqlite3 openssl ca-certificates curl jq tzdata nodejs npm cppcheck"
+case ${1-} in
+'') ;;
+bench) PKGS="$PKGS wrk" ;;
+*) echo "usage: scripts/deps.sh [bench]" >&2; exit 2 ;;
+esac
 
 missing=""
 for p in $PKGS; do
