@@ -69,7 +69,8 @@ enum perf_kind { PERF_CONTACT_IN, PERF_CONTACT_OUT, PERF_LEAD_IN, PERF_UNKNOWN_I
  * 8 from unknown senders, 2 internal). */
 enum perf_kind perf_mail_kind(long i);
 /* Email i as a graph-sim mail object (POST /_sim/mail, the seed's "mail"), JSON text dated
- * date (ISO 8601; NULL: now) with internetMessageId <perf-i@bench.example>. Caller frees. */
+ * date (ISO 8601; NULL: now) with internetMessageId <perf-i@bench.example>; each kind takes
+ * the senders of its pool in turn. Caller frees. */
 char *perf_mail_json(const struct perf_mix *m, long i, const char *date);
 /* The sf-sim seed records of the Contacts and Leads of m: "\"Contact\":[..],\"Lead\":[..]".
  * Caller frees. */

@@ -38,12 +38,27 @@ perf_mail_kind(long i)
 	return pattern[i % 20];
 }
 
+/* How many emails of its kind come before email i. */
+static long
+nth_of_kind(long i)
+{
+	long before = 0, per_cycle = 0;
+	enum perf_kind k = perf_mail_kind(i);
+
+	for (int j = 0; j < 20; j++) {
+		per_cycle += pattern[j] == k;
+		before += pattern[j] == k && j < i % 20;
+	}
+	return i / 20 * per_cycle + before;
+}
+
 char *
 perf_mail_json(const struct perf_mix *m, long i, const char *date)
 {
 	long rep = i % m->mailboxes, other = (i / m->mailboxes + 1 + rep) % m->mailboxes;
-	/* A different stride per pool, so senders and reps do not pair up the same way. */
-	long c = (i * 7) % m->contacts, l = (i * 3) % m->leads, u = (i * 11) % m->unknown;
+	/* The n-th email of its kind takes the n-th sender of its pool, round robin. */
+	long nth = nth_of_kind(i);
+	long c = nth % m->contacts, l = nth % m->leads, u = nth % m->unknown;
 	char from[128], to[128], dates[64] = "";
 
 	switch (perf_mail_kind(i)) {
