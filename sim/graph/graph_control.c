@@ -553,9 +553,11 @@ stats_json(struct graph_sim *sim)
 	out = json_pack("{s:I,s:o,s:o,s:I,s:o,s:I}", "requests", (json_int_t)0, "routes", routes,
 	    "mailboxes", mailboxes, "throttled", (json_int_t)0, "notifications", notes,
 	    "batch_items", (json_int_t)0);
-	/* Mailboxes are counted by user id and shown by userPrincipalName, the name tests use. */
+	/* Mailboxes are counted by user id and shown by userPrincipalName, the name tests use.
+	 * The join is on u.id, its primary key: matching s.key against 'mailbox:' || u.id
+	 * compared every counter with every user, which took over 30 s at 10,000 mailboxes. */
 	st = db_prepare(sim->db, "SELECT s.key, s.n, u.upn FROM g_stat s LEFT JOIN g_user u "
-	    "ON s.key = 'mailbox:' || u.id ORDER BY s.key");
+	    "ON u.id = substr(s.key, 9) AND s.key LIKE 'mailbox:%' ORDER BY s.key");
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *key = (const char *)sqlite3_column_text(st, 0);
 		const char *upn = (const char *)sqlite3_column_text(st, 2);
