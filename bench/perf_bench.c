@@ -241,7 +241,7 @@ print_extras(void)
 			if (json_is_integer(v))
 				printf(" %s=%lld", k, (long long)json_integer_value(v));
 			else if (json_is_real(v))
-				printf(" %s=%.3g", k, json_real_value(v));
+				printf(" %s=%.6g", k, json_real_value(v));
 		}
 		printf("\n");
 		json_object_foreach(rows[i].extra, k, v)

@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -179,7 +180,8 @@ perf_realtime(void **state)
 
 /* When each stored subscription is due for renewal, by the rule of docs/realtime.md
  * (renew_every after the last renewal, never later than lifetime - renew_every before the
- * expiry): min, max, standard deviation and the busiest hundredth of the interval, into r. */
+ * expiry): the first and last (seconds from now), their distance, the standard deviation and
+ * the busiest hundredth of the interval, into r. */
 static void
 renewal_spread(struct perf_world *pw, struct perf_row *r)
 {
@@ -229,6 +231,8 @@ renewal_spread(struct perf_world *pw, struct perf_row *r)
 			peak = (double)bucket[k] / (double)n;
 	perf_row_set(r, "subscriptions", json_integer(n));
 	perf_row_set(r, "renew_every_s", json_real(every));
+	perf_row_set(r, "renewal_first_in_s", json_real(lo - (double)time(NULL)));
+	perf_row_set(r, "renewal_last_in_s", json_real(hi - (double)time(NULL)));
 	perf_row_set(r, "renewal_spread_s", json_real(hi - lo));
 	perf_row_set(r, "renewal_stddev_s", json_real(sqrt(sq / (double)n)));
 	perf_row_set(r, "renewal_spread_share", json_real((hi - lo) / every));
