@@ -91,6 +91,8 @@ struct perf_world {
 int perf_world_start(struct perf_world *pw, const char *name, const struct perf_mix *m,
     long seeded, int realtime);
 int perf_world_stop(struct perf_world *pw);
+/* Every scenario's teardown: stops the world a failed scenario left running. */
+int perf_teardown(void **state);
 /* olsync run, then until the ledger holds a subscription of each kind for every mailbox, a
  * pass is logged and no folder is left marked (at most timeout_s): the seconds from start to
  * then. */

@@ -408,17 +408,21 @@ main(int argc, char **argv)
 	list = xasprintf(",%s,", scenarios);
 #define WANT(s)	(strstr(list, "," s ",") != NULL)
 	if (WANT("backfill"))
-		tests[n++] = (struct CMUnitTest)cmocka_unit_test(perf_backfill);
+		tests[n++] = (struct CMUnitTest)cmocka_unit_test_teardown(perf_backfill,
+		    perf_teardown);
 	if (WANT("naive"))
-		tests[n++] = (struct CMUnitTest)cmocka_unit_test(perf_naive);
+		tests[n++] = (struct CMUnitTest)cmocka_unit_test_teardown(perf_naive,
+		    perf_teardown);
 	if (WANT("realtime"))
 		for (int i = 0; i < o.nrates; i++)
-			tests[n++] = (struct CMUnitTest)cmocka_unit_test_prestate(perf_realtime,
-			    &o.rates[i]);
+			tests[n++] = (struct CMUnitTest)cmocka_unit_test_prestate_setup_teardown(
+			    perf_realtime, NULL, perf_teardown, &o.rates[i]);
 	if (WANT("idle"))
-		tests[n++] = (struct CMUnitTest)cmocka_unit_test(perf_idle);
+		tests[n++] = (struct CMUnitTest)cmocka_unit_test_teardown(perf_idle,
+		    perf_teardown);
 	if (WANT("intake"))
-		tests[n++] = (struct CMUnitTest)cmocka_unit_test(perf_intake);
+		tests[n++] = (struct CMUnitTest)cmocka_unit_test_teardown(perf_intake,
+		    perf_teardown);
 #undef WANT
 	free(list);
 	if (n == 0)

@@ -104,7 +104,7 @@ perf_intake(void **state)
 	struct perf_mix m = { .emails = 0, .mailboxes = perf_o->intake_mailboxes, .contacts = 5,
 	    .leads = 5, .unknown = 5 };
 	struct perf_row *r = perf_row_add("intake");
-	struct perf_world pw;
+	static struct perf_world pw;	/* static: perf_teardown reads it after a failure */
 	struct perf_sampler s;
 	char bodies[PATH_MAX + 16], *log, *p;
 	json_t *w;

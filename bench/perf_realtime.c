@@ -109,7 +109,7 @@ perf_realtime(void **state)
 	long n = (long)(rate * perf_o->rt_seconds), want, nlat = 0, missing = 0;
 	struct perf_mix m = { .emails = n, .mailboxes = perf_o->rt_mailboxes, .contacts = 50,
 	    .leads = 10, .unknown = 20 };
-	struct perf_world pw;
+	static struct perf_world pw;	/* static: perf_teardown reads it after a failure */
 	struct perf_stats a, b;
 	struct perf_sampler s;
 	struct perf_row *r;
@@ -248,7 +248,7 @@ perf_idle(void **state)
 	struct perf_mix m = { .emails = n, .mailboxes = perf_o->idle_mailboxes, .contacts = 20,
 	    .leads = 5, .unknown = 5 };
 	struct perf_row *r = perf_row_add("idle");
-	struct perf_world pw;
+	static struct perf_world pw;	/* static: perf_teardown reads it after a failure */
 	struct perf_stats a, b;
 	struct perf_sampler s;
 	double *sent, watch;

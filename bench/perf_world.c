@@ -23,6 +23,9 @@
 #include "tmpdir.h"
 #include "xmalloc.h"
 
+/* The world of the running scenario, for perf_teardown when it fails half-way. */
+static struct perf_world *live;
+
 #define BACKFILL_SPAN_SEC	(25 * 86400)	/* seeded mail is dated over this, inside backfill_days */
 
 static const enum perf_kind pattern[20] = {
@@ -167,6 +170,8 @@ perf_world_start(struct perf_world *pw, const char *name, const struct perf_mix 
 	 * and it is what a large deployment writes. */
 	rc = e2e_world_start_file(&pw->w, sf_users, sf_rest, seed, "all", lines);
 	pw->seed_s = mono_sec() - t0;
+	if (rc == 0)
+		live = pw;
 	snprintf(pw->ledger, sizeof(pw->ledger), "%s/ledger.db", pw->w.dir);
 	if (rc == 0 && realtime)
 		/* Plain http on loopback; everything else as graph-sim models Graph by default. */
@@ -184,7 +189,15 @@ perf_world_start(struct perf_world *pw, const char *name, const struct perf_mix 
 int
 perf_world_stop(struct perf_world *pw)
 {
+	live = NULL;
 	return e2e_world_teardown(&pw->w, &pw->dm);
+}
+
+int
+perf_teardown(void **state)
+{
+	(void)state;
+	return live != NULL ? perf_world_stop(live) : 0;
 }
 
 long long
