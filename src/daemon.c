@@ -62,6 +62,15 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static struct timespec
 abs_ms(int64_t ms)
 {
@@ -230,8 +239,9 @@ subs_main(void *arg)
 		if (next == 0 || next > next_reconcile)
 			next = next_reconcile;
 		pthread_mutex_lock(&d->lock);
-		/* Seconds of wall time to monotonic ms: the renewal schedule is coarse. */
-		wait_until(d, now_ms() + (next - (int64_t)time(NULL)) * 1000, &d->subs_work);
+		/* Wall seconds to monotonic ms, to the start of second next: creates and renewals
+		 * are paced per clock second (SUBS_RATE). */
+		wait_until(d, now_ms() + next * 1000 - wall_ms(), &d->subs_work);
 	}
 	pthread_mutex_unlock(&d->lock);
 	{

@@ -15,6 +15,7 @@
 #include "ingest.h"
 #include "log.h"
 #include "receiver.h"
+#include "spread.h"
 #include "xmalloc.h"
 
 /* What olsync subscribes to in each mailbox: the mail folders, then (meetings) the calendar. */
@@ -34,6 +35,8 @@ struct subs {
 	json_t			*mailboxes;	/* of the last reconcile, or NULL */
 	/* "mailbox\nkind" -> {"at": next try, "delay": s}: creates and renewals that failed */
 	json_t			*retry;
+	int64_t			 pace_sec;	/* the clock second calls are counted in */
+	int			 pace_left;	/* calls still allowed in it */
 	struct subs_stats	 st;
 };
 
@@ -158,6 +161,30 @@ retry_at(const struct subs *s, const char *mailbox, const char *kind, int64_t no
 	return at > now ? at : 0;
 }
 
+/* 1 when one more create or renewal may go to Graph in this clock second (and counts it), 0
+ * when SUBS_RATE went already: the rest waits for the next second (subs_maintain). */
+static int
+pace(struct subs *s)
+{
+	int64_t sec = (int64_t)time(NULL);
+
+	if (sec != s->pace_sec) {
+		s->pace_sec = sec;
+		s->pace_left = SUBS_RATE;
+	}
+	if (s->pace_left == 0)
+		return 0;
+	s->pace_left--;
+	return 1;
+}
+
+/* This second's calls are spent and work is left: it is due at the next second. */
+static void
+paced_out(const struct subs *s, int64_t *next)
+{
+	*next = s->pace_sec + 1;
+}
+
 /* The folder may have changed while no subscription watched it: read it. */
 static int
 mark(struct subs *s, const char *mailbox, const char *kind, int64_t now, char *err,
@@ -226,6 +253,10 @@ create(struct subs *s, const char *mailbox, const char *kind, int64_t now, char 
 	char *state = crypto_random_token(SUBS_STATE_LEN), *resource;
 	int rc = -1, r;
 
+	/* The clock now, not the caller's: a paced run of creates spans seconds, and each
+	 * subscription's renewal is planned from when it was made. */
+	if ((int64_t)time(NULL) > now)
+		now = (int64_t)time(NULL);
 	memset(&g, 0, sizeof(g));
 	r = graph_client_sub_create(s->graph, mailbox, kind, s->notify_url, s->lifecycle_url,
 	    state, (time_t)(now + s->lifetime), &g, &f);
@@ -303,15 +334,26 @@ out:
 	return rc;
 }
 
-/* When a stored subscription is due for renewal: renew_every after the last renewal, and never
- * later than the same margin before its expiry (Graph may have granted less than we asked). */
+int64_t
+subs_renew_due(const struct config *cfg, const struct ledger_sub *ls)
+{
+	int64_t lifetime = cfg->subscription_lifetime_ms / 1000;
+	int64_t every = cfg->subscription_renew_every_ms / 1000;
+	int64_t a, b;
+
+	if (every < 1)
+		every = 1;
+	a = ls->renewed_at + every;
+	b = ls->expires_at - (lifetime - every);
+	/* Earlier by the subscription's own share of a quarter of renew_every, so subscriptions
+	 * made together (at start) do not all come due together. */
+	return (a < b ? a : b) - spread_offset(ls->id, every / SUBS_SPREAD_DIV);
+}
+
 static int64_t
 renew_due(const struct subs *s, const struct ledger_sub *ls)
 {
-	int64_t a = ls->renewed_at + s->renew_every;
-	int64_t b = ls->expires_at - (s->lifetime - s->renew_every);
-
-	return a < b ? a : b;
+	return subs_renew_due(s->cfg, ls);
 }
 
 static int
@@ -365,18 +407,29 @@ stored_has(const struct ledger_sub *ls, size_t n, const char *id)
 	return 0;
 }
 
-/* Creates what is missing for the watched mailboxes, unless a retry is not yet due. *next gets
- * the earliest retry still waiting. */
+/* Orders ledger_sub_list's rows (ORDER BY mailbox, kind: byte order, as strcmp). */
+static int
+cmp_mailbox_kind(const void *key, const void *elem)
+{
+	const struct ledger_sub *a = key, *b = elem;
+	int c = strcmp(a->mailbox, b->mailbox);
+
+	return c != 0 ? c : strcmp(a->kind, b->kind);
+}
+
+/* Creates what is missing for the watched mailboxes, unless a retry is not yet due, at most
+ * SUBS_RATE a second (the rest at the next call). *next gets the earliest retry still waiting. */
 static int
 create_missing(struct subs *s, int64_t now, int64_t *next, char *err, size_t errlen)
 {
-	struct ledger_sub *ls = NULL;
-	size_t n = 0, i, k, j;
+	struct ledger_sub *ls = NULL, want;
+	size_t n = 0, i, k;
 	json_t *v;
 	int rc = -1;
 
 	if (ledger_sub_list(s->ledger, &ls, &n) == -1)
 		return err_set(err, errlen, "ledger: %s", ledger_error(s->ledger));
+	memset(&want, 0, sizeof(want));
 	json_array_foreach(s->mailboxes, i, v) {
 		const char *mailbox = json_string_value(v);
 
@@ -385,16 +438,18 @@ create_missing(struct subs *s, int64_t now, int64_t *next, char *err, size_t err
 		for (k = 0; k < NKINDS(s); k++) {
 			int64_t at;
 
-			for (j = 0; j < n; j++)
-				if (strcmp(ls[j].mailbox, mailbox) == 0 &&
-				    strcmp(ls[j].kind, kinds[k]) == 0)
-					break;
-			if (j < n)
+			want.mailbox = (char *)mailbox;
+			want.kind = (char *)kinds[k];
+			if (bsearch(&want, ls, n, sizeof(*ls), cmp_mailbox_kind) != NULL)
 				continue;
 			if ((at = retry_at(s, mailbox, kinds[k], now)) != 0) {
 				if (*next == 0 || at < *next)
 					*next = at;
 				continue;
+			}
+			if (!pace(s)) {
+				paced_out(s, next);
+				goto done;
 			}
 			if (create(s, mailbox, kinds[k], now, err, errlen) == -1)
 				goto out;
@@ -403,6 +458,7 @@ create_missing(struct subs *s, int64_t now, int64_t *next, char *err, size_t err
 				*next = at;
 		}
 	}
+done:
 	rc = 0;
 out:
 	ledger_subs_free(ls, n);
@@ -535,11 +591,19 @@ subs_maintain(struct subs *s, int64_t now, int64_t *next, char *err, size_t errl
 	for (i = 0; i < n; i++) {
 		if (ls[i].action != NULL && strcmp(ls[i].action, "recreate") == 0) {
 			/* subscriptionRemoved: Graph deleted it; make a new one, read the gap. */
+			if (!pace(s)) {
+				paced_out(s, next);
+				break;
+			}
 			if (recreate(s, &ls[i], now, "subscription_removed", err, errlen) == -1)
 				goto out;
 		} else if (retry_at(s, ls[i].mailbox, ls[i].kind, now) == 0 &&
 		    (ls[i].action != NULL || renew_due(s, &ls[i]) <= now)) {
 			/* reauthorizationRequired, or the schedule: a renewal does both. */
+			if (!pace(s)) {
+				paced_out(s, next);
+				break;
+			}
 			if (renew(s, &ls[i], now, err, errlen) == -1)
 				goto out;
 		}
@@ -547,6 +611,8 @@ subs_maintain(struct subs *s, int64_t now, int64_t *next, char *err, size_t errl
 	if (create_missing(s, now, next, err, errlen) == -1)
 		goto out;
 	rc = next_due(s, now, next, err, errlen);
+	if (rc == 0 && s->pace_left == 0 && *next != 0 && *next <= s->pace_sec)
+		paced_out(s, next);	/* due now, but not before the next second */
 out:
 	ledger_subs_free(ls, n);
 	return rc;

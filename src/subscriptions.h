@@ -24,6 +24,13 @@
 #define SUBS_STATE_LEN		64	/* characters of a clientState ([0-9A-Za-z], ~380 bits) */
 #define SUBS_RETRY_MIN		15	/* s: first retry of a failed create or renewal */
 #define SUBS_RETRY_MAX		600	/* s: the retry delay stops doubling here */
+/* Creates and renewals sent to Graph per clock second, at most. Graph allows an app 500
+ * subscription writes per 20 s in one tenant (25/s, reference §2.6); 20 leaves room for the
+ * deletes and lists of reconcile. 3,000 subscriptions (1,000 mailboxes) take 2.5 minutes. */
+#define SUBS_RATE		20
+/* A renewal comes up to renew_every / SUBS_SPREAD_DIV early, by a hash of the subscription's
+ * id (subs_renew_due): subscriptions made together renew over a quarter of renew_every. */
+#define SUBS_SPREAD_DIV		4
 
 /* What the subscription calls did since subs_new. */
 struct subs_stats {
@@ -62,6 +69,11 @@ int subs_reconcile(struct subs *s, const json_t *mailboxes, char *err, size_t er
 int subs_maintain(struct subs *s, int64_t now, int64_t *next, char *err, size_t errlen);
 
 void subs_stats(const struct subs *s, struct subs_stats *out);
+
+/* When a stored subscription is due for renewal (Unix seconds): renew_every after the last
+ * renewal, and never later than lifetime - renew_every before its expiry (Graph may have granted
+ * less than we asked); then earlier by spread_offset(id, renew_every / SUBS_SPREAD_DIV). */
+int64_t subs_renew_due(const struct config *cfg, const struct ledger_sub *ls);
 
 /* The folder a subscription kind's notifications mark ("inbox" -> "inbox", "events" ->
  * CALENDAR_FOLDER). */
