@@ -19,6 +19,7 @@
 #include "markq.h"
 #include "receiver.h"
 #include "sf_client.h"
+#include "spread.h"
 #include "subscriptions.h"
 #include "xmalloc.h"
 
@@ -267,6 +268,10 @@ struct worker {
 	int64_t		 pass_retry_at;	/* a pass could not go on: none before */
 	int64_t		 last_pass_end;
 	int64_t		 last_pass_ms;	/* how long the last pass over marked folders took */
+	/* Real time: the sweep reads each mailbox at its own phase of reconcile_interval. */
+	struct spread_sweep	 sweep;
+	int64_t		 sweep_next;	/* monotonic ms; 0: no sweep (polling) */
+	int64_t		 relist_at;	/* the mailboxes are listed again then */
 };
 
 /* Graph gave a Retry-After for a folder that failed: the marked folders are tried again when
@@ -379,13 +384,61 @@ out:
 	free(map);
 }
 
+/* spread_sweep_run's call: mark every folder of mailbox, the worker reads them as usual. */
+static int
+sweep_mark(void *arg, const char *mailbox)
+{
+	struct worker *w = arg;
+	const char *folders[] = { INGEST_FOLDER_INBOX, INGEST_FOLDER_SENT, CALENDAR_FOLDER };
+	size_t n = w->d->cfg->meetings ? 3 : 2;
+
+	for (size_t i = 0; i < n; i++)
+		if (ledger_dirty_mark(w->ledger, mailbox, folders[i], (int64_t)time(NULL)) == -1)
+			return -1;
+	log_info("daemon sweep mailbox=%s", mailbox);
+	return 0;
+}
+
+/* In real time the safety net is not a full pass every reconcile_interval, which would read
+ * every folder of every mailbox at once, but each mailbox's folders marked at the mailbox's
+ * own phase of the interval (spread.h); the list of mailboxes is taken again once an
+ * interval. Polling keeps its full pass. */
+static void
+sweep_step(struct worker *w)
+{
+	const struct config *cfg = w->d->cfg;
+	int64_t now = now_ms(), next;
+	char err[1024];
+
+	if (cfg->listen == NULL)
+		return;
+	if (w->sweep_next == 0) {
+		spread_sweep_init(&w->sweep, cfg->reconcile_interval_ms, w->last_full);
+		w->relist_at = w->last_full + cfg->reconcile_interval_ms;
+	}
+	if (now >= w->relist_at) {
+		w->relist_at = now + cfg->reconcile_interval_ms;
+		if (engine_list_mailboxes(w->engine, err, sizeof(err)) == -1) {
+			log_warnx("daemon sweep_list_failed error=\"%s\"", err);
+			w->relist_at = now + DAEMON_PASS_RETRY * 1000;
+		}
+	}
+	if ((next = spread_sweep_run(&w->sweep, engine_mailboxes(w->engine), now, sweep_mark,
+	    w)) == -1) {
+		log_warnx("daemon ledger_failed error=\"%s\"", ledger_error(w->ledger));
+		next = now + DAEMON_PASS_RETRY * 1000;
+	}
+	w->sweep_next = next < w->relist_at ? next : w->relist_at;
+}
+
 /* When the worker must run next (monotonic ms) without being woken. */
 static int64_t
 next_deadline(struct worker *w, int have_marks)
 {
 	const struct config *cfg = w->d->cfg;
 	int64_t sweep = cfg->listen != NULL ? cfg->reconcile_interval_ms : cfg->sync_interval_ms;
-	int64_t deadline = w->last_full + sweep, now = now_ms(), wall = (int64_t)time(NULL);
+	int64_t deadline = w->sweep_next != 0 ? w->sweep_next : w->last_full + sweep;
+	int64_t now = now_ms(), wall = (int64_t)time(NULL);
 	int64_t at = 0, hold = engine_hold_until(w->engine);
 
 	if (ledger_next_retry(w->ledger, &at) == 0 && at > 0) {
@@ -455,6 +508,7 @@ work_loop(struct worker *w)
 	full_pass(w);
 	w->last_pass_end = now_ms();
 	while (!*d->halt) {
+		sweep_step(w);
 		dl = NULL;
 		n = 0;
 		if (ledger_dirty_list(w->ledger, &dl, &n) == -1) {
@@ -472,7 +526,7 @@ work_loop(struct worker *w)
 		if (now_ms() < w->pass_retry_at)
 			continue;
 		gather(w);
-		if (now_ms() >= w->last_full + sweep) {
+		if (w->sweep_next == 0 && now_ms() >= w->last_full + sweep) {
 			full_pass(w);
 		} else {
 			dl = NULL;

@@ -1123,6 +1123,14 @@ engine_mailboxes(const struct engine *e)
 	return ingest_mailboxes(e->ingest);
 }
 
+int
+engine_list_mailboxes(struct engine *e, char *err, size_t errlen)
+{
+	struct remote_failure f;
+
+	return ingest_list(e->ingest, &f, err, errlen);
+}
+
 int64_t
 engine_hold_until(const struct engine *e)
 {

@@ -63,8 +63,11 @@ int64_t engine_hold_until(const struct engine *e);
 /* What the real-time batch window is multiplied by as the API budget runs low (budget.h). */
 double engine_window_factor(const struct engine *e);
 
-/* The mailboxes the last full pass watched (see ingest_mailboxes), or NULL before one. */
+/* The mailboxes the last full pass or engine_list_mailboxes watched (see ingest_mailboxes), or
+ * NULL before one. */
 const json_t *engine_mailboxes(const struct engine *e);
+/* Lists the watched mailboxes again (ingest_list): 0, or -1 with err. */
+int engine_list_mailboxes(struct engine *e, char *err, size_t errlen);
 
 /* The filter policy of cfg (borrows its lists): for email here, for meetings in meeting.c. */
 struct filter_policy;

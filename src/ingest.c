@@ -429,6 +429,20 @@ read_folders(struct ingest *in, struct ingest_folder *fs, size_t n,
 }
 
 int
+ingest_list(struct ingest *in, struct remote_failure *f, char *err, size_t errlen)
+{
+	json_t *upns = NULL;
+
+	memset(f, 0, sizeof(*f));
+	if (graph_client_mailboxes(in->graph, &upns, f) == -1)
+		return err_set(err, errlen, "graph: cannot list the mailboxes: %s (%s)",
+		    f->message, remote_class_name(f->cls));
+	json_decref(in->mailboxes);
+	in->mailboxes = upns;
+	return 0;
+}
+
+int
 ingest_run(struct ingest *in, const volatile sig_atomic_t *stop, struct ingest_stats *st,
     struct remote_failure *f, char *err, size_t errlen)
 {
@@ -441,14 +455,9 @@ ingest_run(struct ingest *in, const volatile sig_atomic_t *stop, struct ingest_s
 	if (st == NULL)
 		st = &local;
 	memset(st, 0, sizeof(*st));
-	memset(f, 0, sizeof(*f));
-	if (graph_client_mailboxes(in->graph, &upns, f) == -1) {
-		err_set(err, errlen, "graph: cannot list the mailboxes: %s (%s)", f->message,
-		    remote_class_name(f->cls));
+	if (ingest_list(in, f, err, errlen) == -1)
 		goto out;
-	}
-	json_decref(in->mailboxes);
-	in->mailboxes = json_incref(upns);
+	upns = json_incref(in->mailboxes);
 	fs = xcalloc(json_array_size(upns) * NFOLDERS + 1, sizeof(*fs));
 	json_array_foreach(upns, i, v) {
 		const char *mailbox = json_string_value(v);

@@ -77,7 +77,11 @@ int ingest_folders(struct ingest *in, struct ingest_folder *fs, size_t n,
 void ingest_hold(struct ingest *in, const char *mailbox, double wait_sec);
 double ingest_held(struct ingest *in, const char *mailbox);
 
-/* The mailboxes the last ingest_run listed (a JSON array of strings, borrowed until the next
+/* Lists the watched mailboxes again (what ingest_mailboxes returns next) without reading them.
+ * 0, or -1 with err and f (the list is kept) when Graph did not answer. */
+int ingest_list(struct ingest *in, struct remote_failure *f, char *err, size_t errlen);
+
+/* The mailboxes the last ingest_run or ingest_list listed (a JSON array of strings, borrowed until the next
  * ingest_run or ingest_free), or NULL before the first one succeeded. */
 const json_t *ingest_mailboxes(const struct ingest *in);
 /* 1 when mailbox is one of mailboxes (such a list; NULL is empty), else 0. */
