@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "graph_fixture.h"
+#include "mono.h"
 #include "sim_http.h"
 #include "sim_proc.h"
 #include "testkeys.h"
@@ -571,6 +572,79 @@ e2e_world_stop(struct e2e_world *w)
 	if (tmpdir_remove(w->dir) == -1)
 		rc = -1;
 	return rc;
+}
+
+char *
+e2e_graph_rep_users(int n)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (f == NULL)
+		fail_msg("open_memstream failed");
+	fputc('[', f);
+	for (int i = 0; i < n; i++)
+		fprintf(f, "%s{\"userPrincipalName\":\"rep%d@contoso.com\",\"displayName\":"
+		    "\"Rep %d\"}", i ? "," : "", i, i);
+	fputc(']', f);
+	fclose(f);
+	return text;
+}
+
+long
+e2e_proc_status_kib(pid_t pid, const char *field)
+{
+	char path[64], *text, *p;
+	long kb = -1;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	text = tmpdir_read(path, 1 << 16);
+	if ((p = strstr(text, field)) != NULL)
+		kb = strtol(p + strlen(field), NULL, 10);
+	free(text);
+	return kb;
+}
+
+void
+e2e_pace_sample(struct e2e_pace *p, long count)
+{
+	long now = mono_ms(), k;
+
+	p->at[p->n % 64] = now;
+	p->count[p->n % 64] = count;
+	for (k = 1; k < 64 && k <= p->n; k++) {
+		long j = (p->n - k) % 64;
+
+		if (now - p->at[j] > 1000)
+			break;
+		if (count - p->count[j] > p->max)
+			p->max = count - p->count[j];
+	}
+	p->n++;
+}
+
+static int
+cmp_time(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+size_t
+e2e_densest(int64_t *t, size_t n, int64_t width)
+{
+	size_t max = 0;
+
+	qsort(t, n, sizeof(*t), cmp_time);
+	for (size_t i = 0, j = 0; i < n; i++) {
+		while (t[i] - t[j] >= width)
+			j++;
+		if (i - j + 1 > max)
+			max = i - j + 1;
+	}
+	return max;
 }
 
 const char *

@@ -6,6 +6,7 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <jansson.h>
@@ -107,6 +108,25 @@ int e2e_world_start_reps(struct e2e_world *w, const char *name, int n, const cha
     const char *extra, int *port);
 /* Stops both emulators and removes the directory; -1 when any of it failed. */
 int e2e_world_stop(struct e2e_world *w);
+
+/* graph-sim users rep0@contoso.com ... rep<n-1>@contoso.com as JSON array text, for
+ * e2e_world_start's graph_users with many mailboxes (linear in n). Caller frees. */
+char *e2e_graph_rep_users(int n);
+/* A "Field:" of /proc/<pid>/status in KiB ("VmHWM:", "VmRSS:"), or -1. */
+long e2e_proc_status_kib(pid_t pid, const char *field);
+/* A counter sampled over time (creates graph-sim counted), and the most it grew between two
+ * samples at most a second apart: on a loaded machine sampling stretches, and longer gaps are
+ * not counted. Zero it before the first sample. */
+struct e2e_pace {
+	long	at[64];		/* mono_ms() of the last samples, a ring */
+	long	count[64];
+	long	n;		/* samples taken */
+	long	max;		/* the most growth within a second */
+};
+void e2e_pace_sample(struct e2e_pace *p, long count);
+/* Sorts the n times t and returns the most of them within any span shorter than width (how
+ * many creates in one second, renewals in one minute). */
+size_t e2e_densest(int64_t *t, size_t n, int64_t width);
 
 /* The Id seeded under _key key in keys (sf_fixture's keys; borrowed); fails the test without. */
 const char *e2e_key_id(json_t *keys, const char *key);
