@@ -507,8 +507,8 @@ work_loop(struct worker *w)
 
 	full_pass(w);
 	w->last_pass_end = now_ms();
+	sweep_step(w);
 	while (!*d->halt) {
-		sweep_step(w);
 		dl = NULL;
 		n = 0;
 		if (ledger_dirty_list(w->ledger, &dl, &n) == -1) {
@@ -526,6 +526,7 @@ work_loop(struct worker *w)
 		if (now_ms() < w->pass_retry_at)
 			continue;
 		gather(w);
+		sweep_step(w);
 		if (w->sweep_next == 0 && now_ms() >= w->last_full + sweep) {
 			full_pass(w);
 		} else {
