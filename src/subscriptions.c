@@ -608,6 +608,10 @@ subs_maintain(struct subs *s, int64_t now, int64_t *next, char *err, size_t errl
 				goto out;
 		}
 	}
+	/* One list of every subscription at a time: with 30,000 it is megabytes. */
+	ledger_subs_free(ls, n);
+	ls = NULL;
+	n = 0;
 	if (create_missing(s, now, next, err, errlen) == -1)
 		goto out;
 	rc = next_due(s, now, next, err, errlen);
