@@ -215,10 +215,11 @@ print_targets(void)
 
 		snprintf(what, sizeof(what), "%s: %s", g->row, g->what);
 		num(val, v, v < 10 ? 2 : 1);
-		if (!isnan(v) && g->get == get_sf_ratio)
-			strcat(val, "x");
-		if (!isnan(v) && g->get == get_cpu_ratio)
-			strcat(val, "x");
+		if (!isnan(v) && (g->get == get_sf_ratio || g->get == get_cpu_ratio)) {
+			size_t len = strlen(val);
+
+			snprintf(val + len, sizeof(val) - len, "x");
+		}
 		table_add(&t, cells, 3);
 		json_array_append_new(out, json_pack("{s:s,s:s,s:o,s:s}", "scenario", g->row,
 		    "target", g->what, "measured", isnan(v) ? json_null() : json_real(v),

@@ -135,8 +135,9 @@ write_graph_seed(const char *path, const char *graph_users, const struct perf_mi
 		/* Oldest first, a minute apart at most, the newest a minute ago. */
 		time_t t = now - 60 - (time_t)(((n - 1 - i) * (BACKFILL_SPAN_SEC / (n ? n : 1))));
 		char date[32], *mail;
+		struct tm tm;
 
-		strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+		strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
 		mail = perf_mail_json(m, i, date);
 		fprintf(fp, "%s%s\n", i ? "," : "", mail);
 		free(mail);
