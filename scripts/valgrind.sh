@@ -3,7 +3,9 @@
 # definite/indirect leak. With OLSYNC=1 the olsync binary the end-to-end tests run (sync --once,
 # run) is under memcheck too (tests/support/e2e.c: OL_VALGRIND_OLSYNC); with SIMS=1 so are
 # sf-sim and graph-sim (tests/support/sim_proc.c: OL_VALGRIND_SIMS; their reports go to
-# /tmp/valgrind-sim.PID).
+# /tmp/valgrind-sim.PID). With either, the tests' wall-clock waits are ten times longer
+# (OL_TEST_TIME_SCALE, tests/support/mono.h; set it to override) and their latency checks are
+# skipped with a line saying so: memcheck makes the binaries 10-50 times slower.
 #   scripts/valgrind.sh [BUILD] [REGEX]   (default build, every test_* program; REGEX picks tests
 #   by name, e.g. '^test_(config|jwt)$'). JOBS programs run at once (default nproc). Each
 #   program's output and valgrind report are left in BUILD/valgrind/.
@@ -13,8 +15,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 if [ "${1:-}" = "--one" ]; then	# internal: one program, run by xargs below
 	build=$2 name=$3 logs=$2/valgrind
 	start=$(date +%s)
+	scale=${OL_TEST_TIME_SCALE:-1}
+	[ -n "${OLSYNC:-}${SIMS:-}" ] && scale=${OL_TEST_TIME_SCALE:-10}
 	(cd "$build" && OL_SOURCE_DIR=$root OL_BINARY_DIR=$build \
-	    OL_VALGRIND_OLSYNC=${OLSYNC:-} OL_VALGRIND_SIMS=${SIMS:-} \
+	    OL_VALGRIND_OLSYNC=${OLSYNC:-} OL_VALGRIND_SIMS=${SIMS:-} OL_TEST_TIME_SCALE=$scale \
 	    valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	    --error-exitcode=99 --num-callers=30 --log-file="$logs/$name.valgrind" \
 	    "./$name" >"$logs/$name.log" 2>&1)

@@ -262,13 +262,13 @@ e2e_daemon_start(struct e2e_daemon *dm, const char *dir, const char *conf, int p
 {
 	static const char *const run[] = { "run", NULL };
 	char *base;
-	int i;
+	int i, n;
 
 	e2e_daemon_spawn(dm, dir, conf, run);
 	if (port == 0)
 		return;
 	base = xasprintf("http://127.0.0.1:%d", port);
-	for (i = 0; i < 200; i++) {
+	for (i = 0, n = (int)mono_scaled(200); i < n; i++) {
 		struct sim_http h;
 		int up;
 
@@ -284,8 +284,8 @@ e2e_daemon_start(struct e2e_daemon *dm, const char *dir, const char *conf, int p
 		usleep(50 * 1000);
 	}
 	free(base);
-	if (i == 200)
-		fail_msg("olsync run is not serving port %d after 10 s", port);
+	if (i == n)
+		fail_msg("olsync run is not serving port %d after %d s", port, n / 20);
 }
 
 void
@@ -299,17 +299,17 @@ int
 e2e_daemon_stop(struct e2e_daemon *dm)
 {
 	char *log;
-	int status = 0, i;
+	int status = 0, i, n = (int)mono_scaled(400);
 
 	if (dm->pid <= 0)
 		return -1;
 	kill(dm->pid, SIGTERM);
-	for (i = 0; i < 400; i++) {
+	for (i = 0; i < n; i++) {
 		if (waitpid(dm->pid, &status, WNOHANG) == dm->pid)
 			break;
 		usleep(50 * 1000);
 	}
-	if (i == 400) {
+	if (i == n) {
 		kill(dm->pid, SIGKILL);
 		waitpid(dm->pid, &status, 0);
 	}
@@ -331,6 +331,7 @@ e2e_wait_records(const char *sf_url, const char *sobject, size_t n, long timeout
 {
 	size_t got = 0;
 
+	timeout_ms = mono_scaled(timeout_ms);
 	for (long waited = 0;; waited += 20) {
 		json_t *recs = e2e_records(sf_url, sobject);
 

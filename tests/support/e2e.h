@@ -173,18 +173,18 @@ int e2e_free_port(void);
  * output in dir/daemon.log; the caller waits for it (dm->pid) or stops it. */
 void e2e_daemon_spawn(struct e2e_daemon *dm, const char *dir, const char *conf,
     const char *const *args);
-/* Starts `olsync -c conf run`; when port is not 0, waits up to 10 s for GET /healthz on it to
- * answer. Fails the test when the daemon does not come up. */
+/* Starts `olsync -c conf run`; when port is not 0, waits up to 10 s (mono_scaled) for GET
+ * /healthz on it to answer. Fails the test when the daemon does not come up. */
 void e2e_daemon_start(struct e2e_daemon *dm, const char *dir, const char *conf, int port);
 /* Sends sig (SIGHUP to reload) to the running daemon. */
 void e2e_daemon_signal(struct e2e_daemon *dm, int sig);
-/* SIGTERM, wait up to 20 s (then SIGKILL); returns the exit status (128 + signal when killed)
+/* SIGTERM, wait up to 20 s (mono_scaled; then SIGKILL); returns the exit status (128 + signal when killed)
  * and copies the log to stderr for whoever reads a failing test. */
 int e2e_daemon_stop(struct e2e_daemon *dm);
 /* The daemon's log so far; caller frees. */
 char *e2e_daemon_log(const struct e2e_daemon *dm);
-/* Polls sf-sim until sobject has at least n records or timeout_ms passed; returns the count
- * last seen. */
+/* Polls sf-sim until sobject has at least n records or timeout_ms (mono_scaled) passed;
+ * returns the count last seen. */
 size_t e2e_wait_records(const char *sf_url, const char *sobject, size_t n, long timeout_ms);
 
 /* One mail from Carol Chen <carol@fabrikam.com> to to, received at date (ISO 8601), through

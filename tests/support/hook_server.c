@@ -232,6 +232,7 @@ hook_server_wait(struct hook_server *hs, const char *path_prefix, int n, long ti
 	struct timespec until;
 	int have;
 
+	timeout_ms = mono_scaled(timeout_ms);
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += timeout_ms / 1000;
 	until.tv_nsec += (timeout_ms % 1000) * 1000000L;

@@ -53,7 +53,8 @@ void hook_server_clear(struct hook_server *hs);
 
 /* Number of requests recorded whose path starts with path_prefix ("" for all). */
 int hook_server_count(struct hook_server *hs, const char *path_prefix);
-/* Waits until at least n such requests were recorded, up to timeout_ms; returns the count. */
+/* Waits until at least n such requests were recorded, up to timeout_ms (mono_scaled); returns
+ * the count. */
 int hook_server_wait(struct hook_server *hs, const char *path_prefix, int n, long timeout_ms);
 /* Copies the i-th (from 0) such request into out: 0, or -1 when there is none. Free the copy
  * with hook_record_free. */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mono.h"
 #include "sim_proc.h"
 
 static void
@@ -41,7 +42,7 @@ run(struct sim_http *out, const char *base, const char *method, const char *path
 	req.body_len = body ? strlen(body) : 0;
 	req.content_type = body ? content_type : NULL;
 	req.headers = headers;
-	req.timeout_ms = 30000;
+	req.timeout_ms = mono_scaled(30000);
 	out->fail = httpc_do(c, &req, &out->resp, err, sizeof(err));
 	if (out->fail == HTTPC_OK) {
 		out->status = out->resp.status;

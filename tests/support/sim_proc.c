@@ -11,9 +11,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mono.h"
+
 /* OL_VALGRIND_SIMS set (non-empty): the emulators run under valgrind memcheck, exiting 99 on a
  * memory error or a definite/indirect leak, which sim_proc_stop_clean reports as an unclean
- * exit (scripts/valgrind.sh SIMS=1). Start-up and shutdown are then much slower. */
+ * exit (scripts/valgrind.sh SIMS=1). */
 static int
 under_valgrind(const char *path)
 {
@@ -47,7 +49,8 @@ exec_child(char *const argv[])
 int
 sim_proc_start(struct sim_proc *p, char *const argv[])
 {
-	return sim_proc_start_wait(p, argv, under_valgrind(argv[0]) ? 180000 : 10000);
+	return sim_proc_start_wait(p, argv, under_valgrind(argv[0]) ? 180000 :
+	    (int)mono_scaled(10000));
 }
 
 int
@@ -113,8 +116,8 @@ sim_proc_stop(struct sim_proc *p)
 	if (p->pid <= 0)
 		return -1;
 	kill(p->pid, SIGTERM);
-	/* 5 s, or a minute under valgrind (its leak check runs at exit). */
-	for (int i = 0; i < (getenv("OL_VALGRIND_SIMS") != NULL ? 6000 : 500); i++) {
+	/* 5 s, scaled: under valgrind the leak check at exit takes a while too. */
+	for (long i = 0, n = mono_scaled(5000) / 10; i < n; i++) {
 		struct timespec ts = { 0, 10 * 1000 * 1000 };
 
 		if (waitpid(p->pid, &status, WNOHANG) == p->pid) {

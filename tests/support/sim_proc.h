@@ -11,12 +11,13 @@ struct sim_proc {
 	char base_url[64];	/* "http://127.0.0.1:PORT" */
 };
 
-/* Runs argv (argv[0] a path) and waits up to 10 s for a stdout line "listening on HOST:PORT".
+/* Runs argv (argv[0] a path) and waits up to 10 s (mono_scaled) for a stdout line
+ * "listening on HOST:PORT".
  * -1 on failure (the child is killed). */
 int sim_proc_start(struct sim_proc *p, char *const argv[]);
 /* The same, waiting up to wait_ms for the line (a large seed file is read before it). */
 int sim_proc_start_wait(struct sim_proc *p, char *const argv[], int wait_ms);
-/* SIGTERM, then SIGKILL after 5 s; returns the exit status (or 128+signal). */
+/* SIGTERM, then SIGKILL after 5 s (mono_scaled); returns the exit status (or 128+signal). */
 int sim_proc_stop(struct sim_proc *p);
 /* Starts emulator name ("sf-sim", "graph-sim") from $OL_BINARY_DIR on 127.0.0.1:0 with the
  * database db (NULL: ":memory:"; borrowed for the call). -1 on failure, with a line on stderr. */
