@@ -1,14 +1,15 @@
 #!/bin/sh
 # valgrind.sh: the cmocka test programs under valgrind memcheck; fails on any memory error or
 # definite/indirect leak. With OLSYNC=1 the olsync binary the end-to-end tests run (sync --once,
-# run) is under memcheck too (tests/support/e2e.c: OL_VALGRIND_OLSYNC); with SIMS=1 so are
-# sf-sim and graph-sim (tests/support/sim_proc.c: OL_VALGRIND_SIMS; their reports go to
-# /tmp/valgrind-sim.PID). With either, the tests' wall-clock waits are ten times longer
+# run) is under memcheck too, with SIMS=1 sf-sim and graph-sim (tests/support/sim_proc.c:
+# sim_proc_exec). Their reports are checked as the programs' own are: any error or leak in one
+# fails its program. With either, the tests' wall-clock waits are ten times longer
 # (OL_TEST_TIME_SCALE, tests/support/mono.h; set it to override) and their latency checks are
 # skipped with a line saying so: memcheck makes the binaries 10-50 times slower.
 #   scripts/valgrind.sh [BUILD] [REGEX]   (default build, every test_* program; REGEX picks tests
 #   by name, e.g. '^test_(config|jwt)$'). JOBS programs run at once (default nproc). Each
-#   program's output and valgrind report are left in BUILD/valgrind/.
+#   program's output and valgrind report are left in BUILD/valgrind/, with the reports of the
+#   binaries it ran (NAME.olsync.PID, NAME.sf-sim.PID, NAME.graph-sim.PID).
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -18,13 +19,32 @@ if [ "${1:-}" = "--one" ]; then	# internal: one program, run by xargs below
 	scale=${OL_TEST_TIME_SCALE:-1}
 	[ -n "${OLSYNC:-}${SIMS:-}" ] && scale=${OL_TEST_TIME_SCALE:-10}
 	(cd "$build" && OL_SOURCE_DIR=$root OL_BINARY_DIR=$build \
-	    OL_VALGRIND_OLSYNC=${OLSYNC:-} OL_VALGRIND_SIMS=${SIMS:-} OL_TEST_TIME_SCALE=$scale \
+	    OL_VALGRIND_OLSYNC=${OLSYNC:-} OL_VALGRIND_SIMS=${SIMS:-} \
+	    OL_VALGRIND_LOGS=$logs/$name OL_TEST_TIME_SCALE=$scale \
 	    valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	    --error-exitcode=99 --num-callers=30 --log-file="$logs/$name.valgrind" \
 	    "./$name" >"$logs/$name.log" 2>&1)
 	rc=$?
 	echo "$rc" >"$logs/$name.rc"
-	echo "valgrind.sh: $name rc=$rc $(($(date +%s) - start))s"
+	# The reports of the binaries it ran: complete ones end in an ERROR SUMMARY (leaks count
+	# as errors); one without was killed (SIGKILL: no leak check), and fails only when it
+	# shows an error's stack.
+	runs=0 killed=0
+	: >"$logs/$name.bad"
+	for r in "$logs/$name".olsync.* "$logs/$name".sf-sim.* "$logs/$name".graph-sim.*; do
+		[ -e "$r" ] || continue
+		runs=$((runs + 1))
+		if grep -q 'ERROR SUMMARY: 0 errors' "$r"; then
+			continue
+		elif ! grep -q 'ERROR SUMMARY:' "$r"; then
+			killed=$((killed + 1))
+			grep -Eq '^==[0-9]+== +(at|by) 0x' "$r" || continue
+		fi
+		echo "$r" >>"$logs/$name.bad"
+	done
+	echo "$runs $killed" >"$logs/$name.runs"
+	echo "valgrind.sh: $name rc=$rc $(($(date +%s) - start))s, binaries under memcheck:" \
+	    "$runs ($killed killed), with errors: $(wc -l <"$logs/$name.bad")"
 	exit 0
 fi
 
@@ -34,7 +54,7 @@ jobs=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 logs=$build/valgrind
 command -v valgrind >/dev/null 2>&1 || { echo "valgrind.sh: valgrind not installed" >&2; exit 77; }
 mkdir -p "$logs"
-rm -f "$logs"/*.log "$logs"/*.rc "$logs"/*.valgrind
+find "$logs" -maxdepth 1 -type f -delete
 
 tests=$(cd "$build" && ctest -N | sed -n 's/^ *Test *#[0-9]*: \(test_[A-Za-z0-9_]*\)$/\1/p' |
     grep -E "$regex")
@@ -42,9 +62,17 @@ tests=$(cd "$build" && ctest -N | sed -n 's/^ *Test *#[0-9]*: \(test_[A-Za-z0-9_
 start=$(date +%s)
 printf '%s\n' $tests | xargs -P "$jobs" -n 1 "$0" --one "$build"
 
-status=0
+status=0 runs=0 killed=0
 for t in $tests; do
 	rc=$(cat "$logs/$t.rc" 2>/dev/null || echo missing)
+	set -- $(cat "$logs/$t.runs" 2>/dev/null || echo 0 0)
+	runs=$((runs + $1)) killed=$((killed + $2))
+	for r in $(cat "$logs/$t.bad" 2>/dev/null); do
+		status=1
+		echo "valgrind.sh: $t: memory errors or leaks in a binary it ran ($r):"
+		grep -E '(SUMMARY|definitely|indirectly|Invalid|uninitialised|at 0x|by 0x)' "$r" |
+		    head -60
+	done
 	[ "$rc" = 0 ] && continue
 	status=1
 	if [ "$rc" = 99 ]; then
@@ -58,5 +86,6 @@ for t in $tests; do
 done
 n=$(printf '%s\n' $tests | wc -l)
 result=$([ $status = 0 ] && echo clean || echo FAILED)
-echo "valgrind.sh: $n programs, $(($(date +%s) - start))s, $result"
+echo "valgrind.sh: $n programs and $runs binaries they ran under memcheck ($killed of them" \
+    "killed before their leak check), $(($(date +%s) - start))s, $result"
 exit $status

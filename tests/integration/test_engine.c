@@ -314,7 +314,7 @@ test_run_until_sigterm(void **state)
 	if ((pid = fork()) == -1)
 		fail_msg("fork");
 	if (pid == 0) {
-		execv(argv[0], argv);
+		sim_proc_exec(argv);
 		_exit(127);
 	}
 	/* Wait for the pass to log it (the interval is 15 minutes: one pass only). */

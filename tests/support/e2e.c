@@ -113,32 +113,6 @@ e2e_reps(int n, char **sf_users, char **graph_users, char **mailboxes)
 	fclose(fm);
 }
 
-/* execv(argv) in a child, under valgrind memcheck when OL_VALGRIND_OLSYNC is set (any
- * non-empty value): a memory error or a definite/indirect leak then makes olsync exit 99, which
- * fails the test that expected 0 (scripts/valgrind.sh sets it). Returns only on failure. */
-static void
-exec_olsync(char *const argv[], const char *dir)
-{
-	const char *vg = getenv("OL_VALGRIND_OLSYNC");
-	char *vargv[24], *logopt;
-	int n = 0;
-
-	if (vg == NULL || *vg == '\0') {
-		execv(argv[0], argv);
-		return;
-	}
-	logopt = xasprintf("--log-file=%s/valgrind-olsync.%%p", dir);
-	vargv[n++] = "/usr/bin/valgrind";
-	vargv[n++] = "--leak-check=full";
-	vargv[n++] = "--errors-for-leak-kinds=definite,indirect";
-	vargv[n++] = "--error-exitcode=99";
-	vargv[n++] = logopt;
-	for (int i = 0; argv[i] != NULL && n < 23; i++)
-		vargv[n++] = argv[i];
-	vargv[n] = NULL;
-	execv(vargv[0], vargv);
-}
-
 /* e2e_run and e2e_run_usage: ru (may be NULL) gets the child's resource usage. */
 static int
 run_olsync(const char *dir, struct rusage *ru, char **out, char **errout, va_list ap)
@@ -164,7 +138,7 @@ run_olsync(const char *dir, struct rusage *ru, char **out, char **errout, va_lis
 			_exit(127);
 		dup2(fo, 1);
 		dup2(fe, 2);
-		exec_olsync(argv, dir);
+		sim_proc_exec(argv);
 		_exit(127);
 	}
 	if (wait4(pid, &status, 0, ru != NULL ? ru : &local) == -1)
@@ -252,7 +226,7 @@ e2e_daemon_spawn(struct e2e_daemon *dm, const char *dir, const char *conf,
 			_exit(127);
 		dup2(fd, 1);
 		dup2(fd, 2);
-		exec_olsync(argv, dir);
+		sim_proc_exec(argv);
 		_exit(127);
 	}
 }

@@ -62,7 +62,8 @@ char *e2e_config_write(const char *dir, const char *graph_url, const char *sf_ur
 /* Runs $OL_BINARY_DIR/olsync with the arguments after errout (NULL-terminated, at most 14),
  * its standard output and error going to files in dir, and copies its error (the log) to ours
  * for whoever reads a failing test. *out and *errout (either may be NULL) get the texts; caller
- * frees. Returns the exit status (128 + signal when killed). */
+ * frees. Returns the exit status (128 + signal when killed). Under valgrind memcheck with
+ * OL_VALGRIND_OLSYNC set (sim_proc_exec), as is e2e_daemon_start's. */
 int e2e_run(const char *dir, char **out, char **errout, ...);
 /* e2e_run that also gives the child's resource usage (wait4) in *ru: ru_maxrss is olsync's
  * own peak RSS in KiB, not that of the emulators or of earlier runs. */

@@ -13,37 +13,48 @@
 
 #include "mono.h"
 
-/* OL_VALGRIND_SIMS set (non-empty): the emulators run under valgrind memcheck, exiting 99 on a
- * memory error or a definite/indirect leak, which sim_proc_stop_clean reports as an unclean
- * exit (scripts/valgrind.sh SIMS=1). */
+/* Whether the binary at path runs under valgrind memcheck: olsync with OL_VALGRIND_OLSYNC set
+ * (non-empty), sf-sim and graph-sim with OL_VALGRIND_SIMS (scripts/valgrind.sh OLSYNC=1,
+ * SIMS=1). */
 static int
 under_valgrind(const char *path)
 {
-	const char *vg = getenv("OL_VALGRIND_SIMS"), *base = strrchr(path, '/');
+	const char *base = strrchr(path, '/'), *vg;
 
 	base = base != NULL ? base + 1 : path;
-	return vg != NULL && *vg != '\0' && (strcmp(base, "sf-sim") == 0 ||
-	    strcmp(base, "graph-sim") == 0);
+	if (strcmp(base, "olsync") == 0)
+		vg = getenv("OL_VALGRIND_OLSYNC");
+	else if (strcmp(base, "sf-sim") == 0 || strcmp(base, "graph-sim") == 0)
+		vg = getenv("OL_VALGRIND_SIMS");
+	else
+		vg = NULL;
+	return vg != NULL && *vg != '\0';
 }
 
-static void
-exec_child(char *const argv[])
+void
+sim_proc_exec(char *const argv[])
 {
-	char *vargv[32];
+	const char *logs = getenv("OL_VALGRIND_LOGS"), *base = strrchr(argv[0], '/');
+	char *vargv[32], logopt[4096];
 	int n = 0;
 
-	if (under_valgrind(argv[0])) {
-		vargv[n++] = "/usr/bin/valgrind";
-		vargv[n++] = "--leak-check=full";
-		vargv[n++] = "--errors-for-leak-kinds=definite,indirect";
-		vargv[n++] = "--error-exitcode=99";
-		vargv[n++] = "--log-file=/tmp/valgrind-sim.%p";
-		for (int i = 0; argv[i] != NULL && n < 31; i++)
-			vargv[n++] = argv[i];
-		vargv[n] = NULL;
-		execv(vargv[0], vargv);
+	if (!under_valgrind(argv[0])) {
+		execv(argv[0], argv);
+		return;
 	}
-	execv(argv[0], argv);
+	base = base != NULL ? base + 1 : argv[0];
+	snprintf(logopt, sizeof(logopt), "--log-file=%s.%s.%%p",
+	    logs != NULL && *logs != '\0' ? logs : "/tmp/valgrind", base);
+	vargv[n++] = "/usr/bin/valgrind";
+	vargv[n++] = "--leak-check=full";
+	vargv[n++] = "--errors-for-leak-kinds=definite,indirect";
+	vargv[n++] = "--error-exitcode=99";
+	vargv[n++] = "--num-callers=30";
+	vargv[n++] = logopt;
+	for (int i = 0; argv[i] != NULL && n < 31; i++)
+		vargv[n++] = argv[i];
+	vargv[n] = NULL;
+	execv(vargv[0], vargv);
 }
 
 int
@@ -70,7 +81,7 @@ sim_proc_start_wait(struct sim_proc *p, char *const argv[], int wait_ms)
 		dup2(fds[1], STDOUT_FILENO);
 		close(fds[0]);
 		close(fds[1]);
-		exec_child(argv);
+		sim_proc_exec(argv);
 		fprintf(stderr, "sim_proc: cannot exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}

@@ -11,9 +11,14 @@ struct sim_proc {
 	char base_url[64];	/* "http://127.0.0.1:PORT" */
 };
 
+/* execv(argv) (argv[0] a path), for a child. olsync with OL_VALGRIND_OLSYNC set, sf-sim and
+ * graph-sim with OL_VALGRIND_SIMS set (any non-empty value) run under valgrind memcheck instead,
+ * exiting 99 on a memory error or a definite/indirect leak, the report in
+ * $OL_VALGRIND_LOGS.<binary>.<pid> (default /tmp/valgrind.<binary>.<pid>), which
+ * scripts/valgrind.sh checks. Returns only on failure. */
+void sim_proc_exec(char *const argv[]);
 /* Runs argv (argv[0] a path) and waits up to 10 s (mono_scaled) for a stdout line
- * "listening on HOST:PORT".
- * -1 on failure (the child is killed). */
+ * "listening on HOST:PORT". -1 on failure (the child is killed). */
 int sim_proc_start(struct sim_proc *p, char *const argv[]);
 /* The same, waiting up to wait_ms for the line (a large seed file is read before it). */
 int sim_proc_start_wait(struct sim_proc *p, char *const argv[], int wait_ms);
