@@ -457,11 +457,12 @@ test_crash_subscriptions(void **state_)
 			unsetenv(CRASHPOINT_ENV);
 			t0 = mono_ms();
 			while (waitpid(dm->pid, &status, WNOHANG) == 0) {
-				if (mono_ms() - t0 > 20000) {
+				if (mono_ms() - t0 > mono_scaled(20000)) {
 					kill(dm->pid, SIGKILL);
 					waitpid(dm->pid, &status, 0);
 					dm->pid = 0;
-					fail_msg("%s: olsync run was not killed in 20 s", crash_at);
+					fail_msg("%s: olsync run was not killed in %ld s", crash_at,
+					    mono_scaled(20000) / 1000);
 				}
 				usleep(20 * 1000);
 			}
@@ -473,11 +474,11 @@ test_crash_subscriptions(void **state_)
 			/* Settled: the state of the uninterrupted run, and renewals going on. */
 			for (t0 = mono_ms(); ; usleep(200 * 1000)) {
 				got = state(w);
-				if (strcmp(got, want) == 0 || mono_ms() - t0 > 30000)
+				if (strcmp(got, want) == 0 || mono_ms() - t0 > mono_scaled(30000))
 					break;
 				free(got);
 			}
-			usleep(1500 * 1000);
+			mono_sleep(1500);
 			ng = graph_subscriptions(w);
 			assert_int_equal(e2e_daemon_stop(dm), 0);
 			assert_string_equal(got, want);

@@ -25,6 +25,7 @@
 #include "engine.h"
 #include "graph_fixture.h"
 #include "isotime.h"
+#include "mono.h"
 #include "normalize.h"
 #include "sf_fixture.h"
 #include "sim_http.h"
@@ -325,7 +326,7 @@ test_run_until_sigterm(void **state)
 		json_decref(tasks);
 		if (n == 8)
 			break;
-		usleep(100 * 1000);
+		mono_sleep(100);
 	}
 	assert_int_not_equal(i, 100);
 	kill(pid, SIGTERM);

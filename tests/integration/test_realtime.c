@@ -145,12 +145,13 @@ stored_subs(size_t *n)
 }
 
 /* Waits until olsync holds want subscriptions (and Graph lists as many of this app's), up to
- * timeout_ms; returns how many olsync holds. */
+ * timeout_ms (mono_scaled); returns how many olsync holds. */
 static size_t
 wait_subs(size_t want, long timeout_ms)
 {
 	size_t n = 0;
 
+	timeout_ms = mono_scaled(timeout_ms);
 	for (long waited = 0; waited <= timeout_ms; waited += 50) {
 		struct ledger_sub *s = stored_subs(&n);
 
@@ -283,7 +284,7 @@ test_mail_in_seconds(void **state)
 	(void)state;
 	start();
 	assert_int_equal(wait_subs(6, 10000), 6);
-	usleep(500 * 1000);	/* let the start-up pass finish */
+	mono_sleep(500);	/* let the start-up pass finish */
 	before = tasks();
 	deltas = DELTA_CALLS();
 	sent = mail_to(ALICE);
@@ -312,7 +313,7 @@ test_meeting_in_seconds(void **state)
 	(void)state;
 	start();
 	assert_int_equal(wait_subs(6, 10000), 6);
-	usleep(500 * 1000);
+	mono_sleep(500);
 	gmtime_r(&t, &tm);
 	strftime(from, sizeof(from), "%Y-%m-%dT10:00:00", &tm);
 	strftime(to, sizeof(to), "%Y-%m-%dT11:00:00", &tm);
@@ -321,7 +322,7 @@ test_meeting_in_seconds(void **state)
 	    "\"UTC\"},\"end\":{\"dateTime\":\"%s\",\"timeZone\":\"UTC\"}}", from, to);
 	r = sim_http_ctl(world.graph.base_url, "POST", "/_sim/events", body, 201);
 	free(body);
-	usleep(500 * 1000);	/* the invitation itself is not a meeting olsync logs */
+	mono_sleep(500);	/* the invitation itself is not a meeting olsync logs */
 	before = e2e_wait_records(world.sf.p.base_url, "Event", 0, 0);
 	assert_int_equal(before, 0);
 	path = xasprintf("/_sim/events/%s/respond", json_string_value(json_object_get(r, "uid")));
@@ -362,16 +363,16 @@ test_forged_unknown(void **state)
 	(void)state;
 	start();
 	assert_int_equal(wait_subs(6, 10000), 6);
-	usleep(1000 * 1000);
+	mono_sleep(1000);
 	find_sub(ALICE, "inbox", &id, &cs);
 	deltas = DELTA_CALLS();
 	post_notification(id, "not-the-secret");
 	post_notification("5d1f0a8e-0000-4000-8000-000000000000", cs);
-	usleep(1500 * 1000);
+	mono_sleep(1500);
 	assert_int_equal(DELTA_CALLS(), deltas);
 	post_notification(id, cs);
 	for (int i = 0; i < 100 && DELTA_CALLS() == deltas; i++)
-		usleep(50 * 1000);
+		mono_sleep(50);
 	assert_int_equal(DELTA_CALLS(), deltas + 1);
 	log = stop();
 	assert_non_null(strstr(log, "forged=1"));
@@ -396,7 +397,7 @@ test_restart_catches_up(void **state)
 	before = tasks();
 	for (int i = 0; i < 5; i++)
 		mail_to(i % 2 ? ALICE : BOB);
-	usleep(500 * 1000);	/* graph-sim tries, fails (nothing listens) */
+	mono_sleep(500);	/* graph-sim tries, fails (nothing listens) */
 	start();
 	assert_int_equal(e2e_wait_records(world.sf.p.base_url, "Task", before + 5, 10000),
 	    before + 5);
@@ -416,10 +417,10 @@ test_restart_catches_up(void **state)
 		json_decref(d);
 		if (pending == 0)
 			break;
-		usleep(100 * 1000);
+		mono_sleep(100);
 	}
 	/* Their marks are read when the batch window (batch_window, 2 s) closes. */
-	usleep(3000 * 1000);
+	mono_sleep(3000);
 	assert_int_equal(tasks(), before + 5);
 	free(stop());
 	assert_int_equal(e2e_run(world.dir, &out, NULL, "-c", world.conf, "status", NULL), 0);
@@ -446,8 +447,8 @@ test_renewal_cycles(void **state)
 	    "reconcile_interval 4s\n");
 	patches = graph_calls("PATCH /v1.0/subscriptions/{id}");
 	start();
-	sleep(10);
-	/* 6 subscriptions, renewed about every second for 10 s. */
+	mono_sleep(10 * 1000);
+	/* 6 subscriptions, renewed about every second for 10 s (or longer, scaled). */
 	assert_true(graph_calls("PATCH /v1.0/subscriptions/{id}") - patches >= 6 * 6);
 	before = tasks();
 	mail_to(BOB);
@@ -492,7 +493,7 @@ test_renewal_not_found(void **state)
 	write_config(ALICE ", " BOB, "subscription_lifetime 10s\nsubscription_renew_every 2s\n");
 	start();
 	assert_int_equal(wait_subs(6, 10000), 6);
-	usleep(500 * 1000);
+	mono_sleep(500);
 	find_sub(ALICE, "inbox", &id, NULL);
 	t = sim_http_ctl(world.graph.base_url, "POST", "/_sim/token",
 	    "{\"clientId\":\"" E2E_GRAPH_APP "\"}", 200);
@@ -542,13 +543,13 @@ test_lifecycle(void **state)
 	(void)state;
 	start();
 	assert_int_equal(wait_subs(6, 10000), 6);
-	usleep(1000 * 1000);
+	mono_sleep(1000);
 
 	find_sub(ALICE, "inbox", &id, NULL);
 	patches = graph_calls("PATCH /v1.0/subscriptions/{id}");
 	lifecycle(id, "reauthorizationRequired");
 	for (int i = 0; i < 100 && graph_calls("PATCH /v1.0/subscriptions/{id}") == patches; i++)
-		usleep(50 * 1000);
+		mono_sleep(50);
 	assert_int_equal(graph_calls("PATCH /v1.0/subscriptions/{id}"), patches + 1);
 	before = tasks();
 	mail_to(ALICE);
@@ -572,7 +573,7 @@ test_lifecycle(void **state)
 	deltas = DELTA_CALLS();
 	lifecycle(id2, "missed");
 	for (int i = 0; i < 100 && DELTA_CALLS() == deltas; i++)
-		usleep(50 * 1000);
+		mono_sleep(50);
 	assert_true(DELTA_CALLS() > deltas);
 	free(stop());
 	free(id);
@@ -592,7 +593,7 @@ test_burst(void **state)
 	(void)state;
 	start();
 	assert_int_equal(wait_subs(6, 10000), 6);
-	usleep(1000 * 1000);
+	mono_sleep(1000);
 	before = tasks();
 	deltas = DELTA_CALLS();
 	st = sim_http_ctl(world.graph.base_url, "GET", "/_sim/stats", NULL, 200);
@@ -626,11 +627,14 @@ test_slow_salesforce(void **state)
 	size_t before, k, n = 0;
 	json_t *r, *d, *v, *a;
 	long first_delivery = 0;
+	/* Graph's 3 s is a latency bound: under valgrind olsync answers 10-50 times slower
+	 * whatever it does, so there the check is skipped (with a line saying so). */
+	int timed = mono_timing("notifications acknowledged within Graph's 3 s");
 
 	(void)state;
 	start();
 	assert_int_equal(wait_subs(6, 10000), 6);
-	usleep(1000 * 1000);
+	mono_sleep(1000);
 	d = sim_http_ctl(world.graph.base_url, "GET", "/_sim/deliveries", NULL, 200);
 	json_array_foreach(json_object_get(d, "deliveries"), k, v)
 		if (json_integer_value(json_object_get(v, "id")) > first_delivery)
@@ -642,7 +646,7 @@ test_slow_salesforce(void **state)
 	before = tasks();
 	for (int i = 0; i < 10; i++) {
 		mail_to(i % 2 ? ALICE : BOB);
-		usleep(200 * 1000);
+		mono_sleep(200);
 	}
 	assert_int_equal(e2e_wait_records(world.sf.p.base_url, "Task", before + 10, 60000),
 	    before + 10);
@@ -658,7 +662,9 @@ test_slow_salesforce(void **state)
 		assert_string_equal(json_string_value(json_object_get(v, "status")), "delivered");
 		json_array_foreach(json_object_get(v, "attempts"), j, a) {
 			assert_int_equal(json_integer_value(json_object_get(a, "status")), 202);
-			assert_true(json_integer_value(json_object_get(a, "latency_ms")) < 3000);
+			if (timed)
+				assert_true(json_integer_value(json_object_get(a, "latency_ms")) <
+				    3000);
 		}
 		assert_int_equal(json_array_size(json_object_get(v, "attempts")), 1);
 	}
@@ -682,18 +688,19 @@ test_graph_retry_after(void **state)
 	(void)state;
 	start();
 	assert_int_equal(wait_subs(6, 10000), 6);
-	usleep(1000 * 1000);
+	mono_sleep(1000);
 	json_decref(sim_http_ctl(world.graph.base_url, "POST", "/_sim/faults",
 	    "{\"method\":\"GET\",\"path\":\"/v1.0/users/" ALICE "/mailFolders\","
 	    "\"status\":429,\"retry_after\":8}", 200));
 	before = tasks();
 	sent = mail_to(ALICE);
-	usleep(1500 * 1000);
+	mono_sleep(1500);
 	mail_to(ALICE);		/* a second notification during the wait */
 	assert_int_equal(e2e_wait_records(world.sf.p.base_url, "Task", before + 2, 20000),
 	    before + 2);
 	took = mono_ms() - sent;
 	fprintf(stderr, "Retry-After 8 s: mails to Tasks in %ld ms\n", took);
+	/* Not scaled: Graph's wait is 8 s of real time, and slowness cannot make it shorter. */
 	assert_true(took >= 8000);
 	log = stop();
 	assert_non_null(strstr(log, "daemon graph_hold seconds=8"));
@@ -741,7 +748,7 @@ test_reload_mailboxes(void **state)
 	/* A file with errors: refused, the running configuration goes on. */
 	tmpdir_write(world.dir, "olsync.conf", "mailboxes\n", 0644);
 	e2e_daemon_signal(&daemon_proc, SIGHUP);
-	usleep(1000 * 1000);
+	mono_sleep(1000);
 	sim_http_do(&h, base, "GET", RECEIVER_PATH_HEALTH, NULL, NULL, NULL);
 	sim_http_expect(&h, 200, "health after a refused reload");
 	sim_http_free(&h);
@@ -759,7 +766,7 @@ test_reload_mailboxes(void **state)
 	write_config(ALICE, NULL);
 	port = saved;
 	e2e_daemon_signal(&daemon_proc, SIGHUP);
-	usleep(1500 * 1000);
+	mono_sleep(1500);
 	sim_http_do(&h, base, "GET", RECEIVER_PATH_HEALTH, NULL, NULL, NULL);
 	sim_http_expect(&h, 200, "health after a reload that could not start");
 	sim_http_free(&h);
@@ -837,7 +844,7 @@ test_reconcile_orphans(void **state)
 
 	start();
 	for (int i = 0; i < 100 && graph_has(orphan); i++)
-		usleep(50 * 1000);
+		mono_sleep(50);
 	assert_false(graph_has(orphan));
 	assert_true(graph_has(other));
 	assert_int_equal(wait_subs(6, 5000), 6);
