@@ -17,8 +17,8 @@ struct sim_proc {
  * $OL_VALGRIND_LOGS.<binary>.<pid> (default /tmp/valgrind.<binary>.<pid>), which
  * scripts/valgrind.sh checks. Returns only on failure. */
 void sim_proc_exec(char *const argv[]);
-/* Runs argv (argv[0] a path) and waits up to 10 s (mono_scaled) for a stdout line
- * "listening on HOST:PORT". -1 on failure (the child is killed). */
+/* Runs argv (argv[0] a path) and waits up to 10 s (mono_scaled; 5 minutes under valgrind) for
+ * a stdout line "listening on HOST:PORT". -1 on failure (the child is killed). */
 int sim_proc_start(struct sim_proc *p, char *const argv[]);
 /* The same, waiting up to wait_ms for the line (a large seed file is read before it). */
 int sim_proc_start_wait(struct sim_proc *p, char *const argv[], int wait_ms);
