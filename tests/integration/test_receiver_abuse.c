@@ -44,7 +44,7 @@
 #define DRIBBLE_MS	500		/* between two bytes of the trickling client */
 #define GRAPH_MS	3000		/* Graph's deadline for an answer */
 #define FLOODERS	8
-#define FLOOD_MS	4000
+#define FLOOD_MS	((int)mono_scaled(4000))
 
 static struct e2e_world world;
 static struct e2e_daemon daemon_proc;
@@ -224,7 +224,7 @@ test_idle_and_slow(void **state)
 	 * closed at once. */
 	for (int i = 0; i < ONE; i++)
 		one[i] = hold(connect_from("127.0.0.2"));
-	open = still_open(one, ONE, 500);
+	open = still_open(one, ONE, (int)mono_scaled(500));
 	if (open > MAX_PER_IP)
 		fail_msg("%d idle connections from one address kept open", open);
 	assert_true(open >= MAX_PER_IP / 2);
@@ -246,7 +246,7 @@ test_idle_and_slow(void **state)
 				    MSG_NOSIGNAL);
 		}
 	}
-	usleep(500 * 1000);
+	mono_sleep(500);
 	t = proc_status("Threads:");
 	if (t > threads0 + MAX_CONN)
 		fail_msg("%ld threads serving connections, the limit is %d", t - threads0,
