@@ -20,6 +20,7 @@
 
 #include "e2e.h"
 #include "graph_fixture.h"
+#include "mono.h"
 #include "sf_fixture.h"
 #include "sim_http.h"
 #include "sim_proc.h"
@@ -313,13 +314,15 @@ world_start(const char *extra)
 	mail_tm.tm_sec = 0;
 	strftime(day, sizeof(day), "%Y-%m-%d", &mail_tm);
 
+	/* http_timeout is a wall-clock wait too: 5 s, scaled (under valgrind sf-sim took over 5 s
+	 * for one 28-record upsert). */
 	more = xasprintf("backfill_days 30\n"
 	    "tie_break oldest\n"
 	    "activity_timezone UTC\n"
 	    "retry_base 1s\n"
 	    "log_level info\n"
-	    "http_timeout 5s\n"
-	    "%s", extra != NULL ? extra : "");
+	    "http_timeout %lds\n"
+	    "%s", mono_scaled(5000) / 1000, extra != NULL ? extra : "");
 	rc = e2e_world_start(&world, "test_engine_mix",
 	    REP("alice", "Alice", "Adams") "," REP("bob", "Bob", "Brown") ","
 	    REP("cora", "Cora", "Cruz"), SF_SEED_REST,
