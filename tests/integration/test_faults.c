@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "e2e.h"
+#include "mono.h"
 #include "normalize.h"
 #include "sim_http.h"
 #include "xmalloc.h"
@@ -49,13 +50,17 @@ setup(void **state)
 {
 	time_t t = time(NULL) - 86400;
 	struct tm tm;
+	char *extra = xasprintf("backfill_days 30\ncreate_leads yes\nactivity_timezone UTC\n"
+	    "log_level info\nretry_base 1s\nhttp_timeout %lds\n", mono_scaled(4000) / 1000);
+	int rc;
 
 	(void)state;
 	gmtime_r(&t, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT10:00:00Z", &tm);
 	/* Two reps, five Contacts (Carol with an open Opportunity); unknown senders make Leads.
-	 * http_timeout 4s: the slow answers below (1.5 s) stay under it. */
-	return e2e_world_start(&world, "test_faults",
+	 * http_timeout 4s (scaled, like the waits): the slow answers below (1.5 s) stay under
+	 * it. */
+	rc = e2e_world_start(&world, "test_faults",
 	    E2E_SF_REPS,
 	    "\"Account\":[{\"_key\":\"fab\",\"Name\":\"Fabrikam\"},"
 	    "{\"_key\":\"nw\",\"Name\":\"Northwind\"}],"
@@ -74,13 +79,9 @@ setup(void **state)
 	    "\"StageName\":\"Prospecting\",\"CloseDate\":\"2030-01-31\",\"AccountId\":\"@fab\"}],"
 	    "\"OpportunityContactRole\":[{\"OpportunityId\":\"@opp\",\"ContactId\":\"@carol\"}]",
 	    E2E_GRAPH_REPS,
-	    "alice@contoso.com, bob@contoso.com",
-	    "backfill_days 30\n"
-	    "create_leads yes\n"
-	    "activity_timezone UTC\n"
-	    "log_level info\n"
-	    "retry_base 1s\n"
-	    "http_timeout 4s\n");
+	    "alice@contoso.com, bob@contoso.com", extra);
+	free(extra);
+	return rc;
 }
 
 static int
@@ -380,15 +381,20 @@ test_simple(void **state)
 static void
 test_graph_token_expiry(void **state)
 {
-	char *log;
+	char *log, *ttl, *slow;
 	const char *p;
 	long before, tokens = 0;
 
 	(void)state;
-	json_decref(sim_http_ctl(world.graph.base_url, "POST", "/_sim/config",
-	    "{\"token_ttl_sec\":1}", 200));
-	fault(world.graph.base_url, "{\"method\":\"GET\",\"path\":\"" GRAPH_ALICE "\","
-	    "\"delay_ms\":1500}", 1);
+	/* Both wall-clock, both scaled: under valgrind a one-second token is stale before olsync
+	 * can use even a fresh one, and the pass then fails instead of renewing. */
+	ttl = xasprintf("{\"token_ttl_sec\":%ld}", mono_scaled(1000) / 1000);
+	slow = xasprintf("{\"method\":\"GET\",\"path\":\"" GRAPH_ALICE "\",\"delay_ms\":%ld}",
+	    mono_scaled(1500));
+	json_decref(sim_http_ctl(world.graph.base_url, "POST", "/_sim/config", ttl, 200));
+	fault(world.graph.base_url, slow, 1);
+	free(ttl);
+	free(slow);
 	mail("gtoken", "Carol Chen <carol@fabrikam.com>", "[\"bob@contoso.com\"]", 1);
 	before = passes;
 	log = round_end("graph token expired mid-run");
