@@ -25,6 +25,7 @@
 #include "hook_server.h"
 #include "httpc.h"
 #include "httpd.h"
+#include "mono.h"
 #include "sim_http.h"
 #include "sim_proc.h"
 #include "testkeys.h"
@@ -728,14 +729,17 @@ test_token_expiry(void **state)
 	struct graph_client *c;
 	struct remote_failure f;
 	json_t *msgs;
-	char err[256], *next, *delta;
+	char err[256], *next, *delta, *ttl;
 
 	(void)state;
-	graph_fixture_config(&sim, "{\"token_ttl_sec\":1}");
+	/* A token of 1 s, scaled: under valgrind the fresh token would be stale at its use too. */
+	ttl = xasprintf("{\"token_ttl_sec\":%ld}", mono_scaled(1000) / 1000);
+	graph_fixture_config(&sim, ttl);
+	free(ttl);
 	make_config(&cfg, AUTH_SECRET, ALICE);
 	c = graph_client_new(&cfg, err, sizeof(err));
 	assert_int_equal(graph_client_login(c, NULL, &f), 0);
-	sleep(2);
+	mono_sleep(2000);
 	if (graph_client_delta_page(c, ALICE, "inbox", NULL, SINCE, &msgs, &next, &delta,
 	    &f) != 0)
 		fail_msg("after expiry: %s", f.message);
