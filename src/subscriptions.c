@@ -440,7 +440,8 @@ create_missing(struct subs *s, int64_t now, int64_t *next, char *err, size_t err
 
 			want.mailbox = (char *)mailbox;
 			want.kind = (char *)kinds[k];
-			if (bsearch(&want, ls, n, sizeof(*ls), cmp_mailbox_kind) != NULL)
+			/* n == 0: ls is NULL, which bsearch must not be given. */
+			if (n > 0 && bsearch(&want, ls, n, sizeof(*ls), cmp_mailbox_kind) != NULL)
 				continue;
 			if ((at = retry_at(s, mailbox, kinds[k], now)) != 0) {
 				if (*next == 0 || at < *next)

@@ -273,10 +273,12 @@ test_mhd_log_limited(void **state)
 	t0 = mono_sec();
 	/* Half a request, then a reset: libmicrohttpd has something to say about each. */
 	for (int i = 0; i < ABORTS; i++) {
+		static const char half[] =
+		    "POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab";
 		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 		int c = connect_to(fx->port);
 
-		send_text(c, "POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab", 53);
+		send_text(c, half, sizeof(half) - 1);
 		usleep(5 * 1000);
 		assert_int_equal(setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
 		close(c);
