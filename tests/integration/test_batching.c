@@ -155,16 +155,6 @@ deliver(size_t n)
 	}
 }
 
-static long
-api_calls(void)
-{
-	json_t *s = sim_http_ctl(world.sf.p.base_url, "GET", "/_sim/stats", NULL, 200);
-	long n = (long)json_integer_value(json_object_get(s, "api_calls"));
-
-	json_decref(s);
-	return n;
-}
-
 static void
 stats_reset(void)
 {
@@ -238,7 +228,7 @@ test_backfill(void **state)
 	deliver(BACKFILL);
 	stats_reset();
 	sync_once();
-	calls = api_calls();
+	calls = e2e_sf_api_calls(world.sf.p.base_url);
 	print_message("backfill: %d emails, %ld Salesforce API calls\n", BACKFILL, calls);
 	check_tasks(0);
 	status_counts(BACKFILL, 0);
@@ -267,7 +257,7 @@ test_idle_pass(void **state)
 	(void)state;
 	stats_reset();
 	sync_once();
-	assert_int_equal(api_calls(), 0);
+	assert_int_equal(e2e_sf_api_calls(world.sf.p.base_url), 0);
 	check_tasks(0);
 }
 
@@ -276,13 +266,16 @@ test_idle_pass(void **state)
 static void
 test_small_batch(void **state)
 {
+	long calls;
+
 	(void)state;
 	assert_true(nmails % PEOPLE + SMALL <= CONTACTS + LEADS);	/* known people only */
 	deliver(SMALL);
 	stats_reset();
 	sync_once();
-	print_message("small batch: %d emails, %ld Salesforce API calls\n", SMALL, api_calls());
-	assert_int_equal(api_calls(), 2);
+	calls = e2e_sf_api_calls(world.sf.p.base_url);
+	print_message("small batch: %d emails, %ld Salesforce API calls\n", SMALL, calls);
+	assert_int_equal(calls, 2);
 	check_tasks(0);
 }
 

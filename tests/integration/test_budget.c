@@ -73,17 +73,6 @@ sf_config(const char *body)
 	json_decref(sim_http_ctl(world.sf.p.base_url, "POST", "/_sim/config", body, 200));
 }
 
-/* Calls sf-sim counted against the daily limit. */
-static long
-sf_api_calls(void)
-{
-	json_t *s = sim_http_ctl(world.sf.p.base_url, "GET", "/_sim/stats", NULL, 200);
-	long n = (long)json_integer_value(json_object_get(s, "api_calls"));
-
-	json_decref(s);
-	return n;
-}
-
 #define TASK_WRITES()	e2e_route_calls(world.sf.p.base_url, "composite/sobjects/Task")
 
 static void
@@ -177,7 +166,7 @@ test_share_never_exceeded(void **state)
 
 	(void)state;
 	spend_share();
-	calls = sf_api_calls();
+	calls = e2e_sf_api_calls(world.sf.p.base_url);
 	tasks = e2e_record_count(world.sf.p.base_url, "Task");
 	fprintf(stderr, "held: %ld calls, %zu Tasks\n", calls, tasks);
 	assert_true(calls > 0);
@@ -195,7 +184,7 @@ test_share_never_exceeded(void **state)
 	free(out);
 	/* A while later: still no more than the share (a look at /limits is a call too). */
 	sleep(3);
-	assert_true(sf_api_calls() <= 20);
+	assert_true(e2e_sf_api_calls(world.sf.p.base_url) <= 20);
 
 	sf_config("{\"daily_api_limit\":100000}");
 	assert_int_equal(e2e_wait_records(world.sf.p.base_url, "Task", BACKFILL, 90000),
@@ -213,21 +202,22 @@ test_share_never_exceeded(void **state)
 static void
 test_restart_remembers(void **state)
 {
-	long calls;
+	long calls, after;
 	char *log;
 
 	(void)state;
 	spend_share();
 	assert_int_equal(e2e_daemon_stop(&daemon_proc), 0);
-	calls = sf_api_calls();
+	calls = e2e_sf_api_calls(world.sf.p.base_url);
 	assert_true(calls <= 20);
 
 	start();
 	assert_true(log_has("budget hold reason=share_spent", 30000));
 	sleep(3);
 	assert_int_equal(e2e_daemon_stop(&daemon_proc), 0);
-	fprintf(stderr, "before the restart %ld calls, after %ld\n", calls, sf_api_calls());
-	assert_true(sf_api_calls() <= 20);
+	after = e2e_sf_api_calls(world.sf.p.base_url);
+	fprintf(stderr, "before the restart %ld calls, after %ld\n", calls, after);
+	assert_true(after <= 20);
 	log = e2e_daemon_log(&daemon_proc);
 	/* The second run wrote nothing: every batch it could afford was spent by the first. */
 	assert_null(strstr(log, "engine logged"));
@@ -357,12 +347,12 @@ test_window_gathers(void **state)
 	out = status();
 	counted = e2e_status_count(out, "api_calls ");
 	free(out);
-	assert_int_equal(counted, sf_api_calls());
+	assert_int_equal(counted, e2e_sf_api_calls(world.sf.p.base_url));
 	start();
 	assert_true(log_has("engine pass rc=0", 10000));
 	assert_int_equal(e2e_daemon_stop(&daemon_proc), 0);
 	out = status();
-	assert_int_equal(e2e_status_count(out, "api_calls "), sf_api_calls());
+	assert_int_equal(e2e_status_count(out, "api_calls "), e2e_sf_api_calls(world.sf.p.base_url));
 	assert_true(e2e_status_count(out, "api_calls ") >= counted);
 	free(out);
 }

@@ -348,6 +348,16 @@ e2e_route_calls(const char *base, const char *part)
 	return n;
 }
 
+long
+e2e_sf_api_calls(const char *sf_url)
+{
+	json_t *s = sim_http_ctl(sf_url, "GET", "/_sim/stats", NULL, 200);
+	long n = (long)json_integer_value(json_object_get(s, "api_calls"));
+
+	json_decref(s);
+	return n;
+}
+
 size_t
 e2e_record_count(const char *sf_url, const char *sobject)
 {

@@ -195,6 +195,8 @@ char *e2e_mail_from_carol(const char *graph_url, const char *to, const char *sub
 /* Requests the emulator at base (graph-sim or sf-sim) counted in /_sim/stats on the routes whose
  * name (method and path, "{id}" for keys) contains part. */
 long e2e_route_calls(const char *base, const char *part);
+/* sf-sim's API calls counted against the daily limit (/_sim/stats api_calls). */
+long e2e_sf_api_calls(const char *sf_url);
 /* How many records of sobject sf-sim at sf_url holds. */
 size_t e2e_record_count(const char *sf_url, const char *sobject);
 /* A test group's teardown: stops dm when it runs (dm may be NULL), then e2e_world_stop. */
