@@ -756,9 +756,6 @@ out:
 	json_decref(set);
 }
 
-/* In write_all's map: the item was marked logged in the batch's transaction. */
-#define LOGGED_NOW	((size_t)1 << (sizeof(size_t) * 8 - 1))
-
 static void
 write_all(struct batch *b)
 {
@@ -846,7 +843,6 @@ write_all(struct batch *b)
 			ledger_failed(b, "mark_logged");
 			break;
 		}
-		map[i] |= LOGGED_NOW;
 		crashpoint("after_ledger_mark");
 	}
 	if (b->fatal != 0) {
@@ -857,10 +853,11 @@ write_all(struct batch *b)
 		ledger_failed(b, "commit");
 		goto out;
 	}
+	/* Committed without a fatal error: every write that succeeded was marked logged. */
 	for (i = 0; i < nw; i++) {
-		const struct item *it = &b->it[map[i] & ~LOGGED_NOW];
+		const struct item *it = &b->it[map[i]];
 
-		if ((map[i] & LOGGED_NOW) == 0)
+		if (wa[i].failure.cls != REMOTE_OK)
 			continue;
 		b->st->logged++;
 		log_info("engine logged msg=%s mailbox=%s who=%s what=%s task=%s email_message=%s",
