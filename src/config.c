@@ -184,6 +184,10 @@ static const struct option options[] = {
 	    10070 * MIN, .def = "2d" },
 	{ "reconcile_interval", T_DURATION, OFF(reconcile_interval_ms), 1 * SEC, 1 * DAY,
 	    .def = "1h" },
+	/* Graph gives up on a notification after about 10 s: a connection that long idle, or a
+	 * request that long arriving, is not Graph's. */
+	{ "listen_timeout", T_DURATION, OFF(listen_timeout_ms), 1 * SEC, 5 * MIN,
+	    .def = "10s" },
 
 	/* Performance: Salesforce's limits are 200 records per collection and 5 collections or
 	 * queries per composite call (reference, salesforce-rest-api.md section 5). */

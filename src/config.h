@@ -150,6 +150,7 @@ struct config {
 	char			*tls_private_key;	/* secret PEM, or NULL */
 	long long		 subscription_lifetime_ms;
 	long long		 subscription_renew_every_ms;
+	long long		 listen_timeout_ms;	/* webhook idle and request deadline */
 	long long		 reconcile_interval_ms;	/* delta on every mailbox, with listen */
 
 	/* Performance (docs/configuration.md#performance) */

@@ -566,6 +566,7 @@ start_realtime(struct daemon *d, char *err, size_t errlen)
 	d->markq = markq_new(d->store, &d->store_lock);
 	memset(&rc, 0, sizeof(rc));
 	rc.listen = cfg->listen;
+	rc.timeout_sec = (unsigned)((cfg->listen_timeout_ms + 999) / 1000);
 	if (cfg->tls_certificate_file != NULL) {
 		if ((cert = crypto_read_pem_file(cfg->tls_certificate_file, err, errlen)) == NULL)
 			return -1;

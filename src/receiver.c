@@ -19,11 +19,11 @@
 #define DEFAULT_CONNECTIONS	64
 /* A RECEIVER_MAX_TOKEN token percent-encoded is up to 3 KiB; the rest is path and slack. */
 #define MAX_URI			8192
-/* Graph retries with a 10 s timeout; a client slower than that is not Graph. */
-#define TIMEOUT_SEC		10
-/* Graph's POSTs are small and Graph wants the answer within seconds: a request still arriving
- * 10 s after its first byte is a client trickling bytes to hold the connection. */
-#define REQUEST_DEADLINE_SEC	10
+/* Graph retries with a 10 s timeout; a client slower than that is not Graph. And Graph's POSTs
+ * are small and Graph wants the answer within seconds: a request still arriving 10 s after its
+ * first byte is a client trickling bytes to hold the connection. Both are
+ * receiver_config.timeout_sec when set. */
+#define DEFAULT_TIMEOUT_SEC	10
 /* Subscription ids are GUIDs; anything much longer is not one and never reaches the store. */
 #define MAX_SUB_ID		256
 #define LOG_INTERVAL_NS		1000000000LL
@@ -456,11 +456,11 @@ receiver_start(const struct receiver_config *cfg, const struct receiver_ops *ops
 	hc.listen = cfg->listen;
 	hc.max_body = RECEIVER_MAX_BODY;
 	hc.max_uri = MAX_URI;
-	hc.timeout_sec = TIMEOUT_SEC;
-	hc.request_deadline_sec = REQUEST_DEADLINE_SEC;
+	hc.timeout_sec = cfg->timeout_sec ? cfg->timeout_sec : DEFAULT_TIMEOUT_SEC;
+	hc.request_deadline_sec = hc.timeout_sec;
 	hc.max_connections = cfg->max_connections ? cfg->max_connections : DEFAULT_CONNECTIONS;
 	/* One address that opens connections and holds them idle would otherwise take every
-	 * slot for TIMEOUT_SEC at a time, and Graph's POSTs would be refused meanwhile. Behind
+	 * slot for the idle timeout at a time, and Graph's POSTs would be refused meanwhile. Behind
 	 * a proxy all requests come from its address: it answers in milliseconds, so half the
 	 * slots are plenty. */
 	hc.max_per_ip = hc.max_connections > 1 ? hc.max_connections / 2 : 1;

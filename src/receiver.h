@@ -60,6 +60,9 @@ struct receiver_config {
 	const char	*tls_cert_pem;	/* serve HTTPS with this certificate (PEM text), or NULL */
 	const char	*tls_key_pem;
 	unsigned	 max_connections;	/* 0: a default (64) */
+	/* A connection idle this long is closed, and a request still arriving this long after
+	 * its first byte is cut; 0: a default (10 s, Graph's own timeout). */
+	unsigned	 timeout_sec;
 };
 
 /* Counters since start (for logs, tests and metrics); read with receiver_stats. */

@@ -242,6 +242,7 @@ static const struct {
 	{ "listen 127.0.0.1:8443\npublic_url https://h.example\nsubscription_lifetime 10070m\n"
 	    "subscription_renew_every 1d\nreconcile_interval 30m",
 	    "subscription_lifetime 10070m\nsubscription_renew_every 1d\nreconcile_interval 30m" },
+	{ "listen_timeout 30s", "listen_timeout 30s" },
 	{ "listen 0.0.0.0:443\npublic_url https://h.example\n"
 	    "tls_certificate_file graph-cert.pem\ntls_private_key_file graph-key.pem",
 	    "tls_certificate_file @T/graph-cert.pem\ntls_private_key (set)" },
@@ -309,6 +310,8 @@ static const struct {
 	{ "sync_interval 10s", "t.conf:8: sync_interval: 10s is out of range (1m .. 1d)" },
 	{ "sync_interval 25h", "t.conf:8: sync_interval: 25h is out of range (1m .. 1d)" },
 	{ "http_timeout 999ms", "t.conf:8: http_timeout: 999ms is out of range (1s .. 10m)" },
+	{ "listen_timeout 0", "t.conf:8: listen_timeout: 0 is out of range (1s .. 5m)" },
+	{ "listen_timeout 6m", "t.conf:8: listen_timeout: 6m is out of range (1s .. 5m)" },
 	{ "retry_base 999ms", "t.conf:8: retry_base: 999ms is out of range (1s .. 1h)" },
 	{ "retry_base 0", "t.conf:8: retry_base: 0 is out of range (1s .. 1h)" },
 	{ "batch_window 1", "t.conf:8: batch_window: bad duration '1' (a number and a unit: "
@@ -659,6 +662,7 @@ test_defaults(void **state)
 	assert_int_equal(cfg.subscription_lifetime_ms, 4230 * 60 * 1000LL);
 	assert_int_equal(cfg.subscription_renew_every_ms, 2 * 86400 * 1000LL);
 	assert_int_equal(cfg.reconcile_interval_ms, 3600 * 1000LL);
+	assert_int_equal(cfg.listen_timeout_ms, 10 * 1000LL);
 	config_free(&cfg);
 	assert_null(cfg.graph_client_secret);
 	assert_null(cfg.free_mail_domains.v);
