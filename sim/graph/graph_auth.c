@@ -1080,19 +1080,66 @@ refuse:
 	return NULL;
 }
 
-/* A fresh RSA key and a self-signed certificate for it, both as PEM. */
+/* The key and certificate of GRAPH_SIM_SIGNING_KEY_FILE (PEM, both in the one file); -1 with
+ * err when it cannot be read or lacks either. */
 static int
-make_key(char **key_pem, char **cert_pem, char *err, size_t errlen)
+load_key_file(const char *path, EVP_PKEY **key, X509 **cert, char *err, size_t errlen)
+{
+	char e[256];
+	char *pem = crypto_read_pem_file(path, e, sizeof(e));
+
+	*key = NULL;
+	*cert = NULL;
+	if (pem == NULL) {
+		snprintf(err, errlen, "graph-auth: GRAPH_SIM_SIGNING_KEY_FILE: %s", e);
+		return -1;
+	}
+	if ((*key = crypto_privkey_load_pem(pem, e, sizeof(e))) == NULL ||
+	    (*cert = crypto_cert_load_pem(pem, e, sizeof(e))) == NULL)
+		snprintf(err, errlen, "graph-auth: GRAPH_SIM_SIGNING_KEY_FILE %s: %s", path, e);
+	else if (X509_check_private_key(*cert, *key) != 1)
+		snprintf(err, errlen, "graph-auth: GRAPH_SIM_SIGNING_KEY_FILE %s: the certificate "
+		    "is not the key's", path);
+	else if (EVP_PKEY_get_base_id(*key) != EVP_PKEY_RSA)
+		snprintf(err, errlen, "graph-auth: GRAPH_SIM_SIGNING_KEY_FILE %s: not an RSA key "
+		    "(tokens are RS256)", path);
+	else {
+		OPENSSL_cleanse(pem, strlen(pem));
+		free(pem);
+		return 0;
+	}
+	OPENSSL_cleanse(pem, strlen(pem));
+	free(pem);
+	EVP_PKEY_free(*key);
+	X509_free(*cert);
+	*key = NULL;
+	*cert = NULL;
+	return -1;
+}
+
+/* The signing key and its certificate, both as PEM: those of GRAPH_SIM_SIGNING_KEY_FILE when
+ * set (a pinned key: tests under valgrind, where making one takes minutes), else a fresh RSA
+ * key and a self-signed certificate for it. *how says which. */
+static int
+make_key(char **key_pem, char **cert_pem, const char **how, char *err, size_t errlen)
 {
 	EVP_PKEY *key = NULL;
 	X509 *cert = NULL;
 	X509_NAME *name;
 	BIO *kb = NULL, *cb = NULL;
+	const char *file = getenv("GRAPH_SIM_SIGNING_KEY_FILE");
 	char *data;
 	long len;
 	int rc = -1;
 
 	*key_pem = *cert_pem = NULL;
+	if (file != NULL && *file != '\0') {
+		*how = "from GRAPH_SIM_SIGNING_KEY_FILE";
+		if (load_key_file(file, &key, &cert, err, errlen) < 0)
+			goto out;
+		goto write;
+	}
+	*how = "created";
 	if ((key = EVP_RSA_gen(2048)) == NULL || (cert = X509_new()) == NULL) {
 		snprintf(err, errlen, "graph-auth: cannot generate the signing key");
 		goto out;
@@ -1109,6 +1156,7 @@ make_key(char **key_pem, char **cert_pem, char *err, size_t errlen)
 		snprintf(err, errlen, "graph-auth: cannot make the signing certificate");
 		goto out;
 	}
+write:
 	if ((kb = BIO_new(BIO_s_mem())) == NULL || (cb = BIO_new(BIO_s_mem())) == NULL ||
 	    PEM_write_bio_PrivateKey(kb, key, NULL, NULL, 0, NULL, NULL) != 1 ||
 	    PEM_write_bio_X509(cb, cert) != 1) {
@@ -1133,6 +1181,7 @@ graph_auth_init(struct graph_sim *sim, char *err, size_t errlen)
 {
 	sqlite3_stmt *st = NULL;
 	char *key_pem = NULL, *cert_pem = NULL, *kid = NULL;
+	const char *how = "loaded";
 	X509 *cert = NULL;
 	int rc = -1, fresh = 0;
 
@@ -1151,7 +1200,7 @@ graph_auth_init(struct graph_sim *sim, char *err, size_t errlen)
 	if (key_pem == NULL || cert_pem == NULL) {
 		free(key_pem);
 		free(cert_pem);
-		if (make_key(&key_pem, &cert_pem, err, errlen) < 0)
+		if (make_key(&key_pem, &cert_pem, &how, err, errlen) < 0)
 			goto out;
 		fresh = 1;
 	}
@@ -1175,7 +1224,7 @@ graph_auth_init(struct graph_sim *sim, char *err, size_t errlen)
 	}
 	sim->signing_cert_pem = cert_pem;
 	cert_pem = NULL;
-	log_info("graph-auth: signing key kid=%s %s", sim->kid, fresh ? "created" : "loaded");
+	log_info("graph-auth: signing key kid=%s %s", sim->kid, how);
 	rc = 0;
 out:
 	if (rc < 0) {

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@
 #include "graph_fixture.h"
 #include "httpc.h"
 #include "jwt.h"
+#include "logcap.h"
 #include "sim_http.h"
 #include "sim_proc.h"
 #include "testkeys.h"
@@ -844,6 +846,117 @@ test_key_survives_restart(void **state)
 	free(form);
 }
 
+/* The whole of file path, NUL-terminated (caller frees). */
+static char *
+read_text(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = xmalloc(65536);
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(buf, 1, 65535, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* Writes text to a new file dir/name (0600); returns its path (caller frees). */
+static char *
+write_file(const char *dir, const char *name, const char *text)
+{
+	char *path = xasprintf("%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fchmod(fileno(f), 0600), 0);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+	return path;
+}
+
+/* GRAPH_SIM_SIGNING_KEY_FILE pins the signing key (scripts/valgrind.sh: making one takes minutes
+ * under memcheck): a new database signs with the file's key, published with its certificate's
+ * x5t; a file without a certificate, or whose certificate is another key's, stops graph-sim at
+ * start with the reason. */
+static void
+test_pinned_signing_key(void **state)
+{
+	const char *old = getenv("GRAPH_SIM_SIGNING_KEY_FILE");
+	char *saved = old != NULL ? xstrdup(old) : NULL;
+	char *key, *cert, *other_cert, *text, *good, *nocert, *mismatch, *x5t, err[256];
+	char dir[] = "/tmp/ol-pinned-key-XXXXXX";
+	struct sim_proc p;
+	struct sim_http h;
+	X509 *x;
+	json_t *k;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	testkeys_pem(2, &key, &cert);
+	testkeys_pem(3, NULL, &other_cert);
+	text = xasprintf("%s%s", key, cert);
+	good = write_file(dir, "good.pem", text);
+	free(text);
+	nocert = write_file(dir, "nocert.pem", key);
+	text = xasprintf("%s%s", key, other_cert);
+	mismatch = write_file(dir, "mismatch.pem", text);
+	free(text);
+
+	assert_int_equal(setenv("GRAPH_SIM_SIGNING_KEY_FILE", good, 1), 0);
+	assert_int_equal(graph_fixture_start(&p, NULL, NULL, NULL), 0);
+	sim_http_do(&h, p.base_url, "GET", "/common/discovery/v2.0/keys", NULL, NULL, NULL);
+	assert_int_equal(h.status, 200);
+	k = json_array_get(json_object_get(h.json, "keys"), 0);
+	x = crypto_cert_load_pem(cert, err, sizeof(err));
+	assert_non_null(x);
+	x5t = crypto_cert_x5t(x);
+	assert_string_equal(json_string_value(json_object_get(k, "x5t")), x5t);
+	free(x5t);
+	X509_free(x);
+	sim_http_free(&h);
+	assert_int_equal(graph_fixture_stop(&p), 0);
+
+	/* Either bad file: graph-sim does not start, and says why on its stderr. */
+	{
+		static const char *const why[] = { "certificate: no PEM block", "is not the key's" };
+		const char *files[] = { nocert, mismatch };
+
+		for (int i = 0; i < 2; i++) {
+			char logpath[] = "/tmp/ol-pinned-log-XXXXXX";
+			char *log;
+			int saved_fd;
+
+			assert_int_equal(setenv("GRAPH_SIM_SIGNING_KEY_FILE", files[i], 1), 0);
+			saved_fd = logcap_begin(logpath);
+			assert_int_equal(graph_fixture_start(&p, NULL, NULL, NULL), -1);
+			logcap_end(saved_fd);
+			log = read_text(logpath);
+			unlink(logpath);
+			if (strstr(log, "GRAPH_SIM_SIGNING_KEY_FILE") == NULL ||
+			    strstr(log, why[i]) == NULL)
+				fail_msg("%s: graph-sim said: %s", files[i], log);
+			free(log);
+		}
+	}
+
+	if (saved != NULL)
+		assert_int_equal(setenv("GRAPH_SIM_SIGNING_KEY_FILE", saved, 1), 0);
+	else
+		assert_int_equal(unsetenv("GRAPH_SIM_SIGNING_KEY_FILE"), 0);
+	unlink(good);
+	unlink(nocert);
+	unlink(mismatch);
+	rmdir(dir);
+	free(good);
+	free(nocert);
+	free(mismatch);
+	free(key);
+	free(cert);
+	free(other_cert);
+	free(saved);
+}
+
 int
 main(void)
 {
@@ -861,6 +974,7 @@ main(void)
 		cmocka_unit_test(test_jwks),
 		cmocka_unit_test(test_instance_discovery),
 		cmocka_unit_test(test_key_survives_restart),
+		cmocka_unit_test(test_pinned_signing_key),
 	};
 
 	return sim_proc_exit_status(cmocka_run_group_tests(tests, setup, teardown));
