@@ -59,7 +59,8 @@ struct option {
 
 static check_fn check_tenant, check_guid, check_token, check_url, check_api_version,
     check_email, check_domain, check_mailbox, check_owner, check_sensitivity, check_timezone,
-    check_company, check_certificate, check_nonempty, check_listen, check_field_name;
+    check_company, check_certificate, check_nonempty, check_listen, check_admin_listen,
+    check_field_name;
 
 static const char *const mode_names[] = { "task", "emailmessage", "both", NULL };
 static const char *const tie_break_names[] = { "oldest", "newest", "most-recently-modified", NULL };
@@ -71,6 +72,7 @@ static const char *const meeting_without_names[] = { "skip", "contact", NULL };
 static const char *const meeting_cancelled_names[] = { "delete", "mark", NULL };
 /* In enum log_level order. */
 static const char *const log_level_names[] = { "debug", "info", "warn", "error", NULL };
+static const char *const log_format_names[] = { "text", "json", NULL };
 
 #define SEC		1000LL
 #define MIN		(60 * SEC)
@@ -195,10 +197,16 @@ static const struct option options[] = {
 	{ "batch_window", T_DURATION, OFF(batch_window_ms), 0, 10 * MIN, .def = "2s" },
 	{ "sf_budget_share", T_INT, OFF(sf_budget_share), 1, 100, .def = "50" },
 
+	/* Observability */
+	{ "admin_listen", T_STRING, OFF(admin_listen), .check = check_admin_listen },
+	{ "admin_token", T_SECRET, OFF(admin_token), .flags = 0 },
+	{ "admin_token_file", T_SECRET_FILE, OFF(admin_token), .flags = 0 },
+
 	/* Running */
 	{ "database", T_PATH, OFF(database), .check = check_nonempty,
 	    .def = "/var/lib/olsync/olsync.db" },
 	{ "log_level", T_ENUM, OFF(log_level), .names = log_level_names, .def = "info" },
+	{ "log_format", T_ENUM, OFF(log_format), .names = log_format_names, .def = "text" },
 	{ "http_timeout", T_DURATION, OFF(http_timeout_ms), 1 * SEC, 10 * MIN, .def = "30s" },
 };
 
@@ -206,7 +214,10 @@ static const struct option options[] = {
 
 _Static_assert(LOG_LEVEL_DEBUG == 0 && LOG_LEVEL_INFO == 1 && LOG_LEVEL_WARN == 2 &&
     LOG_LEVEL_ERROR == 3, "log_level_names follows enum log_level");
-_Static_assert(sizeof(enum config_mode) == sizeof(int) && sizeof(enum log_level) == sizeof(int),
+_Static_assert(CONFIG_LOG_TEXT == 0 && CONFIG_LOG_JSON == 1,
+    "log_format_names follows enum config_log_format");
+_Static_assert(sizeof(enum config_mode) == sizeof(int) && sizeof(enum log_level) == sizeof(int) &&
+    sizeof(enum config_log_format) == sizeof(int),
     "T_ENUM fields are stored as int");
 
 struct parser {
@@ -571,6 +582,32 @@ check_listen(char **val, char *err, size_t errlen)
 	if (colon[1] == '\0' || *end != '\0' || errno != 0 || port < 0 || port > 65535)
 		return err_set(err, errlen, "'%s': the port must be a number from 0 to 65535", s);
 	return 0;
+}
+
+/* admin_listen: "PORT" (on 127.0.0.1) or "HOST:PORT" as listen takes it; stored as HOST:PORT. */
+static int
+check_admin_listen(char **val, char *err, size_t errlen)
+{
+	const char *s = *val;
+
+	if (*s != '\0' && strspn(s, "0123456789") == strlen(s)) {
+		char *full = xasprintf("127.0.0.1:%s", s);
+
+		free(*val);
+		*val = full;
+	}
+	return check_listen(val, err, errlen);
+}
+
+/* Whether a listen address (checked by check_listen) is on the loopback interface only. */
+int
+config_listen_is_loopback(const char *hostport)
+{
+	const char *colon = strrchr(hostport, ':');
+	size_t n = colon != NULL ? (size_t)(colon - hostport) : strlen(hostport);
+
+	return (n == 9 && strncmp(hostport, "localhost", 9) == 0) ||
+	    (n >= 4 && strncmp(hostport, "127.", 4) == 0);
 }
 
 /* "v62.0" or "62.0", stored as "v62.0". */
@@ -1298,6 +1335,23 @@ finish_realtime(struct parser *p)
 	}
 }
 
+/* The admin endpoint (metrics, health, dashboard) is open on loopback; anywhere else it needs a
+ * token, and a token worth the name. */
+static void
+finish_admin(struct parser *p)
+{
+	struct config *cfg = p->cfg;
+
+	if (cfg->admin_token != NULL && cfg->admin_listen == NULL)
+		perr(p, "admin_token needs admin_listen (the address of the dashboard and /metrics)");
+	else if (cfg->admin_token != NULL && strlen(cfg->admin_token) < 16)
+		perr(p, "admin_token: at least 16 characters (make one with: openssl rand -hex 24)");
+	else if (cfg->admin_listen != NULL && cfg->admin_token == NULL &&
+	    !config_listen_is_loopback(cfg->admin_listen))
+		perr(p, "admin_listen %s is not a loopback address: give admin_token_file too, or "
+		    "the dashboard and /metrics are open to the network", cfg->admin_listen);
+}
+
 /* Rules between keys, checked once the whole file is read. */
 static void
 finish(struct parser *p)
@@ -1358,6 +1412,7 @@ finish(struct parser *p)
 	}
 
 	finish_realtime(p);
+	finish_admin(p);
 
 	cfg->mailboxes_kind = CONFIG_MAILBOXES_LIST;
 	for (size_t k = 0; k < mb->n; k++) {

@@ -55,6 +55,11 @@ enum config_meeting_cancelled {
 	CONFIG_MEETING_CANCELLED_MARK,		/* keep it, Subject "Canceled: ..." */
 };
 
+enum config_log_format {
+	CONFIG_LOG_TEXT,		/* "2026-11-26T10:00:00.000Z olsync info what key=value" */
+	CONFIG_LOG_JSON			/* one JSON object a line */
+};
+
 enum config_graph_auth {
 	CONFIG_GRAPH_AUTH_SECRET,	/* client secret */
 	CONFIG_GRAPH_AUTH_CERTIFICATE,	/* certificate + private key (client assertion) */
@@ -158,9 +163,15 @@ struct config {
 	long long		 batch_window_ms;	/* longest wait of a live email for its batch */
 	int			 sf_budget_share;	/* percent of the org's daily API allowance */
 
+	/* Observability (docs/configuration.md#observability): /metrics, /healthz, /readyz and
+	 * the dashboard, served on admin_listen */
+	char			*admin_listen;	/* "host:port", or NULL: not served */
+	char			*admin_token;	/* secret, or NULL (loopback only) */
+
 	/* Running */
 	char			*database;
 	enum log_level		 log_level;
+	enum config_log_format	 log_format;
 	long long		 http_timeout_ms;
 };
 
@@ -191,6 +202,10 @@ void config_errors_free(struct config_errors *errs);
 /* Writes every option as "key value" lines in the file's syntax, for `olsync check-config -v`.
  * Secrets are printed as "(set)" or "(not set)", never their value. */
 void config_dump(const struct config *cfg, FILE *fp);
+
+/* 1 when a HOST:PORT (as listen and admin_listen take it) is on loopback only: localhost or
+ * 127.0.0.0/8. */
+int config_listen_is_loopback(const char *hostport);
 
 /* The owner configured for mailbox in lead_owner (case-insensitive), or NULL; borrowed from
  * cfg. */

@@ -75,6 +75,8 @@ setup(void **state)
 	setenv("OLSYNC_GRAPH_CLIENT_SECRET", GRAPH_SECRET, 1);
 	unsetenv("OLT_UNSET");
 	setenv("OLT_EMPTY", "", 1);
+	setenv("OLT_ADMIN_TOKEN", "0123456789abcdef0123", 1);
+	setenv("OLT_SHORT", "short", 1);
 	setenv("TZDIR", "/usr/share/zoneinfo", 1);
 	return 0;
 }
@@ -243,6 +245,12 @@ static const struct {
 	    "subscription_renew_every 1d\nreconcile_interval 30m",
 	    "subscription_lifetime 10070m\nsubscription_renew_every 1d\nreconcile_interval 30m" },
 	{ "listen_timeout 30s", "listen_timeout 30s" },
+	/* observability */
+	{ "admin_listen 9464", "admin_listen 127.0.0.1:9464" },
+	{ "admin_listen localhost:9464", "admin_listen localhost:9464" },
+	{ "admin_listen 0.0.0.0:9464\nadmin_token env:OLT_ADMIN_TOKEN",
+	    "admin_listen 0.0.0.0:9464\nadmin_token (set)" },
+	{ "log_format json", "log_format json" },
 	{ "listen 0.0.0.0:443\npublic_url https://h.example\n"
 	    "tls_certificate_file graph-cert.pem\ntls_private_key_file graph-key.pem",
 	    "tls_certificate_file @T/graph-cert.pem\ntls_private_key (set)" },
@@ -310,6 +318,16 @@ static const struct {
 	{ "sync_interval 10s", "t.conf:8: sync_interval: 10s is out of range (1m .. 1d)" },
 	{ "sync_interval 25h", "t.conf:8: sync_interval: 25h is out of range (1m .. 1d)" },
 	{ "http_timeout 999ms", "t.conf:8: http_timeout: 999ms is out of range (1s .. 10m)" },
+	{ "admin_listen 0.0.0.0:9464", "t.conf: admin_listen 0.0.0.0:9464 is not a loopback "
+	    "address: give admin_token_file too, or the dashboard and /metrics are open to the "
+	    "network" },
+	{ "admin_listen 9464\nadmin_token env:OLT_SHORT", "t.conf: admin_token: at least 16 characters "
+	    "(make one with: openssl rand -hex 24)" },
+	{ "admin_token env:OLT_ADMIN_TOKEN", "t.conf: admin_token needs admin_listen (the "
+	    "address of the dashboard and /metrics)" },
+	{ "admin_listen 99999", "t.conf:8: admin_listen: '127.0.0.1:99999': the port must be a "
+	    "number from 0 to 65535" },
+	{ "log_format xml", "t.conf:8: log_format: bad value 'xml' (expected text or json)" },
 	{ "listen_timeout 0", "t.conf:8: listen_timeout: 0 is out of range (1s .. 5m)" },
 	{ "listen_timeout 6m", "t.conf:8: listen_timeout: 6m is out of range (1s .. 5m)" },
 	{ "retry_base 999ms", "t.conf:8: retry_base: 999ms is out of range (1s .. 1h)" },
