@@ -25,6 +25,7 @@
 #include "engine.h"
 #include "graph_client.h"
 #include "ledger.h"
+#include "mono.h"
 #include "normalize.h"
 #include "sf_client.h"
 #include "sim_http.h"
@@ -55,7 +56,7 @@ setup(void **state)
 {
 	time_t t = time(NULL) - 86400;
 	struct tm tm;
-	char *rest, *p, *contacts = xstrdup(""), *leads = xstrdup(""), *opps = xstrdup("");
+	char *rest, *conf, *p, *contacts = xstrdup(""), *leads = xstrdup(""), *opps = xstrdup("");
 	char *roles = xstrdup("");
 	int rc;
 
@@ -89,14 +90,17 @@ setup(void **state)
 	rest = xasprintf("\"Account\":[{\"_key\":\"acct\",\"Name\":\"Customers\"}],"
 	    "\"Contact\":[%s],\"Lead\":[%s],\"Opportunity\":[%s],\"OpportunityContactRole\":[%s]",
 	    contacts, leads, opps, roles);
-	rc = e2e_world_start(&world, "test_batching", E2E_SF_REPS, rest, E2E_GRAPH_REPS,
-	    "alice@contoso.com, bob@contoso.com",
-	    "backfill_days 30\n"
+	/* http_timeout is a wall-clock wait: 20 s, scaled (a 1,000-record composite under memcheck
+	 * takes long). */
+	conf = xasprintf("backfill_days 30\n"
 	    "create_leads yes\n"
 	    "activity_timezone UTC\n"
 	    "log_level info\n"
 	    "retry_base 1s\n"
-	    "http_timeout 20s\n");
+	    "http_timeout %lds\n", mono_scaled(20000) / 1000);
+	rc = e2e_world_start(&world, "test_batching", E2E_SF_REPS, rest, E2E_GRAPH_REPS,
+	    "alice@contoso.com, bob@contoso.com", conf);
+	free(conf);
 	free(rest);
 	free(contacts);
 	free(leads);

@@ -44,10 +44,18 @@ iso(time_t t, char *buf, size_t len)
 static int
 setup(void **state)
 {
-	char *lines = xasprintf("meetings no\nretry_base 2s\nhttp_timeout 10s\n%s",
-	    *state != NULL ? (const char *)*state : "");
+	char *lines;
 	json_t *r;
 	int rc;
+
+	/* Under OL_TEST_TIME_SCALE the default 2 s window is scaled too: posting test_window_gathers'
+	 * 40 emails can take longer than 2 s when graph-sim runs under memcheck. */
+	if (*state == NULL && mono_scale() > 1)
+		lines = xasprintf("meetings no\nretry_base 2s\nhttp_timeout %lds\n"
+		    "batch_window %ldms\n", mono_scaled(10000) / 1000, mono_scaled(2000));
+	else
+		lines = xasprintf("meetings no\nretry_base 2s\nhttp_timeout %lds\n%s",
+		    mono_scaled(10000) / 1000, *state != NULL ? (const char *)*state : "");
 
 	iso(time(NULL) - 3 * 86400, old_date, sizeof(old_date));
 	rc = e2e_world_start_reps(&world, "test_budget", 1, E2E_SF_CAROL, lines, &port);
@@ -86,10 +94,11 @@ backfill(int n)
 	}
 }
 
-/* Waits up to timeout_ms for the daemon's log to hold what; returns whether it does. */
+/* Waits up to timeout_ms (scaled) for the daemon's log to hold what; returns whether it does. */
 static int
 log_has(const char *what, long timeout_ms)
 {
+	timeout_ms = mono_scaled(timeout_ms);
 	for (long waited = 0;; waited += 100) {
 		char *log = e2e_daemon_log(&daemon_proc);
 		int found = strstr(log, what) != NULL;
@@ -115,7 +124,7 @@ start_idle(void)
 	start();
 	assert_true(log_has("subscriptions reconciled", 10000));
 	assert_true(log_has("engine pass rc=0", 10000));
-	usleep(500 * 1000);
+	mono_sleep(500);
 }
 
 static char *
@@ -183,7 +192,7 @@ test_share_never_exceeded(void **state)
 	assert_int_equal(e2e_status_count(out, "dead "), 0);
 	free(out);
 	/* A while later: still no more than the share (a look at /limits is a call too). */
-	sleep(3);
+	mono_sleep(3000);
 	assert_true(e2e_sf_api_calls(world.sf.p.base_url) <= 20);
 
 	sf_config("{\"daily_api_limit\":100000}");
@@ -213,7 +222,7 @@ test_restart_remembers(void **state)
 
 	start();
 	assert_true(log_has("budget hold reason=share_spent", 30000));
-	sleep(3);
+	mono_sleep(3000);
 	assert_int_equal(e2e_daemon_stop(&daemon_proc), 0);
 	after = e2e_sf_api_calls(world.sf.p.base_url);
 	fprintf(stderr, "before the restart %ld calls, after %ld\n", calls, after);
@@ -246,7 +255,7 @@ test_live_before_backfill(void **state)
 	iso(time(NULL), now_date, sizeof(now_date));
 	free(e2e_mail_from_carol(world.graph.base_url, REP, "Live one", now_date));
 	assert_int_equal(e2e_wait_records(world.sf.p.base_url, "Task", 1, 20000), 1);
-	sleep(1);
+	mono_sleep(1000);
 	tasks = e2e_records(world.sf.p.base_url, "Task");
 	assert_int_equal(json_array_size(tasks), 1);
 	assert_string_equal(e2e_field(json_array_get(tasks, 0), "Subject"), "Email: Live one");
@@ -283,11 +292,13 @@ post_live(char subject[32], const char *prefix, int i)
 }
 
 /* Polls until every subject of subjects[0..n-1] is a Task, noting when each was first seen
- * (monotonic ms) in seen[]. */
+ * (monotonic ms) in seen[]; gives up after timeout_ms (scaled). */
 static void
 wait_subjects(char subjects[][32], long *seen, int n, long timeout_ms)
 {
 	long t0 = mono_ms();
+
+	timeout_ms = mono_scaled(timeout_ms);
 	int left = n;
 
 	for (int i = 0; i < n; i++)
@@ -340,7 +351,8 @@ test_window_gathers(void **state)
 	assert_int_equal(TASK_WRITES() - writes, 1);
 	/* It waited for the others: the window less the last pass (at 0, some 30 ms). */
 	assert_true(seen[0] - posted[0] >= 1000);
-	assert_true(worst < 4000);
+	if (mono_timing("every email of the burst logged within 4 s"))
+		assert_true(worst < 4000);
 	assert_int_equal(e2e_daemon_stop(&daemon_proc), 0);
 
 	/* Every call olsync made was counted first, none twice. */
@@ -372,7 +384,8 @@ test_window_zero(void **state)
 		wait_subjects(subjects + i, seen + i, 1, 5000);
 		fprintf(stderr, "window 0: email %d logged after %ld ms\n", i,
 		    seen[i] - posted[i]);
-		assert_true(seen[i] - posted[i] < 1500);
+		if (mono_timing("an email logged within 1.5 s with batch_window 0"))
+			assert_true(seen[i] - posted[i] < 1500);
 	}
 	assert_int_equal(TASK_WRITES() - writes, 5);
 	assert_int_equal(e2e_daemon_stop(&daemon_proc), 0);

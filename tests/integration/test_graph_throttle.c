@@ -36,6 +36,14 @@ jstr(json_t *v)
 	return json_is_string(v) ? json_string_value(v) : "(not a string)";
 }
 
+/* OL_TEST_TIME_SCALE as a whole number: the throttle windows and waits below are that many times
+ * longer under memcheck, where five requests can take longer than a 2 s window. */
+static long
+scale(void)
+{
+	return (long)(mono_scale() + 0.5);
+}
+
 static void
 sleep_sec(double s)
 {
@@ -185,7 +193,7 @@ test_rate_limit(void **state)
 	json_t *inner;
 
 	(void)state;
-	throttle_config(5, 2, 4);
+	throttle_config(5, 2 * scale(), 4);
 	t0 = mono_sec();
 	for (int i = 0; i < 5; i++)
 		assert_int_equal(get_status(token_a, "alice"), 200);
@@ -204,7 +212,7 @@ test_rate_limit(void **state)
 	ra = sim_http_header(&h, "Retry-After");
 	assert_non_null(ra);
 	wait = atof(ra);
-	assert_true(wait >= 1 && wait <= 2);
+	assert_true(wait >= 1 && wait <= 2 * scale());
 	sim_http_free(&h);
 
 	/* The limit is per app + mailbox: other pairs are not affected. */
@@ -230,7 +238,7 @@ test_rate_limit(void **state)
 
 	/* Once the five admitted requests have left the window, the pair is served again (the
 	 * two refusals still count, but two is under the limit). */
-	sleep_sec(t0 + 2.3 - mono_sec());
+	sleep_sec(t0 + 2.3 * scale() - mono_sec());
 	assert_int_equal(get_status(token_a, "alice"), 200);
 }
 
@@ -242,16 +250,16 @@ test_usage_accrues_while_throttled(void **state)
 	double t0;
 
 	(void)state;
-	throttle_config(5, 2, 4);
+	throttle_config(5, 2 * scale(), 4);
 	t0 = mono_sec();
 	for (int i = 0; i < 5; i++)
 		assert_int_equal(get_status(token_a, "carol"), 200);
-	sleep_sec(t0 + 1.0 - mono_sec());
+	sleep_sec(t0 + 1.0 * scale() - mono_sec());
 	for (int i = 0; i < 5; i++)
 		assert_int_equal(get_status(token_a, "carol"), 429);
 	/* The admitted five have left the window; the five refusals have not. */
-	sleep_sec(t0 + 2.3 - mono_sec());
-	assert_true(mono_sec() - t0 < 2.9);
+	sleep_sec(t0 + 2.3 * scale() - mono_sec());
+	assert_true(mono_sec() - t0 < 2.9 * scale());
 	assert_int_equal(get_status(token_a, "carol"), 429);
 	/* A pair that was never throttled in the same period is fine. */
 	assert_int_equal(get_status(token_b, "carol"), 200);
@@ -263,6 +271,7 @@ test_usage_accrues_while_throttled(void **state)
 static void
 test_early_retry_counted(void **state)
 {
+	char body[256];
 	json_t *r, *st;
 	long before;
 	double t0;
@@ -272,8 +281,9 @@ test_early_retry_counted(void **state)
 	st = control("GET", "/_sim/stats", NULL, 200);
 	before = (long)json_integer_value(json_object_get(st, "retry_after.early"));
 	json_decref(st);
-	r = control("POST", "/_sim/faults", "{\"method\":\"GET\",\"path\":\"/v1.0/users/dave\","
-	    "\"status\":429,\"retry_after\":2}", 200);
+	snprintf(body, sizeof(body), "{\"method\":\"GET\",\"path\":\"/v1.0/users/dave\","
+	    "\"status\":429,\"retry_after\":%ld}", 2 * scale());
+	r = control("POST", "/_sim/faults", body, 200);
 	json_decref(r);
 	t0 = mono_sec();
 	assert_int_equal(get_status(token_a, "dave"), 429);
@@ -285,7 +295,7 @@ test_early_retry_counted(void **state)
 	st = control("GET", "/_sim/stats", NULL, 200);
 	assert_int_equal(json_integer_value(json_object_get(st, "retry_after.early")), before + 1);
 	json_decref(st);
-	sleep_sec(t0 + 2.2 - mono_sec());
+	sleep_sec(t0 + 2.2 * scale() - mono_sec());
 	assert_int_equal(get_status(token_a, "dave"), 200);	/* after the wait: not */
 	st = control("GET", "/_sim/stats", NULL, 200);
 	assert_int_equal(json_integer_value(json_object_get(st, "retry_after.early")), before + 1);
@@ -372,13 +382,15 @@ static void
 test_concurrency_limit(void **state)
 {
 	struct parallel p[NPARALLEL];
+	char body[256];
 	int ok = 0, throttled = 0;
 
 	(void)state;
 	throttle_config(10000, 600, 4);
 	/* Each of the five is slow while it is in flight. */
-	json_decref(control("POST", "/_sim/faults", "{\"path\":\"/v1.0/users/dave@" DOMAIN
-	    "/messages\",\"delay_ms\":1500,\"count\":5}", 200));
+	snprintf(body, sizeof(body), "{\"path\":\"/v1.0/users/dave@" DOMAIN
+	    "/messages\",\"delay_ms\":%ld,\"count\":5}", mono_scaled(1500));
+	json_decref(control("POST", "/_sim/faults", body, 200));
 	for (int i = 0; i < NPARALLEL; i++)
 		assert_int_equal(pthread_create(&p[i].thread, NULL, parallel_get, &p[i]), 0);
 	for (int i = 0; i < NPARALLEL; i++)

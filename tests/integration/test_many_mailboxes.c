@@ -28,7 +28,7 @@
 
 #define MAILBOXES	250
 #define SUBS		(2 * MAILBOXES)		/* meetings no: inbox and sentitems */
-#define SWEEP_SEC	20			/* reconcile_interval */
+#define SWEEP_SEC	20			/* reconcile_interval (scaled: sweep_sec) */
 #define CREATE_MS	90000			/* SUBS / SUBS_RATE is 25 s; a loaded machine */
 #define WITHIN_MS	15000			/* a notified mail is a Task within this */
 /* olsync's VmHWM: about 15 MiB here, most of it shared libraries (libcrypto, libc, SQLite,
@@ -50,6 +50,7 @@
 static struct e2e_world world;
 static struct e2e_daemon dm;
 static int port;
+static long sweep_sec;		/* SWEEP_SEC times OL_TEST_TIME_SCALE */
 
 static int
 setup(void **state)
@@ -60,8 +61,9 @@ setup(void **state)
 
 	(void)state;
 	port = e2e_free_port();
+	sweep_sec = mono_scaled(SWEEP_SEC * 1000L) / 1000;
 	extra = xasprintf("listen 127.0.0.1:%d\npublic_url http://127.0.0.1:%d\n"
-	    "reconcile_interval %ds\nmeetings no\nlog_level info\n", port, port, SWEEP_SEC);
+	    "reconcile_interval %lds\nmeetings no\nlog_level info\n", port, port, sweep_sec);
 	rc = e2e_world_start(&world, "test_many_mailboxes", "{\"_key\":\"rep0\",\"Username\":"
 	    "\"rep0@contoso.com\",\"Email\":\"rep0@contoso.com\",\"LastName\":\"Rep 0\","
 	    "\"Alias\":\"rep0\"}", E2E_SF_CAROL, users, "all", extra);
@@ -209,7 +211,7 @@ test_many_idle_mailboxes(void **state)
 	t0 = mono_ms();
 	e2e_daemon_start(&dm, world.dir, world.conf, port);
 	/* Graph's side: creates seen within any sampled second. */
-	while (n < SUBS && mono_ms() - t0 < CREATE_MS) {
+	while (n < SUBS && mono_ms() - t0 < mono_scaled(CREATE_MS)) {
 		n = creates();
 		e2e_pace_sample(&pace, n);
 		pass_done(&t_pass);
@@ -223,9 +225,9 @@ test_many_idle_mailboxes(void **state)
 	assert_true(pace.max <= 2 * SUBS_RATE);
 	assert_true(took >= (SUBS / SUBS_RATE - 2) * 1000L);
 	/* The first interval of sweeps, which starts when the start-up pass ends, is over. */
-	while (t_pass < 0 || mono_ms() - t_pass < (SWEEP_SEC + 2) * 1000L) {
+	while (t_pass < 0 || mono_ms() - t_pass < (sweep_sec + 2) * 1000L) {
 		pass_done(&t_pass);
-		assert_true(mono_ms() - t0 < CREATE_MS + SWEEP_SEC * 1000L);
+		assert_true(mono_ms() - t0 < mono_scaled(CREATE_MS) + sweep_sec * 1000L);
 		usleep(200 * 1000);
 	}
 	gmtime_r(&now, &tm);

@@ -434,17 +434,20 @@ test_restart_catches_up(void **state)
 }
 
 /* Subscriptions living 4 s, renewed every second, never lapse over several lifetimes; the sweep
- * of every mailbox comes at its own phase of every reconcile_interval. */
+ * of every mailbox comes at its own phase of every reconcile_interval. (All times OL_TEST_TIME_SCALE
+ * times longer: under memcheck a renewal takes longer than a second.) */
 static void
 test_renewal_cycles(void **state)
 {
-	long patches;
+	long patches, sec = mono_scaled(1000);
 	size_t before;
-	char *log;
+	char *log, *extra;
 
 	(void)state;
-	write_config(ALICE ", " BOB, "subscription_lifetime 4s\nsubscription_renew_every 1s\n"
-	    "reconcile_interval 4s\n");
+	extra = xasprintf("subscription_lifetime %ldms\nsubscription_renew_every %ldms\n"
+	    "reconcile_interval %ldms\n", 4 * sec, sec, 4 * sec);
+	write_config(ALICE ", " BOB, extra);
+	free(extra);
 	patches = graph_calls("PATCH /v1.0/subscriptions/{id}");
 	start();
 	mono_sleep(10 * 1000);

@@ -30,6 +30,7 @@
 
 #include "e2e.h"
 #include "ledger.h"
+#include "mono.h"
 #include "sf_fixture.h"
 #include "sim_http.h"
 #include "testkeys.h"
@@ -344,7 +345,7 @@ wait_subs(const char *dbname, size_t want, struct ledger_sub **subs, size_t *nsu
 
 	*subs = NULL;
 	*nsubs = 0;
-	for (int waited = 0; waited < 10000 && *nsubs < want; waited += 100) {
+	for (long waited = 0; waited < mono_scaled(10000) && *nsubs < want; waited += 100) {
 		if (ledger_open(path, &l, err, sizeof(err)) == -1)
 			fail_msg("ledger_open: %s", err);
 		ledger_subs_free(*subs, *nsubs);
@@ -535,7 +536,7 @@ https_status(const char *url, const char *ca_pem)
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 2000L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, mono_scaled(2000));
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
 	curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &ca);
@@ -562,7 +563,7 @@ exercise_tls(char **all)
 	free(mail());
 	e2e_daemon_start(&daemon_proc, world.dir, conf_tls, 0);
 	url = xasprintf("https://127.0.0.1:%d/healthz", port);
-	for (int waited = 0; waited < 10000 && status != 200; waited += 100) {
+	for (long waited = 0; waited < mono_scaled(10000) && status != 200; waited += 100) {
 		if ((status = https_status(url, cert)) != 200)
 			usleep(100 * 1000);
 	}

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "mono.h"
 #include "remote.h"
 #include "sf_client.h"
 #include "sf_fixture.h"
@@ -200,9 +201,9 @@ make_config(struct config *cfg, const char *auth)
 	    "graph_client_secret env:OLT_GRAPH_SECRET\n"
 	    "internal_domains contoso.com\n"
 	    "mailboxes alice@contoso.com\n"
-	    "http_timeout 5s\n"
+	    "http_timeout %lds\n"
 	    "sf_login_url %s\n"
-	    "%s", fx.p.base_url, auth);
+	    "%s", mono_scaled(5000) / 1000, fx.p.base_url, auth);
 
 	if (config_parse("t.conf", text, strlen(text), NULL, cfg, &errs) == -1)
 		fail_msg("config: %s", errs.n ? errs.v[0] : "?");
