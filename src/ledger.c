@@ -1028,6 +1028,49 @@ ledger_stats(struct ledger *l, struct ledger_stats *out)
 	return rc == SQLITE_ROW ? 0 : fail_db(l, "stats");
 }
 
+int
+ledger_skip_reasons(struct ledger *l, struct ledger_reason_count **out, size_t *n)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (check_tx(l) < 0)
+		return -1;
+	st = db_prepare(l->db, "SELECT CASE WHEN instr(reason, ':') > 0"
+	    " THEN substr(reason, 1, instr(reason, ':') - 1) ELSE coalesce(reason, '') END AS r,"
+	    " count(*) AS c FROM messages WHERE state = 'skipped' GROUP BY r ORDER BY c DESC, r");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *r = sqlite3_column_text(st, 0);
+
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			*out = xrealloc(*out, cap * sizeof(**out));
+		}
+		(*out)[*n].reason = xstrdup(r != NULL ? (const char *)r : "");
+		(*out)[*n].n = sqlite3_column_int64(st, 1);
+		(*n)++;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		ledger_reason_counts_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+		return fail_db(l, "skip_reasons");
+	}
+	return 0;
+}
+
+void
+ledger_reason_counts_free(struct ledger_reason_count *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].reason);
+	free(v);
+}
+
 void
 ledger_entry_clear(struct ledger_entry *e)
 {

@@ -205,6 +205,15 @@ int ledger_sightings(struct ledger *l, const char *key, struct ledger_sighting *
 /* The most recently dead first, up to max; the caller clears each entry. */
 int ledger_list_dead(struct ledger *l, struct ledger_entry *out, size_t max, size_t *n);
 int ledger_stats(struct ledger *l, struct ledger_stats *out);
+/* Skipped messages counted by reason (its token, the part before any ':', e.g. "internal_only",
+ * "automated"), most first then by name: *out gets an array the caller frees with
+ * ledger_reason_counts_free. */
+struct ledger_reason_count {
+	char		*reason;
+	long long	 n;
+};
+int ledger_skip_reasons(struct ledger *l, struct ledger_reason_count **out, size_t *n);
+void ledger_reason_counts_free(struct ledger_reason_count *v, size_t n);
 
 void ledger_entry_clear(struct ledger_entry *e);	/* frees the strings; e may be reused */
 void ledger_sightings_free(struct ledger_sighting *s, size_t n);

@@ -297,6 +297,22 @@ print_budget(struct ledger *l, const struct config *cfg)
 	return 0;
 }
 
+/* " (unmatched 2, internal_only 1)": why the skipped ones were, after their count. */
+static int
+print_skip_reasons(struct ledger *l)
+{
+	struct ledger_reason_count *v;
+	size_t n;
+
+	if (ledger_skip_reasons(l, &v, &n) == -1)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		printf("%s%s %lld%s", i == 0 ? "  (" : ", ", v[i].reason[0] ? v[i].reason : "none",
+		    v[i].n, i + 1 == n ? ")" : "");
+	ledger_reason_counts_free(v, n);
+	return 0;
+}
+
 static int
 cmd_status(const struct config *cfg)
 {
@@ -310,8 +326,14 @@ cmd_status(const struct config *cfg)
 		fprintf(stderr, "olsync: status: %s\n", ledger_error(l));
 		goto out;
 	}
-	for (int i = 0; i < LEDGER_STATE_COUNT; i++)
-		printf("%-9s %lld\n", ledger_state_name((enum ledger_state)i), s.messages[i]);
+	for (int i = 0; i < LEDGER_STATE_COUNT; i++) {
+		printf("%-9s %lld", ledger_state_name((enum ledger_state)i), s.messages[i]);
+		if (i == LEDGER_SKIPPED && s.messages[i] > 0 && print_skip_reasons(l) == -1) {
+			fprintf(stderr, "olsync: status: %s\n", ledger_error(l));
+			goto out;
+		}
+		putchar('\n');
+	}
 	printf("%-9s %lld\n", "sightings", s.sightings);
 	print_time("oldest_open", s.oldest_open);
 	if (print_meetings(l) == -1 || print_realtime(l) == -1 || print_budget(l, cfg) == -1) {

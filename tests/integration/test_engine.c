@@ -213,10 +213,10 @@ test_sync_once(void **state)
 	free(before);
 	free(after);
 
-	/* The ledger: 6 logged, internal and newsletter skipped, nothing open. */
+	/* The ledger: 6 logged, internal and newsletter skipped (each with its reason), nothing open. */
 	assert_int_equal(e2e_run(world.dir, &out, NULL, "-c", world.conf, "status", NULL), 0);
 	assert_non_null(strstr(out, "logged    6\n"));
-	assert_non_null(strstr(out, "skipped   2\n"));
+	assert_non_null(strstr(out, "skipped   2  (internal_only 1, unmatched 1)\n"));
 	assert_non_null(strstr(out, "pending   0\n"));
 	assert_non_null(strstr(out, "failed    0\n"));
 	assert_non_null(strstr(out, "dead      0\n"));

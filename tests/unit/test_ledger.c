@@ -2753,6 +2753,54 @@ test_stored_copy(void **state)
 	assert_int_equal(state_of(f->l, "<c2@x>"), LEDGER_PENDING);
 }
 
+/* Skip reasons counted by their token (before ':'), most first, ties by name; other states and
+ * a dead message's reason do not count. */
+static void
+test_skip_reasons(void **state)
+{
+	static const struct {
+		const char *reason;	/* NULL: logged; "!x": dead with reason x */
+	} rows[] = {
+		{ "internal_only" }, { "automated: List-Unsubscribe" }, { "automated: Precedence bulk" },
+		{ "unmatched" }, { "automated" }, { NULL }, { "!automated: not a skip" },
+		{ "unmatched" }, { "sensitivity: private" },
+	};
+	static const struct {
+		const char *reason;
+		long long n;
+	} want[] = {
+		{ "automated", 3 }, { "unmatched", 2 }, { "internal_only", 1 }, { "sensitivity", 1 },
+	};
+	struct fixture *f = *state;
+	struct ledger_reason_count *v;
+	size_t n;
+
+	assert_int_equal(ledger_skip_reasons(f->l, &v, &n), 0);
+	assert_int_equal(n, 0);
+	ledger_reason_counts_free(v, n);
+	for (size_t i = 0; i < ARRAY_LEN(rows); i++) {
+		char key[32], gid[32];
+
+		snprintf(key, sizeof(key), "<r%zu@x>", i);
+		snprintf(gid, sizeof(gid), "g%zu", i);
+		record(f->l, key, "alice@corp.test", "inbox", gid);
+		if (rows[i].reason == NULL)
+			assert_int_equal(ledger_mark_logged(f->l, key, NULL), 0);
+		else if (rows[i].reason[0] == '!')
+			assert_int_equal(ledger_mark_dead(f->l, key, rows[i].reason + 1), 0);
+		else
+			assert_int_equal(ledger_mark_skipped(f->l, key, rows[i].reason), 0);
+	}
+	assert_int_equal(ledger_skip_reasons(f->l, &v, &n), 0);
+	assert_int_equal(n, ARRAY_LEN(want));
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(v[i].reason, want[i].reason) != 0 || v[i].n != want[i].n)
+			fail_msg("row %zu: %s %lld, want %s %lld", i, v[i].reason, v[i].n,
+			    want[i].reason, want[i].n);
+	}
+	ledger_reason_counts_free(v, n);
+}
+
 int
 main(void)
 {
@@ -2771,6 +2819,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry_dead, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stats, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_skip_reasons, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_error_text, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_leads, setup, teardown),
