@@ -1,10 +1,12 @@
 #!/bin/sh
 # make demo: olsync end to end on loopback. graph-sim (a Microsoft 365 tenant) and sf-sim (a
-# Salesforce org) are seeded with a small sales team and a day of its mail; `olsync sync --once`
-# logs it; the script then shows what Salesforce holds, and that a second pass changes nothing.
+# Salesforce org) are seeded with a small sales team, a day of its mail and its meetings; `olsync
+# run` logs them in real time (change notifications), then takes new mail and a rescheduled and a
+# cancelled meeting within seconds; the script shows what Salesforce holds as SOQL results, and
+# that a second pass changes nothing.
 #
 # usage: scripts/demo.sh [BUILD_DIR]     (default: build; needs olsync, sf-sim, graph-sim in it)
-# Needs curl, jq and openssl (scripts/deps.sh installs them). Asks nothing, listens on 127.0.0.1
+# Needs curl, jq, openssl and node (scripts/deps.sh installs them). Asks nothing, listens on 127.0.0.1
 # only, keeps everything in a temporary directory, and stops what it started on exit or Ctrl-C.
 set -eu
 
@@ -17,7 +19,7 @@ die() { echo "demo: $*" >&2; exit 1; }
 for b in olsync sf-sim graph-sim; do
 	[ -x "$build/$b" ] || die "$build/$b is missing; run make build (or make demo)"
 done
-for t in curl jq openssl; do
+for t in curl jq openssl node; do
 	command -v "$t" >/dev/null 2>&1 || die "$t is missing; run scripts/deps.sh as root"
 done
 olsync="$build/olsync"
@@ -27,11 +29,12 @@ umask 077
 work=$(mktemp -d "${TMPDIR:-/tmp}/olsync-demo.XXXXXX")
 sf_pid=
 graph_pid=
+olsync_pid=
 cleanup() {
-	for p in $sf_pid $graph_pid; do
+	for p in $olsync_pid $sf_pid $graph_pid; do
 		kill "$p" 2>/dev/null || :
 	done
-	for p in $sf_pid $graph_pid; do
+	for p in $olsync_pid $sf_pid $graph_pid; do
 		wait "$p" 2>/dev/null || :
 	done
 	rm -rf "$work"
@@ -136,30 +139,70 @@ done
 echo "  mail on $day: $(wc -l <"$work/mails.tsv") emails: customer threads in and out, one to two reps,"
 echo "  internal mail, a newsletter, an auto-reply, unknown senders"
 
-sed -e "s|@GRAPH_URL@|$graph|g" -e "s|@SF_URL@|$sf|g" "$seeds/olsync.conf.in" >"$work/olsync.conf"
+# A free loopback port for olsync's webhook (graph-sim notifies it there).
+port=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1",
+    () => { console.log(s.address().port); s.close(); })') || die "no free port"
+sed -e "s|@GRAPH_URL@|$graph|g" -e "s|@SF_URL@|$sf|g" -e "s|@PORT@|$port|g" \
+    "$seeds/olsync.conf.in" >"$work/olsync.conf"
 conf="$work/olsync.conf"
+# graph-sim insists on https notification URLs as Graph does; the demo's webhook is plain http on
+# loopback, which olsync accepts for 127.0.0.1 only.
+curl -sSf -X POST -H 'Content-Type: application/json' --data-binary '{"require_https":false}' \
+    "$graph/_sim/config" >/dev/null || die "graph-sim did not take its configuration"
+
+# The week's meetings, made yesterday: each organizer invites, each rep answers.
+today=$(date -u +%Y-%m-%d)
+jq -c '.[]' "$seeds/meetings.json" | while IFS= read -r m; do
+	start=$(date -u -d "$today + $(echo "$m" | jq -r .day) days $(echo "$m" | jq -r .at)" \
+	    +%Y-%m-%dT%H:%M:%S)
+	end=$(date -u -d "$start UTC + $(echo "$m" | jq -r .minutes) minutes" +%Y-%m-%dT%H:%M:%S)
+	body=$(echo "$m" | jq -c --arg s "$start" --arg e "$end" '{organizer, subject,
+	    attendees: [.attendees[] | {address: .}], location: (.location // ""),
+	    start: {dateTime: $s, timeZone: "UTC"}, end: {dateTime: $e, timeZone: "UTC"}}')
+	uid=$(curl -sSf -X POST -H 'Content-Type: application/json' --data-binary "$body" \
+	    "$graph/_sim/events" | jq -r .uid) || die "graph-sim did not take a meeting"
+	curl -sSf -X POST -H 'Content-Type: application/json' \
+	    --data-binary "$(echo "$m" | jq -c .respond)" "$graph/_sim/events/$uid/respond" \
+	    >/dev/null || die "graph-sim did not take an answer"
+	printf '%s\t%s\t%s\n' "$(echo "$m" | jq -r .subject)" "$uid" "$start" >>"$work/meetings.tsv"
+done
+echo "  meetings: $(wc -l <"$work/meetings.tsv") this week: three accepted from customers, one" \
+    "tentative, one internal"
 
 echo
 echo "\$ olsync check-config"
 "$olsync" -c "$conf" check-config
 
-# pass_stat LOG LINE KEY: the value of KEY= in olsync's "LINE" log line (e.g. "ingest done").
-pass_stat() {
-	sed -n "s/.*$2 .*[ ]$3=\([0-9]*\).*/\1/p" "$1" | tail -n 1
+# log_has WHAT: waits up to 20 s for a line of olsync's log holding WHAT.
+log_has() {
+	for _ in $(seq 1 200); do
+		grep -q -- "$1" "$work/run.log" 2>/dev/null && return 0
+		kill -0 "$olsync_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$work/run.log" >&2
+	die "olsync did not log \"$1\""
+}
+# pass_sum KEY: KEY= summed over olsync's "engine pass" lines.
+pass_sum() {
+	sed -n "s/.*engine pass .*[ ]$1=\([0-9]*\).*/\1/p" "$work/run.log" |
+	    awk '{ n += $1 } END { print n + 0 }'
 }
 
 echo
-echo "\$ olsync sync --once"
-"$olsync" -c "$conf" sync --once 2>"$work/sync1.log" ||
-    { cat "$work/sync1.log" >&2; die "olsync sync --once failed"; }
-echo "  read $(pass_stat "$work/sync1.log" "ingest done" messages) copies in 3 mailboxes," \
-    "$(pass_stat "$work/sync1.log" "ingest done" new) distinct emails;" \
-    "logged $(pass_stat "$work/sync1.log" "engine pass" logged)," \
-    "skipped $(pass_stat "$work/sync1.log" "engine pass" skipped)," \
-    "Leads created $(pass_stat "$work/sync1.log" "engine pass" leads)," \
-    "failed $(pass_stat "$work/sync1.log" "engine pass" failed)"
+echo "\$ olsync run      (real time: webhook on 127.0.0.1:$port, subscriptions with graph-sim)"
+t0=$(date +%s.%N)
+"$olsync" -c "$conf" run 2>"$work/run.log" &
+olsync_pid=$!
+log_has "subscriptions reconciled"
+log_has "engine pass rc=0"
+subs=$("$olsync" -c "$conf" status | sed -n 's/^subscriptions *\([0-9]*\).*/\1/p')
+echo "  ready in $(echo "$(date +%s.%N) $t0" | awk '{ printf "%.1f", $1 - $2 }') s with $subs" \
+    "subscriptions (Inbox, Sent Items and Calendar of each rep); the first pass read the day:"
+echo "  logged $(pass_sum logged), skipped $(pass_sum skipped), Leads created $(pass_sum leads)," \
+    "failed $(pass_sum failed)"
 
-# What Salesforce holds now, read the way a Salesforce user would: SOQL.
+# token, soql and count: what Salesforce holds, read the way a Salesforce user would: SOQL.
 token=$(curl -sf -X POST "$sf/_sim/token" | jq -r .access_token)
 soql() {
 	curl -sfG -H "Authorization: Bearer $token" --data-urlencode "q=$1" \
@@ -168,6 +211,59 @@ soql() {
 count() {
 	soql "SELECT COUNT() FROM $1" | jq -r .totalSize
 }
+# wait_for SOQL [N]: polls (every 50 ms, up to 20 s) until the COUNT() query finds more than N
+# (default 0) records; prints the seconds since $t, or "never" when it did not.
+wait_for() {
+	for _ in $(seq 1 400); do
+		if [ "$(soql "$1" | jq -r .totalSize)" -gt "${2:-0}" ] 2>/dev/null; then
+			echo "$(date +%s.%N) $t" | awk '{ printf "%.2f s", $1 - $2 }'
+			return 0
+		fi
+		sleep 0.05
+	done
+	echo "never"
+}
+
+echo
+echo "Now, live: new mail and a changed week (graph-sim notifies olsync as Graph would; olsync"
+echo "gathers what comes within batch_window, 2 s by default, into one batch of Salesforce calls):"
+jq -c '.[]' "$seeds/live.json" >"$work/live.jsonl"
+while IFS= read -r m; do
+	subject=$(echo "$m" | jq -r .subject)
+	q="SELECT COUNT() FROM Task WHERE Subject = 'Email: $subject'"
+	before=$(soql "$q" | jq -r .totalSize)
+	t=$(date +%s.%N)
+	curl -sSf -X POST -H 'Content-Type: application/json' --data-binary "$m" \
+	    "$graph/_sim/mail" >/dev/null || die "graph-sim did not take the mail"
+	echo "  mail \"$subject\": a Task in Salesforce after $(wait_for "$q" "$before")"
+done <"$work/live.jsonl"
+uid=$(awk -F '\t' '$1 == "TPS upgrade: legal review" { print $2 }' "$work/meetings.tsv")
+old=$(awk -F '\t' '$1 == "TPS upgrade: legal review" { print $3 }' "$work/meetings.tsv")
+new=$(date -u -d "$old UTC + 1 day" +%Y-%m-%dT%H:%M:%S)
+t=$(date +%s.%N)
+curl -sSf -X PATCH -H 'Content-Type: application/json' \
+    --data-binary "{\"start\":\"${new}Z\",\"end\":\"$(date -u -d "$new UTC + 45 minutes" \
+    +%Y-%m-%dT%H:%M:%S)Z\"}" "$graph/_sim/events/$uid" >/dev/null || die "no reschedule"
+# A moved meeting resets the attendees' answers (as Exchange does): Chloe accepts again.
+curl -sSf -X POST -H 'Content-Type: application/json' \
+    --data-binary '{"user":"chloe@larkspur.example","response":"accepted"}' \
+    "$graph/_sim/events/$uid/respond" >/dev/null || die "no answer"
+echo "  Peter moves \"TPS upgrade: legal review\" a day later, Chloe accepts: the Event and the" \
+    "Opportunity's next meeting moved after $(wait_for "SELECT COUNT() FROM Opportunity WHERE
+    Name = 'Initech TPS upgrade' AND Next_Meeting_Date__c = ${new}.000Z")"
+uid=$(awk -F '\t' '$1 == "Maintenance contract" { print $2 }' "$work/meetings.tsv")
+t=$(date +%s.%N)
+curl -sSf -X PATCH -H 'Content-Type: application/json' --data-binary '{"isCancelled":true}' \
+    "$graph/_sim/events/$uid" >/dev/null || die "no cancellation"
+echo "  Hank cancels \"Maintenance contract\": its Event deleted after" \
+    "$(t=$t; for _ in $(seq 1 400); do
+	[ "$(soql "SELECT COUNT() FROM Event WHERE Subject = 'Maintenance contract'" |
+	    jq -r .totalSize)" = 0 ] && { echo "$(date +%s.%N) $t" |
+	    awk '{ printf "%.2f s", $1 - $2 }'; break; }
+	sleep 0.05
+    done)"
+# Let the last batch settle before reading.
+sleep 1
 
 echo
 echo "Salesforce Tasks, by rep and thread:"
@@ -180,24 +276,42 @@ soql "SELECT Subject, Who.Name, What.Name, Owner.Name, ActivityDate FROM Task" |
 
 echo
 created_by="CreatedBy.Username = 'olsync@larkspur.example'"
-echo "Leads olsync created, one per unknown sender:"
+echo "Leads olsync created, one per unknown sender, each with its owner:"
 echo "  SOQL> SELECT Name, Company, Email, Owner.Name, LeadSource FROM Lead WHERE $created_by"
 soql "SELECT Name, Company, Email, Owner.Name, LeadSource FROM Lead WHERE $created_by ORDER BY Name" |
     jq -r '["Name", "Company", "Email", "Owner", "LeadSource"],
 	(.records[] | [.Name, .Company, .Email, (.Owner.Name // "-"), (.LeadSource // "-")]) | @tsv' |
     table
 
+echo
+echo "Meetings the reps accepted from customers, as Events:"
+echo "  SOQL> SELECT Subject, Who.Name, What.Name, Owner.Name, StartDateTime FROM Event"
+soql "SELECT Subject, Who.Name, What.Name, Owner.Name, StartDateTime FROM Event" |
+    jq -r '["Subject", "Who", "What", "Owner", "StartDateTime"],
+	(.records | sort_by(.StartDateTime) | .[] | [.Subject, (.Who.Name // "-"),
+	    (.What.Name // "-"), (.Owner.Name // "-"), .StartDateTime]) | @tsv' | table
+
+echo
+echo "Opportunities and their next meeting:"
+echo "  SOQL> SELECT Name, StageName, Next_Meeting_Date__c FROM Opportunity"
+soql "SELECT Name, StageName, Next_Meeting_Date__c FROM Opportunity ORDER BY Name" |
+    jq -r '["Name", "StageName", "Next_Meeting_Date__c"],
+	(.records[] | [.Name, .StageName, (.Next_Meeting_Date__c // "-")]) | @tsv' | table
+
 tasks=$(count Task)
 leads=$(count Lead)
 new_leads=$(soql "SELECT COUNT() FROM Lead WHERE $created_by" | jq -r .totalSize)
 echo
-echo "counts: Tasks $tasks, Leads $leads (olsync created $new_leads), EmailMessages $(count EmailMessage)"
+echo "counts: Tasks $tasks, Leads $leads (olsync created $new_leads), Events $(count Event)," \
+    "EmailMessages $(count EmailMessage)"
 echo "  - Hank Scorpio wrote to Ben and Chloe: one email, one Task (the ledger has two sightings)."
 echo "  - Wile's converted Lead is ignored: his Contact gets the Tasks, on his open Opportunity."
 echo "  - Two Contacts share samir@initech.example: the oldest wins (tie_break oldest)."
 echo "  - Globex's only Opportunity is closed: Hank's Task has no What."
 echo "  - Sam Stone wrote twice: one Lead, two Tasks; gmail.com gets the placeholder Company."
 echo "  - The newsletter and the out-of-office reply are automated: skipped, no Lead."
+echo "  - Lisa's meeting was only tentatively accepted, the pipeline review is internal: no Event;"
+echo "    Hank's cancelled meeting lost its Event, Peter's moved one its date."
 
 echo
 echo "\$ olsync status"
@@ -208,16 +322,25 @@ echo
 echo "\$ olsync show '$lunch'      (Ben to Ana: \"Lunch?\")"
 "$olsync" -c "$conf" show "$lunch" | sed -e 's/\(graph_id=.\{16\}\).*/\1.../' -e 's/^/  /'
 
-# Second pass: nothing new in Graph, so nothing may be written. Compare every Task's and Lead's
-# id and LastModifiedDate before and after.
+echo
+echo "\$ kill -TERM olsync      (it finishes what it has in hand, then exits)"
+kill -TERM "$olsync_pid"
+rc=0
+wait "$olsync_pid" || rc=$?
+olsync_pid=
+[ "$rc" -eq 0 ] || { tail -n 20 "$work/run.log" >&2; die "olsync run exited $rc"; }
+echo "  exit status 0; $(grep -c ' warn \| error ' "$work/run.log") warnings or errors in its log"
+
+# Second pass: nothing new in Graph, so nothing may be written. Compare every Task's, Lead's and
+# Event's id and LastModifiedDate before and after.
 snapshot() {
-	for o in Task Lead; do
+	for o in Task Lead Event Opportunity; do
 		curl -sf "$sf/_sim/records/$o" | jq -r '.records[] | [.Id, .LastModifiedDate] | @tsv'
 	done
 }
 snapshot >"$work/before"
 echo
-echo "\$ olsync sync --once      (again)"
+echo "\$ olsync sync --once      (again, from the same ledger)"
 "$olsync" -c "$conf" sync --once 2>"$work/sync2.log" ||
     { cat "$work/sync2.log" >&2; die "the second olsync sync --once failed"; }
 snapshot >"$work/after"
@@ -226,10 +349,12 @@ if cmp -s "$work/before" "$work/after"; then
 else
 	unchanged="Salesforce CHANGED"
 fi
-echo "  $(pass_stat "$work/sync2.log" "ingest done" new) new," \
-    "$(pass_stat "$work/sync2.log" "engine pass" processed) processed," \
-    "$(pass_stat "$work/sync2.log" "engine pass" logged) logged: $unchanged" \
-    "(Tasks $(count Task), Leads $(count Lead))"
+stat2() {
+	sed -n "s/.*$1 .*[ ]$2=\([0-9]*\).*/\1/p" "$work/sync2.log" | tail -n 1
+}
+echo "  $(stat2 "ingest done" new) new, $(stat2 "engine pass" processed) processed," \
+    "$(stat2 "engine pass" logged) logged: $unchanged" \
+    "(Tasks $(count Task), Leads $(count Lead), Events $(count Event))"
 
 echo
-echo "Later issues bring real time (change notifications), meetings as Events, and the dashboard."
+echo "Done: the demo's emulators and files are removed on exit."

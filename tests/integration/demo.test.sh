@@ -1,7 +1,8 @@
 #!/bin/sh
 # demo.test.sh: `make demo` must not rot. Runs scripts/demo.sh against the built binaries and
-# checks what it prints (the counts, the key rows, the second pass changing nothing), then that
-# it leaves no process and no file behind, also when stopped half-way by SIGTERM.
+# checks what it prints (the counts, the key rows, the live changes, the second pass changing
+# nothing), then that it leaves no process and no file behind, also when stopped half-way by
+# SIGTERM.
 # usage: demo.test.sh SOURCE_DIR BUILD_DIR   (ctest passes both)
 set -u
 src=${1:?source dir}
@@ -55,8 +56,15 @@ if [ "$rc" -ne 0 ]; then
 fi
 
 want '^configuration OK$'
-want 'read 16 copies in 3 mailboxes, 14 distinct emails; logged 11, skipped 3, Leads created 3, failed 0$'
-want '^counts: Tasks 11, Leads 5 \(olsync created 3\), EmailMessages 0$'
+# The day, read by the first pass of olsync run.
+want '^  logged 11, skipped 3, Leads created 3, failed 0$'
+want 'with 9 subscriptions'
+# Live mail and meeting changes, each in Salesforce within the demo's 20 s ("never" otherwise).
+want '^  mail "Re: Rocket skates: delivery date\?": a Task in Salesforce after [0-9.]+ s$'
+want '^  mail "Quote for 25 seats": a Task in Salesforce after [0-9.]+ s$'
+want 'next meeting moved after [0-9.]+ s$'
+want 'its Event deleted after [0-9.]+ s$'
+want '^counts: Tasks 13, Leads 6 \(olsync created 4\), Events 2, EmailMessages 0$'
 # The rows that show the decisions: Opportunity, tie-break, free mail, "Last, First", one
 # Task for the mail copied to two reps, owners.
 want 'Email: Rocket skates: delivery date\? +Wile Coyote +Acme rocket skates +Ana Ruiz'
@@ -65,15 +73,34 @@ want 'Email: TPS upgrade: revised quote +Peter Gibbons +Initech TPS upgrade +Chl
 want 'Email: Printer integration +Samir Nagheenanajar +- +Chloe Martin'
 want 'Email: Doomsday device: maintenance con~ +Hank Scorpio +- +Ben Okafor'
 want 'Email: Re: Following up from the trade ~ +Lisa Prospect +- +Chloe Martin'
+want 'Email: Quote for 25 seats +Dana Lee +- +Ben Okafor'
 want '^  Sam Stone +\[not provided\] +sam\.stone@gmail\.com +Ana Ruiz +Email$'
 want '^  Maria Kowalski +Brightwave +maria\.kowalski@brightwave\.example +Chloe Martin +Email$'
 want '^  Pat Quinn +Umbrella Health +pat@umbrella-health\.example +Ben Okafor +Email$'
-want '^  logged    11$'
+want '^  Dana Lee +Northwind +dana\.lee@northwind\.example +Ben Okafor +Email$'
+# Events: the accepted customer meetings, Peter's at its new time (a day later: day 4); none
+# for the tentative, the internal or the cancelled one. The Opportunities' next meetings.
+d2=$(date -u -d '+2 days' +%Y-%m-%d)
+d4=$(date -u -d '+4 days' +%Y-%m-%d)
+want "^  Rocket skates: delivery planning +Wile Coyote +Acme rocket skates +Ana Ruiz +${d2}T15:00:00"
+want "^  TPS upgrade: legal review +Peter Gibbons +Initech TPS upgrade +Chloe Martin +${d4}T10:00:00"
+want "^  Acme rocket skates +Proposal/Price Quote +${d2}T15:00:00"
+want "^  Initech TPS upgrade +Negotiation/Review +${d4}T10:00:00"
+want '^  Globex doomsday device +Closed Won +-$'
+for absent in 'Maintenance contract' 'Latex division intro' 'Pipeline review'; do
+	if grep -q "^  $absent " "$out"; then
+		echo "FAIL: an Event row for \"$absent\""
+		fails=$((fails + 1))
+	fi
+done
+want '^  logged    13$'
 want '^  skipped   3  \(unmatched 2, internal_only 1\)$'
 want '^  dead      0$'
+want '^  meetings_dead 0$'
 want '^  state            skipped$'
 want '^  reason           internal_only'
-want '^  0 new, 0 processed, 0 logged: Salesforce unchanged \(Tasks 11, Leads 5\)$'
+want '^  exit status 0; 0 warnings or errors in its log$'
+want '^  0 new, 0 processed, 0 logged: Salesforce unchanged \(Tasks 13, Leads 6, Events 2\)$'
 n=$(grep -c 'Hank Scorpio' "$out")
 [ "$n" -eq 2 ] || { echo "FAIL: Hank's mail to two reps: want one Task row, got $((n - 1))"; fails=$((fails + 1)); }
 
@@ -91,7 +118,7 @@ grep -q '^  sf-sim ' "$tmp/out2" || { echo "FAIL: the second demo did not start"
 kill -TERM "$pid"
 wait "$pid"
 # Else the signal came too late to test anything.
-if grep -q '^Later issues' "$tmp/out2"; then
+if grep -q '^Done: ' "$tmp/out2"; then
 	echo "FAIL: the second demo ended before SIGTERM; the cleanup on a signal was not tested"
 	fails=$((fails + 1))
 fi
