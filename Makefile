@@ -6,11 +6,12 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 # New inputs libFuzzer finds go here, never into the checked-in fuzz/corpus/<name>.
 FUZZ_SCRATCH ?= $(FUZZ_BUILD)/corpus
+PREFIX     ?= /usr/local
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 JSFORCE    := tests/integration/jsforce
 GRAPHCLIENT := tests/integration/graphclient
 
-.PHONY: all deps build build-asan test test-unit test-asan test-valgrind lint node-deps demo fuzz clean
+.PHONY: all deps build build-asan test test-unit test-asan test-valgrind lint node-deps demo fuzz install clean
 
 all: build
 
@@ -69,6 +70,14 @@ fuzz: deps
 
 demo: build
 	@./scripts/demo.sh $(BUILD)
+
+# The binary, man page, systemd unit and sysusers.d entry under $(PREFIX), the example
+# configuration in /etc/olsync (where the binary looks), all below $(DESTDIR) when it is set.
+# Builds first if $(BUILD) was never configured; otherwise brings olsync up to date.
+install:
+	@[ -f $(BUILD)/CMakeCache.txt ] || $(MAKE) build
+	cmake --build $(BUILD) --target olsync -j$(JOBS)
+	DESTDIR='$(DESTDIR)' cmake --install $(BUILD) --prefix '$(PREFIX)'
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
