@@ -3,7 +3,8 @@
 # where README/man page say, at the default PREFIX and at another one; the installed unit runs the
 # installed binary with the configuration file the binary reads by default, carries the hardening
 # keys, and passes `systemd-analyze verify` (and `security`) when systemd-analyze is there; the man
-# page renders without a warning and names every command and option of `olsync`'s usage.
+# page renders without a warning and names every command and option of `olsync`'s usage and
+# every key of the configuration table.
 set -u
 src=${1:?source dir}
 bin=${2:?build dir}
@@ -123,6 +124,12 @@ done
 for opt in $(grep -o '\[-[a-z]' "$tmp/usage" | tr -d '[-' | sort -u); do
 	grep -q "^\.It Fl $opt\( \|$\)" "$page" || fail "option -$opt has no entry in the man page"
 done
+# Every key of the configuration table (src/config.c) is named in the man page.
+for k in $(sed -n 's/^	{ "\([a-z_]*\)", T_.*/\1/p' "$src/src/config.c"); do
+	grep -q "[ 	]$k\( \|$\)" "$page" || fail "configuration key $k is not in the man page"
+done
+[ -n "$(sed -n 's/^	{ "\([a-z_]*\)", T_.*/\1/p' "$src/src/config.c")" ] ||
+	fail "no configuration key found in src/config.c: the pattern no longer matches"
 
 if [ "$fails" -gt 0 ]; then
 	echo "install.test: $fails failure(s)" >&2
