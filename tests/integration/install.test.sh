@@ -126,7 +126,8 @@ for opt in $(grep -o '\[-[a-z]' "$tmp/usage" | tr -d '[-' | sort -u); do
 done
 # Every key of the configuration table (src/config.c) is named in the man page.
 for k in $(sed -n 's/^	{ "\([a-z_]*\)", T_.*/\1/p' "$src/src/config.c"); do
-	grep -q "[ 	]$k\( \|$\)" "$page" || fail "configuration key $k is not in the man page"
+	grep -Eq "^\.Ic (.* )?$k( ,| \.|$)" "$page" ||
+		fail "configuration key $k is not in the man page's CONFIGURATION"
 done
 [ -n "$(sed -n 's/^	{ "\([a-z_]*\)", T_.*/\1/p' "$src/src/config.c")" ] ||
 	fail "no configuration key found in src/config.c: the pattern no longer matches"
@@ -135,4 +136,4 @@ if [ "$fails" -gt 0 ]; then
 	echo "install.test: $fails failure(s)" >&2
 	exit 1
 fi
-echo "install.test: ok (commands: $(echo $words))"
+echo "install.test: ok (usage words: $(printf "%s " $words | sed "s/ $//"))"
