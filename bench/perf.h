@@ -106,8 +106,6 @@ void perf_soql(struct perf_world *pw, const char *soql, void (*fn)(json_t *rec, 
     void *arg);
 /* A configuration value as `olsync check-config -v` prints it, in val. -1 when absent. */
 int perf_conf_value(struct perf_world *pw, const char *key, char *val, size_t len);
-/* A duration value of check-config ("2d", "4230m", "90s", "500ms") in seconds. */
-double perf_duration_sec(const char *v);
 
 /* Emulator CPU shares over a run, sampled once a second (each emulator serves one request at
  * a time, so 1.0 is its ceiling). */

@@ -14,12 +14,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
 
 #include "bench_util.h"
+#include "config.h"
 #include "httpc.h"
+#include "ledger.h"
 #include "mono.h"
 #include "sim_http.h"
+#include "subscriptions.h"
 #include "xmalloc.h"
 
 #define DRAIN_SEC	60	/* after the last mail, for the last Task */
@@ -178,45 +180,44 @@ perf_realtime(void **state)
 		fail_msg("an emulator did not exit cleanly");
 }
 
-/* When each stored subscription is due for renewal, by the rule of docs/realtime.md
- * (renew_every after the last renewal, never later than lifetime - renew_every before the
- * expiry): the first and last (seconds from now), their distance, the standard deviation and
- * the busiest hundredth of the interval, into r. */
+/* When each stored subscription is due for renewal, as olsync itself computes it
+ * (subs_renew_due: renew_every after the last renewal, never later than lifetime - renew_every
+ * before the expiry, then up to a quarter of renew_every earlier by a hash of its id): the first
+ * and last (seconds from now), their distance, the standard deviation and the busiest hundredth
+ * of the interval, into r. */
 static void
 renewal_spread(struct perf_world *pw, struct perf_row *r)
 {
-	char v[32];
-	double every, lifetime, sum = 0, sq = 0, lo = 0, hi = 0, mean, peak = 0;
+	struct config cfg;
+	struct config_errors errs = { 0 };
+	struct ledger *l;
+	struct ledger_sub *ls = NULL;
+	size_t nsubs = 0;
+	char err[256];
+	double every, sum = 0, sq = 0, lo = 0, hi = 0, mean, peak = 0;
 	long bucket[SPREAD_BUCKETS] = { 0 }, n = 0;
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
 	double *due = NULL;
 
-	if (perf_conf_value(pw, "subscription_renew_every", v, sizeof(v)) == -1)
-		fail_msg("no subscription_renew_every in check-config -v");
-	every = perf_duration_sec(v);
-	if (perf_conf_value(pw, "subscription_lifetime", v, sizeof(v)) == -1)
-		fail_msg("no subscription_lifetime in check-config -v");
-	lifetime = perf_duration_sec(v);
-	if (sqlite3_open_v2(pw->ledger, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "SELECT renewed_at, expires_at FROM subscriptions", -1, &st,
-	    NULL) != SQLITE_OK)
-		fail_msg("cannot read the subscriptions of %s", pw->ledger);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		double a = (double)sqlite3_column_int64(st, 0) + every;
-		double b = (double)sqlite3_column_int64(st, 1) - (lifetime - every);
-
-		due = xrealloc(due, (size_t)(n + 1) * sizeof(*due));
-		due[n] = a < b ? a : b;
+	if (config_load(pw->w.conf, &cfg, &errs) == -1)
+		fail_msg("%s: %s", pw->w.conf, errs.n > 0 ? errs.v[0] : "cannot load");
+	config_errors_free(&errs);
+	every = (double)cfg.subscription_renew_every_ms / 1000.0;
+	if (ledger_open(pw->ledger, &l, err, sizeof(err)) == -1)
+		fail_msg("cannot open %s: %s", pw->ledger, err);
+	if (ledger_sub_list(l, &ls, &nsubs) == -1)
+		fail_msg("cannot read the subscriptions of %s: %s", pw->ledger, ledger_error(l));
+	ledger_close(l);
+	due = xcalloc(nsubs > 0 ? nsubs : 1, sizeof(*due));
+	for (size_t i = 0; i < nsubs; i++, n++) {
+		due[n] = (double)subs_renew_due(&cfg, &ls[i]);
 		if (n == 0 || due[n] < lo)
 			lo = due[n];
 		if (n == 0 || due[n] > hi)
 			hi = due[n];
 		sum += due[n];
-		n++;
 	}
-	sqlite3_finalize(st);
-	sqlite3_close(db);
+	ledger_subs_free(ls, nsubs);
+	config_free(&cfg);
 	if (n == 0)
 		fail_msg("no subscriptions in the ledger");
 	mean = sum / (double)n;

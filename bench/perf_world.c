@@ -237,22 +237,6 @@ perf_conf_value(struct perf_world *pw, const char *key, char *val, size_t len)
 	return rc;
 }
 
-double
-perf_duration_sec(const char *v)
-{
-	char *end;
-	double n = strtod(v, &end);
-
-	if (strcmp(end, "ms") == 0)
-		return n / 1000;
-	switch (*end) {
-	case 'd': return n * 86400;
-	case 'h': return n * 3600;
-	case 'm': return n * 60;
-	default: return n;
-	}
-}
-
 int
 perf_kinds(struct perf_world *pw)
 {

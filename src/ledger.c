@@ -40,11 +40,23 @@
 #include "log.h"
 #include "xmalloc.h"
 
+/* Statements kept prepared, by the address of their SQL text (a string literal): parsing a
+ * statement cost a quarter of a backfill's CPU when every call prepared its own. */
+#define STMT_CACHE	64
+
+struct cached_stmt {
+	const char	*sql;
+	sqlite3_stmt	*st;
+	int		 busy;	/* handed out by prepare, not yet back through release */
+};
+
 struct ledger {
 	sqlite3	*db;
 	int	 in_tx;		/* inside ledger_begin .. ledger_commit/rollback */
 	int	 max_attempts;
 	char	 err[512];
+	struct cached_stmt cache[STMT_CACHE];
+	size_t	 ncache;
 };
 
 /* The schema grows only by appending a migration. */
@@ -288,6 +300,50 @@ parse_dir(const unsigned char *s)
 	    LEDGER_INBOUND;
 }
 
+/* A prepared statement for sql, which must be a string literal (it is cached by its address;
+ * SQL built at run time goes to db_prepare and sqlite3_finalize). Give it back with release. A
+ * statement still in use (a nested call) is prepared afresh. */
+static sqlite3_stmt *
+prepare(struct ledger *l, const char *sql)
+{
+	sqlite3_stmt *st;
+
+	for (size_t i = 0; i < l->ncache; i++) {
+		if (l->cache[i].sql != sql)
+			continue;
+		if (l->cache[i].busy)
+			return db_prepare(l->db, sql);
+		l->cache[i].busy = 1;
+		return l->cache[i].st;
+	}
+	st = db_prepare(l->db, sql);
+	if (l->ncache < STMT_CACHE) {
+		l->cache[l->ncache].sql = sql;
+		l->cache[l->ncache].st = st;
+		l->cache[l->ncache].busy = 1;
+		l->ncache++;
+	}
+	return st;
+}
+
+/* Back from prepare (or db_prepare): a cached statement is reset and unbound for its next use,
+ * any other finalized. NULL is fine. */
+static void
+release(struct ledger *l, sqlite3_stmt *st)
+{
+	if (st == NULL)
+		return;
+	for (size_t i = 0; i < l->ncache; i++) {
+		if (l->cache[i].st == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			l->cache[i].busy = 0;
+			return;
+		}
+	}
+	sqlite3_finalize(st);
+}
+
 /* Steps a statement that returns no row. */
 static int
 step_done(struct ledger *l, sqlite3_stmt *st, const char *what)
@@ -303,7 +359,7 @@ run_done(struct ledger *l, sqlite3_stmt *st, const char *what)
 {
 	int rc = step_done(l, st, what);
 
-	sqlite3_finalize(st);
+	release(l, st);
 	return rc;
 }
 
@@ -418,6 +474,8 @@ ledger_close(struct ledger *l)
 		return;
 	if (!sqlite3_get_autocommit(l->db))
 		db_exec(l->db, "ROLLBACK", NULL, 0);
+	for (size_t i = 0; i < l->ncache; i++)
+		sqlite3_finalize(l->cache[i].st);
 	sqlite3_close(l->db);
 	free(l);
 }
@@ -498,7 +556,7 @@ ledger_record_sighting(struct ledger *l, const struct ledger_msg *m, enum ledger
 	if (atomic_begin(l) < 0)
 		return -1;
 
-	st = db_prepare(l->db, "INSERT INTO messages (key, ext_id, direction, received_at,"
+	st = prepare(l, "INSERT INTO messages (key, ext_id, direction, received_at,"
 	    " first_seen, updated_at, data) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)"
 	    " ON CONFLICT (key) DO NOTHING");
 	bind_text(st, 1, m->key);
@@ -510,9 +568,9 @@ ledger_record_sighting(struct ledger *l, const struct ledger_msg *m, enum ledger
 	if (step_done(l, st, "insert message") < 0)
 		goto out;
 	new_msg = sqlite3_changes(l->db) > 0;
-	sqlite3_finalize(st);
+	release(l, st);
 
-	st = db_prepare(l->db, "SELECT id, ext_id FROM messages WHERE key = ?1");
+	st = prepare(l, "SELECT id, ext_id FROM messages WHERE key = ?1");
 	bind_text(st, 1, m->key);
 	if (sqlite3_step(st) != SQLITE_ROW) {
 		fail_db(l, "find message");
@@ -523,9 +581,9 @@ ledger_record_sighting(struct ledger *l, const struct ledger_msg *m, enum ledger
 	if (strcmp((const char *)sqlite3_column_text(st, 1), m->ext_id) != 0)
 		log_warnx("ledger: external id differs from the recorded one, keeping the first "
 		    "mailbox=\"%s\" graph_id=\"%s\"", m->mailbox, m->graph_id);
-	sqlite3_finalize(st);
+	release(l, st);
 
-	st = db_prepare(l->db, "INSERT INTO sightings (message_id, mailbox, folder, graph_id,"
+	st = prepare(l, "INSERT INTO sightings (message_id, mailbox, folder, graph_id,"
 	    " direction, seen_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
 	    " ON CONFLICT (mailbox, graph_id) DO NOTHING");
 	sqlite3_bind_int64(st, 1, id);
@@ -537,25 +595,25 @@ ledger_record_sighting(struct ledger *l, const struct ledger_msg *m, enum ledger
 	if (step_done(l, st, "insert sighting") < 0)
 		goto out;
 	new_copy = sqlite3_changes(l->db) > 0;
-	sqlite3_finalize(st);
+	release(l, st);
 	st = NULL;
 
 	/* A rep's Sent Items copy means we sent it, whoever else received it. Once a message is
 	 * final its direction stays the one it was processed with. */
 	if (new_copy && !new_msg && m->dir == LEDGER_OUTBOUND) {
-		st = db_prepare(l->db, "UPDATE messages SET direction = 'outbound', updated_at = ?2"
+		st = prepare(l, "UPDATE messages SET direction = 'outbound', updated_at = ?2"
 		    " WHERE id = ?1 AND direction <> 'outbound' AND state IN " OPEN_STATES);
 		sqlite3_bind_int64(st, 1, id);
 		sqlite3_bind_int64(st, 2, now);
 		if (step_done(l, st, "update direction") < 0)
 			goto out;
-		sqlite3_finalize(st);
+		release(l, st);
 		st = NULL;
 	}
 	/* An open row without its copy (written before copies were kept, or revived from dead)
 	 * gets this one: the engine need not read it from Graph. */
 	if (!new_msg && m->data != NULL) {
-		st = db_prepare(l->db, "UPDATE messages SET data = ?2"
+		st = prepare(l, "UPDATE messages SET data = ?2"
 		    " WHERE id = ?1 AND data IS NULL AND state IN " OPEN_STATES);
 		sqlite3_bind_int64(st, 1, id);
 		bind_text(st, 2, m->data);
@@ -566,7 +624,7 @@ ledger_record_sighting(struct ledger *l, const struct ledger_msg *m, enum ledger
 		*seen = new_msg ? LEDGER_SEEN_NEW : new_copy ? LEDGER_SEEN_COPY : LEDGER_SEEN_AGAIN;
 	ok = 1;
 out:
-	sqlite3_finalize(st);
+	release(l, st);
 	return atomic_end(l, ok);
 }
 
@@ -611,10 +669,10 @@ read_entries(struct ledger *l, sqlite3_stmt *st, struct ledger_entry *out, size_
 		for (size_t i = 0; i < *n; i++)
 			ledger_entry_clear(&out[i]);
 		*n = 0;
-		sqlite3_finalize(st);
+		release(l, st);
 		return -1;
 	}
-	sqlite3_finalize(st);
+	release(l, st);
 	return 0;
 }
 
@@ -629,7 +687,7 @@ ledger_next_pending(struct ledger *l, int64_t now, struct ledger_entry *out, siz
 		return -1;
 	if (max == 0)
 		return 0;
-	st = db_prepare(l->db, ENTRY_SELECT "WHERE m.state IN " OPEN_STATES
+	st = prepare(l, ENTRY_SELECT "WHERE m.state IN " OPEN_STATES
 	    " AND m.due_at <= ?1 ORDER BY m.due_at, m.id LIMIT ?2");
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int64(st, 2, limit_of(max));
@@ -650,7 +708,7 @@ ledger_next_pending_since(struct ledger *l, int64_t now, int64_t since,
 	if (max == 0)
 		return 0;
 	/* The few recent ones through their index, not a walk over a backfill of any size. */
-	st = db_prepare(l->db, ENTRY_SELECT "WHERE m.id IN (SELECT id FROM messages"
+	st = prepare(l, ENTRY_SELECT "WHERE m.id IN (SELECT id FROM messages"
 	    " INDEXED BY messages_open_received WHERE state IN " OPEN_STATES
 	    " AND received_at >= ?3 AND due_at <= ?1) ORDER BY m.due_at, m.id LIMIT ?2");
 	sqlite3_bind_int64(st, 1, now);
@@ -663,7 +721,7 @@ ledger_next_pending_since(struct ledger *l, int64_t now, int64_t since,
 static int
 refuse(struct ledger *l, const struct keyed *t, const char *key, const char *what)
 {
-	sqlite3_stmt *st = db_prepare(l->db, t->state_sql);
+	sqlite3_stmt *st = prepare(l, t->state_sql);
 	int rc;
 
 	bind_text(st, 1, key);
@@ -675,7 +733,7 @@ refuse(struct ledger *l, const struct keyed *t, const char *key, const char *wha
 		err_set(l->err, sizeof(l->err), "ledger: cannot %s: no such %s", what, t->noun);
 	else
 		fail_db(l, what);
-	sqlite3_finalize(st);
+	release(l, st);
 	return -1;
 }
 
@@ -688,11 +746,11 @@ update_open(struct ledger *l, const struct keyed *t, sqlite3_stmt *st, const cha
 	int changed;
 
 	if (step_done(l, st, what) < 0) {
-		sqlite3_finalize(st);
+		release(l, st);
 		return -1;
 	}
 	changed = sqlite3_changes(l->db);
-	sqlite3_finalize(st);
+	release(l, st);
 	return changed > 0 ? 0 : refuse(l, t, key, what);
 }
 
@@ -722,7 +780,7 @@ ledger_mark_logged(struct ledger *l, const char *key, const struct ledger_sf_ids
 	if (check_tx(l) < 0 || check_str(l, "message key", key, LEDGER_KEY_MAX) < 0 ||
 	    check_ids(l, ids) < 0)
 		return -1;
-	st = db_prepare(l->db, "UPDATE messages SET state = 'logged', reason = NULL, due_at = 0,"
+	st = prepare(l, "UPDATE messages SET state = 'logged', reason = NULL, due_at = 0,"
 	    " data = NULL, updated_at = ?2," SET_IDS " WHERE key = ?1 AND state IN " OPEN_STATES);
 	bind_text(st, 1, key);
 	sqlite3_bind_int64(st, 2, now_s());
@@ -738,7 +796,7 @@ ledger_note_sf_ids(struct ledger *l, const char *key, const struct ledger_sf_ids
 	if (check_tx(l) < 0 || check_str(l, "message key", key, LEDGER_KEY_MAX) < 0 ||
 	    check_ids(l, ids) < 0)
 		return -1;
-	st = db_prepare(l->db, "UPDATE messages SET updated_at = ?2," SET_IDS
+	st = prepare(l, "UPDATE messages SET updated_at = ?2," SET_IDS
 	    " WHERE key = ?1 AND state IN " OPEN_STATES);
 	bind_text(st, 1, key);
 	sqlite3_bind_int64(st, 2, now_s());
@@ -759,7 +817,7 @@ mark_final(struct ledger *l, const char *key, const char *state, const char *rea
 	    check_present(l, "reason", reason) < 0)
 		return -1;
 	r = clean_text(reason);
-	st = db_prepare(l->db, "UPDATE messages SET state = ?2, reason = ?3, due_at = 0,"
+	st = prepare(l, "UPDATE messages SET state = ?2, reason = ?3, due_at = 0,"
 	    " data = NULL, updated_at = ?4 WHERE key = ?1 AND state IN " OPEN_STATES);
 	bind_text(st, 1, key);
 	bind_text(st, 2, state);
@@ -801,7 +859,7 @@ fail_attempt(struct ledger *l, const struct keyed *t, const char *sql, const cha
 	if (fail != LEDGER_FAIL_TEMP && fail != LEDGER_FAIL_WAIT && fail != LEDGER_FAIL_FINAL)
 		return err_set(l->err, sizeof(l->err), "ledger: bad failure class %d", (int)fail);
 	e = clean_text(error);
-	st = db_prepare(l->db, sql);
+	st = prepare(l, sql);
 	bind_text(st, 1, key);
 	/* A wait is the service pacing us, not the item failing: it costs no attempt, or a
 	 * long rate limit would dead-letter work that is fine. */
@@ -828,7 +886,7 @@ fail_attempt(struct ledger *l, const struct keyed *t, const char *sql, const cha
 		break;
 	}
 out:
-	sqlite3_finalize(st);
+	release(l, st);
 	free(e);
 	return rc;
 }
@@ -872,17 +930,17 @@ ledger_retry_dead(struct ledger *l, const char *key, long long *count)
 	if (key != NULL && check_str(l, "message key", key, LEDGER_KEY_MAX) < 0)
 		return -1;
 	/* last_error stays: the next failure, or `olsync show`, still tells the story. */
-	st = db_prepare(l->db, "UPDATE messages SET state = 'pending', attempts = 0,"
+	st = prepare(l, "UPDATE messages SET state = 'pending', attempts = 0,"
 	    " reason = NULL, due_at = 0, updated_at = ?1"
 	    " WHERE state = 'dead' AND (?2 IS NULL OR key = ?2)");
 	sqlite3_bind_int64(st, 1, now_s());
 	bind_text(st, 2, key);
 	if (step_done(l, st, "retry dead") < 0) {
-		sqlite3_finalize(st);
+		release(l, st);
 		return -1;
 	}
 	changed = sqlite3_changes64(l->db);
-	sqlite3_finalize(st);
+	release(l, st);
 	if (changed == 0 && key != NULL) {
 		struct ledger_entry e;
 		int rc = ledger_get(l, key, &e);
@@ -910,7 +968,7 @@ get_where(struct ledger *l, const char *where, const char *value, struct ledger_
 	if (check_tx(l) < 0)
 		return -1;
 	sql = xasprintf("%s%s", ENTRY_SELECT, where);
-	st = db_prepare(l->db, sql);
+	st = db_prepare(l->db, sql);	/* built here: not cached (see prepare) */
 	free(sql);
 	bind_text(st, 1, value);
 	if (read_entries(l, st, out, 1, &n, "get") < 0)
@@ -950,13 +1008,13 @@ ledger_sightings(struct ledger *l, const char *key, struct ledger_sighting **out
 	*n = 0;
 	if (check_tx(l) < 0 || check_str(l, "message key", key, LEDGER_KEY_MAX) < 0)
 		return -1;
-	st = db_prepare(l->db, "SELECT s.mailbox, s.folder, s.graph_id, s.direction, s.seen_at"
+	st = prepare(l, "SELECT s.mailbox, s.folder, s.graph_id, s.direction, s.seen_at"
 	    " FROM messages m LEFT JOIN sightings s ON s.message_id = m.id"
 	    " WHERE m.key = ?1 ORDER BY s.rowid");
 	bind_text(st, 1, key);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
-		sqlite3_finalize(st);
+		release(l, st);
 		return LEDGER_NOT_FOUND;
 	}
 	for (; rc == SQLITE_ROW; rc = sqlite3_step(st)) {
@@ -975,12 +1033,12 @@ ledger_sightings(struct ledger *l, const char *key, struct ledger_sighting **out
 	}
 	if (rc != SQLITE_DONE) {
 		fail_db(l, "sightings");
-		sqlite3_finalize(st);
+		release(l, st);
 		ledger_sightings_free(v, *n);
 		*n = 0;
 		return -1;
 	}
-	sqlite3_finalize(st);
+	release(l, st);
 	*out = v;
 	return 0;
 }
@@ -995,7 +1053,7 @@ ledger_list_dead(struct ledger *l, struct ledger_entry *out, size_t max, size_t 
 		return -1;
 	if (max == 0)
 		return 0;
-	st = db_prepare(l->db, ENTRY_SELECT "WHERE m.state = 'dead'"
+	st = prepare(l, ENTRY_SELECT "WHERE m.state = 'dead'"
 	    " ORDER BY m.updated_at DESC, m.id DESC LIMIT ?1");
 	sqlite3_bind_int64(st, 1, limit_of(max));
 	return read_entries(l, st, out, max, n, "list dead");
@@ -1010,21 +1068,21 @@ ledger_stats(struct ledger *l, struct ledger_stats *out)
 	memset(out, 0, sizeof(*out));
 	if (check_tx(l) < 0)
 		return -1;
-	st = db_prepare(l->db, "SELECT state, count(*) FROM messages GROUP BY state");
+	st = prepare(l, "SELECT state, count(*) FROM messages GROUP BY state");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		out->messages[parse_state(sqlite3_column_text(st, 0))] +=
 		    sqlite3_column_int64(st, 1);
-	sqlite3_finalize(st);
+	release(l, st);
 	if (rc != SQLITE_DONE)
 		return fail_db(l, "stats");
-	st = db_prepare(l->db, "SELECT (SELECT count(*) FROM sightings),"
+	st = prepare(l, "SELECT (SELECT count(*) FROM sightings),"
 	    " (SELECT coalesce(min(first_seen), 0) FROM messages WHERE state IN " OPEN_STATES ")");
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		out->sightings = sqlite3_column_int64(st, 0);
 		out->oldest_open = sqlite3_column_int64(st, 1);
 	}
-	sqlite3_finalize(st);
+	release(l, st);
 	return rc == SQLITE_ROW ? 0 : fail_db(l, "stats");
 }
 
@@ -1039,7 +1097,7 @@ ledger_skip_reasons(struct ledger *l, struct ledger_reason_count **out, size_t *
 	*n = 0;
 	if (check_tx(l) < 0)
 		return -1;
-	st = db_prepare(l->db, "SELECT CASE WHEN instr(reason, ':') > 0"
+	st = prepare(l, "SELECT CASE WHEN instr(reason, ':') > 0"
 	    " THEN substr(reason, 1, instr(reason, ':') - 1) ELSE coalesce(reason, '') END AS r,"
 	    " count(*) AS c FROM messages WHERE state = 'skipped' GROUP BY r ORDER BY c DESC, r");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1053,7 +1111,7 @@ ledger_skip_reasons(struct ledger *l, struct ledger_reason_count **out, size_t *
 		(*out)[*n].n = sqlite3_column_int64(st, 1);
 		(*n)++;
 	}
-	sqlite3_finalize(st);
+	release(l, st);
 	if (rc != SQLITE_DONE) {
 		ledger_reason_counts_free(*out, *n);
 		*out = NULL;
@@ -1127,7 +1185,7 @@ ledger_delta_get(struct ledger *l, const char *mailbox, const char *folder,
 	memset(out, 0, sizeof(*out));
 	if (check_tx(l) < 0 || check_folder(l, mailbox, folder) < 0)
 		return -1;
-	st = db_prepare(l->db, "SELECT link, window_start, updated_at FROM delta_state"
+	st = prepare(l, "SELECT link, window_start, updated_at FROM delta_state"
 	    " WHERE mailbox = ?1 AND folder = ?2");
 	bind_text(st, 1, mailbox);
 	bind_text(st, 2, folder);
@@ -1136,7 +1194,7 @@ ledger_delta_get(struct ledger *l, const char *mailbox, const char *folder,
 		out->window_start = sqlite3_column_int64(st, 1);
 		out->updated_at = sqlite3_column_int64(st, 2);
 	}
-	sqlite3_finalize(st);
+	release(l, st);
 	return rc;
 }
 
@@ -1150,7 +1208,7 @@ ledger_delta_set(struct ledger *l, const char *mailbox, const char *folder, cons
 		return -1;
 	if (link != NULL && check_str(l, "delta link", link, LEDGER_LINK_MAX) < 0)
 		return -1;
-	st = db_prepare(l->db, "INSERT INTO delta_state (mailbox, folder, link, window_start,"
+	st = prepare(l, "INSERT INTO delta_state (mailbox, folder, link, window_start,"
 	    " updated_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (mailbox, folder) DO UPDATE SET"
 	    " link = excluded.link, window_start = excluded.window_start,"
 	    " updated_at = excluded.updated_at");
@@ -1187,7 +1245,7 @@ ledger_lead_claim(struct ledger *l, const char *address, int64_t now, int64_t st
 		free(addr);
 		return -1;
 	}
-	st = db_prepare(l->db, "SELECT lead_id, claimed_at FROM lead_claims WHERE address = ?1");
+	st = prepare(l, "SELECT lead_id, claimed_at FROM lead_claims WHERE address = ?1");
 	bind_text(st, 1, addr);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
@@ -1208,8 +1266,8 @@ ledger_lead_claim(struct ledger *l, const char *address, int64_t now, int64_t st
 		goto out;
 	}
 	*result = rc == SQLITE_ROW ? LEDGER_LEAD_RECLAIMED : LEDGER_LEAD_CLAIMED;
-	sqlite3_finalize(st);
-	st = db_prepare(l->db, "INSERT INTO lead_claims (address, lead_id, claimed_at,"
+	release(l, st);
+	st = prepare(l, "INSERT INTO lead_claims (address, lead_id, claimed_at,"
 	    " updated_at) VALUES (?1, NULL, ?2, ?2) ON CONFLICT (address) DO UPDATE SET"
 	    " claimed_at = excluded.claimed_at, updated_at = excluded.updated_at");
 	bind_text(st, 1, addr);
@@ -1218,7 +1276,7 @@ ledger_lead_claim(struct ledger *l, const char *address, int64_t now, int64_t st
 		goto out;
 	ok = 1;
 out:
-	sqlite3_finalize(st);
+	release(l, st);
 	free(addr);
 	if (atomic_end(l, ok) < 0) {
 		free(*lead_id);
@@ -1238,15 +1296,15 @@ ledger_lead_orphan_claims(struct ledger *l, int64_t before, long long *count)
 		return -1;
 	/* claimed_at 0: stale for any stale_after, so the next claim is LEDGER_LEAD_RECLAIMED
 	 * and looks the Lead up in Salesforce before creating it. */
-	st = db_prepare(l->db, "UPDATE lead_claims SET claimed_at = 0"
+	st = prepare(l, "UPDATE lead_claims SET claimed_at = 0"
 	    " WHERE lead_id IS NULL AND claimed_at <= ?1 AND claimed_at > 0");
 	sqlite3_bind_int64(st, 1, before);
 	if (step_done(l, st, "orphan lead claims") < 0) {
-		sqlite3_finalize(st);
+		release(l, st);
 		return -1;
 	}
 	*count = sqlite3_changes64(l->db);
-	sqlite3_finalize(st);
+	release(l, st);
 	return 0;
 }
 
@@ -1261,7 +1319,7 @@ ledger_lead_set(struct ledger *l, const char *address, const char *lead_id)
 	    check_str(l, "lead id", lead_id, LEDGER_NAME_MAX) < 0)
 		return -1;
 	addr = lower_address(address);
-	st = db_prepare(l->db, "INSERT INTO lead_claims (address, lead_id, claimed_at,"
+	st = prepare(l, "INSERT INTO lead_claims (address, lead_id, claimed_at,"
 	    " updated_at) VALUES (?1, ?2, NULL, ?3) ON CONFLICT (address) DO UPDATE SET"
 	    " lead_id = excluded.lead_id, claimed_at = NULL, updated_at = excluded.updated_at");
 	bind_text(st, 1, addr);
@@ -1282,7 +1340,7 @@ ledger_lead_release(struct ledger *l, const char *address)
 	if (check_tx(l) < 0 || check_str(l, "address", address, LEDGER_NAME_MAX) < 0)
 		return -1;
 	addr = lower_address(address);
-	st = db_prepare(l->db, "DELETE FROM lead_claims WHERE address = ?1 AND lead_id IS NULL");
+	st = prepare(l, "DELETE FROM lead_claims WHERE address = ?1 AND lead_id IS NULL");
 	bind_text(st, 1, addr);
 	rc = run_done(l, st, "lead release");
 	free(addr);
@@ -1301,7 +1359,7 @@ ledger_rr_next(struct ledger *l, const char *pool, size_t n, size_t *index)
 		return err_set(l->err, sizeof(l->err), "ledger: round robin over an empty pool");
 	/* One statement reads and advances the cursor, so two writers never get one turn. The
 	 * cursor counts turns; the modulo follows the pool when it grows or shrinks. */
-	st = db_prepare(l->db, "INSERT INTO rr_cursors (pool, cursor) VALUES (?1, 1)"
+	st = prepare(l, "INSERT INTO rr_cursors (pool, cursor) VALUES (?1, 1)"
 	    " ON CONFLICT (pool) DO UPDATE SET cursor = cursor + 1 RETURNING cursor - 1");
 	bind_text(st, 1, pool);
 	rc = sqlite3_step(st);
@@ -1309,7 +1367,7 @@ ledger_rr_next(struct ledger *l, const char *pool, size_t n, size_t *index)
 		*index = (size_t)((uint64_t)sqlite3_column_int64(st, 0) % n);
 		rc = sqlite3_step(st);
 	}
-	sqlite3_finalize(st);
+	release(l, st);
 	return rc == SQLITE_DONE ? 0 : fail_db(l, "round robin");
 }
 
@@ -1318,13 +1376,13 @@ ledger_rr_next(struct ledger *l, const char *pool, size_t n, size_t *index)
 static int
 lookup_text(struct ledger *l, const char *sql, const char *key, char **value, const char *what)
 {
-	sqlite3_stmt *st = db_prepare(l->db, sql);
+	sqlite3_stmt *st = prepare(l, sql);
 	int rc;
 
 	bind_text(st, 1, key);
 	if ((rc = step_row(l, st, what)) == 0)
 		*value = col_dup(st, 0);
-	sqlite3_finalize(st);
+	release(l, st);
 	return rc;
 }
 
@@ -1348,9 +1406,9 @@ ledger_kv_set(struct ledger *l, const char *key, const char *value)
 		return err_set(l->err, sizeof(l->err), "ledger: kv value is longer than %d bytes",
 		    LEDGER_VALUE_MAX);
 	if (value == NULL) {
-		st = db_prepare(l->db, "DELETE FROM kv WHERE key = ?1");
+		st = prepare(l, "DELETE FROM kv WHERE key = ?1");
 	} else {
-		st = db_prepare(l->db, "INSERT INTO kv (key, value) VALUES (?1, ?2)"
+		st = prepare(l, "INSERT INTO kv (key, value) VALUES (?1, ?2)"
 		    " ON CONFLICT (key) DO UPDATE SET value = excluded.value");
 		/* An empty value is a value, not NULL. */
 		sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
@@ -1380,7 +1438,7 @@ read_rows(struct ledger *l, sqlite3_stmt *st, size_t size,
 	}
 	if (rc != SQLITE_DONE)
 		fail_db(l, what);
-	sqlite3_finalize(st);
+	release(l, st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -1425,7 +1483,7 @@ ledger_sub_put(struct ledger *l, const struct ledger_sub *s)
 	    check_str(l, "notification url", s->notification_url, LEDGER_LINK_MAX) < 0 ||
 	    check_action(l, s->action) < 0)
 		return -1;
-	st = db_prepare(l->db, "INSERT OR REPLACE INTO subscriptions (id, mailbox, kind,"
+	st = prepare(l, "INSERT OR REPLACE INTO subscriptions (id, mailbox, kind,"
 	    " client_state, notification_url, expires_at, created_at, renewed_at, action)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
 	bind_text(st, 1, s->id);
@@ -1449,11 +1507,11 @@ ledger_sub_get(struct ledger *l, const char *id, struct ledger_sub *out)
 	memset(out, 0, sizeof(*out));
 	if (check_tx(l) < 0 || check_str(l, "subscription id", id, LEDGER_NAME_MAX) < 0)
 		return -1;
-	st = db_prepare(l->db, SUB_SELECT "WHERE id = ?1");
+	st = prepare(l, SUB_SELECT "WHERE id = ?1");
 	bind_text(st, 1, id);
 	if ((rc = step_row(l, st, "subscription get")) == 0)
 		read_sub(st, out);
-	sqlite3_finalize(st);
+	release(l, st);
 	return rc;
 }
 
@@ -1466,7 +1524,7 @@ ledger_sub_list(struct ledger *l, struct ledger_sub **out, size_t *n)
 	*n = 0;
 	if (check_tx(l) < 0)
 		return -1;
-	if (read_rows(l, db_prepare(l->db, SUB_SELECT "ORDER BY mailbox, kind, id"),
+	if (read_rows(l, prepare(l, SUB_SELECT "ORDER BY mailbox, kind, id"),
 	    sizeof(**out), read_sub, &v, n, "subscription list") < 0) {
 		ledger_subs_free(v, *n);
 		*n = 0;
@@ -1483,7 +1541,7 @@ ledger_sub_delete(struct ledger *l, const char *id)
 
 	if (check_tx(l) < 0 || check_str(l, "subscription id", id, LEDGER_NAME_MAX) < 0)
 		return -1;
-	st = db_prepare(l->db, "DELETE FROM subscriptions WHERE id = ?1");
+	st = prepare(l, "DELETE FROM subscriptions WHERE id = ?1");
 	bind_text(st, 1, id);
 	return run_done(l, st, "subscription delete");
 }
@@ -1497,13 +1555,13 @@ ledger_sub_set_action(struct ledger *l, const char *id, const char *action)
 	if (check_tx(l) < 0 || check_str(l, "subscription id", id, LEDGER_NAME_MAX) < 0 ||
 	    check_action(l, action) < 0)
 		return -1;
-	st = db_prepare(l->db, "UPDATE subscriptions SET action = ?2 WHERE id = ?1");
+	st = prepare(l, "UPDATE subscriptions SET action = ?2 WHERE id = ?1");
 	bind_text(st, 1, id);
 	bind_text(st, 2, action);
 	rc = step_done(l, st, "subscription set action");
 	if (rc == 0 && sqlite3_changes(l->db) == 0)
 		rc = LEDGER_NOT_FOUND;
-	sqlite3_finalize(st);
+	release(l, st);
 	return rc;
 }
 
@@ -1540,7 +1598,7 @@ ledger_dirty_mark(struct ledger *l, const char *mailbox, const char *folder, int
 	 * A mark whose gen was read removed the row, so an existing row's marked_at is the
 	 * first unread mark (or, after a read that raced newer marks, an earlier one: such a
 	 * folder only sorts sooner). */
-	st = db_prepare(l->db, "INSERT INTO dirty_folders (mailbox, folder, gen, marked_at)"
+	st = prepare(l, "INSERT INTO dirty_folders (mailbox, folder, gen, marked_at)"
 	    " VALUES (?1, ?2, 1, ?3) ON CONFLICT (mailbox, folder) DO UPDATE SET gen = gen + 1");
 	bind_text(st, 1, mailbox);
 	bind_text(st, 2, folder);
@@ -1568,7 +1626,7 @@ ledger_dirty_list(struct ledger *l, struct ledger_dirty **out, size_t *n)
 	*n = 0;
 	if (check_tx(l) < 0)
 		return -1;
-	if (read_rows(l, db_prepare(l->db, "SELECT mailbox, folder, gen, marked_at"
+	if (read_rows(l, prepare(l, "SELECT mailbox, folder, gen, marked_at"
 	    " FROM dirty_folders ORDER BY marked_at, mailbox, folder"), sizeof(**out),
 	    read_dirty, &v, n, "dirty list") < 0) {
 		ledger_dirty_free(v, *n);
@@ -1586,7 +1644,7 @@ ledger_dirty_done(struct ledger *l, const char *mailbox, const char *folder, int
 
 	if (check_tx(l) < 0 || check_folder(l, mailbox, folder) < 0)
 		return -1;
-	st = db_prepare(l->db, "DELETE FROM dirty_folders"
+	st = prepare(l, "DELETE FROM dirty_folders"
 	    " WHERE mailbox = ?1 AND folder = ?2 AND gen = ?3");
 	bind_text(st, 1, mailbox);
 	bind_text(st, 2, folder);
@@ -1615,11 +1673,11 @@ ledger_next_retry(struct ledger *l, int64_t *at)
 		return -1;
 	/* A failed message keeps its next_attempt_at in due_at. 0 must keep meaning "none",
 	 * so one due at 0 or before (due now all the same) reads as 1. */
-	st = db_prepare(l->db, "SELECT max(min(due_at), 1) FROM messages WHERE state = 'failed'");
+	st = prepare(l, "SELECT max(min(due_at), 1) FROM messages WHERE state = 'failed'");
 	/* An aggregate always has its row; NULL (none failed) reads as 0. */
 	if ((rc = step_row(l, st, "next retry")) == 0)
 		*at = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	release(l, st);
 	return rc;
 }
 
@@ -1675,7 +1733,7 @@ bind_copy(sqlite3_stmt *st, const struct ledger_meeting_copy *c)
 static int
 meeting_touch(struct ledger *l, const char *key, int64_t now)
 {
-	sqlite3_stmt *st = db_prepare(l->db, "INSERT INTO meetings (key, changed_at, updated_at)"
+	sqlite3_stmt *st = prepare(l, "INSERT INTO meetings (key, changed_at, updated_at)"
 	    " VALUES (?1, ?2, ?2) ON CONFLICT (key) DO UPDATE SET state = 'pending',"
 	    " changed_at = CASE WHEN state = 'pending' THEN changed_at ELSE excluded.changed_at END,"
 	    " attempts = CASE WHEN state = 'dead' THEN 0 ELSE attempts END,"
@@ -1685,7 +1743,7 @@ meeting_touch(struct ledger *l, const char *key, int64_t now)
 	bind_text(st, 1, key);
 	sqlite3_bind_int64(st, 2, now);
 	rc = step_done(l, st, "meeting pending");
-	sqlite3_finalize(st);
+	release(l, st);
 	return rc;
 }
 
@@ -1700,7 +1758,7 @@ ledger_meeting_copy_put(struct ledger *l, const struct ledger_meeting_copy *c, i
 	if (check_copy(l, c) < 0 || atomic_begin(l) < 0)
 		return -1;
 	/* SQLite compares: data may be tens of kilobytes, and a delta replay is the common case. */
-	st = db_prepare(l->db, "SELECT key, key = ?3 AND response = ?4 AND attending = ?5"
+	st = prepare(l, "SELECT key, key = ?3 AND response = ?4 AND attending = ?5"
 	    " AND cancelled = ?6 AND start_at = ?7 AND data = ?8"
 	    " FROM meeting_copies WHERE mailbox = ?1 AND graph_id = ?2");
 	bind_copy(st, c);
@@ -1709,7 +1767,7 @@ ledger_meeting_copy_put(struct ledger *l, const struct ledger_meeting_copy *c, i
 	same = rc == 0 && sqlite3_column_int(st, 1);
 	if (rc == 0 && !same)
 		old_key = col_dup(st, 0);
-	sqlite3_finalize(st);
+	release(l, st);
 	st = NULL;
 	if (same) {
 		ok = 1;
@@ -1719,7 +1777,7 @@ ledger_meeting_copy_put(struct ledger *l, const struct ledger_meeting_copy *c, i
 	/* The meeting first: the copy references it. */
 	if (meeting_touch(l, c->key, now) < 0)
 		goto out;
-	st = db_prepare(l->db, "INSERT INTO meeting_copies (mailbox, graph_id, key, response,"
+	st = prepare(l, "INSERT INTO meeting_copies (mailbox, graph_id, key, response,"
 	    " attending, ever_attending, cancelled, start_at, data, updated_at)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9)"
 	    " ON CONFLICT (mailbox, graph_id) DO UPDATE SET key = excluded.key,"
@@ -1738,7 +1796,7 @@ ledger_meeting_copy_put(struct ledger *l, const struct ledger_meeting_copy *c, i
 		goto out;
 	ok = 1;
 out:
-	sqlite3_finalize(st);
+	release(l, st);
 	free(old_key);
 	if (atomic_end(l, ok) < 0)
 		return -1;
@@ -1758,7 +1816,7 @@ ledger_meeting_copy_remove(struct ledger *l, const char *mailbox, const char *gr
 	if (check_str(l, "mailbox", mailbox, LEDGER_NAME_MAX) < 0 ||
 	    check_str(l, "graph id", graph_id, LEDGER_NAME_MAX) < 0 || atomic_begin(l) < 0)
 		return -1;
-	st = db_prepare(l->db, "DELETE FROM meeting_copies WHERE mailbox = ?1 AND graph_id = ?2"
+	st = prepare(l, "DELETE FROM meeting_copies WHERE mailbox = ?1 AND graph_id = ?2"
 	    " RETURNING key");
 	bind_text(st, 1, mailbox);
 	bind_text(st, 2, graph_id);
@@ -1769,13 +1827,13 @@ ledger_meeting_copy_remove(struct ledger *l, const char *mailbox, const char *gr
 		if (step_done(l, st, "remove meeting copy") < 0)
 			goto out;
 	}
-	sqlite3_finalize(st);
+	release(l, st);
 	st = NULL;
 	if (key != NULL && meeting_touch(l, key, now_s()) < 0)
 		goto out;
 	ok = 1;
 out:
-	sqlite3_finalize(st);
+	release(l, st);
 	if (atomic_end(l, ok) < 0) {
 		free(key);
 		return -1;
@@ -1816,7 +1874,7 @@ ledger_meeting_due(struct ledger *l, int64_t now, size_t max, char ***keys, size
 	*n = 0;
 	if (check_tx(l) < 0)
 		return -1;
-	st = db_prepare(l->db, "SELECT key FROM meetings WHERE state = 'pending'"
+	st = prepare(l, "SELECT key FROM meetings WHERE state = 'pending'"
 	    " OR (state = 'failed' AND next_attempt_at <= ?1)"
 	    " ORDER BY state = 'failed', CASE state WHEN 'pending' THEN changed_at"
 	    " ELSE next_attempt_at END, key LIMIT ?2");
@@ -1845,7 +1903,7 @@ ledger_meeting_get(struct ledger *l, const char *key, struct ledger_meeting *out
 		return -1;
 	/* One statement, so the meeting and its copies are one snapshot even outside a
 	 * transaction. */
-	st = db_prepare(l->db, "SELECT m.key, m.state, m.sf_event_id, m.opportunity_id,"
+	st = prepare(l, "SELECT m.key, m.state, m.sf_event_id, m.opportunity_id,"
 	    " m.owner_mailbox, m.start_at, m.written, m.attempts, m.next_attempt_at, m.last_error,"
 	    " c.mailbox, c.graph_id, c.response, c.attending, c.ever_attending, c.cancelled,"
 	    " c.start_at, c.data, c.updated_at FROM meetings m"
@@ -1853,7 +1911,7 @@ ledger_meeting_get(struct ledger *l, const char *key, struct ledger_meeting *out
 	    " WHERE m.key = ?1 ORDER BY c.mailbox, c.graph_id");
 	bind_text(st, 1, key);
 	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-		sqlite3_finalize(st);
+		release(l, st);
 		return rc == SQLITE_DONE ? LEDGER_NOT_FOUND : fail_db(l, "meeting get");
 	}
 	out->key = col_dup(st, 0);
@@ -1886,7 +1944,7 @@ ledger_meeting_get(struct ledger *l, const char *key, struct ledger_meeting *out
 		c->data = col_dup(st, 17);
 		c->updated_at = sqlite3_column_int64(st, 18);
 	}
-	sqlite3_finalize(st);
+	release(l, st);
 	if (rc != SQLITE_DONE) {
 		fail_db(l, "meeting get");
 		ledger_meeting_clear(out);
@@ -1929,7 +1987,7 @@ ledger_meeting_done(struct ledger *l, const char *key, const char *sf_event_id,
 	    check_opt(l, "owner mailbox", owner_mailbox, LEDGER_NAME_MAX) < 0 ||
 	    check_opt(l, "written digest", written, LEDGER_NAME_MAX) < 0)
 		return -1;
-	st = db_prepare(l->db, "UPDATE meetings SET state = 'done', sf_event_id = ?2,"
+	st = prepare(l, "UPDATE meetings SET state = 'done', sf_event_id = ?2,"
 	    " opportunity_id = ?3, owner_mailbox = ?4, start_at = ?5, written = ?6, attempts = 0,"
 	    " next_attempt_at = 0, last_error = NULL, updated_at = ?7"
 	    " WHERE key = ?1 AND state IN " OPEN_STATES);
@@ -1972,7 +2030,7 @@ ledger_meeting_next_on(struct ledger *l, const char *opportunity_id, int64_t aft
 	*earliest = 0;
 	if (check_tx(l) < 0 || check_str(l, "opportunity id", opportunity_id, LEDGER_NAME_MAX) < 0)
 		return -1;
-	st = db_prepare(l->db, "SELECT coalesce(min(start_at), 0) FROM meetings"
+	st = prepare(l, "SELECT coalesce(min(start_at), 0) FROM meetings"
 	    " WHERE opportunity_id = ?1 AND start_at > ?2 AND state = 'done'"
 	    " AND sf_event_id IS NOT NULL");
 	bind_text(st, 1, opportunity_id);
@@ -1980,7 +2038,7 @@ ledger_meeting_next_on(struct ledger *l, const char *opportunity_id, int64_t aft
 	/* An aggregate always has its row. */
 	if ((rc = step_row(l, st, "next meeting")) == 0)
 		*earliest = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	release(l, st);
 	return rc;
 }
 
@@ -1994,7 +2052,7 @@ ledger_meeting_opps_started(struct ledger *l, int64_t since, int64_t until, size
 	*n = 0;
 	if (check_tx(l) < 0)
 		return -1;
-	st = db_prepare(l->db, "SELECT DISTINCT opportunity_id FROM meetings"
+	st = prepare(l, "SELECT DISTINCT opportunity_id FROM meetings"
 	    " WHERE state = 'done' AND sf_event_id IS NOT NULL AND opportunity_id IS NOT NULL"
 	    " AND start_at > ?1 AND start_at <= ?2 ORDER BY opportunity_id LIMIT ?3");
 	sqlite3_bind_int64(st, 1, since);
@@ -2011,15 +2069,15 @@ ledger_meeting_retry_dead(struct ledger *l, long long *count)
 	*count = 0;
 	if (check_tx(l) < 0)
 		return -1;
-	st = db_prepare(l->db, "UPDATE meetings SET state = 'pending', attempts = 0,"
+	st = prepare(l, "UPDATE meetings SET state = 'pending', attempts = 0,"
 	    " next_attempt_at = 0, updated_at = ?1 WHERE state = 'dead'");
 	sqlite3_bind_int64(st, 1, now_s());
 	if (step_done(l, st, "retry dead meetings") < 0) {
-		sqlite3_finalize(st);
+		release(l, st);
 		return -1;
 	}
 	*count = sqlite3_changes64(l->db);
-	sqlite3_finalize(st);
+	release(l, st);
 	return 0;
 }
 
@@ -2034,12 +2092,12 @@ ledger_meeting_counts(struct ledger *l, long long counts[LEDGER_MEETING_STATES])
 	memset(counts, 0, sizeof(long long) * LEDGER_MEETING_STATES);
 	if (check_tx(l) < 0)
 		return -1;
-	st = db_prepare(l->db, "SELECT state, count(*) FROM meetings GROUP BY state");
+	st = prepare(l, "SELECT state, count(*) FROM meetings GROUP BY state");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		for (int i = 0; i < LEDGER_MEETING_STATES; i++)
 			if (strcmp((const char *)sqlite3_column_text(st, 0), names[i]) == 0)
 				counts[i] = sqlite3_column_int64(st, 1);
-	sqlite3_finalize(st);
+	release(l, st);
 	return rc == SQLITE_DONE ? 0 : fail_db(l, "meeting counts");
 }
 
@@ -2051,7 +2109,7 @@ ledger_opp_mark(struct ledger *l, const char *opportunity_id)
 	if (check_tx(l) < 0 || check_str(l, "opportunity id", opportunity_id, LEDGER_NAME_MAX) < 0)
 		return -1;
 	/* marked keeps the first mark not yet written, so the marked are listed oldest first. */
-	st = db_prepare(l->db, "INSERT INTO opp_next (opportunity_id, marked)"
+	st = prepare(l, "INSERT INTO opp_next (opportunity_id, marked)"
 	    " VALUES (?1, max(?2, 1)) ON CONFLICT (opportunity_id) DO UPDATE SET"
 	    " marked = CASE WHEN marked = 0 THEN excluded.marked ELSE marked END");
 	bind_text(st, 1, opportunity_id);
@@ -2068,7 +2126,7 @@ ledger_opp_marked(struct ledger *l, size_t max, char ***ids, size_t *n)
 	*n = 0;
 	if (check_tx(l) < 0)
 		return -1;
-	st = db_prepare(l->db, "SELECT opportunity_id FROM opp_next WHERE marked <> 0"
+	st = prepare(l, "SELECT opportunity_id FROM opp_next WHERE marked <> 0"
 	    " ORDER BY marked, opportunity_id LIMIT ?1");
 	sqlite3_bind_int64(st, 1, limit_of(max));
 	return read_keys(l, st, ids, n, "marked opportunities");
@@ -2082,7 +2140,7 @@ ledger_opp_written(struct ledger *l, const char *opportunity_id, const char *val
 	if (check_tx(l) < 0 || check_str(l, "opportunity id", opportunity_id, LEDGER_NAME_MAX) < 0 ||
 	    check_opt(l, "next meeting value", value, LEDGER_NAME_MAX) < 0)
 		return -1;
-	st = db_prepare(l->db, "INSERT INTO opp_next (opportunity_id, written, marked)"
+	st = prepare(l, "INSERT INTO opp_next (opportunity_id, written, marked)"
 	    " VALUES (?1, ?2, 0) ON CONFLICT (opportunity_id) DO UPDATE SET"
 	    " written = excluded.written, marked = 0");
 	bind_text(st, 1, opportunity_id);
@@ -2108,13 +2166,13 @@ ledger_api_add(struct ledger *l, int64_t at, long long calls, int64_t prune_befo
 	if (check_tx(l) < 0)
 		return -1;
 	/* A reservation given back never takes a bucket below nothing. */
-	st = db_prepare(l->db, "INSERT INTO api_calls (at, calls) VALUES (?1, max(?2, 0))"
+	st = prepare(l, "INSERT INTO api_calls (at, calls) VALUES (?1, max(?2, 0))"
 	    " ON CONFLICT (at) DO UPDATE SET calls = max(calls + ?2, 0)");
 	sqlite3_bind_int64(st, 1, at);
 	sqlite3_bind_int64(st, 2, calls);
 	if (run_done(l, st, "api add") < 0)
 		return -1;
-	st = db_prepare(l->db, "DELETE FROM api_calls WHERE at < ?1");
+	st = prepare(l, "DELETE FROM api_calls WHERE at < ?1");
 	sqlite3_bind_int64(st, 1, prune_before);
 	return run_done(l, st, "api prune");
 }
@@ -2138,7 +2196,7 @@ ledger_api_buckets(struct ledger *l, int64_t since, struct ledger_api_bucket **o
 	*n = 0;
 	if (check_tx(l) < 0)
 		return -1;
-	st = db_prepare(l->db, "SELECT at, calls FROM api_calls WHERE at >= ?1 AND calls > 0"
+	st = prepare(l, "SELECT at, calls FROM api_calls WHERE at >= ?1 AND calls > 0"
 	    " ORDER BY at");
 	sqlite3_bind_int64(st, 1, since);
 	if (read_rows(l, st, sizeof(**out), read_api_bucket, &v, n, "api buckets") < 0) {
