@@ -64,6 +64,7 @@ struct item {
 	const char		**rel;		/* EmailMessageRelation ids */
 	size_t			 nrel;
 	char			*to_text, *cc_text;
+	char			*skip_reason;	/* decided skipped, not yet recorded (flush_skips) */
 };
 
 struct batch {
@@ -166,6 +167,7 @@ item_clear(struct item *it)
 	free(it->cps);
 	free(it->rel);
 	free(it->to_text);
+	free(it->skip_reason);
 	free(it->cc_text);
 	memset(it, 0, sizeof(*it));
 }
@@ -206,17 +208,56 @@ ledger_failed(struct batch *b, const char *what)
 	b->fatal = -1;
 }
 
+/* Decided skipped: recorded with the batch's other skips by flush_skips. */
 static void
 skip(struct batch *b, struct item *it, const char *reason)
 {
+	(void)b;
 	it->live = 0;
-	if (ledger_mark_skipped(b->e->ledger, it->le.key, reason) == -1) {
-		ledger_failed(b, "mark_skipped");
+	free(it->skip_reason);
+	it->skip_reason = xstrdup(reason);
+}
+
+/* Records the skips decided so far in one transaction (one fsync, not one per email: a tenth
+ * of a backfill is internal mail). A crash before the commit leaves them pending, to be
+ * decided again. */
+static void
+flush_skips(struct batch *b)
+{
+	struct ledger *l = b->e->ledger;
+	size_t i, n = 0;
+
+	for (i = 0; i < b->n; i++)
+		n += b->it[i].skip_reason != NULL;
+	if (n == 0 || b->fatal != 0)
+		return;
+	if (ledger_begin(l) == -1) {
+		ledger_failed(b, "begin");
 		return;
 	}
-	b->st->skipped++;
-	log_info("engine skipped msg=%s mailbox=%s reason=\"%s\"", it->le.ext_id,
-	    it->mailbox ? it->mailbox : it->le.mailbox, reason);
+	for (i = 0; i < b->n; i++) {
+		if (b->it[i].skip_reason != NULL &&
+		    ledger_mark_skipped(l, b->it[i].le.key, b->it[i].skip_reason) == -1) {
+			ledger_failed(b, "mark_skipped");
+			(void)ledger_rollback(l);
+			return;
+		}
+	}
+	if (ledger_commit(l) == -1) {
+		ledger_failed(b, "commit");
+		return;
+	}
+	for (i = 0; i < b->n; i++) {
+		struct item *it = &b->it[i];
+
+		if (it->skip_reason == NULL)
+			continue;
+		b->st->skipped++;
+		log_info("engine skipped msg=%s mailbox=%s reason=\"%s\"", it->le.ext_id,
+		    it->mailbox ? it->mailbox : it->le.mailbox, it->skip_reason);
+		free(it->skip_reason);
+		it->skip_reason = NULL;
+	}
 }
 
 /* A failed attempt, by class. REMOTE_AUTH ends the pass without touching the message: it is
@@ -878,8 +919,10 @@ run_batch(struct batch *b)
 
 	for (i = 0; i < b->n && b->fatal == 0; i++)
 		prepare(b, &b->it[i]);
+	flush_skips(b);
 	if (b->fatal == 0)
 		decide(b);
+	flush_skips(b);
 	if (b->fatal == 0 && !b->sf_wait)
 		write_all(b);
 	free(b->people);
