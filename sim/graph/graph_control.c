@@ -23,6 +23,7 @@
 #include "graph_subs.h"
 #include "graph_throttle.h"
 #include "graph_groups.h"
+#include "graph_policy.h"
 #include "graph_users.h"
 #include "isotime.h"
 #include "log.h"
@@ -1386,6 +1387,38 @@ h_faults_clear(struct ctl *c)
 }
 
 static void
+h_policies_add(struct ctl *c)
+{
+	json_t *out;
+	char err[256];
+
+	if (graph_policy_add(c->sim, c->body, &out, err, sizeof(err)) < 0) {
+		sim_control_error(c->resp, 400, "%s", err);
+		return;
+	}
+	httpd_respond_json(c->resp, 200, out);
+}
+
+static void
+h_policies_list(struct ctl *c)
+{
+	httpd_respond_json(c->resp, 200, json_pack("{s:o}", "policies",
+	    graph_policy_list(c->sim)));
+}
+
+static void
+h_policies_clear(struct ctl *c)
+{
+	long n = graph_policy_clear(c->sim);
+
+	if (n < 0) {
+		sim_control_error(c->resp, 500, "cannot clear the policies (see the log)");
+		return;
+	}
+	httpd_respond_json(c->resp, 200, json_pack("{s:I}", "cleared", (json_int_t)n));
+}
+
+static void
 h_config_get(struct ctl *c)
 {
 	httpd_respond_json(c->resp, 200, config_json(c->sim));
@@ -1456,6 +1489,9 @@ static const struct {
 	{ "POST", "faults", h_faults_add },
 	{ "GET", "faults", h_faults_list },
 	{ "DELETE", "faults", h_faults_clear },
+	{ "POST", "policies", h_policies_add },
+	{ "GET", "policies", h_policies_list },
+	{ "DELETE", "policies", h_policies_clear },
 	{ "GET", "config", h_config_get },
 	{ "POST", "config", h_config_set },
 };

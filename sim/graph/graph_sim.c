@@ -19,6 +19,7 @@
 #include "graph_groups.h"
 #include "graph_mail.h"
 #include "graph_notify.h"
+#include "graph_policy.h"
 #include "graph_store.h"
 #include "graph_subs.h"
 #include "graph_throttle.h"
@@ -351,6 +352,10 @@ graph_sim_call(struct graph_sim *sim, struct graph_req *req, struct graph_reply 
 		if (graph_user_find(sim, who, &user) < 0) {
 			graph_reply_error(reply, req, 404, "ErrorInvalidUser",
 			    "The requested user '%s' is invalid.", who);
+		} else if (!graph_policy_allows(sim, req->app_id, user.id)) {
+			/* An application access policy keeps this app out of the mailbox. */
+			graph_reply_error(reply, req, 403, "ErrorAccessDenied", "%s",
+			    GRAPH_POLICY_DENIED);
 		} else if (has_prefix(rest, "/mailFolders") || has_prefix(rest, "/messages")) {
 			graph_mail_call(sim, req, &user, rest, reply);
 		} else if (has_prefix(rest, "/events") || has_prefix(rest, "/calendarView") ||

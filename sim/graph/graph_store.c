@@ -20,7 +20,9 @@
  * g_fault, g_stat, g_setting, g_key   scripted faults, counters, settings, the signing key
  * g_group       directory groups (migration 2): id a GUID, display_name, mail (NULL when not
  *               mail-enabled)
- * g_group_member  direct members of a group, users only; rowid keeps the seed's order */
+ * g_group_member  direct members of a group, users only; rowid keeps the seed's order
+ * g_policy      Exchange application access policies (migration 3): app_id, group_id (a
+ *               mail-enabled group), access_right RestrictAccess or DenyAccess */
 #include "graph_store.h"
 
 #include <stdio.h>
@@ -102,6 +104,8 @@ static const char *const migrations[] = {
 	"  mail TEXT COLLATE NOCASE, created TEXT NOT NULL);"
 	"CREATE TABLE g_group_member (group_id TEXT NOT NULL, user_id TEXT NOT NULL,"
 	"  PRIMARY KEY (group_id, user_id));",
+	"CREATE TABLE g_policy (id INTEGER PRIMARY KEY, app_id TEXT NOT NULL,"
+	"  group_id TEXT NOT NULL, access_right TEXT NOT NULL, UNIQUE (app_id, group_id));",
 };
 
 int
@@ -127,7 +131,8 @@ graph_store_reset(sqlite3 *db)
 	    "DELETE FROM g_message; DELETE FROM g_event; DELETE FROM g_change;"
 	    "DELETE FROM g_delta; DELETE FROM g_subscription; DELETE FROM g_delivery;"
 	    "DELETE FROM g_attempt; DELETE FROM g_fault; DELETE FROM g_stat;"
-	    "DELETE FROM g_setting; DELETE FROM g_group; DELETE FROM g_group_member;", err, sizeof(err)) < 0) {
+	    "DELETE FROM g_setting; DELETE FROM g_group; DELETE FROM g_group_member;"
+	    "DELETE FROM g_policy;", err, sizeof(err)) < 0) {
 		log_warnx("graph-store: reset failed reason=\"%s\"", err);
 		return -1;
 	}

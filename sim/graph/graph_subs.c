@@ -12,6 +12,7 @@
 #include "db.h"
 #include "graph_control.h"
 #include "graph_notify.h"
+#include "graph_policy.h"
 #include "isotime.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -537,6 +538,11 @@ create(struct graph_sim *sim, struct graph_req *req, struct graph_reply *reply)
 	}
 	if (parse_resource(sim, req, reply, v[2], &t) < 0)
 		return;
+	if (!graph_policy_allows(sim, req->app_id, t.user_id)) {
+		graph_reply_error(reply, req, 403, "ExtensionError", "Operation: Create; "
+		    "Exception: [Status Code: Forbidden; Reason: %s]", GRAPH_POLICY_DENIED);
+		return;
+	}
 	if (check_expiry(sim, req, reply, v[3], expiry) < 0)
 		return;
 	if (state != NULL && utf8_chars(state) > CLIENT_STATE_MAX) {
