@@ -267,6 +267,13 @@ classify(const struct graph_client *c, const char *what, const struct httpc_resp
 		 * quota, reference §2.6, or an application access policy, §7.2). */
 		fail_set(f, REMOTE_FINAL, status, code, "graph: %s: refused for this mailbox "
 		    "(403 %s): %.300s", what, code, msg);
+	} else if (status == 403 && strcmp(code, "ErrorAccessDenied") == 0 &&
+	    strcmp(msg, GRAPH_CLIENT_POLICY_MESSAGE) == 0) {
+		/* The app has the permission, but Exchange keeps it out of this mailbox: an
+		 * application access policy or an RBAC for Applications scope (reference §8). */
+		fail_set(f, REMOTE_AUTH, status, GRAPH_CLIENT_POLICY_CODE, "graph: %s: refused "
+		    "for this mailbox by an Exchange application access policy or RBAC for "
+		    "Applications scope (403 %s: %s)", what, code, msg);
 	} else if (status == 403) {
 		/* The guide's pitfall: permissions consented as delegated, not application. */
 		fail_set(f, REMOTE_AUTH, status, code, "graph: %s: access denied (403 %s): the app "
@@ -729,6 +736,66 @@ graph_client_message(struct graph_client *c, const char *mailbox, const char *id
 	free(mb);
 	free(mid);
 	return rc;
+}
+
+int
+graph_client_mailbox_probe(struct graph_client *c, const char *mailbox, int calendar,
+    struct remote_failure *f)
+{
+	char *url, *mb, what[320];
+	json_t *page = NULL;
+	int rc;
+
+	fail_clear(f);
+	mb = httpc_escape(mailbox);
+	if (calendar)
+		url = xasprintf("%s/users/%s/events?$top=1&$select=id", c->cfg->graph_base_url,
+		    mb);
+	else
+		url = xasprintf("%s/users/%s/mailFolders/inbox/messages?$top=1&$select=id",
+		    c->cfg->graph_base_url, mb);
+	snprintf(what, sizeof(what), "%s of %s", calendar ? "calendar" : "inbox", mailbox);
+	rc = get_json(c, url, 0, calendar ? NEED_CALENDARS : NEED_MAIL, what, &page, f);
+	json_decref(page);
+	free(url);
+	free(mb);
+	return rc;
+}
+
+/* The roles that grant each permission olsync asks for: the least privileged first, then the
+ * broader ones Graph accepts for the same calls. */
+static const char *const grants_mail[] = { "Mail.Read", "Mail.ReadWrite", NULL };
+static const char *const grants_calendars[] = { "Calendars.Read", "Calendars.ReadWrite",
+	NULL };
+static const char *const grants_users[] = { "User.Read.All", "User.ReadWrite.All",
+	"Directory.Read.All", "Directory.ReadWrite.All", NULL };
+static const char *const grants_groups[] = { "GroupMember.Read.All",
+	"GroupMember.ReadWrite.All", "Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All",
+	"Directory.ReadWrite.All", NULL };
+
+size_t
+graph_client_permissions(const struct config *cfg,
+    struct graph_permission out[GRAPH_PERMISSION_MAX])
+{
+	size_t n = 0;
+
+	out[n++] = (struct graph_permission){ need_names[NEED_MAIL],
+	    "reads the Inbox and Sent Items of every mailbox", grants_mail };
+	if (cfg->meetings)
+		out[n++] = (struct graph_permission){ need_names[NEED_CALENDARS],
+		    "reads the calendars (meetings yes)", grants_calendars };
+	/* A list of addresses reads no directory; `all` lists the users; a group lists its
+	 * members and needs their addresses, which only a user read permission shows. */
+	if (cfg->mailboxes_kind == CONFIG_MAILBOXES_ALL)
+		out[n++] = (struct graph_permission){ need_names[NEED_USERS],
+		    "lists the users (mailboxes all)", grants_users };
+	if (cfg->mailboxes_kind == CONFIG_MAILBOXES_GROUP) {
+		out[n++] = (struct graph_permission){ need_names[NEED_GROUPS],
+		    "lists the group's members (mailboxes group:)", grants_groups };
+		out[n++] = (struct graph_permission){ need_names[NEED_USERS],
+		    "reads the members' addresses (mailboxes group:)", grants_users };
+	}
+	return n;
 }
 
 /* Follows the pages of a user collection from url, appending the lowercased userPrincipalName

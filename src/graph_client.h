@@ -105,6 +105,33 @@ int graph_client_sub_list(struct graph_client *c, struct graph_sub **out, size_t
 void graph_sub_clear(struct graph_sub *s);
 void graph_subs_free(struct graph_sub *s, size_t n);
 
+/* A 403 that Exchange gives a mailbox an application access policy or an RBAC for Applications
+ * scope keeps from the app (reference §8.1): classified REMOTE_AUTH with this code, not as a
+ * missing permission. */
+#define GRAPH_CLIENT_POLICY_MESSAGE	"Access to OData is disabled."
+#define GRAPH_CLIENT_POLICY_CODE	"ApplicationAccessPolicy"
+
+/* One cheap read of mailbox (its Inbox's newest message id, or with calendar its first event
+ * id): whether the app may read it. 0, or -1 with f: GRAPH_CLIENT_POLICY_CODE for a mailbox a
+ * policy refuses, REMOTE_AUTH naming the permission when it is missing, 404 ErrorInvalidUser or
+ * MailboxNotEnabledForRESTAPI for an address without a mailbox. For `olsync doctor`. */
+int graph_client_mailbox_probe(struct graph_client *c, const char *mailbox, int calendar,
+    struct remote_failure *f);
+
+/* An application permission olsync needs: its name, what olsync does with it, and the roles
+ * (NULL-terminated, static) that grant it. */
+#define GRAPH_PERMISSION_MAX	4
+struct graph_permission {
+	const char		*name;
+	const char		*why;
+	const char *const	*grants;
+};
+/* The permissions cfg needs, read from the calls olsync makes: Mail.Read always,
+ * Calendars.Read with meetings, User.Read.All with `mailboxes all`, GroupMember.Read.All and
+ * User.Read.All with `mailboxes group:`. Fills out (static strings) and returns the count. */
+size_t graph_client_permissions(const struct config *cfg,
+    struct graph_permission out[GRAPH_PERMISSION_MAX]);
+
 /* Requests this client made, token requests included (for tests and bench). */
 long graph_client_calls(const struct graph_client *c);
 

@@ -29,9 +29,12 @@
  * costs a disk sync anyway, which dwarfs a prepare. */
 #include "ledger.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -465,6 +468,80 @@ ledger_open(const char *path, struct ledger **out, char *err, size_t errlen)
 	l->max_attempts = LEDGER_MAX_ATTEMPTS;
 	*out = l;
 	return 0;
+}
+
+enum ledger_probe
+ledger_probe(const char *path, int *version, int *current, char *err, size_t errlen)
+{
+	enum ledger_probe r = LEDGER_PROBE_ERROR;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st;
+	struct stat sb;
+	char *dir, *slash;
+	int rc;
+
+	*version = -1;
+	*current = (int)(sizeof(migrations) / sizeof(migrations[0]));
+	err[0] = '\0';
+	if (stat(path, &sb) == -1 && errno == ENOENT) {
+		/* Not made yet: the first start makes it, in a directory it must be able to write. */
+		dir = xstrdup(path);
+		if ((slash = strrchr(dir, '/')) == NULL)
+			strcpy(dir, ".");
+		else if (slash == dir)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+		if (stat(dir, &sb) == -1 || !S_ISDIR(sb.st_mode))
+			err_set(err, errlen, "its directory %s does not exist", dir);
+		else if (access(dir, W_OK | X_OK) == -1)
+			err_set(err, errlen, "its directory %s is not writable: %s", dir,
+			    strerror(errno));
+		else
+			r = LEDGER_PROBE_MISSING;
+		free(dir);
+		return r;
+	}
+	/* Never created nor migrated here: the probe looks, the next start changes. */
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		err_set(err, errlen, "%s", db != NULL ? sqlite3_errmsg(db) : "out of memory");
+		goto out;
+	}
+	sqlite3_busy_timeout(db, LEDGER_PROBE_BUSY_MS);
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK) {
+		err_set(err, errlen, "%s", sqlite3_errmsg(db));
+		goto out;
+	}
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*version = sqlite3_column_int(st, 0);
+	rc = sqlite3_finalize(st);
+	if (*version < 0 || rc != SQLITE_OK) {
+		err_set(err, errlen, "%s", sqlite3_errmsg(db));
+		goto out;
+	}
+	if (sqlite3_db_readonly(db, "main") == 1) {
+		err_set(err, errlen, "the file is read-only for this user");
+		r = LEDGER_PROBE_READONLY;
+		goto out;
+	}
+	/* The write lock a pass takes: a read-only file, directory (WAL) or a writer that
+	 * never lets go all fail here, and nothing is written. */
+	rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		err_set(err, errlen, "%s", sqlite3_errmsg(db));
+		r = (rc & 0xff) == SQLITE_BUSY ? LEDGER_PROBE_BUSY : LEDGER_PROBE_READONLY;
+		goto out;
+	}
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	if (*version < *current)
+		r = LEDGER_PROBE_OLDER;
+	else if (*version > *current)
+		r = LEDGER_PROBE_NEWER;
+	else
+		r = LEDGER_PROBE_OK;
+out:
+	sqlite3_close(db);
+	return r;
 }
 
 void

@@ -151,6 +151,22 @@ struct ledger_delta {
 /* Opens (creating if needed) the ledger at path and migrates its schema. On failure returns -1
  * with a reason in err. The caller closes *out with ledger_close. */
 int ledger_open(const char *path, struct ledger **out, char *err, size_t errlen);
+/* What ledger_probe found. */
+enum ledger_probe {
+	LEDGER_PROBE_OK,	/* opens, schema current, the write lock can be taken */
+	LEDGER_PROBE_MISSING,	/* no file yet; its directory exists and is writable */
+	LEDGER_PROBE_OLDER,	/* writable, migrations pending (the next open applies them) */
+	LEDGER_PROBE_NEWER,	/* made by a newer olsync: ledger_open refuses it */
+	LEDGER_PROBE_READONLY,	/* opens, but cannot be written */
+	LEDGER_PROBE_BUSY,	/* another connection kept the write lock LEDGER_PROBE_BUSY_MS */
+	LEDGER_PROBE_ERROR,	/* cannot be opened or read, or its directory is unusable */
+};
+#define LEDGER_PROBE_BUSY_MS	2000
+/* Looks at the ledger at path without creating, migrating or writing it (for `olsync doctor`):
+ * *version is its schema version (-1 unknown), *current this olsync's; err says why for the
+ * failures. */
+enum ledger_probe ledger_probe(const char *path, int *version, int *current, char *err,
+    size_t errlen);
 /* Closes l, rolling back a transaction left open. NULL is allowed. */
 void ledger_close(struct ledger *l);
 /* The reason for the last -1 on l; borrowed until the next call on l. */

@@ -1041,6 +1041,34 @@ sf_client_collection_delete(struct sf_client *c, const char *const *ids, size_t 
 	return rc;
 }
 
+int
+sf_client_describe(struct sf_client *c, const char *sobject, json_t **describe,
+    struct remote_failure *f)
+{
+	char *path;
+	int rc;
+
+	*describe = NULL;
+	if (!api_name(sobject)) {
+		fail(f, REMOTE_FINAL, 0, "bad_request", "sf: describe: bad sObject name");
+		return -1;
+	}
+	path = xasprintf(DATA_PREFIX "%s/sobjects/%s/describe", c->cfg->sf_api_version, sobject);
+	rc = call(c, "GET", path, NULL, 0, describe, f);
+	free(path);
+	if (rc == -1)
+		return -1;
+	if (!json_is_array(json_object_get(*describe, "fields"))) {
+		fail(f, REMOTE_TEMP, 200, "bad_response", "sf: describe %s: no fields array",
+		    sobject);
+		json_decref(*describe);
+		*describe = NULL;
+		return -1;
+	}
+	ok(f);
+	return 0;
+}
+
 /* The {field: type} of sobject, from one describe call per sobject for the client's life.
  * Borrowed from the client; NULL with f when the describe failed (not cached: a TEMP failure
  * may pass). */
@@ -1049,24 +1077,13 @@ field_types(struct sf_client *c, const char *sobject, struct remote_failure *f)
 {
 	json_t *types = json_object_get(c->field_types, sobject), *d, *fields, *v, *type;
 	const char *name;
-	char *path;
 	size_t i;
-	int rc;
 
 	if (types != NULL)
 		return types;
-	path = xasprintf(DATA_PREFIX "%s/sobjects/%s/describe", c->cfg->sf_api_version, sobject);
-	rc = call(c, "GET", path, NULL, 0, &d, f);
-	free(path);
-	if (rc == -1)
+	if (sf_client_describe(c, sobject, &d, f) == -1)
 		return NULL;
 	fields = json_object_get(d, "fields");
-	if (!json_is_array(fields)) {
-		fail(f, REMOTE_TEMP, 200, "bad_response", "sf: describe %s: no fields array",
-		    sobject);
-		json_decref(d);
-		return NULL;
-	}
 	types = json_object();
 	json_array_foreach(fields, i, v) {
 		name = json_string_value(json_object_get(v, "name"));

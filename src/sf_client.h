@@ -90,6 +90,11 @@ int sf_client_collections(struct sf_client *c, struct sf_collection *cols, size_
  * its class is REMOTE_OK. */
 int sf_client_collection_delete(struct sf_client *c, const char *const *ids, size_t n,
     json_t **results, enum remote_class **classes, struct remote_failure *f);
+/* GET /sobjects/{sobject}/describe, uncached (for `olsync doctor`): *describe is the whole
+ * answer, as the integration user sees it (createable, updateable, and per field type,
+ * externalId, unique, ...), with a "fields" array (caller decrefs). 0 or -1 with f. */
+int sf_client_describe(struct sf_client *c, const char *sobject, json_t **describe,
+    struct remote_failure *f);
 /* The type describe gives field of sobject ("date", "datetime", ...): one describe call per
  * sobject for the life of the client (cached). *type is borrowed from the client. A field that
  * does not exist is REMOTE_FINAL with code "INVALID_FIELD" and a message naming it. */
