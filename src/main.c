@@ -12,6 +12,7 @@
 #include "budget.h"
 #include "config.h"
 #include "daemon.h"
+#include "doctor.h"
 #include "engine.h"
 #include "graph_client.h"
 #include "ledger.h"
@@ -46,6 +47,7 @@ usage(void)
 	    "       olsync [-c file] -n [-v]\n"
 	    "       olsync [-c file] sync --once\n"
 	    "       olsync [-c file] run\n"
+	    "       olsync [-c file] doctor\n"
 	    "       olsync [-c file] status\n"
 	    "       olsync [-c file] show <internetMessageId | digest>\n"
 	    "       olsync [-c file] dead\n"
@@ -552,6 +554,9 @@ main(int argc, char *argv[])
 		}
 		return cmd_check_config(path, verbose);
 	}
+	/* doctor reports a configuration that does not load as its first check. */
+	if (strcmp(cmd, "doctor") == 0)
+		return argc == 1 ? doctor_main(path, stdout) : (usage(), EXIT_USAGE);
 	if (!((strcmp(cmd, "sync") == 0 && argc == 2 && strcmp(argv[1], "--once") == 0) ||
 	    (strcmp(cmd, "run") == 0 && argc == 1) ||
 	    (strcmp(cmd, "status") == 0 && argc == 1) ||
