@@ -1,10 +1,13 @@
 /* test_doctor.c: the real `olsync doctor` against graph-sim and sf-sim configured wrongly in each
- * way it checks (a configuration that does not load, a database that cannot be used or written, a
- * Graph app with delegated consent only, a missing permission, a mailbox an application access
- * policy refuses, a webhook that does not validate or does not run, wrong Salesforce
- * credentials, an object the user may not create, each key field missing, of the wrong type,
- * not External ID or not Unique, the API allowance spent): the exact line of each failing check
- * and a non-zero exit; and a correct world with the daemon running, where every line is ok. */
+ * way it checks (a configuration that does not load; a database without its directory, locked by
+ * another writer, read-only for a non-root runner, made by an older olsync (a warning) or a newer
+ * one; a Graph app with delegated consent only, without Calendars.Read, without User.Read.All
+ * for `mailboxes all` or a group; mailboxes an application access policy refuses
+ * (RestrictAccess, DenyAccess); a webhook that does not validate or does not run; wrong
+ * Salesforce credentials; objects the user may not create or edit; each key field missing, of
+ * the wrong type, not External ID or not Unique; the API allowance nearly or wholly spent): the
+ * exact line of each failing check and a non-zero exit; and a correct world with the daemon
+ * running, where every line is ok and the exit is 0. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -34,6 +37,7 @@
 #define APP_NO_CAL	"0d7c3a1e-5f2b-4c8d-9e6a-1b2c3d4e5f61"	/* no Calendars.Read */
 #define APP_POLICY	"0d7c3a1e-5f2b-4c8d-9e6a-1b2c3d4e5f62"	/* policy: Alice only */
 #define APP_DENY	"0d7c3a1e-5f2b-4c8d-9e6a-1b2c3d4e5f63"	/* policy: not Alice */
+#define APP_GROUP	"0d7c3a1e-5f2b-4c8d-9e6a-1b2c3d4e5f64"	/* members, not users */
 #define GROUP_ALICE	"5a1e5000-0000-4000-8000-00000000aaaa"
 #define FIX		" -- fix: "
 
@@ -65,7 +69,9 @@ setup(void **state)
 	    "{\"clientId\":\"" APP_POLICY "\",\"secret\":\"" E2E_GRAPH_SECRET "\","
 	    "\"roles\":[\"Mail.Read\",\"Calendars.Read\"]},"
 	    "{\"clientId\":\"" APP_DENY "\",\"secret\":\"" E2E_GRAPH_SECRET "\","
-	    "\"roles\":[\"Mail.Read\",\"Calendars.Read\"]}],"
+	    "\"roles\":[\"Mail.Read\",\"Calendars.Read\"]},"
+	    "{\"clientId\":\"" APP_GROUP "\",\"secret\":\"" E2E_GRAPH_SECRET "\","
+	    "\"roles\":[\"Mail.Read\",\"Calendars.Read\",\"GroupMember.Read.All\"]}],"
 	    "\"groups\":[{\"id\":\"" GROUP_ALICE "\",\"displayName\":\"Sales reps\","
 	    "\"mail\":\"sales-reps@contoso.com\",\"members\":[\"" ALICE "\"]}]}", 200);
 	json_decref(r);
@@ -90,18 +96,21 @@ teardown(void **state)
 }
 
 /* A configuration dir/name for the emulators: the world's, with the Graph app, the Salesforce
- * login URL and user, the mailboxes and the database given, then the lines of extra. Returns its
- * path; caller frees. */
+ * login URL and user and the database given, then the lines of extra; the mailboxes are Alice
+ * and Bob unless extra starts with its own mailboxes line. Returns its path; caller frees. */
 static char *
 conf_make(const char *name, const char *app, const char *sf_url, const char *sf_user,
     const char *database, const char *extra)
 {
+	/* extra may name the mailboxes itself. */
+	int own = extra != NULL && strncmp(extra, "mailboxes ", 10) == 0;
 	char *text = xasprintf("graph_tenant contoso.com\ngraph_client_id %s\n"
 	    "graph_client_secret env:OLSYNC_TEST_GRAPH_SECRET\ngraph_base_url %s/v1.0\n"
 	    "graph_login_url %s\nsf_login_url %s\nsf_auth jwt\nsf_client_id " E2E_SF_APP "\n"
-	    "sf_username %s\nsf_private_key_file sf-key.pem\nmailboxes " ALICE ", " BOB "\n"
+	    "sf_username %s\nsf_private_key_file sf-key.pem\n%s"
 	    "internal_domains contoso.com\ndatabase %s\n%s", app, world.graph.base_url,
-	    world.graph.base_url, sf_url, sf_user, database, extra != NULL ? extra : "");
+	    world.graph.base_url, sf_url, sf_user, own ? "" : "mailboxes " ALICE ", " BOB "\n",
+	    database, extra != NULL ? extra : "");
 
 	tmpdir_write(world.dir, name, text, 0644);
 	free(text);
@@ -259,10 +268,35 @@ test_bad_config(void **state)
 	free(conf);
 }
 
+/* Sets PRAGMA user_version of the SQLite file at path to v (v < 0: leaves it); returns the
+ * value it had. */
+static int
+user_version(const char *path, int v)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	char sql[64];
+	int old = -1;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		old = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (v >= 0) {
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v);
+		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	}
+	sqlite3_close(db);
+	assert_true(old > 0);
+	return old;
+}
+
 static void
 test_database(void **state)
 {
 	char *conf, *out, *want, *path, err[256];
+	int version;
 	struct ledger *l;
 	sqlite3 *db;
 
@@ -302,10 +336,34 @@ test_database(void **state)
 
 	/* Released, the same database passes (and so does everything else). */
 	assert_int_equal(doctor(conf, &out), 0);
-	want = xasprintf("ok    database %s: opens, schema version ", path);
-	assert_non_null(strstr(out, want));
+	version = user_version(path, -1);
+	want = xasprintf("ok    database %s: opens, schema version %d is current, writable", path,
+	    version);
+	expect_line(out, want);
 	free(want);
 	free(out);
+
+	/* Made by an older olsync: a warning, and the exit status stays 0. */
+	user_version(path, version - 1);
+	assert_int_equal(doctor(conf, &out), 0);
+	want = xasprintf("warn  database %s: schema version %d of %d, migrations pending" FIX
+	    "nothing to do: the next olsync start migrates it (back the file up first if you may "
+	    "go back to the older olsync)", path, version - 1, version);
+	expect_line(out, want);
+	assert_non_null(strstr(out, "\nall checks passed (see the warnings)\n"));
+	free(want);
+	free(out);
+
+	/* Made by a newer one. */
+	user_version(path, version + 1);
+	assert_int_equal(doctor(conf, &out), 1);
+	want = xasprintf("FAIL  database %s: schema version %d is newer than this olsync's (%d)"
+	    FIX "run the newer olsync that made it, or point database at another file", path,
+	    version + 1, version);
+	expect_line(out, want);
+	free(want);
+	free(out);
+	user_version(path, version);
 
 	/* Read-only for the user (only a non-root runner can see this one). */
 	if (geteuid() != 0) {
@@ -338,16 +396,17 @@ test_database(void **state)
 
 static const struct graph_case {
 	const char *conf, *app;
+	const char *extra;		/* more configuration lines, or NULL */
 	const char *lines[5];
 } graph_cases[] = {
-	{ "delegated.conf", APP_DELEGATED, {
+	{ "delegated.conf", APP_DELEGATED, NULL, {
 	    "FAIL  graph token: delegated permissions only (scp Mail.Read Calendars.Read), no "
 	    "application permission: olsync runs as a daemon without a user and can use "
 	    "application permissions only" FIX_PERMS("Mail.Read, Calendars.Read"),
 	    "FAIL  graph permission Mail.Read: not granted (olsync reads the Inbox and Sent Items "
 	    "of every mailbox)" FIX_PERMS("Mail.Read"),
 	    "skip  graph mailboxes: not checked (no usable token)" } },
-	{ "nocal.conf", APP_NO_CAL, {
+	{ "nocal.conf", APP_NO_CAL, NULL, {
 	    "ok    graph token: application permissions (roles Mail.Read)",
 	    "ok    graph permission Mail.Read: granted (olsync reads the Inbox and Sent Items of "
 	    "every mailbox)",
@@ -358,13 +417,33 @@ static const struct graph_case {
 	    "Calendars.Read (not delegated) with admin consent" FIX "grant the permission named, "
 	    "as an Application permission with admin consent" } },
 	/* RestrictAccess to a group of Alice alone. */
-	{ "policy.conf", APP_POLICY, {
+	{ "policy.conf", APP_POLICY, NULL, {
 	    "ok    graph mailbox " ALICE ": readable (mail and calendar)",
 	    "FAIL  graph mailbox " BOB ": " POLICY_REFUSED FIX_POLICY(BOB, APP_POLICY) } },
 	/* DenyAccess to the same group: the other way round. */
-	{ "deny.conf", APP_DENY, {
+	{ "deny.conf", APP_DENY, NULL, {
 	    "FAIL  graph mailbox " ALICE ": " POLICY_REFUSED FIX_POLICY(ALICE, APP_DENY),
 	    "ok    graph mailbox " BOB ": readable (mail and calendar)" } },
+	/* Every user: the directory must be readable. */
+	{ "all.conf", APP_NO_CAL, "mailboxes all\nmeetings no\n", {
+	    "ok    graph permission Mail.Read: granted (olsync reads the Inbox and Sent Items of "
+	    "every mailbox)",
+	    "FAIL  graph permission User.Read.All: not granted (olsync lists the users "
+	    "(mailboxes all))" FIX_PERMS("User.Read.All"),
+	    "FAIL  graph mailboxes: cannot be listed: graph: list users: access denied (403 "
+	    "Authorization_RequestDenied): the app registration needs the application permission "
+	    "User.Read.All (not delegated) with admin consent" FIX "see the reason (mailboxes in "
+	    "the configuration)" } },
+	/* A group's members: listing them is not enough, their addresses need a user read. */
+	{ "group.conf", APP_GROUP, "mailboxes group:" GROUP_ALICE "\n", {
+	    "ok    graph permission GroupMember.Read.All: granted (olsync lists the group's "
+	    "members (mailboxes group:))",
+	    "FAIL  graph permission User.Read.All: not granted (olsync reads the members' "
+	    "addresses (mailboxes group:))" FIX_PERMS("User.Read.All"),
+	    "FAIL  graph mailboxes: cannot be listed: graph: list members of group " GROUP_ALICE
+	    " (is the group id right, and is /groups served?): members come back without their "
+	    "addresses: grant the application permission User.Read.All (not delegated) so their "
+	    "mailboxes can be found" FIX "see the reason (mailboxes in the configuration)" } },
 };
 
 static void
@@ -373,7 +452,8 @@ test_graph_wrong(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(graph_cases) / sizeof(graph_cases[0]); i++) {
 		const struct graph_case *c = &graph_cases[i];
-		char *conf = conf_simple(c->conf, c->app, E2E_SF_USER), *out;
+		char *conf = conf_make(c->conf, c->app, world.sf.p.base_url, E2E_SF_USER,
+		    "ledger.db", c->extra), *out;
 
 		assert_int_equal(doctor(conf, &out), 1);
 		for (size_t k = 0; k < 5 && c->lines[k] != NULL; k++)
