@@ -340,7 +340,8 @@ check_endpoint(struct doctor *d)
 	struct httpc_request req;
 	struct httpc_response resp;
 	enum httpc_fail hf;
-	char rnd[17], token[128], herr[256], *enc, *url;
+	char rnd[17], token[128], herr[1024], *enc, *url;
+	const char *reason;
 	unsigned char b[8];
 
 	if (cfg->listen == NULL) {
@@ -369,17 +370,18 @@ check_endpoint(struct doctor *d)
 	req.fresh_connect = 1;
 	h = httpc_new();
 	hf = httpc_do(h, &req, &resp, herr, sizeof(herr));
-	/* herr repeats the URL with the token: the class says enough. */
+	/* herr is "POST <url>: reason": the line names the URL already. */
+	reason = strlen(herr) > strlen(url) + 7 ? herr + strlen(url) + 7 : herr;
 	if (hf == HTTPC_CONNECT) {
 		say(d, LEVEL_FAIL, "start olsync run (the endpoint is the running daemon's), and "
 		    "make public_url lead to listen (reverse proxy, firewall, DNS)",
-		    "subscription endpoint %s%s: nothing answers (cannot connect)", cfg->public_url,
-		    RECEIVER_PATH_NOTIFY);
+		    "subscription endpoint %s%s: nothing answers (%s)", cfg->public_url,
+		    RECEIVER_PATH_NOTIFY, reason);
 	} else if (hf != HTTPC_OK) {
-		say(d, LEVEL_FAIL, "Graph gives the endpoint 10 s: check the proxy in front of "
-		    "listen and the daemon's log", "subscription endpoint %s%s: no answer to the "
-		    "validation request (%s)", cfg->public_url, RECEIVER_PATH_NOTIFY,
-		    hf == HTTPC_TIMEOUT ? "timed out" : "connection cut");
+		say(d, LEVEL_FAIL, "Graph gives the endpoint 10 s over HTTPS with a certificate "
+		    "from a public authority: check the proxy in front of listen, the certificate "
+		    "and the daemon's log", "subscription endpoint %s%s: no answer to the "
+		    "validation request (%s)", cfg->public_url, RECEIVER_PATH_NOTIFY, reason);
 	} else if (resp.status != 200 || resp.body == NULL || strcmp(resp.body, token) != 0) {
 		say(d, LEVEL_FAIL, "public_url must lead to olsync's listen address with the path "
 		    "unchanged (check the proxy's location and any path prefix); Graph creates no "

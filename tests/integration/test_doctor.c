@@ -241,7 +241,7 @@ test_correct_world(void **state)
 	/* The same configuration with the daemon stopped: nobody answers Graph's handshake. */
 	assert_int_equal(doctor(world.conf, &out), 1);
 	want = xasprintf("FAIL  subscription endpoint http://127.0.0.1:%d/graph/notify: nothing "
-	    "answers (cannot connect)" FIX "start olsync run (the endpoint is the running "
+	    "answers (Couldn't connect to server)" FIX "start olsync run (the endpoint is the running "
 	    "daemon's), and make public_url lead to listen (reverse proxy, firewall, DNS)", port);
 	expect_line(out, want);
 	free(want);
@@ -480,6 +480,22 @@ test_endpoint_not_validating(void **state)
 	    "path unchanged (check the proxy's location and any path prefix); Graph creates no "
 	    "subscription until the token comes back as it was sent", world.sf.p.base_url);
 	expect_line(out, want);
+	free(want);
+	free(out);
+	free(conf);
+	free(extra);
+
+	/* https where a plain HTTP server answers: no TLS, so no answer Graph could take. */
+	extra = xasprintf("listen 127.0.0.1:%d\npublic_url https://127.0.0.1:%d\n", p,
+	    world.sf.p.port);
+	conf = conf_make("notls.conf", E2E_GRAPH_APP, world.sf.p.base_url, E2E_SF_USER,
+	    "ledger.db", extra);
+	assert_int_equal(doctor(conf, &out), 1);
+	want = xasprintf("FAIL  subscription endpoint https://127.0.0.1:%d/graph/notify: no "
+	    "answer to the validation request (", world.sf.p.port);
+	expect_line_ends(out, want, FIX "Graph gives the endpoint 10 s over HTTPS with a "
+	    "certificate from a public authority: check the proxy in front of listen, the "
+	    "certificate and the daemon's log");
 	free(want);
 	free(out);
 	free(conf);
