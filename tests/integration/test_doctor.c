@@ -424,6 +424,13 @@ static const struct graph_case {
 	{ "deny.conf", APP_DENY, NULL, {
 	    "FAIL  graph mailbox " ALICE ": " POLICY_REFUSED FIX_POLICY(ALICE, APP_DENY),
 	    "ok    graph mailbox " BOB ": readable (mail and calendar)" } },
+	/* An address without a mailbox in the tenant. */
+	{ "nobody.conf", E2E_GRAPH_APP, "mailboxes " ALICE ", nobody@contoso.com\n", {
+	    "ok    graph mailbox " ALICE ": readable (mail and calendar)",
+	    "FAIL  graph mailbox nobody@contoso.com: no such mailbox: graph: inbox of "
+	    "nobody@contoso.com: 404 ErrorInvalidUser: The requested user 'nobody@contoso.com' is "
+	    "invalid." FIX "check the address in mailboxes; the user needs an Exchange Online "
+	    "mailbox (a license)" } },
 	/* Every user: the directory must be readable. */
 	{ "all.conf", APP_NO_CAL, "mailboxes all\nmeetings no\n", {
 	    "ok    graph permission Mail.Read: granted (olsync reads the Inbox and Sent Items of "
