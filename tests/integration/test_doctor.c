@@ -470,6 +470,55 @@ test_graph_wrong(void **state)
 	}
 }
 
+/* graph-sim's policy knob beyond what doctor reads: its refusals, the list, and the subscription
+ * create Exchange refuses on a mailbox the policy keeps the app from. */
+static void
+test_policy_knob(void **state)
+{
+	const char *g = world.graph.base_url;
+	struct sim_http h;
+	char *body;
+	json_t *r;
+
+	(void)state;
+	r = sim_http_ctl(g, "POST", "/_sim/seed", "{\"groups\":[{\"id\":"
+	    "\"5a1e5000-0000-4000-8000-00000000bbbb\",\"displayName\":\"No mail\","
+	    "\"members\":[\"" BOB "\"]}]}", 200);
+	json_decref(r);
+	r = sim_http_ctl(g, "POST", "/_sim/policies", "{\"appId\":\"" APP_POLICY "\","
+	    "\"groupId\":\"5a1e5000-0000-4000-8000-00000000bbbb\",\"accessRight\":"
+	    "\"RestrictAccess\"}", 400);
+	assert_string_equal(json_string_value(json_object_get(r, "error")), "group "
+	    "\"5a1e5000-0000-4000-8000-00000000bbbb\" is not mail-enabled: an application access "
+	    "policy needs a mail-enabled security group");
+	json_decref(r);
+	r = sim_http_ctl(g, "POST", "/_sim/policies", "{\"appId\":\"" APP_POLICY "\","
+	    "\"groupId\":\"" GROUP_ALICE "\",\"accessRight\":\"AllowAccess\"}", 400);
+	json_decref(r);
+	r = sim_http_ctl(g, "POST", "/_sim/policies", "{\"appId\":\"" APP_POLICY "\","
+	    "\"groupId\":\"" GROUP_ALICE "\",\"accessRight\":\"DenyAccess\"}", 400);
+	json_decref(r);
+	r = sim_http_ctl(g, "GET", "/_sim/policies", NULL, 200);
+	assert_int_equal(json_array_size(json_object_get(r, "policies")), 2);
+	json_decref(r);
+
+	r = sim_http_ctl(g, "POST", "/_sim/token", "{\"clientId\":\"" APP_POLICY "\"}", 200);
+	body = xasprintf("{\"changeType\":\"created\",\"notificationUrl\":"
+	    "\"http://127.0.0.1:%d/graph/notify\",\"resource\":\"users/" BOB "/mailFolders('inbox')"
+	    "/messages\",\"expirationDateTime\":\"2099-01-01T00:00:00Z\"}", port);
+	sim_http_do(&h, g, "POST", "/v1.0/subscriptions", body,
+	    json_string_value(json_object_get(r, "access_token")), NULL);
+	sim_http_expect(&h, 403, "subscription create on a mailbox the policy refuses");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(h.json, "error"),
+	    "code")), "ExtensionError");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(h.json, "error"),
+	    "message")), "Operation: Create; Exception: [Status Code: Forbidden; Reason: Access "
+	    "to OData is disabled.]");
+	sim_http_free(&h);
+	free(body);
+	json_decref(r);
+}
+
 static void
 test_endpoint_not_validating(void **state)
 {
@@ -740,6 +789,7 @@ main(void)
 		cmocka_unit_test(test_bad_config),
 		cmocka_unit_test(test_database),
 		cmocka_unit_test(test_graph_wrong),
+		cmocka_unit_test(test_policy_knob),
 		cmocka_unit_test(test_endpoint_not_validating),
 		cmocka_unit_test(test_sf_login),
 		cmocka_unit_test(test_sf_metadata_flags),
