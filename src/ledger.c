@@ -486,9 +486,10 @@ ledger_probe(const char *path, int *version, int *current, char *err, size_t err
 	if (stat(path, &sb) == -1 && errno == ENOENT) {
 		/* Not made yet: the first start makes it, in a directory it must be able to write. */
 		dir = xstrdup(path);
-		if ((slash = strrchr(dir, '/')) == NULL)
-			strcpy(dir, ".");
-		else if (slash == dir)
+		if ((slash = strrchr(dir, '/')) == NULL) {
+			free(dir);
+			dir = xstrdup(".");
+		} else if (slash == dir)
 			slash[1] = '\0';
 		else
 			*slash = '\0';
