@@ -770,10 +770,15 @@ test_budget_exhausted(void **state)
 	r = sim_http_ctl(world.sf.p.base_url, "POST", "/_sim/config", "{\"api_used\":1000}", 200);
 	json_decref(r);
 	assert_int_equal(doctor(conf, &out), 1);
-	expect_line_ends(out, "FAIL  salesforce api budget: the org's daily API allowance is "
-	    "spent (", FIX "wait until the rolling 24 hours free calls, find what spends them "
+	expect_line(out, "FAIL  salesforce api budget: the org's daily API allowance is spent "
+	    "(GET /services/data/v62.0/limits: REQUEST_LIMIT_EXCEEDED: TotalRequests Limit "
+	    "exceeded.)" FIX "wait until the rolling 24 hours free calls, find what spends them "
 	    "(Setup > System Overview, API usage reports) or buy more; lower sf_budget_share if "
 	    "olsync should leave more to others");
+	/* The describes fail the same way, and say where to look. */
+	expect_line(out, "FAIL  salesforce object Task: describe failed: GET "
+	    "/services/data/v62.0/sobjects/Task/describe: REQUEST_LIMIT_EXCEEDED: TotalRequests "
+	    "Limit exceeded." FIX "see the API budget line");
 	free(out);
 	r = sim_http_ctl(world.sf.p.base_url, "POST", "/_sim/config",
 	    "{\"daily_api_limit\":100000,\"api_used\":0}", 200);
