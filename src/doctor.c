@@ -641,7 +641,8 @@ check_budget(struct doctor *d)
 	const struct config *cfg = d->cfg;
 	struct budget_report r;
 	long used, max, left;
-	long long need = cfg->mode == CONFIG_MODE_TASK ? 6 : 10;
+	long long need = cfg->mode == CONFIG_MODE_TASK ? BUDGET_BATCH_TASK : BUDGET_BATCH_EMAIL;
+	long long ours = 0, limit;
 
 	if (!d->sf_ok) {
 		say(d, LEVEL_SKIP, NULL, "salesforce api budget: not checked (no login)");
@@ -674,32 +675,31 @@ check_budget(struct doctor *d)
 		    max, need);
 		return;
 	}
-	if (d->ledger != NULL && budget_report(d->ledger, cfg, (int64_t)time(NULL), &r) == 0 &&
-	    r.limit >= 0) {
-		if (r.state == BUDGET_EXHAUSTED) {
-			say(d, LEVEL_FAIL, "raise sf_budget_share, or wait: olsync writes again when "
-			    "the last 24 hours leave room (olsync status says when)", "salesforce api "
-			    "budget: olsync's share is spent: %lld of %lld calls in 24 h "
-			    "(sf_budget_share %d%% of %ld)", r.ours, r.limit, cfg->sf_budget_share,
-			    max);
-			return;
-		}
-		if (r.state == BUDGET_SHORT) {
-			say(d, LEVEL_WARN, "raise sf_budget_share or the org's allowance if backfill "
-			    "should go on", "salesforce api budget: short: %lld of %lld calls of "
-			    "olsync's share used, live mail only", r.ours, r.limit);
-			return;
-		}
-	}
-	if (left * 100 < (long)BUDGET_ORG_SHORT_PCT * max) {
-		say(d, LEVEL_WARN, "find what spends the org's calls (Setup > System Overview); "
-		    "olsync writes live mail only until then", "salesforce api budget: the org has "
-		    "%ld of %ld daily API calls left", left, max);
+	/* olsync's own calls come from its ledger; the org's usage is the one /limits just gave,
+	 * fresher than the ledger's. The same arithmetic as budget_admit. */
+	if (d->ledger != NULL && budget_report(d->ledger, cfg, (int64_t)time(NULL), &r) == 0)
+		ours = r.ours;
+	limit = budget_limit(cfg->sf_budget_share, max);
+	switch (budget_state_of(limit, ours, need, used, max)) {
+	case BUDGET_EXHAUSTED:
+		say(d, LEVEL_FAIL, "raise sf_budget_share, or wait: olsync writes again when the "
+		    "last 24 hours leave room (olsync status says when)", "salesforce api budget: "
+		    "olsync's share is spent: %lld of %lld calls in 24 h (sf_budget_share %d%% of "
+		    "%ld)", ours, limit, cfg->sf_budget_share, max);
+		return;
+	case BUDGET_SHORT:
+		say(d, LEVEL_WARN, "raise sf_budget_share or the org's allowance, or find what "
+		    "spends the org's calls (Setup > System Overview), if backfill should go on",
+		    "salesforce api budget: short, live mail only: olsync used %lld of its %lld, the "
+		    "org has %ld of %ld left", ours, limit, left, max);
+		return;
+	case BUDGET_GO:
+	default:
+		say(d, LEVEL_OK, NULL, "salesforce api budget: the org has %ld of %ld daily API "
+		    "calls left; olsync used %lld of its %lld (sf_budget_share %d%%)", left, max,
+		    ours, limit, cfg->sf_budget_share);
 		return;
 	}
-	say(d, LEVEL_OK, NULL, "salesforce api budget: the org has %ld of %ld daily API calls "
-	    "left; olsync may use %d%% (%ld)", left, max, cfg->sf_budget_share,
-	    max / 100 * cfg->sf_budget_share);
 }
 
 static void

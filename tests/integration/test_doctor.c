@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -750,7 +751,9 @@ test_sf_metadata_missing(void **state)
 static void
 test_budget_exhausted(void **state)
 {
-	char *conf = conf_simple("budget.conf", E2E_GRAPH_APP, E2E_SF_USER), *out;
+	char *conf = conf_simple("budget.conf", E2E_GRAPH_APP, E2E_SF_USER), *out, *path;
+	char err[256];
+	struct ledger *l;
 	json_t *r;
 
 	(void)state;
@@ -780,10 +783,42 @@ test_budget_exhausted(void **state)
 	    "/services/data/v62.0/sobjects/Task/describe: REQUEST_LIMIT_EXCEEDED: TotalRequests "
 	    "Limit exceeded." FIX "see the API budget line");
 	free(out);
+	free(conf);
+
+	/* Short: under 5 % of the org's allowance left after doctor's 6 calls (34 of 1000), on a
+	 * new ledger (olsync has spent nothing): a warning, exit 0. */
+	r = sim_http_ctl(world.sf.p.base_url, "POST", "/_sim/config", "{\"api_used\":960}", 200);
+	json_decref(r);
+	conf = conf_make("short.conf", E2E_GRAPH_APP, world.sf.p.base_url, E2E_SF_USER,
+	    "short.db", NULL);
+	assert_int_equal(doctor(conf, &out), 0);
+	expect_line(out, "warn  salesforce api budget: short, live mail only: olsync used 0 of its "
+	    "500, the org has 34 of 1000 left" FIX "raise sf_budget_share or the org's allowance, "
+	    "or find what spends the org's calls (Setup > System Overview), if backfill should "
+	    "go on");
+	assert_non_null(strstr(out, "\nall checks passed (see the warnings)\n"));
+	free(out);
+	free(conf);
 	r = sim_http_ctl(world.sf.p.base_url, "POST", "/_sim/config",
 	    "{\"daily_api_limit\":100000,\"api_used\":0}", 200);
 	json_decref(r);
+
+	/* olsync's own share spent (its ledger counts 1000 calls, 1 % of 100000), the org's
+	 * allowance nowhere near. */
+	path = xasprintf("%s/share.db", world.dir);
+	if (ledger_open(path, &l, err, sizeof(err)) == -1)
+		fail_msg("ledger_open: %s", err);
+	assert_int_equal(ledger_api_add(l, (int64_t)time(NULL), 1000, 0), 0);
+	ledger_close(l);
+	conf = conf_make("share.conf", E2E_GRAPH_APP, world.sf.p.base_url, E2E_SF_USER,
+	    "share.db", "sf_budget_share 1\n");
+	assert_int_equal(doctor(conf, &out), 1);
+	expect_line(out, "FAIL  salesforce api budget: olsync's share is spent: 1000 of 1000 "
+	    "calls in 24 h (sf_budget_share 1% of 100000)" FIX "raise sf_budget_share, or wait: "
+	    "olsync writes again when the last 24 hours leave room (olsync status says when)");
+	free(out);
 	free(conf);
+	free(path);
 }
 
 int
