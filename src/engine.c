@@ -178,21 +178,30 @@ static char **
 recipients(const json_t *arr, size_t *n, char **text)
 {
 	char **v = xcalloc(json_array_size(arr) + 1, sizeof(*v));
-	size_t i, len = 0;
+	size_t i, len = 0, cap = 64, k;
 	json_t *r;
-	char why[128], *s;
+	char why[128];
 
 	*n = 0;
-	*text = xstrdup("");
+	*text = xmalloc(cap);
+	**text = '\0';
 	json_array_foreach(arr, i, r) {
 		const char *raw = recipient_address(r);
 
 		if (raw == NULL)
 			continue;
-		s = xasprintf("%s%s%s", *text, len ? "; " : "", raw);
-		free(*text);
-		*text = s;
-		len = strlen(s);
+		/* Appended in place, doubling: 10,000 recipients (a hostile message) would copy the
+		 * list once per address otherwise. */
+		k = strlen(raw);
+		while (len + k + 3 > cap)
+			cap *= 2;
+		*text = xrealloc(*text, cap);
+		if (len > 0) {
+			memcpy(*text + len, "; ", 2);
+			len += 2;
+		}
+		memcpy(*text + len, raw, k + 1);
+		len += k;
 		if ((v[*n] = normalize_address(raw, why, sizeof(why))) != NULL)
 			(*n)++;
 	}

@@ -1961,18 +1961,27 @@ address_of(json_t *r)
 static char *
 address_list(json_t *list)
 {
-	char *out = xstrdup(""), *next;
-	size_t i;
+	size_t i, len = 0, cap = 64;
+	char *out = xmalloc(cap), *next;
 	json_t *r;
 
+	*out = '\0';
 	json_array_foreach(list, i, r) {
 		json_t *ea = json_object_get(r, "emailAddress");
+		size_t k;
 
-		next = xasprintf("%s%s%s <%s>", out, i ? ", " : "",
+		/* One entry at a time, appended in place: 10,000 recipients would copy the list
+		 * once per address otherwise. */
+		next = xasprintf("%s%s <%s>", i ? ", " : "",
 		    json_string_value(json_object_get(ea, "name")),
 		    json_string_value(json_object_get(ea, "address")));
-		free(out);
-		out = next;
+		k = strlen(next);
+		while (len + k + 1 > cap)
+			cap *= 2;
+		out = xrealloc(out, cap);
+		memcpy(out + len, next, k + 1);
+		len += k;
+		free(next);
 	}
 	return out;
 }
