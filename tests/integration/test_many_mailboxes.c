@@ -177,7 +177,9 @@ check_sweeps(const char *log)
 	print_message("sweeps: %zu mailboxes, at most %ld in a second\n", json_object_size(seen),
 	    max);
 	assert_int_equal(json_object_size(seen), MAILBOXES);
-	assert_true(max <= MAILBOXES * 15 / 100);
+	/* Under memcheck olsync falls behind its own schedule and catches up in bursts. */
+	if (mono_timing("at most 15% of the mailboxes swept within a second"))
+		assert_true(max <= MAILBOXES * 15 / 100);
 	json_decref(seen);
 	json_decref(per_sec);
 }
