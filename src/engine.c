@@ -41,6 +41,9 @@ struct engine {
 	int64_t			 sf_hold_until;
 	int64_t			 started;		/* when this engine was made */
 	int			 orphans_released;	/* earlier runs' Lead claims freed */
+	engine_plan_fn		*plan;		/* dry run: decisions go here, not to Salesforce */
+	void			*plan_arg;
+	int			 plan_seq;	/* placeholders handed out */
 };
 
 /* One message of a batch and what was decided for it. */
@@ -76,6 +79,7 @@ struct batch {
 	int			 fatal;		/* -1: the pass must end (err filled) */
 	int			 sf_wait;	/* Salesforce asked to stop writing for now */
 	struct match_person	*people;	/* the batch's lookup; items' rel point into it */
+	size_t			 npeople;
 	char			*err;
 	size_t			 errlen;
 };
@@ -217,11 +221,37 @@ ledger_failed(struct batch *b, const char *what)
 	b->fatal = -1;
 }
 
+/* A planner's view of an item: what every kind of plan carries. */
+static void
+plan_init(struct engine_plan *p, enum engine_plan_kind kind, const struct item *it)
+{
+	memset(p, 0, sizeof(*p));
+	p->kind = kind;
+	p->key = it->le.key;
+	p->ext_id = it->le.ext_id;
+	p->mailbox = it->mailbox ? it->mailbox : it->le.mailbox;
+	p->direction = ledger_dir_name(it->le.dir);
+	p->subject = jstr(it->msg, "subject");
+}
+
+static void
+plan_outcome(struct engine *e, enum engine_plan_kind kind, const struct item *it,
+    const char *reason)
+{
+	struct engine_plan p;
+
+	if (e->plan == NULL)
+		return;
+	plan_init(&p, kind, it);
+	p.reason = reason;
+	e->plan(e->plan_arg, &p);
+}
+
 /* Decided skipped: recorded with the batch's other skips by flush_skips. */
 static void
 skip(struct batch *b, struct item *it, const char *reason)
 {
-	(void)b;
+	plan_outcome(b->e, ENGINE_PLAN_SKIP, it, reason);
 	it->live = 0;
 	free(it->skip_reason);
 	it->skip_reason = xstrdup(reason);
@@ -304,6 +334,7 @@ fail(struct batch *b, struct item *it, const struct remote_failure *f)
 	}
 	error = xasprintf("%s %s%s%s", remote_class_name(f->cls), f->code, f->code[0] ? ": " : "",
 	    f->message);
+	plan_outcome(b->e, ENGINE_PLAN_FAIL, it, error);
 	if (ledger_mark_failed(b->e->ledger, it->le.key, error, lf, next, &state) == -1) {
 		free(error);
 		ledger_failed(b, "mark_failed");
@@ -572,20 +603,25 @@ user_id(struct engine *e, const char *spec)
 }
 
 /* A new Lead's owner: the mailbox's lookup-table entry, else the rep's User, else the next of
- * the round-robin pool (cursor in the ledger), else nobody (the integration user). */
+ * the round-robin pool (cursor in the ledger), else nobody (the integration user). *rule says
+ * which (engine_plan's lead_owner_rule). */
 static const char *
-lead_owner(struct batch *b, const char *mailbox)
+lead_owner(struct batch *b, const char *mailbox, const char **rule)
 {
 	struct engine *e = b->e;
 	const char *id;
 	size_t idx;
 
+	*rule = "lead_owner";
 	if ((id = user_id(e, config_lead_owner(e->cfg, mailbox))) != NULL)
 		return id;
+	*rule = "mailbox_user";
 	if ((id = user_id(e, mailbox)) != NULL)
 		return id;
+	*rule = "none";
 	if (e->cfg->lead_owner_pool.n == 0)
 		return NULL;
+	*rule = "round_robin";
 	if (ledger_rr_next(e->ledger, RR_POOL_NAME, e->cfg->lead_owner_pool.n, &idx) == -1) {
 		ledger_failed(b, "rr_next");
 		return NULL;
@@ -610,6 +646,28 @@ fail_sender(struct batch *b, const char *sender, const struct remote_failure *f)
 			fail(b, &b->it[i], f);
 }
 
+/* Dry run: the Leads are taken as created, each under a new placeholder id. */
+static void
+plan_leads(struct batch *b, struct write_lead *wl, struct item *const *src,
+    const char *const *rules, size_t nl)
+{
+	struct engine *e = b->e;
+	struct engine_plan p;
+
+	for (size_t k = 0; k < nl; k++) {
+		snprintf(wl[k].lead_id, sizeof(wl[k].lead_id), ENGINE_PLAN_LEAD_PREFIX "%d",
+		    ++e->plan_seq);
+		memset(&wl[k].failure, 0, sizeof(wl[k].failure));
+		plan_init(&p, ENGINE_PLAN_LEAD, src[k]);
+		p.lead_id = wl[k].lead_id;
+		p.address = wl[k].address;
+		p.name = wl[k].display_name;
+		p.lead_owner_id = wl[k].owner_id;
+		p.lead_owner_rule = rules[k];
+		e->plan(e->plan_arg, &p);
+	}
+}
+
 /* One Lead per unknown sender of the batch (and across batches and processes, through the
  * ledger's claims), then every message of that sender is logged on it. */
 static void
@@ -621,10 +679,12 @@ make_leads(struct batch *b)
 	enum ledger_lead res;
 	const char **addr;
 	struct item **src;
+	const char **rules;
 	char *known = NULL;
 	size_t nl = 0, i, j, k;
 
 	wl = xcalloc(b->n, sizeof(*wl));
+	rules = xcalloc(b->n, sizeof(*rules));
 	addr = xcalloc(b->n, sizeof(*addr));
 	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	src = xcalloc(b->n, sizeof(*src));
@@ -679,14 +739,16 @@ make_leads(struct batch *b)
 		    json_object_get(it->msg, "from"), "emailAddress"), "name"));
 		wl[nl].subject = jstr(it->msg, "subject");
 		wl[nl].body_preview = jstr(it->msg, "bodyPreview");
-		wl[nl].owner_id = lead_owner(b, it->mailbox);
+		wl[nl].owner_id = lead_owner(b, it->mailbox, &rules[nl]);
 		nl++;
 	}
 	if (nl == 0 || b->fatal)
 		goto out;
 	memset(&f, 0, sizeof(f));
 	crashpoint("before_lead_create");
-	if (write_leads(e->sf, e->cfg, wl, nl, &f) == -1) {
+	if (e->plan != NULL)
+		plan_leads(b, wl, src, rules, nl);
+	else if (write_leads(e->sf, e->cfg, wl, nl, &f) == -1) {
 		for (k = 0; k < nl; k++)
 			if (ledger_lead_release(e->ledger, addr[k]) == -1)
 				ledger_failed(b, "lead_release");
@@ -710,7 +772,8 @@ make_leads(struct batch *b)
 			break;
 		}
 		b->st->leads++;
-		log_info("engine lead_created id=%s owner=%s", wl[k].lead_id,
+		log_info("engine lead_%s id=%s owner=%s", e->plan != NULL ? "planned" : "created",
+		    wl[k].lead_id,
 		    wl[k].owner_id ? wl[k].owner_id : "-");
 		for (j = 0; j < b->n; j++) {
 			struct item *it = &b->it[j];
@@ -732,6 +795,7 @@ out:
 	free(wl);
 	free(addr);
 	free(src);
+	free(rules);
 }
 
 /* Matches the counterparts of every live message in one lookup and decides who each activity
@@ -755,6 +819,7 @@ decide(struct batch *b)
 		goto out;
 	addrs = need_list(set, &n);
 	people = b->people = xcalloc(n, sizeof(*people));
+	b->npeople = n;
 	/* The Users the batch will want come along in the same call as the people. */
 	need = users_needed(b, 1);
 	boxes = need_list(need, &nboxes);
@@ -804,6 +869,38 @@ out:
 	free(ids);
 	json_decref(need);
 	json_decref(set);
+}
+
+/* Dry run: the activities are taken as written; the planner learns who each is on and, when
+ * several records carried that address, that the tie-break chose. */
+static void
+plan_activities(struct batch *b, struct write_activity *wa, const size_t *map, size_t nw)
+{
+	struct engine *e = b->e;
+	struct engine_plan p;
+
+	for (size_t i = 0; i < nw; i++) {
+		const struct item *it = &b->it[map[i]];
+
+		plan_init(&p, ENGINE_PLAN_ACTIVITY, it);
+		p.owner_id = wa[i].owner_id;
+		p.who_id = wa[i].who_id;
+		p.what_id = wa[i].what_id;
+		if (strncmp(p.who_id, ENGINE_PLAN_LEAD_PREFIX,
+		    strlen(ENGINE_PLAN_LEAD_PREFIX)) == 0) {
+			p.who_is_lead = 1;
+			p.who_address = it->from;
+			p.candidates = 1;
+		}
+		for (size_t k = 0; k < b->npeople && p.who_address == NULL; k++)
+			if (strcmp(b->people[k].id, p.who_id) == 0) {
+				p.who_is_lead = b->people[k].is_lead;
+				p.who_address = b->people[k].address;
+				p.candidates = b->people[k].candidates;
+			}
+		memset(&wa[i].failure, 0, sizeof(wa[i].failure));
+		e->plan(e->plan_arg, &p);
+	}
 }
 
 static void
@@ -859,7 +956,9 @@ write_all(struct batch *b)
 		goto out;
 	memset(&f, 0, sizeof(f));
 	crashpoint("before_sf_write");
-	if (write_activities(e->sf, e->cfg, wa, nw, &f) == -1) {
+	if (e->plan != NULL)
+		plan_activities(b, wa, map, nw);
+	else if (write_activities(e->sf, e->cfg, wa, nw, &f) == -1) {
 		for (i = 0; i < nw && b->fatal == 0; i++)
 			fail(b, &b->it[map[i]], &f);
 		if (f.cls == REMOTE_WAIT)
@@ -910,8 +1009,9 @@ write_all(struct batch *b)
 		if (wa[i].failure.cls != REMOTE_OK)
 			continue;
 		b->st->logged++;
-		log_info("engine logged msg=%s mailbox=%s who=%s what=%s task=%s email_message=%s",
-		    it->le.ext_id, it->mailbox, it->who_id, it->what_id[0] ? it->what_id : "-",
+		log_info("engine %s msg=%s mailbox=%s who=%s what=%s task=%s email_message=%s",
+		    e->plan != NULL ? "planned" : "logged", it->le.ext_id, it->mailbox, it->who_id,
+		    it->what_id[0] ? it->what_id : "-",
 		    wa[i].task_id[0] ? wa[i].task_id : "-",
 		    wa[i].email_message_id[0] ? wa[i].email_message_id : "-");
 	}
@@ -1135,7 +1235,7 @@ pass(struct engine *e, struct ingest_folder *fs, size_t nfs, const volatile sig_
 			break;
 		}
 	}
-	if (e->cfg->meetings && (int64_t)time(NULL) >= e->sf_hold_until &&
+	if (e->cfg->meetings && e->plan == NULL && (int64_t)time(NULL) >= e->sf_hold_until &&
 	    !(stop != NULL && *stop) &&
 	    meeting_run(e->cfg, e->ledger, e->sf, (int64_t)time(NULL), e->retry_base, stop,
 	    &st->meetings, &e->sf_hold_until, err, errlen) == -1)
@@ -1164,6 +1264,13 @@ engine_pass_folders(struct engine *e, struct ingest_folder *fs, size_t n,
     const volatile sig_atomic_t *stop, struct engine_stats *st, char *err, size_t errlen)
 {
 	return pass(e, fs, n, stop, st, err, errlen);
+}
+
+void
+engine_set_planner(struct engine *e, engine_plan_fn *fn, void *arg)
+{
+	e->plan = fn;
+	e->plan_arg = arg;
 }
 
 const json_t *

@@ -69,6 +69,52 @@ const json_t *engine_mailboxes(const struct engine *e);
 /* Lists the watched mailboxes again (ingest_list): 0, or -1 with err. */
 int engine_list_mailboxes(struct engine *e, char *err, size_t errlen);
 
+/* Planning instead of writing, for `olsync dry-run` (dryrun.c). With a planner set, a pass
+ * decides every message exactly as it would for real (the same filter, lookup, tie-break and
+ * Lead owner choice) and records the outcome in its ledger, but sends no write to Salesforce:
+ * each Lead and each activity goes to the planner and is taken as written, a new Lead under a
+ * placeholder id (ENGINE_PLAN_LEAD_PREFIX and a number) that later mail of its sender is then
+ * logged on, as on the real Lead; meetings are not run. Reads (the lookups) are made as usual.
+ * The ledger must therefore be a throwaway copy: the engine moves its round-robin cursor and
+ * marks its messages. */
+#define ENGINE_PLAN_LEAD_PREFIX	"newlead"
+
+enum engine_plan_kind {
+	ENGINE_PLAN_ACTIVITY,	/* a Task and/or EmailMessage (cfg->mode) */
+	ENGINE_PLAN_LEAD,	/* a Lead for an unknown sender */
+	ENGINE_PLAN_SKIP,	/* skipped, with reason */
+	ENGINE_PLAN_FAIL,	/* failed (a lookup failed), with reason: a real run would retry */
+};
+
+/* What a pass would do for one email. Everything is borrowed for the call. */
+struct engine_plan {
+	enum engine_plan_kind	 kind;
+	const char		*key;		/* the ledger key (normalized internetMessageId) */
+	const char		*ext_id;	/* its digest: the Task's OutlookMessageId__c */
+	const char		*mailbox;	/* the rep whose mailbox owns it */
+	const char		*direction;	/* "inbound", "outbound" */
+	const char		*subject;
+	const char		*reason;	/* SKIP and FAIL */
+	/* ACTIVITY */
+	const char		*owner_id;	/* the rep's User, NULL: the integration user */
+	const char		*who_id;	/* Contact, Lead, or a planned Lead's placeholder */
+	int			 who_is_lead;
+	const char		*who_address;
+	const char		*what_id;	/* Opportunity, or NULL */
+	int			 candidates;	/* records with who_address (> 1: a tie was broken) */
+	/* LEAD */
+	const char		*lead_id;	/* the placeholder */
+	const char		*address;
+	const char		*name;
+	const char		*lead_owner_id;	/* NULL: the integration user */
+	const char		*lead_owner_rule;	/* "lead_owner", "mailbox_user",
+						 * "round_robin", "none" */
+};
+
+typedef void engine_plan_fn(void *arg, const struct engine_plan *p);
+/* Sets (fn NULL: clears) the planner; arg is borrowed for the engine's life. */
+void engine_set_planner(struct engine *e, engine_plan_fn *fn, void *arg);
+
 /* The filter policy of cfg (borrows its lists): for email here, for meetings in meeting.c. */
 struct filter_policy;
 void engine_filter_policy(const struct config *cfg, struct filter_policy *p);

@@ -695,6 +695,66 @@ graph_client_delta_page(struct graph_client *c, const char *mailbox, const char 
 }
 
 int
+graph_client_list_page(struct graph_client *c, const char *mailbox, const char *folder,
+    const char *link, time_t since, time_t until, json_t **messages, char **next_link,
+    struct remote_failure *f)
+{
+	char *url = NULL, *mb, *fo, from[32], to[80], what[320];
+	json_t *page = NULL, *value;
+	const char *next;
+	int rc = -1;
+
+	fail_clear(f);
+	*messages = NULL;
+	*next_link = NULL;
+	snprintf(what, sizeof(what), "messages of %s/%s", mailbox, folder);
+	if (link != NULL && !link_ok(c, link)) {
+		fail_set(f, REMOTE_FINAL, 0, "bad_link", "graph: %s: the saved link does not "
+		    "start with graph_base_url %s", what, c->cfg->graph_base_url);
+		goto out;
+	}
+	if (link == NULL) {
+		isotime_format((long long)since, 0, 0, "Z", from, sizeof(from));
+		to[0] = '\0';
+		if (until != 0) {
+			memcpy(to, "%20and%20receivedDateTime%20lt%20", 33);
+			isotime_format((long long)until, 0, 0, "Z", to + 33, sizeof(to) - 33);
+		}
+		mb = httpc_escape(mailbox);
+		fo = httpc_escape(folder);
+		/* Oldest first: mail arriving meanwhile lands after the position, not before
+		 * it, so a saved nextLink still points at the next unread message. */
+		url = xasprintf("%s/users/%s/mailFolders/%s/messages?$select=" MESSAGE_SELECT
+		    "&$filter=receivedDateTime%%20ge%%20%s%s&$orderby=receivedDateTime%%20asc"
+		    "&$top=%d", c->cfg->graph_base_url, mb, fo, from, to, c->page_size);
+		free(mb);
+		free(fo);
+	}
+	if (get_json(c, url != NULL ? url : link, 1, NEED_MAIL, what, &page, f) < 0)
+		goto out;
+	value = json_object_get(page, "value");
+	next = json_string_value(json_object_get(page, "@odata.nextLink"));
+	if (!json_is_array(value)) {
+		fail_set(f, REMOTE_TEMP, 200, "bad_response", "graph: %s: a page needs value",
+		    what);
+		goto out;
+	}
+	if (next != NULL && !link_ok(c, next)) {
+		fail_set(f, REMOTE_FINAL, 200, "bad_link", "graph: %s: Graph handed out a link "
+		    "outside graph_base_url %s", what, c->cfg->graph_base_url);
+		goto out;
+	}
+	*messages = json_incref(value);
+	if (next != NULL)
+		*next_link = xstrdup(next);
+	rc = 0;
+out:
+	json_decref(page);
+	free(url);
+	return rc;
+}
+
+int
 graph_client_calendar_delta_page(struct graph_client *c, const char *mailbox,
     const char *link, time_t start, time_t end, json_t **events, char **next_link,
     char **delta_link, struct remote_failure *f)

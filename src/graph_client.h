@@ -49,6 +49,15 @@ int graph_client_delta_page(struct graph_client *c, const char *mailbox, const c
     const char *link, time_t since, json_t **messages, char **next_link, char **delta_link,
     struct remote_failure *f);
 
+/* One page of the messages of folder of mailbox received in [since, until), oldest first (a
+ * list, not delta: `olsync backfill` and `olsync dry-run`); until 0: no upper bound. link NULL
+ * asks for the first page; else link is the @odata.nextLink of the page before, followed
+ * verbatim. *messages as graph_client_delta_page's; *next_link is the next page's link, NULL
+ * after the last (caller frees). */
+int graph_client_list_page(struct graph_client *c, const char *mailbox, const char *folder,
+    const char *link, time_t since, time_t until, json_t **messages, char **next_link,
+    struct remote_failure *f);
+
 /* One calendarView delta page of mailbox's default calendar. link NULL starts a round over
  * [start, end) (Graph fixes the window for the round's links); else link is a saved nextLink or
  * deltaLink. Recurring series come as their occurrences. *events: the page's events with the

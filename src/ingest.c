@@ -184,10 +184,9 @@ stored_copy(const json_t *msg, const char *mailbox, const char *ext_id)
 	return text;
 }
 
-/* Records one page's messages and the link after them, all or nothing. */
-static int
-record_page(struct ingest *in, const char *mailbox, const char *folder, json_t *msgs,
-    const char *link, int64_t window_start, struct ingest_stats *st, char *err, size_t errlen)
+int
+ingest_record(struct ingest *in, const char *mailbox, const char *folder, json_t *msgs,
+    struct ingest_stats *st, char *err, size_t errlen)
 {
 	struct ledger_msg m;
 	enum ledger_seen seen;
@@ -198,10 +197,6 @@ record_page(struct ingest *in, const char *mailbox, const char *folder, json_t *
 	char *key = NULL, *data = NULL;
 	int rc = -1;
 
-	if (ledger_begin(in->ledger) == -1) {
-		err_set(err, errlen, "ledger: %s", ledger_error(in->ledger));
-		return -1;
-	}
 	json_array_foreach(msgs, i, msg) {
 		const char *raw, *gid;
 
@@ -250,22 +245,34 @@ record_page(struct ingest *in, const char *mailbox, const char *folder, json_t *
 		free(key);
 		key = NULL;
 	}
-	if (ledger_delta_set(in->ledger, mailbox, folder, link, window_start) == -1) {
-		err_set(err, errlen, "ledger: %s", ledger_error(in->ledger));
-		goto out;
-	}
-	if (ledger_commit(in->ledger) == -1) {
-		err_set(err, errlen, "ledger: %s", ledger_error(in->ledger));
-		goto out;
-	}
-	crashpoint("ingest_committed");
 	rc = 0;
 out:
 	free(data);
 	free(key);
-	if (rc == -1)
-		ledger_rollback(in->ledger);
 	return rc;
+}
+
+/* Records one page's messages and the link after them, all or nothing. */
+static int
+record_page(struct ingest *in, const char *mailbox, const char *folder, json_t *msgs,
+    const char *link, int64_t window_start, struct ingest_stats *st, char *err, size_t errlen)
+{
+	if (ledger_begin(in->ledger) == -1) {
+		err_set(err, errlen, "ledger: %s", ledger_error(in->ledger));
+		return -1;
+	}
+	if (ingest_record(in, mailbox, folder, msgs, st, err, errlen) == -1)
+		goto fail;
+	if (ledger_delta_set(in->ledger, mailbox, folder, link, window_start) == -1 ||
+	    ledger_commit(in->ledger) == -1) {
+		err_set(err, errlen, "ledger: %s", ledger_error(in->ledger));
+		goto fail;
+	}
+	crashpoint("ingest_committed");
+	return 0;
+fail:
+	ledger_rollback(in->ledger);
+	return -1;
 }
 
 /* One folder's round, for delta_round. */

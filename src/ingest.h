@@ -55,6 +55,12 @@ void ingest_free(struct ingest *in);
 int ingest_run(struct ingest *in, const volatile sig_atomic_t *stop, struct ingest_stats *st,
     struct remote_failure *f, char *err, size_t errlen);
 
+/* Records msgs, a page of folder of mailbox (a delta page or a list page), as sightings, each
+ * new message with its copy (ingest_trim), inside the caller's ledger transaction (the caller
+ * saves its position in the same one). st is added to. 0, or -1 with err (roll back). */
+int ingest_record(struct ingest *in, const char *mailbox, const char *folder, json_t *msgs,
+    struct ingest_stats *st, char *err, size_t errlen);
+
 /* One folder to read, for ingest_folders. done is set to 1 when the folder was read up to its
  * delta link (0: a remote failure or the stop flag left it for later). */
 struct ingest_folder {

@@ -125,6 +125,13 @@ static const char *const migrations[] = {
 	"CREATE TABLE api_calls (at INTEGER PRIMARY KEY, calls INTEGER NOT NULL);"
 	"CREATE INDEX messages_open_received ON messages (received_at)"
 	"  WHERE state IN ('pending', 'failed');",
+
+	/* `olsync backfill`: how far each folder of a range was read (dry-run copies it). */
+	"CREATE TABLE backfills (mailbox TEXT NOT NULL, folder TEXT NOT NULL,"
+	"  since INTEGER NOT NULL, until INTEGER NOT NULL, link TEXT,"
+	"  done INTEGER NOT NULL DEFAULT 0, pages INTEGER NOT NULL DEFAULT 0,"
+	"  messages INTEGER NOT NULL DEFAULT 0, updated_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (mailbox, folder, since, until));",
 };
 
 static const char *const state_names[LEDGER_STATE_COUNT] = {
@@ -1305,6 +1312,104 @@ ledger_delta_clear(struct ledger_delta *d)
 		return;
 	free(d->link);
 	memset(d, 0, sizeof(*d));
+}
+
+int
+ledger_backfill_get(struct ledger *l, const char *mailbox, const char *folder, int64_t since,
+    int64_t until, struct ledger_backfill *out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (check_tx(l) < 0 || check_folder(l, mailbox, folder) < 0)
+		return -1;
+	st = db_prepare(l->db, "SELECT link, done, pages, messages, updated_at FROM backfills"
+	    " WHERE mailbox = ?1 AND folder = ?2 AND since = ?3 AND until = ?4");
+	bind_text(st, 1, mailbox);
+	bind_text(st, 2, folder);
+	sqlite3_bind_int64(st, 3, since);
+	sqlite3_bind_int64(st, 4, until);
+	if ((rc = step_row(l, st, "backfill get")) == 0) {
+		out->link = col_dup(st, 0);
+		out->done = sqlite3_column_int(st, 1);
+		out->pages = sqlite3_column_int64(st, 2);
+		out->messages = sqlite3_column_int64(st, 3);
+		out->updated_at = sqlite3_column_int64(st, 4);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+ledger_backfill_set(struct ledger *l, const char *mailbox, const char *folder, int64_t since,
+    int64_t until, const struct ledger_backfill *b)
+{
+	sqlite3_stmt *st;
+
+	if (check_tx(l) < 0 || check_folder(l, mailbox, folder) < 0)
+		return -1;
+	if (b->link != NULL && check_str(l, "backfill link", b->link, LEDGER_LINK_MAX) < 0)
+		return -1;
+	st = db_prepare(l->db, "INSERT INTO backfills (mailbox, folder, since, until, link, done,"
+	    " pages, messages, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+	    " ON CONFLICT (mailbox, folder, since, until) DO UPDATE SET link = excluded.link,"
+	    " done = excluded.done, pages = excluded.pages, messages = excluded.messages,"
+	    " updated_at = excluded.updated_at");
+	bind_text(st, 1, mailbox);
+	bind_text(st, 2, folder);
+	sqlite3_bind_int64(st, 3, since);
+	sqlite3_bind_int64(st, 4, until);
+	bind_text(st, 5, b->link);
+	sqlite3_bind_int(st, 6, b->done != 0);
+	sqlite3_bind_int64(st, 7, b->pages);
+	sqlite3_bind_int64(st, 8, b->messages);
+	sqlite3_bind_int64(st, 9, now_s());
+	return run_done(l, st, "backfill set");
+}
+
+void
+ledger_backfill_clear(struct ledger_backfill *b)
+{
+	if (b == NULL)
+		return;
+	free(b->link);
+	memset(b, 0, sizeof(*b));
+}
+
+int
+ledger_snapshot(const char *path, const char *dest, char *err, size_t errlen)
+{
+	sqlite3 *src = NULL, *dst = NULL;
+	sqlite3_backup *bk;
+	int rc = -1;
+
+	/* Read-only: the ledger a dry run copies must come out of it byte for byte the same. */
+	if (sqlite3_open_v2(path, &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		err_set(err, errlen, "%s: %s", path, src ? sqlite3_errmsg(src) : "out of memory");
+		goto out;
+	}
+	sqlite3_busy_timeout(src, 5000);
+	if (db_open(dest, &dst, err, errlen) < 0)
+		goto out;
+	if ((bk = sqlite3_backup_init(dst, "main", src, "main")) == NULL) {
+		err_set(err, errlen, "%s: %s", dest, sqlite3_errmsg(dst));
+		goto out;
+	}
+	if (sqlite3_backup_step(bk, -1) != SQLITE_DONE) {
+		err_set(err, errlen, "copy of %s: %s", path, sqlite3_errmsg(dst));
+		sqlite3_backup_finish(bk);
+		goto out;
+	}
+	if (sqlite3_backup_finish(bk) != SQLITE_OK) {
+		err_set(err, errlen, "copy of %s: %s", path, sqlite3_errmsg(dst));
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_close(dst);
+	sqlite3_close(src);
+	return rc;
 }
 
 int

@@ -245,6 +245,28 @@ int ledger_delta_set(struct ledger *l, const char *mailbox, const char *folder, 
     int64_t window_start);
 void ledger_delta_clear(struct ledger_delta *d);
 
+/* How far `olsync backfill` read one folder of a mailbox over [since, until) (Unix seconds).
+ * link (owned; ledger_backfill_clear frees it) is the next page to read, NULL before the first;
+ * done is 1 once the last page was recorded. Set it in the transaction that records the page
+ * it follows, as delta links are. get: 0, 1 (never started), -1. */
+struct ledger_backfill {
+	char		*link;
+	int		 done;
+	long long	 pages;		/* pages recorded so far */
+	long long	 messages;	/* messages on them */
+	int64_t		 updated_at;
+};
+int ledger_backfill_get(struct ledger *l, const char *mailbox, const char *folder, int64_t since,
+    int64_t until, struct ledger_backfill *out);
+int ledger_backfill_set(struct ledger *l, const char *mailbox, const char *folder, int64_t since,
+    int64_t until, const struct ledger_backfill *b);
+void ledger_backfill_clear(struct ledger_backfill *b);
+
+/* Copies the ledger at path to a new file dest (made as ledger_open makes one), opening path
+ * read-only so that it is left exactly as it was: `olsync dry-run` decides on the copy. 0, or
+ * -1 with err. */
+int ledger_snapshot(const char *path, const char *dest, char *err, size_t errlen);
+
 /* Lead de-duplication per sender address (compared case-insensitively), so a burst of mail from
  * one new sender makes one Lead. A claim older than stale_after seconds at now may be taken over.
  * On LEDGER_LEAD_KNOWN *lead_id gets the id (caller frees); otherwise it is set to NULL. */

@@ -9,10 +9,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backfill.h"
 #include "budget.h"
 #include "config.h"
 #include "daemon.h"
 #include "doctor.h"
+#include "dryrun.h"
 #include "engine.h"
 #include "graph_client.h"
 #include "ledger.h"
@@ -52,6 +54,10 @@ usage(void)
 	    "       olsync [-c file] show <internetMessageId | digest>\n"
 	    "       olsync [-c file] dead\n"
 	    "       olsync [-c file] retry [internetMessageId | digest]\n"
+	    "       olsync [-c file] dry-run [--mailbox addr]... [--since date | --days n]\n"
+	    "                                [--until date] [--json]\n"
+	    "       olsync [-c file] backfill --mailbox addr --since date [--until date]\n"
+	    "                                 [--page-size n]\n"
 	    "default configuration file: %s\n", DEFAULT_CONFIG);
 }
 
@@ -144,6 +150,71 @@ cmd_sync_once(const struct config *cfg)
 	log_info("olsync stop reason=%s", stop_flag ? "signal" : "done");
 	rc = 0;
 out:
+	engine_free(e);
+	sf_client_free(sf);
+	graph_client_free(g);
+	ledger_close(l);
+	return rc;
+}
+
+/* dry-run: what a pass would write, written nowhere (dryrun.c). */
+static int
+cmd_dry_run(const struct config *cfg, const struct backfill_opts *o)
+{
+	char err[1024];
+
+	if (dryrun_run(cfg, o, stdout, err, sizeof(err)) == -1) {
+		fprintf(stderr, "olsync: dry-run: %s\n", err);
+		return 1;
+	}
+	return 0;
+}
+
+/* backfill: one mailbox's mail of a date range, logged as it is read, resumable (backfill.c). */
+static int
+cmd_backfill(const struct config *cfg, const struct backfill_opts *o)
+{
+	struct ledger *l = NULL;
+	struct graph_client *g = NULL;
+	struct sf_client *sf = NULL;
+	struct engine *e = NULL;
+	struct backfill_range range;
+	struct backfill_printer pp;
+	struct backfill_progress pr;
+	json_t *box = NULL;
+	char err[1024];
+	int rc = 1, r;
+
+	install_signals();
+	if (open_ledger(cfg, &l) == -1)
+		goto out;
+	if ((g = graph_client_new(cfg, err, sizeof(err))) == NULL ||
+	    (sf = sf_client_new(cfg, err, sizeof(err))) == NULL ||
+	    (box = backfill_mailboxes(g, o->mailboxes, 1, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "olsync: backfill: %s\n", err);
+		goto out;
+	}
+	graph_client_set_page_size(g, o->page_size);
+	e = engine_new(cfg, l, g, sf);
+	range.mailbox = json_string_value(json_array_get(box, 0));
+	range.since = o->since;
+	range.until = o->until;
+	memset(&pp, 0, sizeof(pp));
+	pp.out = stdout;
+	pp.tty = isatty(STDOUT_FILENO);
+	pp.mailbox = range.mailbox;
+	r = backfill_run(cfg, l, g, e, &range, 1, &stop_flag, backfill_print, &pp, &pr, err,
+	    sizeof(err));
+	backfill_print_end(&pp, &pr, r);
+	if (r == -1)
+		fprintf(stderr, "olsync: backfill: %s (what was read is kept: run the same "
+		    "command again to resume)\n", err);
+	else if (r == 1)
+		fprintf(stderr, "interrupted: resume with the same command\n");
+	else
+		rc = 0;
+out:
+	json_decref(box);
 	engine_free(e);
 	sf_client_free(sf);
 	graph_client_free(g);
@@ -514,7 +585,10 @@ int
 main(int argc, char *argv[])
 {
 	struct config cfg;
+	struct backfill_opts dry;
+	struct backfill_opts bf;
 	const char *path = DEFAULT_CONFIG, *cmd;
+	char why[512];
 	int ch, check = 0, verbose = 0, rc;
 
 	log_init("olsync", LOG_LEVEL_INFO);
@@ -557,7 +631,15 @@ main(int argc, char *argv[])
 	/* doctor reports a configuration that does not load as its first check. */
 	if (strcmp(cmd, "doctor") == 0)
 		return argc == 1 ? doctor_main(path, stdout) : (usage(), EXIT_USAGE);
+	if ((strcmp(cmd, "dry-run") == 0 && dryrun_args(argc, argv, &dry, why,
+	    sizeof(why)) == -1) || (strcmp(cmd, "backfill") == 0 && backfill_args(argc, argv, &bf,
+	    why, sizeof(why)) == -1)) {
+		fprintf(stderr, "olsync: %s: %s\n", cmd, why);
+		usage();
+		return EXIT_USAGE;
+	}
 	if (!((strcmp(cmd, "sync") == 0 && argc == 2 && strcmp(argv[1], "--once") == 0) ||
+	    strcmp(cmd, "dry-run") == 0 || strcmp(cmd, "backfill") == 0 ||
 	    (strcmp(cmd, "run") == 0 && argc == 1) ||
 	    (strcmp(cmd, "status") == 0 && argc == 1) ||
 	    (strcmp(cmd, "show") == 0 && argc == 2) ||
@@ -579,6 +661,10 @@ main(int argc, char *argv[])
 		rc = cmd_show(&cfg, argv[1]);
 	else if (strcmp(cmd, "dead") == 0)
 		rc = cmd_dead(&cfg);
+	else if (strcmp(cmd, "dry-run") == 0)
+		rc = cmd_dry_run(&cfg, &dry);
+	else if (strcmp(cmd, "backfill") == 0)
+		rc = cmd_backfill(&cfg, &bf);
 	else
 		rc = cmd_retry(&cfg, argc == 2 ? argv[1] : NULL);
 	config_free(&cfg);

@@ -2571,9 +2571,73 @@ test_api_buckets(void **state)
 	free(v);
 }
 
+/* A backfill's position per folder and range: unknown until set, then as last set (one range
+ * does not see another's), kept across a reopen; a link over the limit is refused. */
+static void
+test_backfill_position(void **state)
+{
+	static const struct {
+		const char *folder;
+		int64_t since, until;
+		const char *link;
+		int done;
+		long long pages;
+	} sets[] = {
+		{ "inbox", 100, 200, "https://g/p2", 0, 1 },
+		{ "inbox", 100, 300, "https://g/other", 0, 4 },
+		{ "inbox", 100, 200, NULL, 1, 2 },
+		{ "sentitems", 100, 200, "https://g/s2", 0, 1 },
+	};
+	static const struct {
+		const char *folder;
+		int64_t since, until;
+		int found;
+		const char *link;
+		int done;
+		long long pages;
+	} gets[] = {
+		{ "inbox", 100, 200, 0, NULL, 1, 2 },
+		{ "inbox", 100, 300, 0, "https://g/other", 0, 4 },
+		{ "sentitems", 100, 200, 0, "https://g/s2", 0, 1 },
+		{ "sentitems", 100, 300, 1, NULL, 0, 0 },
+		{ "inbox", 101, 200, 1, NULL, 0, 0 },
+	};
+	struct fixture *f = *state;
+	struct ledger_backfill b;
+	char *huge;
+
+	assert_int_equal(ledger_backfill_get(f->l, "a@x.test", "inbox", 100, 200, &b), 1);
+	for (size_t i = 0; i < ARRAY_LEN(sets); i++) {
+		struct ledger_backfill s = { (char *)sets[i].link, sets[i].done, sets[i].pages,
+		    sets[i].pages * 10, 0 };
+
+		assert_int_equal(ledger_backfill_set(f->l, "a@x.test", sets[i].folder,
+		    sets[i].since, sets[i].until, &s), 0);
+	}
+	reopen(f);
+	for (size_t i = 0; i < ARRAY_LEN(gets); i++) {
+		assert_int_equal(ledger_backfill_get(f->l, "a@x.test", gets[i].folder, gets[i].since,
+		    gets[i].until, &b), gets[i].found);
+		if (gets[i].link == NULL)
+			assert_null(b.link);
+		else
+			assert_string_equal(b.link, gets[i].link);
+		assert_int_equal(b.done, gets[i].done);
+		assert_int_equal(b.pages, gets[i].pages);
+		assert_int_equal(b.messages, gets[i].pages * 10);
+		ledger_backfill_clear(&b);
+	}
+	huge = xmalloc(LEDGER_LINK_MAX + 2);
+	memset(huge, 'l', LEDGER_LINK_MAX + 1);
+	huge[LEDGER_LINK_MAX + 1] = '\0';
+	b.link = huge;
+	assert_int_equal(ledger_backfill_set(f->l, "a@x.test", "inbox", 1, 2, &b), -1);
+	free(huge);
+}
+
 /* Every table of the current schema, by name. */
-#define SCHEMA_NOW	5	/* the ledger's user_version after every migration */
-#define ALL_TABLES	"api_calls delta_state dirty_folders kv lead_claims meeting_copies" \
+#define SCHEMA_NOW	6	/* the ledger's user_version after every migration */
+#define ALL_TABLES	"api_calls backfills delta_state dirty_folders kv lead_claims meeting_copies" \
 	" meetings messages opp_next rr_cursors sightings subscriptions"
 
 /* Closes f's ledger and rebuilds it as schema version `version` left it: migrations are only ever
@@ -2588,6 +2652,7 @@ downgrade(struct fixture *f, int version)
 		"DROP TABLE meeting_copies; DROP TABLE meetings; DROP TABLE opp_next;",
 		"ALTER TABLE messages DROP COLUMN data;",
 		"DROP TABLE api_calls; DROP INDEX messages_open_received;",
+		"DROP TABLE backfills;",
 	};
 	char sql[64];
 	sqlite3 *db;
@@ -2813,6 +2878,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_next_pending, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_next_pending_since, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_api_buckets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backfill_position, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sf_ids, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delta_atomic, setup, teardown),
