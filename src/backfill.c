@@ -123,8 +123,9 @@ log_page(struct run *ru)
 	struct ingest_folder none;
 	struct engine_stats st;
 
+	/* Not stopped: the page in flight is logged before the stop is honoured. */
 	memset(&none, 0, sizeof(none));
-	if (engine_pass_folders(ru->engine, &none, 0, ru->stop, &st, ru->err, ru->errlen) == -1)
+	if (engine_pass_folders(ru->engine, &none, 0, NULL, &st, ru->err, ru->errlen) == -1)
 		return -1;
 	ru->pr->logged += st.logged;
 	ru->pr->skipped += st.skipped;

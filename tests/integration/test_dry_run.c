@@ -499,34 +499,6 @@ test_window(void **state)
 	json_decref(rep);
 }
 
-/* Usage errors are exit 2 and name the problem; an unwatched mailbox is 1. */
-static void
-test_arguments(void **state)
-{
-	static const struct {
-		const char *a[4];
-		int rc;
-		const char *says;
-	} cases[] = {
-		{ { "--since", "yesterday", NULL }, 2, "--since yesterday: not a date" },
-		{ { "--since", "2026-01-10", "--until", "2026-01-01" }, 2, "--until must be after" },
-		{ { "--since", "2026-01-10", "--days", "3" }, 2, "give one" },
-		{ { "--days", "0", NULL }, 2, "--days 0" },
-		{ { "--bogus", NULL }, 2, "unknown option" },
-		{ { "--mailbox", "eve@contoso.com", NULL }, 1, "eve@contoso.com is not a mailbox" },
-	};
-	char *err = NULL;
-
-	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		assert_int_equal(e2e_run(world.dir, NULL, &err, "-c", world.conf, "dry-run",
-		    cases[i].a[0], cases[i].a[1], cases[i].a[2], cases[i].a[3], NULL), cases[i].rc);
-		if (strstr(err, cases[i].says) == NULL)
-			fail_msg("case %zu: \"%s\" not in: %s", i, cases[i].says, err);
-		free(err);
-	}
-}
-
 int
 main(void)
 {
@@ -534,7 +506,6 @@ main(void)
 		cmocka_unit_test(test_first_run),
 		cmocka_unit_test(test_with_ledger),
 		cmocka_unit_test(test_window),
-		cmocka_unit_test(test_arguments),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
