@@ -1090,7 +1090,8 @@ read_all(struct engine *e, struct ingest_folder *fs, size_t nfs,
 			return -1;
 		boxes = ingest_mailboxes(e->ingest);
 		json_array_foreach(boxes, i, v) {
-			if (!e->cfg->meetings || (stop != NULL && *stop))
+			/* A planning pass does not run meetings: their calendars can wait. */
+			if (!e->cfg->meetings || e->plan != NULL || (stop != NULL && *stop))
 				break;
 			if (read_calendar(e, json_string_value(v), stop, st, f, err, errlen) == -1)
 				return -1;

@@ -400,7 +400,8 @@ static void
 test_with_ledger(void **state)
 {
 	json_t *rep;
-	char *before, *after, *wal_before, *wal_after, wal[PATH_MAX + 32];
+	char *before, *after, *wal_before, *wal_after, wal[PATH_MAX + 32], shm[PATH_MAX + 32];
+	int shm_before;
 	size_t len_before, len_after, lw_before, lw_after;
 	size_t tasks = e2e_record_count(world.sf.p.base_url, "Task");
 	size_t leads = e2e_record_count(world.sf.p.base_url, "Lead");
@@ -411,12 +412,17 @@ test_with_ledger(void **state)
 	send_mail("{\"from\":\"Carol Chen <carol@fabrikam.com>\",\"to\":[\"bob@contoso.com\"],"
 	    "\"subject\":\"For Bob\",\"body\":\"Hi Bob.\",\"date\":\"%s\"}", later);
 	snprintf(wal, sizeof(wal), "%s-wal", ledger);
+	snprintf(shm, sizeof(shm), "%s-shm", ledger);
 	before = slurp(ledger, &len_before);
 	wal_before = slurp(wal, &lw_before);
+	shm_before = access(shm, F_OK);
 	assert_non_null(before);
 	rep = dry_run_json();
 	after = slurp(ledger, &len_after);
 	wal_after = slurp(wal, &lw_after);
+	/* Not even an empty WAL or a shared-memory file where there was none. */
+	assert_int_equal(wal_after == NULL, wal_before == NULL);
+	assert_int_equal(access(shm, F_OK), shm_before);
 	assert_non_null(after);
 	assert_int_equal(len_after, len_before);
 	assert_memory_equal(after, before, len_before);
