@@ -135,6 +135,42 @@ log_page(struct run *ru)
 	return 0;
 }
 
+/* Sleeps sec seconds, or less when stop is set. */
+static void
+nap(double sec, const volatile sig_atomic_t *stop)
+{
+	struct timespec step = { 0, 100 * 1000 * 1000 };
+
+	for (double slept = 0; slept < sec && !(stop != NULL && *stop); slept += 0.1)
+		nanosleep(&step, NULL);
+}
+
+/* One page, asked again after a throttle (429: its Retry-After) or a temporary failure
+ * (backoff from BACKFILL_RETRY_BASE), up to BACKFILL_TRIES times: a long backfill rides out
+ * what a pass would leave for the next one. 0, or -1 with f. */
+static int
+fetch(struct run *ru, const char *folder, const char *link, json_t **msgs, char **next,
+    struct remote_failure *f)
+{
+	const struct backfill_range *r = ru->r;
+	double wait;
+
+	for (int attempt = 1;; attempt++) {
+		if (graph_client_list_page(ru->graph, r->mailbox, folder, link, (time_t)r->since,
+		    (time_t)r->until, msgs, next, f) == 0)
+			return 0;
+		if ((f->cls != REMOTE_TEMP && f->cls != REMOTE_WAIT) || attempt == BACKFILL_TRIES ||
+		    (ru->stop != NULL && *ru->stop))
+			return -1;
+		wait = f->cls == REMOTE_WAIT && f->wait_sec > 0 ? f->wait_sec :
+		    (double)engine_backoff(BACKFILL_RETRY_BASE, attempt);
+		log_warnx("backfill retry mailbox=%s folder=%s class=%s status=%d attempt=%d "
+		    "wait=%.1f", r->mailbox, folder, remote_class_name(f->cls), f->status, attempt,
+		    wait);
+		nap(wait, ru->stop);
+	}
+}
+
 /* One folder to its last page. 0 finished, 1 stopped, -1 err. */
 static int
 folder_run(struct run *ru, const char *folder)
@@ -166,10 +202,8 @@ folder_run(struct run *ru, const char *folder)
 			rc = 1;
 			goto out;
 		}
-		if (graph_client_list_page(ru->graph, r->mailbox, folder, pos.link,
-		    (time_t)r->since, (time_t)r->until, &msgs, &next, &f) == -1) {
-			err_set(ru->err, ru->errlen, "graph: %s (status %d %s)", f.message, f.status,
-			    f.code);
+		if (fetch(ru, folder, pos.link, &msgs, &next, &f) == -1) {
+			err_set(ru->err, ru->errlen, "%s", f.message);
 			goto out;
 		}
 		free(pos.link);

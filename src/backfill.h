@@ -16,6 +16,9 @@
 #include "graph_client.h"
 #include "ledger.h"
 
+#define BACKFILL_TRIES		5	/* requests for one page before the run fails */
+#define BACKFILL_RETRY_BASE	2	/* seconds: the first backoff after a TEMP failure */
+
 /* One range of one mailbox: receivedDateTime in [since, until); until 0 is open (up to now,
  * and whatever arrives while it is read). */
 struct backfill_range {
@@ -47,8 +50,9 @@ typedef void backfill_progress_fn(void *arg, const struct backfill_progress *p);
  * folder is saved in l with each page and an earlier run's is resumed (a finished folder is not
  * read again); without, every page is read. progress (may be NULL) is called after each page and
  * each folder. stop (may be NULL) is checked between pages: the page in flight is recorded and
- * logged first. Returns 0 finished, 1 stopped, -1 with err (a Graph failure: the position of
- * what was recorded is kept). *pr (may be NULL) gets the totals. */
+ * logged first. A page Graph throttles or fails temporarily is asked again (BACKFILL_TRIES).
+ * Returns 0 finished, 1 stopped, -1 with err (a Graph failure: the position of what was
+ * recorded is kept). *pr (may be NULL) gets the totals. */
 int backfill_run(const struct config *cfg, struct ledger *l, struct graph_client *g,
     struct engine *e, const struct backfill_range *r, int keep,
     const volatile sig_atomic_t *stop, backfill_progress_fn *progress, void *arg,

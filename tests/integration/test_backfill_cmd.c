@@ -272,6 +272,43 @@ test_interrupt_resume(void **state)
 	free(err);
 }
 
+/* Graph refusing (403) ends the run with exit 1 and the reason; throttled (429) and failing
+ * for a moment (503), a page is asked again and the range ends logged. */
+static void
+test_graph_failures(void **state)
+{
+	char since[16], until[16], at[40], *err = NULL;
+
+	(void)state;
+	mails_to_alice("Carol Chen <carol@fabrikam.com>", "Throttle", 5, 80);
+	day_of(85, since, sizeof(since), at, sizeof(at), 0);
+	day_of(75, until, sizeof(until), at, sizeof(at), 0);
+	json_decref(sim_http_ctl(world.graph.base_url, "POST", "/_sim/faults",
+	    "{\"method\":\"GET\",\"path\":\"/v1.0/users/alice@contoso.com/mailFolders\","
+	    "\"status\":403}", 200));
+	assert_int_equal(e2e_run(world.dir, NULL, &err, "-c", world.conf, "backfill", "--mailbox",
+	    "alice@contoso.com", "--since", since, "--until", until, NULL), 1);
+	assert_non_null(strstr(err, "olsync: backfill: graph: "));
+	assert_non_null(strstr(err, "Mail.Read"));
+	assert_non_null(strstr(err, "run the same command again to resume"));
+	free(err);
+	assert_int_equal(tasks_like("Email: Throttle"), 0);
+
+	json_decref(sim_http_ctl(world.graph.base_url, "POST", "/_sim/faults",
+	    "{\"method\":\"GET\",\"path\":\"/v1.0/users/alice@contoso.com/mailFolders\","
+	    "\"status\":429,\"retry_after\":1}", 200));
+	json_decref(sim_http_ctl(world.graph.base_url, "POST", "/_sim/faults",
+	    "{\"method\":\"GET\",\"path\":\"/v1.0/users/alice@contoso.com/mailFolders\","
+	    "\"status\":503}", 200));
+	assert_int_equal(e2e_run(world.dir, NULL, &err, "-c", world.conf, "backfill", "--mailbox",
+	    "alice@contoso.com", "--since", since, "--until", until, NULL), 0);
+	assert_non_null(strstr(err, "backfill retry mailbox=alice@contoso.com folder=inbox "
+	    "class=wait status=429 attempt=1 wait=1.0"));
+	assert_non_null(strstr(err, "class=temp status=503 attempt=2 "));
+	free(err);
+	assert_int_equal(tasks_like("Email: Throttle"), 5);
+}
+
 /* On a terminal: one line rewritten in place (carriage return, erase), then the summary on a
  * line of its own. */
 static void
@@ -371,6 +408,7 @@ main(void)
 		cmocka_unit_test(test_range_once),
 		cmocka_unit_test(test_interrupt_resume),
 		cmocka_unit_test(test_tty),
+		cmocka_unit_test(test_graph_failures),
 		cmocka_unit_test(test_arguments),
 	};
 
