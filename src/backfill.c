@@ -343,6 +343,10 @@ backfill_options(int argc, char *argv[], int extra, struct backfill_opts *o, cha
 		rc = err_set(err, errlen, "--since and --days both name the start: give one");
 	if (rc == 0 && o->until != 0 && o->since != 0 && o->until <= o->since)
 		rc = err_set(err, errlen, "--until must be after --since");
+	if (rc == 0 && o->until != 0 && o->days != 0 &&
+	    o->until <= (int64_t)time(NULL) - (int64_t)o->days * 86400)
+		rc = err_set(err, errlen, "--until must be after the start --days %d gives",
+		    o->days);
 	return rc;
 }
 

@@ -383,6 +383,8 @@ test_arguments(void **state)
 		  "--until must be after" },
 		{ { "dry-run", "--since", "2026-01-10", "--days", "3", NULL }, 2, "give one" },
 		{ { "dry-run", "--days", "0", NULL }, 2, "--days 0" },
+		{ { "dry-run", "--days", "3", "--until", "2020-01-01", NULL }, 2,
+		  "--until must be after the start --days 3 gives" },
 		{ { "dry-run", "--page-size", "3", NULL }, 2, "unknown option" },
 		{ { "dry-run", "extra", NULL }, 2, "unexpected argument: extra" },
 		{ { "dry-run", "--mailbox", "eve@contoso.com", NULL }, 1,
