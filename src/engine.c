@@ -773,8 +773,7 @@ make_leads(struct batch *b)
 		}
 		b->st->leads++;
 		log_info("engine lead_%s id=%s owner=%s", e->plan != NULL ? "planned" : "created",
-		    wl[k].lead_id,
-		    wl[k].owner_id ? wl[k].owner_id : "-");
+		    wl[k].lead_id, wl[k].owner_id ? wl[k].owner_id : "-");
 		for (j = 0; j < b->n; j++) {
 			struct item *it = &b->it[j];
 
@@ -1011,8 +1010,7 @@ write_all(struct batch *b)
 		b->st->logged++;
 		log_info("engine %s msg=%s mailbox=%s who=%s what=%s task=%s email_message=%s",
 		    e->plan != NULL ? "planned" : "logged", it->le.ext_id, it->mailbox, it->who_id,
-		    it->what_id[0] ? it->what_id : "-",
-		    wa[i].task_id[0] ? wa[i].task_id : "-",
+		    it->what_id[0] ? it->what_id : "-", wa[i].task_id[0] ? wa[i].task_id : "-",
 		    wa[i].email_message_id[0] ? wa[i].email_message_id : "-");
 	}
 out:
