@@ -465,7 +465,9 @@ ledger_open(const char *path, struct ledger **out, char *err, size_t errlen)
 	/* The ledger is what makes a delta link safe to save and a Salesforce write safe to
 	 * forget: a commit must survive a power cut, not only a crash, so sync on every commit.
 	 * Callers batch work in ledger_begin/commit to pay for it once per page. */
-	if (db_exec(db, "PRAGMA synchronous=FULL", err, errlen) < 0 ||
+	/* A page cache of 8 MiB (SQLite's default is 2): at 100,000 messages the indexes no
+	 * longer fit in 2, and reading them back through pread doubled a backfill's system CPU. */
+	if (db_exec(db, "PRAGMA synchronous=FULL; PRAGMA cache_size=-8192", err, errlen) < 0 ||
 	    db_migrate(db, migrations, sizeof(migrations) / sizeof(migrations[0]), err,
 	    errlen) < 0) {
 		sqlite3_close(db);
