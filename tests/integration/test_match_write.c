@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "match.h"
+#include "mono.h"
 #include "normalize.h"
 #include "sf_client.h"
 #include "sf_fixture.h"
@@ -195,7 +196,10 @@ setup(void **state)
 	    "sf_private_key_file %s\n"
 	    "mailboxes rep@contoso.com\n"
 	    "internal_domains contoso.com\n"
-	    "free_mail_company \"Individual\"\n", fx.p.base_url, keypath);
+	    "free_mail_company \"Individual\"\n"
+	    /* A wall-clock wait: scaled, as a 1,000-record composite under memcheck outlasts
+	     * the default 30 s. */
+	    "http_timeout %lds\n", fx.p.base_url, keypath, mono_scaled(30000) / 1000);
 	if (config_parse("mw.conf", text, strlen(text), tmpdir, &cfg, &errs) == -1) {
 		for (size_t i = 0; i < errs.n; i++)
 			fprintf(stderr, "%s\n", errs.v[i]);

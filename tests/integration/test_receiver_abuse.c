@@ -198,6 +198,20 @@ dribble(void *arg)
 	return NULL;
 }
 
+/* The daemon's memory grew less than RSS_GROWTH_MAX_KB since rss0; not checked (a line says
+ * so) when olsync runs under valgrind, whose own memory is in the figure. */
+static void
+check_rss_growth(long rss0)
+{
+	const char *vg = getenv("OL_VALGRIND_OLSYNC");
+
+	if (vg != NULL && *vg != '\0') {
+		fprintf(stderr, "RSS growth not checked: olsync runs under valgrind\n");
+		return;
+	}
+	assert_true(proc_status("VmRSS:") - rss0 < RSS_GROWTH_MAX_KB);
+}
+
 /* Idle connections over the limits and slowloris requests: capped per address and in all,
  * the handshake answered meanwhile, every one of them closed after the idle timeout. A
  * connection over the total cap waits in the kernel's listen queue (MHD stops accepting), so
@@ -256,7 +270,7 @@ test_idle_and_slow(void **state)
 		fail_msg("%ld threads serving connections, the limit is %d", t - threads0,
 		    MAX_CONN);
 	assert_true(t >= threads0 + MAX_CONN / 2);	/* the attack did take slots */
-	assert_true(proc_status("VmRSS:") - rss0 < RSS_GROWTH_MAX_KB);
+	check_rss_growth(rss0);
 
 	/* Nothing more arrives: the server closes every one of them after the idle timeout
 	 * (those queued beyond the cap are served, then time out in turn). */
@@ -362,7 +376,7 @@ test_post_flood(void **state)
 	    posts, FLOOD_MS, worst);
 	assert_true(posts >= 100);	/* it was a flood */
 	assert_true(worst < GRAPH_MS);
-	assert_true(proc_status("VmRSS:") - rss0 < RSS_GROWTH_MAX_KB);
+	check_rss_growth(rss0);
 	/* Nothing was marked: the daemon says they were forged. */
 	assert_int_equal(e2e_daemon_stop(&daemon_proc), 0);
 	log = e2e_daemon_log(&daemon_proc);
