@@ -385,6 +385,9 @@ owner_mailbox(struct batch *b, const struct item *it)
 	size_t n = 0, i, k;
 	char *mb = NULL;
 
+	/* One copy (most mail): the rules below can only pick its mailbox. */
+	if (le->copies == 1)
+		return xstrdup(le->mailbox);
 	if (ledger_sightings(b->e->ledger, le->key, &s, &n) == -1) {
 		ledger_failed(b, "sightings");
 		return NULL;

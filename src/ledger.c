@@ -171,7 +171,8 @@ static const struct keyed meetings_t = { "meeting", "SELECT state FROM meetings 
 #define ENTRY_SELECT \
 	"SELECT m.key, m.ext_id, m.direction, m.state, m.reason, m.last_error, m.attempts," \
 	" m.due_at, m.received_at, m.first_seen, m.updated_at, m.task_id, m.email_message_id," \
-	" m.lead_id, m.who_id, m.what_id, s.mailbox, s.folder, s.graph_id, m.data" \
+	" m.lead_id, m.who_id, m.what_id, s.mailbox, s.folder, s.graph_id, m.data," \
+	" (SELECT count(*) FROM sightings WHERE message_id = m.id)" \
 	" FROM messages m" \
 	" LEFT JOIN sightings s ON s.rowid = (SELECT rowid FROM sightings" \
 	"   WHERE message_id = m.id ORDER BY rowid LIMIT 1) "
@@ -644,32 +645,45 @@ ledger_record_sighting(struct ledger *l, const struct ledger_msg *m, enum ledger
 	if (atomic_begin(l) < 0)
 		return -1;
 
+	/* A new message returns its id (most mail: one statement); a known one is looked up. */
 	st = prepare(l, "INSERT INTO messages (key, ext_id, direction, received_at,"
 	    " first_seen, updated_at, data) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)"
-	    " ON CONFLICT (key) DO NOTHING");
+	    " ON CONFLICT (key) DO NOTHING RETURNING id");
 	bind_text(st, 1, m->key);
 	bind_text(st, 2, m->ext_id);
 	bind_text(st, 3, dir);
 	sqlite3_bind_int64(st, 4, m->received_at);
 	sqlite3_bind_int64(st, 5, now);
 	bind_text(st, 6, m->data);
-	if (step_done(l, st, "insert message") < 0)
-		goto out;
-	new_msg = sqlite3_changes(l->db) > 0;
-	release(l, st);
-
-	st = prepare(l, "SELECT id, ext_id FROM messages WHERE key = ?1");
-	bind_text(st, 1, m->key);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		fail_db(l, "find message");
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		new_msg = 1;
+		id = sqlite3_column_int64(st, 0);
+		break;
+	case SQLITE_DONE:
+		break;
+	default:
+		fail_db(l, "insert message");
 		goto out;
 	}
-	id = sqlite3_column_int64(st, 0);
-	/* The external id is what Salesforce already knows the message by: keep the first. */
-	if (strcmp((const char *)sqlite3_column_text(st, 1), m->ext_id) != 0)
-		log_warnx("ledger: external id differs from the recorded one, keeping the first "
-		    "mailbox=\"%s\" graph_id=\"%s\"", m->mailbox, m->graph_id);
 	release(l, st);
+	st = NULL;
+
+	if (!new_msg) {
+		st = prepare(l, "SELECT id, ext_id FROM messages WHERE key = ?1");
+		bind_text(st, 1, m->key);
+		if (sqlite3_step(st) != SQLITE_ROW) {
+			fail_db(l, "find message");
+			goto out;
+		}
+		id = sqlite3_column_int64(st, 0);
+		/* The external id is what Salesforce already knows the message by: keep the
+		 * first. */
+		if (strcmp((const char *)sqlite3_column_text(st, 1), m->ext_id) != 0)
+			log_warnx("ledger: external id differs from the recorded one, keeping the "
+			    "first mailbox=\"%s\" graph_id=\"%s\"", m->mailbox, m->graph_id);
+		release(l, st);
+	}
 
 	st = prepare(l, "INSERT INTO sightings (message_id, mailbox, folder, graph_id,"
 	    " direction, seen_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
@@ -740,6 +754,7 @@ read_entry(sqlite3_stmt *st, struct ledger_entry *e)
 	e->folder = col_dup(st, 17);
 	e->graph_id = col_dup(st, 18);
 	e->data = col_dup(st, 19);
+	e->copies = (long)sqlite3_column_int64(st, 20);
 }
 
 /* Runs a prepared entry query into out[0..max-1]. Finalizes st. */

@@ -123,6 +123,7 @@ struct ledger_entry {
 	/* ledger_msg's data while the message is open; NULL once it ended, or when none was
 	 * given (then read the message from Graph by its sightings). */
 	char			*data;
+	long			 copies;	/* sightings: 1 means mailbox is the only one */
 };
 
 /* One copy of a message; strings owned, freed by ledger_sightings_free. */
