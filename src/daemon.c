@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "admin.h"
 #include "budget.h"
 #include "crypto.h"
 #include "engine.h"
@@ -17,6 +18,7 @@
 #include "ledger.h"
 #include "log.h"
 #include "markq.h"
+#include "metrics.h"
 #include "receiver.h"
 #include "sf_client.h"
 #include "spread.h"
@@ -44,6 +46,7 @@ struct daemon {
 	pthread_mutex_t			 lookup_lock;
 	struct ledger			*lookup_store;
 	struct receiver			*receiver;
+	struct admin			*admin;		/* admin_listen: metrics, dashboard */
 
 	/* The subscription thread and what it owns. */
 	pthread_t			 subs_thread;
@@ -139,6 +142,7 @@ op_mark(void *arg, const char *id, const struct receiver_sub *sub, enum receiver
 	int64_t now = (int64_t)time(NULL);
 	int rc = 0, work = 0, subs = 0;
 
+	metrics_mark(sub->mailbox, folder);
 	if (ev == RECEIVER_CHANGE || ev == RECEIVER_MISSED) {
 		/* The hot path, one notification per new email: committed in groups (markq.c
 		 * logs a failure). */
@@ -298,21 +302,27 @@ full_pass(struct worker *w)
 	struct engine_stats st;
 	size_t n = 0;
 	char err[1024];
+	int rc;
 
 	if (ledger_dirty_list(w->ledger, &dl, &n) == -1) {
 		log_warnx("daemon ledger_failed error=\"%s\"", ledger_error(w->ledger));
 		n = 0;
 	}
 	w->d->st.full_passes++;
-	if (engine_pass(w->engine, w->d->halt, &st, err, sizeof(err)) == -1) {
+	rc = engine_pass(w->engine, w->d->halt, &st, err, sizeof(err));
+	metrics_pass(rc == 0, err);
+	metrics_mailboxes(engine_mailboxes(w->engine));
+	if (rc == -1) {
 		log_warnx("olsync pass_failed error=\"%s\"", err);
 		w->pass_retry_at = now_ms() + DAEMON_PASS_RETRY * 1000;
 	} else if (st.ingest.folders_failed == 0 && !st.stopped) {
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < n; i++) {
+			metrics_mark_done(dl[i].mailbox, dl[i].folder);
 			if (ledger_dirty_done(w->ledger, dl[i].mailbox, dl[i].folder,
 			    dl[i].gen) == -1)
 				log_warnx("daemon ledger_failed error=\"%s\"",
 				    ledger_error(w->ledger));
+		}
 	} else {
 		graph_hold(w, st.ingest.wait_sec);
 	}
@@ -329,7 +339,7 @@ folder_pass(struct worker *w, struct ledger_dirty *dl, size_t n)
 	size_t *map = xcalloc(n + 1, sizeof(*map));
 	struct engine_stats st;
 	size_t nf = 0, i;
-	int failed = 0;
+	int failed = 0, rc;
 	char err[1024];
 
 	for (i = 0; i < n; i++) {
@@ -350,7 +360,9 @@ folder_pass(struct worker *w, struct ledger_dirty *dl, size_t n)
 	}
 	if (nf > 0)
 		w->d->st.folder_passes++;
-	if (engine_pass_folders(w->engine, fs, nf, w->d->halt, &st, err, sizeof(err)) == -1) {
+	rc = engine_pass_folders(w->engine, fs, nf, w->d->halt, &st, err, sizeof(err));
+	metrics_pass(rc == 0, err);
+	if (rc == -1) {
 		log_warnx("olsync pass_failed error=\"%s\"", err);
 		w->pass_retry_at = now_ms() + DAEMON_PASS_RETRY * 1000;
 		goto out;
@@ -361,6 +373,7 @@ folder_pass(struct worker *w, struct ledger_dirty *dl, size_t n)
 			continue;
 		}
 		w->d->st.folders_read++;
+		metrics_mark_done(dl[map[i]].mailbox, dl[map[i]].folder);
 		if (ledger_dirty_done(w->ledger, dl[map[i]].mailbox, dl[map[i]].folder,
 		    dl[map[i]].gen) == -1)
 			log_warnx("daemon ledger_failed error=\"%s\"", ledger_error(w->ledger));
@@ -421,6 +434,8 @@ sweep_step(struct worker *w)
 		if (engine_list_mailboxes(w->engine, err, sizeof(err)) == -1) {
 			log_warnx("daemon sweep_list_failed error=\"%s\"", err);
 			w->relist_at = now + DAEMON_PASS_RETRY * 1000;
+		} else {
+			metrics_mailboxes(engine_mailboxes(w->engine));
 		}
 	}
 	if ((next = spread_sweep_run(&w->sweep, engine_mailboxes(w->engine), now, sweep_mark,
@@ -598,6 +613,23 @@ out:
 	return ret;
 }
 
+/* The admin endpoint (admin.c), before the receiver so that /readyz answers while the
+ * subscriptions are made. */
+static int
+start_admin(struct daemon *d, char *err, size_t errlen)
+{
+	struct admin_ops ops;
+
+	memset(&ops, 0, sizeof(ops));
+	ops.wake = wake_worker;
+	ops.arg = d;
+	if ((d->admin = admin_start(d->cfg, &ops, err, errlen)) == NULL)
+		return -1;
+	log_info("admin listening address=%s port=%d token=%s", d->cfg->admin_listen,
+	    admin_port(d->admin), d->cfg->admin_token != NULL ? "required" : "none");
+	return 0;
+}
+
 static void
 stop_realtime(struct daemon *d)
 {
@@ -664,6 +696,8 @@ daemon_run(const struct config *cfg, const volatile sig_atomic_t *halt,
 	if ((sf = sf_client_new(cfg, err, errlen)) == NULL)
 		goto out;
 	w.engine = engine_new(cfg, w.ledger, g, sf);
+	if (cfg->admin_listen != NULL && start_admin(&d, err, errlen) == -1)
+		goto out;
 	if (cfg->listen != NULL && start_realtime(&d, err, errlen) == -1)
 		goto out;
 	log_info("olsync start mode=run realtime=%d mailboxes_kind=%d sweep_ms=%lld",
@@ -674,6 +708,7 @@ daemon_run(const struct config *cfg, const volatile sig_atomic_t *halt,
 	    d.st.full_passes, d.st.folder_passes, d.st.folders_read);
 	rc = 0;
 out:
+	admin_stop(d.admin);
 	stop_realtime(&d);
 	if (st != NULL)
 		*st = d.st;

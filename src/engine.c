@@ -17,6 +17,7 @@
 #include "filter.h"
 #include "log.h"
 #include "match.h"
+#include "metrics.h"
 #include "normalize.h"
 #include "write.h"
 #include "xmalloc.h"
@@ -292,6 +293,7 @@ flush_skips(struct batch *b)
 		if (it->skip_reason == NULL)
 			continue;
 		b->st->skipped++;
+		metrics_email(&it->le, it->mailbox, LEDGER_SKIPPED, it->skip_reason, NULL);
 		log_info("engine skipped msg=%s mailbox=%s reason=\"%s\"", it->le.ext_id,
 		    it->mailbox ? it->mailbox : it->le.mailbox, it->skip_reason);
 		free(it->skip_reason);
@@ -340,6 +342,7 @@ fail(struct batch *b, struct item *it, const struct remote_failure *f)
 		ledger_failed(b, "mark_failed");
 		return;
 	}
+	metrics_email(&it->le, it->mailbox, state, error, NULL);
 	free(error);
 	if (state == LEDGER_DEAD)
 		b->st->dead++;
@@ -1011,6 +1014,8 @@ write_all(struct batch *b)
 		if (wa[i].failure.cls != REMOTE_OK)
 			continue;
 		b->st->logged++;
+		metrics_email(&it->le, it->mailbox, LEDGER_LOGGED, NULL, &(struct metrics_ids){
+		    wa[i].task_id, wa[i].email_message_id, it->lead_id, it->who_id, it->what_id });
 		log_info("engine %s msg=%s mailbox=%s who=%s what=%s task=%s email_message=%s",
 		    e->plan != NULL ? "planned" : "logged", it->le.ext_id, it->mailbox, it->who_id,
 		    it->what_id[0] ? it->what_id : "-", wa[i].task_id[0] ? wa[i].task_id : "-",

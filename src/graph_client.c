@@ -22,6 +22,7 @@
 #include "isotime.h"
 #include "jwt.h"
 #include "log.h"
+#include "metrics.h"
 #include "xmalloc.h"
 
 #define SCOPE			"https://graph.microsoft.com/.default"
@@ -554,6 +555,7 @@ request(struct graph_client *c, const struct call *call, json_t **out,
 		req.max_body = PAGE_MAX_BODY;
 		req.fresh_connect = call->fresh;
 		c->calls++;
+		metrics_call(METRICS_GRAPH);
 		hf = httpc_do(c->http, &req, &resp, err, sizeof(err));
 		explicit_bzero(auth, strlen(auth));
 		free(auth);
@@ -588,6 +590,8 @@ request(struct graph_client *c, const struct call *call, json_t **out,
 	}
 	rc = (int)resp.status;
 out:
+	if (rc == -1)
+		metrics_error(METRICS_GRAPH, f->cls);
 	httpc_response_free(&resp);
 	free(prefer);
 	free(body);

@@ -13,6 +13,7 @@
 #include "crypto.h"
 #include "httpd.h"
 #include "log.h"
+#include "metrics.h"
 #include "normalize.h"
 #include "xmalloc.h"
 
@@ -388,6 +389,7 @@ notifications(struct receiver *r, const struct httpd_request *req, struct httpd_
 	} else {
 		b.delta.posts = 1;
 		b.delta.notifications = (long long)n;
+		metrics_notified(b.delta.accepted);
 		httpd_respond_empty(resp, 202);
 	}
 	receiver_items_free(items, n);

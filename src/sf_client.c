@@ -17,6 +17,7 @@
 #include "httpc.h"
 #include "jwt.h"
 #include "log.h"
+#include "metrics.h"
 #include "xmalloc.h"
 
 /* Salesforce wants exp within 3 minutes; a little less leaves room for our clock running fast. */
@@ -350,6 +351,7 @@ login(struct sf_client *c, struct remote_failure *f)
 		c->token = xstrdup(tok);
 		free(c->instance_url);
 		c->instance_url = xstrndup(inst, strlen(inst) - (inst[strlen(inst) - 1] == '/'));
+		metrics_sf_instance(c->instance_url);
 		if ((rt = json_string_value(json_object_get(body, "refresh_token"))) != NULL &&
 		    c->key == NULL) {
 			/* Rotation: the old refresh token no longer works. */
@@ -430,6 +432,7 @@ exchange(struct sf_client *c, const char *method, const char *path, const char *
 	req.max_body = MAX_RESPONSE;
 	req.fresh_connect = fresh;
 	c->calls++;
+	metrics_call(METRICS_SALESFORCE);
 	hf = httpc_do(c->http, &req, &resp, herr, sizeof(herr));
 	wipe(auth);
 	if (hf != HTTPC_OK) {
@@ -457,9 +460,11 @@ exchange(struct sf_client *c, const char *method, const char *path, const char *
 	}
 	classify((int)resp.status, j, what, f);
 out:
-	if (rc == -1)
+	if (rc == -1) {
+		metrics_error(METRICS_SALESFORCE, f->cls);
 		log_warnx("sf: event=call_failed method=%s route=%s status=%d class=%s code=%s",
 		    method, rbuf, f->status, remote_class_name(f->cls), f->code);
+	}
 	json_decref(j);
 	httpc_response_free(&resp);
 	free(url);
@@ -730,6 +735,7 @@ sf_client_record_failure(const json_t *result, struct remote_failure *f)
 	 * itself (validation, lengths, duplicates) and will fail the same way again. */
 	fail(f, strcmp(code, "UNABLE_TO_LOCK_ROW") == 0 ? REMOTE_TEMP : REMOTE_FINAL, 0, code,
 	    "%s: %s%s", code, message ? message : "no message", flist);
+	metrics_error(METRICS_SALESFORCE, f->cls);
 	return f->cls;
 }
 
