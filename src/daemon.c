@@ -687,6 +687,8 @@ daemon_run(const struct config *cfg, const volatile sig_atomic_t *halt,
 	pthread_cond_init(&d.cond, &ca);
 	pthread_condattr_destroy(&ca);
 	w.d = &d;
+	/* Here rather than in main.c so that a reload (which runs this again) applies it too. */
+	log_set_format(cfg->log_format == CONFIG_LOG_JSON ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT);
 
 	if (ledger_open(cfg->database, &w.ledger, err, errlen) == -1)
 		goto out;

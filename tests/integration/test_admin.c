@@ -3,7 +3,8 @@
  * /metrics parsed as Prometheus text with its numbers checked against `olsync status`, the
  * ledger and sf-sim's count of API calls, the dashboard's JSON (messages, dead letters) against
  * the ledger and sf-sim, the retry of a dead letter (refused without the same-origin header),
- * and, after a reload onto 0.0.0.0 with admin_token, the token checked and never logged. */
+ * and, after a reload onto 0.0.0.0 with admin_token and log_format json, the token checked and
+ * never logged, and the log in JSON lines. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -552,6 +553,37 @@ test_dead_letter_and_retry(void **state)
 	free(body);
 }
 
+/* The reload's lines are JSON: the admin's start among them, saying a token is required. */
+static void
+check_json_log(const char *log)
+{
+	const char *p = strstr(log, "olsync reloaded");
+	size_t objects = 0;
+	int admin_seen = 0;
+
+	assert_non_null(p);
+	p = strchr(p, '\n') + 1;
+	while (*p != '\0') {
+		const char *nl = strchr(p, '\n');
+		json_t *j;
+
+		assert_non_null(nl);
+		if ((j = json_loadb(p, (size_t)(nl - p), 0, NULL)) == NULL)
+			fail_msg("not a JSON line after the reload: %.*s", (int)(nl - p), p);
+		assert_string_equal(json_string_value(json_object_get(j, "prog")), "olsync");
+		if (strcmp(json_string_value(json_object_get(j, "msg")), "admin listening") == 0) {
+			assert_string_equal(json_string_value(json_object_get(j, "token")),
+			    "required");
+			admin_seen = 1;
+		}
+		json_decref(j);
+		objects++;
+		p = nl + 1;
+	}
+	assert_true(objects >= 3);
+	assert_true(admin_seen);
+}
+
 /* Reloaded onto every address with a token: without it or with a wrong one 401, with it 200,
  * and the token is in no log line. */
 static void
@@ -575,7 +607,8 @@ test_token_after_reload(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, token, strlen(token)), (ssize_t)strlen(token));
 	close(fd);
-	lines = xasprintf("admin_listen 0.0.0.0:%d\nadmin_token_file %s\n", admin_port_no, tfile);
+	lines = xasprintf("admin_listen 0.0.0.0:%d\nadmin_token_file %s\nlog_format json\n",
+	    admin_port_no, tfile);
 	write_config(lines);
 	free(lines);
 	e2e_daemon_signal(&daemon_proc, SIGHUP);
@@ -629,8 +662,8 @@ test_token_after_reload(void **state)
 	sim_http_free(&h);
 
 	log = e2e_daemon_log(&daemon_proc);
-	assert_non_null(strstr(log, "token=required"));
 	assert_null(strstr(log, token));
+	check_json_log(log);
 	free(log);
 	free(tfile);
 }
