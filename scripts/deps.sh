@@ -1,8 +1,9 @@
 #!/bin/sh
 # Installs the Debian packages olsync needs to build and test, only when they are missing.
 # As root it uses apt-get; otherwise it prints the exact command to run and fails.
-# Usage: scripts/deps.sh [bench]   (bench: also what bench/perf.sh uses, wrk; `make test`
-# does not need it)
+# Usage: scripts/deps.sh [bench|dashboard]   (bench: also what bench/perf.sh uses, wrk;
+# dashboard: also chromium, for test_dashboard, which is skipped without it; `make test` needs
+# neither)
 set -eu
 
 PKGS="build-essential cmake pkg-config clang \
@@ -11,7 +12,8 @@ sqlite3 openssl ca-certificates curl jq tzdata nodejs npm cppcheck"
 case ${1-} in
 '') ;;
 bench) PKGS="$PKGS wrk" ;;
-*) echo "usage: scripts/deps.sh [bench]" >&2; exit 2 ;;
+dashboard) PKGS="$PKGS chromium" ;;
+*) echo "usage: scripts/deps.sh [bench|dashboard]" >&2; exit 2 ;;
 esac
 
 missing=""

@@ -207,11 +207,20 @@ metrics_recent(size_t limit)
 {
 	json_t *a = json_array();
 
+	json_t *seen = json_object();
+
 	pthread_mutex_lock(&lock);
-	for (size_t i = 0; i < ring_n && i < limit; i++) {
+	for (size_t i = 0; i < ring_n && json_array_size(a) < limit; i++) {
 		const struct recent *r = &ring[(ring_next + METRICS_RECENT - 1 - i) %
 		    METRICS_RECENT];
-		json_t *o = json_object();
+		json_t *o;
+
+		/* An email decided again (a dead letter retried) shows its latest outcome. */
+		if (r->ext_id != NULL && json_object_get(seen, r->ext_id) != NULL)
+			continue;
+		if (r->ext_id != NULL)
+			json_object_set_new(seen, r->ext_id, json_true());
+		o = json_object();
 
 		json_object_set_new(o, "ext_id", json_string(r->ext_id ? r->ext_id : ""));
 		json_object_set_new(o, "mailbox", json_string(r->mailbox ? r->mailbox : ""));
@@ -228,6 +237,7 @@ metrics_recent(size_t limit)
 		json_array_append_new(a, o);
 	}
 	pthread_mutex_unlock(&lock);
+	json_decref(seen);
 	return a;
 }
 

@@ -68,7 +68,8 @@ void metrics_last_pass(int64_t *at, int *ok, char *error, size_t errlen);
 void metrics_instance(char *buf, size_t len);
 /* A copy of the watched mailboxes (an array, maybe empty); caller decrefs. */
 json_t *metrics_mailbox_list(void);
-/* The last limit (at most METRICS_RECENT) emails decided, newest first, as objects
+/* The last limit (at most METRICS_RECENT) emails decided, newest first, each once with its
+ * latest outcome, as objects
  * {ext_id, mailbox, state, reason, at, task_id, email_message_id, lead_id, who_id, what_id}
  * (absent members: none). Caller decrefs. */
 json_t *metrics_recent(size_t limit);

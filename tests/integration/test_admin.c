@@ -120,15 +120,6 @@ mail(void)
 	return e2e_mail_from_carol(world.graph.base_url, ALICE, subject, day_time);
 }
 
-static char *
-status(void)
-{
-	char *out = NULL;
-
-	assert_int_equal(e2e_run(world.dir, &out, NULL, "-c", world.conf, "status", NULL), 0);
-	return out;
-}
-
 /* --- Prometheus text ---------------------------------------------------------------- */
 
 /* The end of a label set starting at p ('{'), or NULL when it is not name="value",... */
@@ -296,26 +287,6 @@ check_api_calls(long faults_taken)
 	}
 }
 
-/* Polls `olsync status` until the count after state is want. */
-static void
-wait_status(const char *state, long long want)
-{
-	long t0 = mono_ms();
-	long long got;
-
-	for (;;) {
-		char *out = status();
-
-		got = e2e_status_count(out, state);
-		free(out);
-		if (got == want)
-			return;
-		if (mono_ms() - t0 > mono_scaled(WAIT_MS))
-			fail_msg("status %s stayed %lld, not %lld", state, got, want);
-		mono_sleep(200);
-	}
-}
-
 /* --- tests -------------------------------------------------------------------------- */
 
 static void
@@ -387,11 +358,11 @@ test_metrics_match_ledger(void **state)
 		free(mail());
 	assert_int_equal(e2e_wait_records(world.sf.p.base_url, "Task", 3, mono_scaled(WAIT_MS)),
 	    3);
-	wait_status("logged", 3);
+	e2e_wait_status(&world, "logged", 3, WAIT_MS);
 	check_api_calls(0);
 
 	m = metrics();
-	out = status();
+	out = e2e_status(&world);
 	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
 		char series[64];
 
@@ -436,27 +407,6 @@ test_metrics_match_ledger(void **state)
 	free(db);
 }
 
-/* The newest of `olsync dead`: its digest into ext (the first word of the first line). */
-static void
-dead_ext_id(char *ext, size_t len, int *count)
-{
-	char *out = NULL, *sp;
-
-	assert_int_equal(e2e_run(world.dir, &out, NULL, "-c", world.conf, "dead", NULL), 0);
-	*count = 0;
-	ext[0] = '\0';
-	if ((sp = strstr(out, " dead\n")) != NULL) {
-		const char *nl = sp;
-
-		while (nl > out && nl[-1] != '\n')
-			nl--;
-		*count = atoi(nl);
-	}
-	if (*count > 0 && (sp = strchr(out, ' ')) != NULL)
-		snprintf(ext, len, "%.*s", (int)(sp - out), out);
-	free(out);
-}
-
 static void
 test_dead_letter_and_retry(void **state)
 {
@@ -476,7 +426,7 @@ test_dead_letter_and_retry(void **state)
 	t0 = mono_ms();
 	do {
 		mono_sleep(200);
-		dead_ext_id(ext, sizeof(ext), &count);
+		count = e2e_dead_newest(&world, ext, sizeof(ext));
 		if (mono_ms() - t0 > mono_scaled(WAIT_MS))
 			fail_msg("no dead letter");
 	} while (count == 0);
@@ -531,7 +481,7 @@ test_dead_letter_and_retry(void **state)
 	sim_http_do(&h, admin, "GET", "/api/dead/retry", NULL, use_token, csrf);
 	assert_int_equal(h.status, 405);
 	sim_http_free(&h);
-	dead_ext_id(ext, sizeof(ext), &count);
+	count = e2e_dead_newest(&world, ext, sizeof(ext));
 	assert_int_equal(count, 1);
 
 	/* With it, the dead letter is revived and written (the fault is spent). */
@@ -541,8 +491,8 @@ test_dead_letter_and_retry(void **state)
 	sim_http_free(&h);
 	assert_int_equal(e2e_wait_records(world.sf.p.base_url, "Task", 4, mono_scaled(WAIT_MS)),
 	    4);
-	wait_status("logged", 4);
-	wait_status("dead", 0);
+	e2e_wait_status(&world, "logged", 4, WAIT_MS);
+	e2e_wait_status(&world, "dead", 0, WAIT_MS);
 	sim_http_do(&h, admin, "POST", "/api/dead/retry", body, use_token, csrf);
 	assert_int_equal(h.status, 409);
 	sim_http_free(&h);

@@ -443,6 +443,53 @@ e2e_digest(const char *internet_message_id, char out[NORMALIZE_DIGEST_LEN + 1])
 	free(key);
 }
 
+char *
+e2e_status(const struct e2e_world *w)
+{
+	char *out = NULL;
+
+	assert_int_equal(e2e_run(w->dir, &out, NULL, "-c", w->conf, "status", NULL), 0);
+	return out;
+}
+
+void
+e2e_wait_status(const struct e2e_world *w, const char *state, long long want, long timeout_ms)
+{
+	long t0 = mono_ms();
+
+	for (;;) {
+		char *out = e2e_status(w);
+		long long got = e2e_status_count(out, state);
+
+		free(out);
+		if (got == want)
+			return;
+		if (mono_ms() - t0 > mono_scaled(timeout_ms))
+			fail_msg("status %s stayed %lld, not %lld", state, got, want);
+		mono_sleep(200);
+	}
+}
+
+int
+e2e_dead_newest(const struct e2e_world *w, char *ext, size_t len)
+{
+	char *out = NULL, *sp, *last;
+	int n;
+
+	/* Lines "DIGEST KEY attempts=.. reason=..", newest first, then "N dead". */
+	assert_int_equal(e2e_run(w->dir, &out, NULL, "-c", w->conf, "dead", NULL), 0);
+	last = strstr(out, " dead\n");
+	assert_non_null(last);
+	while (last > out && last[-1] != '\n')
+		last--;
+	n = atoi(last);
+	ext[0] = '\0';
+	if (n > 0 && (sp = strchr(out, ' ')) != NULL)
+		snprintf(ext, len, "%.*s", (int)(sp - out), out);
+	free(out);
+	return n;
+}
+
 long long
 e2e_status_count(const char *out, const char *state)
 {

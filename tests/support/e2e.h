@@ -214,5 +214,14 @@ const char *e2e_field(json_t *rec, const char *name);
 void e2e_digest(const char *internet_message_id, char out[NORMALIZE_DIGEST_LEN + 1]);
 /* The number after state ("logged ", "pending ", ...) in `olsync status` output. */
 long long e2e_status_count(const char *out, const char *state);
+/* `olsync status` of w (fails the test unless it exits 0); caller frees. */
+char *e2e_status(const struct e2e_world *w);
+/* Polls e2e_status until the count after state is want; fails the test after timeout_ms
+ * (mono_scaled). */
+void e2e_wait_status(const struct e2e_world *w, const char *state, long long want,
+    long timeout_ms);
+/* `olsync dead` of w: how many dead letters, and the digest of the newest into ext ("" when
+ * none). */
+int e2e_dead_newest(const struct e2e_world *w, char *ext, size_t len);
 
 #endif
