@@ -63,9 +63,14 @@ text(struct httpd_response *resp, int status, const char *body)
 	secure_headers(resp, DATA_CSP);
 }
 
+/* j (stolen) may be NULL: a json_pack that met a string jansson refuses (not UTF-8). */
 static void
 json(struct httpd_response *resp, int status, json_t *j)
 {
+	if (j == NULL) {
+		text(resp, 500, "answer not representable as JSON\n");
+		return;
+	}
 	httpd_respond_json(resp, status, j);
 	secure_headers(resp, DATA_CSP);
 }
@@ -351,7 +356,7 @@ get_summary(struct admin *a, struct httpd_response *resp)
 	    "started", (json_int_t)a->started, "now", (json_int_t)c.now);
 	if (o == NULL) {
 		free(why);
-		json_error(resp, 500, "summary not representable as JSON");
+		json(resp, 500, NULL);
 		return;
 	}
 	json_object_set_new(o, "last_pass", at == 0 ? json_null() :

@@ -313,13 +313,16 @@ static void
 test_ready_after_subscriptions(void **state)
 {
 	struct sim_http h;
+	char *fault;
 	long t0;
 	int was_unready = 0;
 
 	(void)state;
 	/* The first subscription takes 3 s to make: readyz must say why it is not ready. */
-	json_decref(sim_http_ctl(world.graph.base_url, "POST", "/_sim/faults",
-	    "{\"method\":\"POST\",\"path\":\"/v1.0/subscriptions\",\"delay_ms\":3000}", 200));
+	fault = xasprintf("{\"method\":\"POST\",\"path\":\"/v1.0/subscriptions\","
+	    "\"delay_ms\":%ld}", mono_scaled(3000));
+	json_decref(sim_http_ctl(world.graph.base_url, "POST", "/_sim/faults", fault, 200));
+	free(fault);
 	e2e_daemon_start(&daemon_proc, world.dir, world.conf, port);
 	admin_get(&h, "/healthz");
 	sim_http_expect(&h, 200, "healthz");
