@@ -142,7 +142,8 @@ op_mark(void *arg, const char *id, const struct receiver_sub *sub, enum receiver
 	int64_t now = (int64_t)time(NULL);
 	int rc = 0, work = 0, subs = 0;
 
-	metrics_mark(sub->mailbox, folder);
+	if (ev != RECEIVER_REAUTHORIZE)	/* the others mark the folder: latency starts */
+		metrics_mark(sub->mailbox, folder);
 	if (ev == RECEIVER_CHANGE || ev == RECEIVER_MISSED) {
 		/* The hot path, one notification per new email: committed in groups (markq.c
 		 * logs a failure). */
