@@ -51,7 +51,7 @@ static void
 write_config(const char *admin_lines)
 {
 	char *lines = xasprintf("listen 127.0.0.1:%d\npublic_url http://127.0.0.1:%d\n"
-	    "reconcile_interval 1h\nretry_base 1s\nhttp_timeout 10s\nlog_level info\n%s", port,
+	    "reconcile_interval 1h\nretry_base 1s\nhttp_timeout 60s\nlog_level info\n%s", port,
 	    port, admin_lines);
 
 	free(world.conf);
@@ -344,6 +344,18 @@ test_ready_after_subscriptions(void **state)
 		mono_sleep(100);
 	}
 	assert_true(was_unready);
+	/* Ready at the first subscription; the mail of the next tests must find all six (two
+	 * mailboxes: inbox, sentitems, events), so that it is notified. */
+	for (t0 = mono_ms();; mono_sleep(200)) {
+		char *m = metrics();
+		double n = prom_value(m, "olsync_subscriptions");
+
+		free(m);
+		if (n == 6)
+			break;
+		if (mono_ms() - t0 > mono_scaled(WAIT_MS))
+			fail_msg("%g subscriptions, not 6", n);
+	}
 }
 
 static void
