@@ -222,6 +222,14 @@ out:
 	return rc;
 }
 
+/* The configuration's log_level and log_format, for every command (run: at each reload too). */
+static void
+apply_logging(const struct config *cfg)
+{
+	log_set_level(cfg->log_level);
+	log_set_format(cfg->log_format == CONFIG_LOG_JSON ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT);
+}
+
 /* run: the daemon (daemon.c) until SIGTERM or SIGINT. SIGHUP reloads the configuration, which
  * also adds or removes mailboxes' subscriptions; a file with errors is reported and the running
  * configuration kept, and so is one that cannot start (its port taken, say). */
@@ -246,7 +254,7 @@ cmd_run(const char *path, struct config *cfg)
 			config_free(cfg);
 			*cfg = old;
 			have_old = 0;
-			log_set_level(cfg->log_level);
+			apply_logging(cfg);
 			continue;
 		}
 		if (have_old) {
@@ -270,7 +278,7 @@ cmd_run(const char *path, struct config *cfg)
 			*cfg = next;
 			have_old = 1;
 		}
-		log_set_level(cfg->log_level);
+		apply_logging(cfg);
 		log_info("olsync reloaded file=%s", path);
 	}
 	if (have_old)
@@ -650,7 +658,7 @@ main(int argc, char *argv[])
 	}
 	if (load_config(path, &cfg) == -1)
 		return 1;
-	log_set_level(cfg.log_level);
+	apply_logging(&cfg);
 	if (strcmp(cmd, "sync") == 0)
 		rc = cmd_sync_once(&cfg);
 	else if (strcmp(cmd, "run") == 0)

@@ -408,6 +408,41 @@ test_check_config(void **state)
 	free(bad);
 }
 
+/* log_format json holds for sync --once too, not only for run: every line olsync writes to
+ * stderr is one JSON object with its level and message. */
+static void
+test_json_logs(void **state)
+{
+	char *text = tmpdir_read(world.conf, 65536), *conf, *err = NULL, *line, *save = NULL;
+	int lines = 0;
+
+	(void)state;
+	assert_non_null(text);
+	conf = xasprintf("%s/json.conf", world.dir);
+	{
+		char *body = xasprintf("%slog_format json\n", text);
+
+		tmpdir_write(world.dir, "json.conf", body, 0600);
+		free(body);
+	}
+	deliver();
+	assert_int_equal(e2e_run(world.dir, NULL, &err, "-c", conf, "sync", "--once", NULL), 0);
+	for (line = strtok_r(err, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		json_error_t je;
+		json_t *o = json_loads(line, 0, &je);
+
+		if (o == NULL || !json_is_string(json_object_get(o, "level")) ||
+		    !json_is_string(json_object_get(o, "msg")))
+			fail_msg("not a JSON log line: %s", line);
+		json_decref(o);
+		lines++;
+	}
+	assert_true(lines >= 2);	/* the pass's ingest and engine lines at least */
+	free(err);
+	free(conf);
+	free(text);
+}
+
 int
 main(void)
 {
@@ -417,6 +452,7 @@ main(void)
 		cmocka_unit_test(test_sync_once),
 		cmocka_unit_test(test_recovery),
 		cmocka_unit_test(test_run_until_sigterm),
+		cmocka_unit_test(test_json_logs),
 	};
 
 	return sim_proc_exit_status(cmocka_run_group_tests(tests, setup, teardown));
