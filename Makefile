@@ -33,7 +33,9 @@ node-deps:
 	    npm ci --no-audit --no-fund --loglevel=error; }
 
 # The whole suite, then the same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Chromium too (scripts/deps.sh dashboard), so dashboard_in_chromium runs rather than skips.
 test: build node-deps
+	@./scripts/deps.sh dashboard
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 	$(MAKE) test-asan
 

@@ -2,8 +2,8 @@
 # Installs the Debian packages olsync needs to build and test, only when they are missing.
 # As root it uses apt-get; otherwise it prints the exact command to run and fails.
 # Usage: scripts/deps.sh [bench|dashboard]   (bench: also what bench/perf.sh uses, wrk;
-# dashboard: also chromium, for test_dashboard, which is skipped without it; `make test` needs
-# neither)
+# dashboard: also chromium, for dashboard_in_chromium, which is skipped without it; `make test`
+# installs this group, `make build` and `make demo` do not)
 set -eu
 
 PKGS="build-essential cmake pkg-config clang \
