@@ -618,7 +618,9 @@ test_burst(void **state)
 	json_decref(st);
 	/* 1,000 messages need 10 pages of 100; each extra wake-up costs about one more. */
 	assert_true(calls >= 10);
-	assert_true(calls <= 40);
+	/* Under memcheck the worker is slower than the mail: more wake-ups, more delta calls. */
+	if (mono_timing("the burst read in at most 40 delta calls"))
+		assert_true(calls <= 40);
 	assert_int_equal(MESSAGE_GETS(), 0);
 	free(stop());
 }
@@ -706,7 +708,11 @@ test_graph_retry_after(void **state)
 	/* Not scaled: Graph's wait is 8 s of real time, and slowness cannot make it shorter. */
 	assert_true(took >= 8000);
 	log = stop();
-	assert_non_null(strstr(log, "daemon graph_hold seconds=8"));
+	/* Which path took the 429 (the notified read, which holds the worker) depends on timing:
+	 * under memcheck the sweep or a later read may meet it. The wait itself is checked above
+	 * and below in any case. */
+	if (mono_timing("the notified read held the worker for Retry-After"))
+		assert_non_null(strstr(log, "daemon graph_hold seconds=8"));
 	free(log);
 	/* graph-sim saw no request for the mailbox before the Retry-After ran out. */
 	{
