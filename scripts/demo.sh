@@ -139,11 +139,17 @@ done
 echo "  mail on $day: $(wc -l <"$work/mails.tsv") emails: customer threads in and out, one to two reps,"
 echo "  internal mail, a newsletter, an auto-reply, unknown senders"
 
-# A free loopback port for olsync's webhook (graph-sim notifies it there).
-port=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1",
-    () => { console.log(s.address().port); s.close(); })') || die "no free port"
+# Two free loopback ports: olsync's webhook (graph-sim notifies it there) and its dashboard.
+free_ports() {
+	node -e 'const net = require("net"); const a = net.createServer().listen(0, "127.0.0.1",
+	    () => { const b = net.createServer().listen(0, "127.0.0.1", () => {
+	    console.log(a.address().port + " " + b.address().port); a.close(); b.close(); }); })'
+}
+set -- $(free_ports) || die "no free port"
+port=$1 admin_port=$2
+dashboard="http://127.0.0.1:$admin_port/"
 sed -e "s|@GRAPH_URL@|$graph|g" -e "s|@SF_URL@|$sf|g" -e "s|@PORT@|$port|g" \
-    "$seeds/olsync.conf.in" >"$work/olsync.conf"
+    -e "s|@ADMIN_PORT@|$admin_port|g" "$seeds/olsync.conf.in" >"$work/olsync.conf"
 conf="$work/olsync.conf"
 # graph-sim insists on https notification URLs as Graph does; the demo's webhook is plain http on
 # loopback, which olsync accepts for 127.0.0.1 only.
@@ -322,6 +328,15 @@ echo
 echo "\$ olsync show '$lunch'      (Ben to Ana: \"Lunch?\")"
 "$olsync" -c "$conf" show "$lunch" | sed -e 's/\(graph_id=.\{16\}\).*/\1.../' -e 's/^/  /'
 
+# The dashboard and metrics olsync serves on loopback (admin_listen) while it runs.
+summary=$(curl -sf "${dashboard}api/summary") || die "the dashboard did not answer"
+echo
+echo "Dashboard: $dashboard   (also ${dashboard}metrics, /healthz, /readyz; loopback only)"
+echo "  GET ${dashboard}api/summary: $(echo "$summary" | jq -c '.emails // .')"
+echo "  GET ${dashboard}metrics: $(curl -sf "${dashboard}metrics" | grep -c '^olsync_') samples," \
+    "for example $(curl -sf "${dashboard}metrics" | grep '^olsync_emails{state="logged"}' ||
+    echo '-')"
+
 echo
 echo "\$ kill -TERM olsync      (it finishes what it has in hand, then exits)"
 kill -TERM "$olsync_pid"
@@ -355,6 +370,18 @@ stat2() {
 echo "  $(stat2 "ingest done" new) new, $(stat2 "engine pass" processed) processed," \
     "$(stat2 "engine pass" logged) logged: $unchanged" \
     "(Tasks $(count Task), Leads $(count Lead), Events $(count Event))"
+
+# On a terminal, olsync runs on with the dashboard until Ctrl-C; elsewhere (a pipe, a test) the
+# demo ends here. DEMO_EXIT=1 ends it on a terminal too.
+if [ -t 1 ] && [ -z "${DEMO_EXIT:-}" ]; then
+	"$olsync" -c "$conf" run 2>"$work/run2.log" &
+	olsync_pid=$!
+	echo
+	echo "olsync runs on: open $dashboard in a browser on this machine (it refreshes"
+	echo "itself). Ctrl-C stops olsync and the emulators and removes everything."
+	wait "$olsync_pid" || :
+	olsync_pid=
+fi
 
 echo
 echo "Done: the demo's emulators and files are removed on exit."

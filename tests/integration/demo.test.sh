@@ -99,6 +99,9 @@ want '^  dead      0$'
 want '^  meetings_dead 0$'
 want '^  state            skipped$'
 want '^  reason           internal_only'
+want '^Dashboard: http://127\.0\.0\.1:[0-9]+/ '
+want '/api/summary: \{"pending":0,"skipped":3,"logged":13,"failed":0,"dead":0\}$'
+want 'olsync_emails\{state="logged"\} 13$'
 want '^  exit status 0; 0 warnings or errors in its log$'
 want '^  0 new, 0 processed, 0 logged: Salesforce unchanged \(Tasks 13, Leads 6, Events 2\)$'
 n=$(grep -c 'Hank Scorpio' "$out")
@@ -127,6 +130,53 @@ for _ in $(seq 1 50); do
 	sleep 0.1
 done
 check_clean "after SIGTERM"
+
+# On a terminal the demo runs on with the dashboard until Ctrl-C: under script(1) (a pty), the
+# dashboard must answer, then SIGINT must stop it all and leave nothing behind.
+if command -v script >/dev/null 2>&1; then
+	# script's stdin is a fifo we hold open: a ^C written to it is the terminal's interrupt.
+	mkfifo "$tmp/tty-in"
+	exec 3<>"$tmp/tty-in"
+	TMPDIR="$tmp/t" script -qec "sh '$src/scripts/demo.sh' '$bin'" /dev/null \
+	    >"$tmp/out3" 2>&1 <"$tmp/tty-in" &
+	pid=$!
+	for _ in $(seq 1 600); do
+		grep -q '^olsync runs on: open ' "$tmp/out3" && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	url=$(sed -n 's/^olsync runs on: open \(http[^ ]*\) .*/\1/p' "$tmp/out3" | tr -d '\r')
+	if [ -z "$url" ]; then
+		echo "FAIL: on a terminal the demo did not stay up with the dashboard"
+		fails=$((fails + 1))
+	else
+		ok=
+		for _ in $(seq 1 100); do
+			curl -sf "${url}healthz" >/dev/null 2>&1 && { ok=1; break; }
+			sleep 0.1
+		done
+		[ -n "$ok" ] || { echo "FAIL: the dashboard $url did not answer"; fails=$((fails + 1)); }
+	fi
+	printf '\003' >&3
+	for _ in $(seq 1 300); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "FAIL: Ctrl-C did not end the demo on a terminal"
+		fails=$((fails + 1))
+		kill -KILL "$pid" 2>/dev/null
+	fi
+	wait "$pid" 2>/dev/null
+	exec 3>&-
+	for _ in $(seq 1 50); do
+		[ -z "$(leftovers)" ] && break
+		sleep 0.1
+	done
+	check_clean "after Ctrl-C on a terminal"
+else
+	echo "demo.test: script(1) not found: the terminal mode is not tested"
+fi
 
 rm -rf "$tmp"
 [ "$fails" -eq 0 ] || { echo "$fails check(s) failed"; exit 1; }
