@@ -42,7 +42,9 @@
 #define MAX_CONN	64		/* the receiver's default */
 #define MAX_PER_IP	(MAX_CONN / 2)
 #define TIMEOUT_MS	6000		/* listen_timeout: idle timeout and request deadline */
-#define DRIBBLE_MS	500		/* between two bytes of the trickling client */
+/* Between two bytes of the trickling client, scaled like the deadline: its request (about 90
+ * bytes) must take longer to send than the deadline, or nothing is cut. */
+#define DRIBBLE_MS	((int)mono_scaled(500))
 #define GRAPH_MS	3000		/* Graph's deadline for an answer */
 #define FLOODERS	8
 #define FLOOD_MS	((int)mono_scaled(4000))
