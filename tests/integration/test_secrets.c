@@ -44,6 +44,9 @@
 static struct e2e_world world;
 static struct e2e_daemon daemon_proc;
 static int port;
+static int admin_port;		/* admin_listen: /metrics and the dashboard, with a token */
+/* The admin endpoint's token, in admin.token (0600): a needle like the other secrets. */
+#define ADMIN_TOKEN	"AdminNeedle-7c41e0b9d2a35f86"
 /* The refresh-token variant: its own sf-sim on a database file (in sf2_dir, outside the
  * searched world.dir), seeded with the world's people and an app with a consumer secret. */
 static struct sf_fixture sf2;
@@ -55,7 +58,7 @@ static char *conf_tls;		/* the same with the webhook on TLS (olsync-tls.conf) */
 /* What olsync reads and the searches skip: the configurations and the secret files. */
 static const char *const inputs[] = {
 	"olsync.conf", "olsync-rt.conf", "olsync-tls.conf", "sf-key.pem", "sf-consumer.secret",
-	"sf-refresh.token", "testkey1.pem", "testcert1.pem",
+	"sf-refresh.token", "testkey1.pem", "testcert1.pem", "admin.token",
 };
 static char day_time[40];
 static int mail_seq;
@@ -151,9 +154,12 @@ setup(void **state)
 	gmtime_r(&t, &tm);
 	strftime(day_time, sizeof(day_time), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	port = e2e_free_port();
-	/* debug: the most olsync ever says; a secret must not be in any of it. */
+	admin_port = e2e_free_port();
+	/* debug: the most olsync ever says; a secret must not be in any of it. The admin endpoint
+	 * on loopback with a token (optional there; given, every request needs it). */
 	extra = xasprintf("listen 127.0.0.1:%d\npublic_url http://127.0.0.1:%d\n"
-	    "reconcile_interval 1h\nretry_base 1s\nlog_level debug\n", port, port);
+	    "admin_listen 127.0.0.1:%d\nadmin_token_file admin.token\n"
+	    "reconcile_interval 1h\nretry_base 1s\nlog_level debug\n", port, port, admin_port);
 	if (e2e_world_start(&world, "test_secrets",
 	    E2E_SF_ALICE, E2E_SF_CAROL, "[" E2E_GRAPH_ALICE "]",
 	    ALICE, extra) == -1) {
@@ -161,6 +167,8 @@ setup(void **state)
 		return -1;
 	}
 	free(extra);
+	/* Read when olsync loads the configuration, as the other secret files are. */
+	tmpdir_write(world.dir, "admin.token", ADMIN_TOKEN "\n", 0600);
 	r = sim_http_ctl(world.graph.base_url, "POST", "/_sim/config",
 	    "{\"require_https\":false,\"retry_scale\":0.001}", 200);
 	json_decref(r);
@@ -381,6 +389,28 @@ expect_all_logged(const char *sf_url)
 	    (size_t)mail_seq);
 }
 
+/* The admin endpoint used as a dashboard would, so the token passes through olsync: /metrics
+ * with it (200), without it and with a wrong one (401). */
+static void
+admin_requests(void)
+{
+	static const char *const good[] = { "Authorization: Bearer " ADMIN_TOKEN, NULL };
+	static const char *const bad[] = { "Authorization: Bearer " ADMIN_TOKEN "x", NULL };
+	char *base = xasprintf("http://127.0.0.1:%d", admin_port);
+	struct sim_http h;
+
+	sim_http_do(&h, base, "GET", "/metrics", NULL, NULL, good);
+	assert_int_equal(h.status, 200);
+	sim_http_free(&h);
+	sim_http_do(&h, base, "GET", "/api/summary", NULL, NULL, NULL);
+	assert_int_equal(h.status, 401);
+	sim_http_free(&h);
+	sim_http_do(&h, base, "GET", "/api/summary", NULL, NULL, bad);
+	assert_int_equal(h.status, 401);
+	sim_http_free(&h);
+	free(base);
+}
+
 /* Every command with the configuration conf (its ledger dbname, its Salesforce sf_url): one
  * pass, status, show, dead, real time with subscriptions and a notified mail, a SIGABRT and a
  * SIGKILL amid work and a pass that catches up. What olsync wrote goes to *all, the
@@ -405,6 +435,7 @@ exercise(const char *conf, const char *dbname, const char *sf_url, char **all,
 	wait_subs(dbname, 3, subs, nsubs);
 	free(mail());
 	expect_all_logged(sf_url);
+	admin_requests();
 	assert_int_equal(e2e_daemon_stop(&daemon_proc), 0);
 	collect(all, e2e_daemon_log(&daemon_proc));
 
@@ -456,6 +487,7 @@ client_states_kept(const char *all, const char *dbname, const struct ledger_sub 
  * of their '{"' header. Salesforce session ids are "<org id>!AQ...". */
 #define GENERIC_NEEDLES \
 	{ E2E_GRAPH_SECRET, "the Graph client secret" }, \
+	{ ADMIN_TOKEN, "the admin endpoint's token" }, \
 	{ "PRIVATE KEY", "a PEM private key" }, \
 	{ "eyJ", "a JWT (Graph access token or Salesforce assertion)" }, \
 	{ "!AQ", "a Salesforce access token" }
@@ -628,6 +660,7 @@ test_open_secret_file_refused(void **state)
 		{ "sf-consumer.secret", conf_rt },
 		{ "sf-refresh.token", conf_rt },
 		{ "testkey1.pem", conf_tls },
+		{ "admin.token", world.conf },
 	};
 
 	(void)state;
