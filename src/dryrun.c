@@ -30,6 +30,7 @@ struct report {
 	const struct config	*cfg;
 	json_t			*lines;		/* one object per Lead, email or skip */
 	long			 activities, leads, skipped, failed, ambiguous;
+	long			 events, removals, next_dates;	/* meetings */
 };
 
 static const char *const mode_names[] = {
@@ -126,6 +127,49 @@ heard(void *arg, const struct engine_plan *p)
 		fatalx("dryrun: out of memory");
 }
 
+/* The meeting planner: one line per Event upserted or removed, or next meeting date set. */
+static void
+heard_meeting(void *arg, const struct meeting_plan *p)
+{
+	struct report *r = arg;
+	json_t *o = json_object();
+
+	if (o == NULL)
+		fatalx("dryrun: out of memory");
+	switch (p->kind) {
+	case MEETING_PLAN_EVENT:
+		r->events++;
+		set_str(o, "kind", "event");
+		set_str(o, "meeting", p->key);
+		set_str(o, "event", p->event_id);
+		set_new(o, "event_new", json_boolean(strncmp(p->event_id,
+		    MEETING_PLAN_EVENT_PREFIX, strlen(MEETING_PLAN_EVENT_PREFIX)) == 0));
+		set_str(o, "subject", p->subject);
+		set_str(o, "who", p->who_id);
+		set_str(o, "what", p->what_id);
+		set_str(o, "owner", p->owner_id);
+		set_str(o, "start", p->start);
+		set_new(o, "relations", json_integer((json_int_t)p->relations));
+		break;
+	case MEETING_PLAN_REMOVE:
+		r->removals++;
+		set_str(o, "kind", "event_removed");
+		set_str(o, "meeting", p->key);
+		set_str(o, "event", p->event_id);
+		set_str(o, "how", p->how);
+		break;
+	case MEETING_PLAN_NEXT:
+		r->next_dates++;
+		set_str(o, "kind", "next_meeting");
+		set_str(o, "opportunity", p->opportunity_id);
+		set_str(o, "field", r->cfg->next_meeting_field);
+		set_str(o, "value", p->value);
+		break;
+	}
+	if (json_array_append_new(r->lines, o) == -1)
+		fatalx("dryrun: out of memory");
+}
+
 static const char *
 jstr(const json_t *o, const char *key)
 {
@@ -146,6 +190,25 @@ print_text(FILE *out, const struct report *r, const json_t *head)
 		const char *kind = jstr(o, "kind");
 		const json_t *amb = json_object_get(o, "ambiguous");
 
+		if (strcmp(kind, "event") == 0) {
+			fprintf(out, "event    %s %s who=%s what=%s owner=%s start=%s relations=%lld "
+			    "subject=\"%s\"\n", jstr(o, "meeting"),
+			    json_is_true(json_object_get(o, "event_new")) ? "new" : jstr(o, "event"),
+			    jstr(o, "who"), jstr(o, "what"), jstr(o, "owner"), jstr(o, "start"),
+			    (long long)json_integer_value(json_object_get(o, "relations")),
+			    jstr(o, "subject"));
+			continue;
+		}
+		if (strcmp(kind, "event_removed") == 0) {
+			fprintf(out, "removed  %s %s how=%s\n", jstr(o, "meeting"), jstr(o, "event"),
+			    jstr(o, "how"));
+			continue;
+		}
+		if (strcmp(kind, "next_meeting") == 0) {
+			fprintf(out, "next     %s %s=%s\n", jstr(o, "opportunity"), jstr(o, "field"),
+			    jstr(o, "value"));
+			continue;
+		}
 		if (strcmp(kind, "lead") == 0) {
 			fprintf(out, "lead     %s name=\"%s\" owner=%s rule=%s lead=%s first=%s\n",
 			    jstr(o, "address"), jstr(o, "name"), jstr(o, "owner"),
@@ -172,12 +235,12 @@ print_text(FILE *out, const struct report *r, const json_t *head)
 	}
 	o = json_object_get(head, "summary");
 	fprintf(out, "summary  seen=%lld processed=%lld %s=%ld leads=%ld skipped=%ld failed=%ld "
-	    "ambiguous=%ld held=%s meetings=%s\n",
+	    "ambiguous=%ld held=%s meetings=%s events=%ld removed=%ld next_dates=%ld\n",
 	    (long long)json_integer_value(json_object_get(o, "seen")),
 	    (long long)json_integer_value(json_object_get(o, "processed")),
 	    mode_names[r->cfg->mode], r->activities, r->leads, r->skipped, r->failed,
 	    r->ambiguous, json_is_true(json_object_get(o, "held")) ? "yes" : "no",
-	    jstr(o, "meetings"));
+	    jstr(o, "meetings"), r->events, r->removals, r->next_dates);
 }
 
 static void
@@ -271,6 +334,10 @@ dryrun_run(const struct config *cfg, const struct backfill_opts *o, FILE *out, c
 		goto out;
 	e = engine_new(cfg, l, g, sf);
 	engine_set_planner(e, heard, &r);
+	/* Meetings are planned with the next pass (their calendars are read by delta as it
+	 * would); a window of chosen mail reads no calendar. */
+	if (next_pass)
+		engine_set_meeting_planner(e, heard_meeting, &r);
 	log_info("dryrun start mailboxes=%zu since=%lld until=%lld next_pass=%d",
 	    json_array_size(boxes), (long long)range.since, (long long)range.until, next_pass);
 	if (next_pass) {
@@ -302,11 +369,13 @@ dryrun_run(const struct config *cfg, const struct backfill_opts *o, FILE *out, c
 		free(text);
 		text = s;
 	}
-	summary = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:s}", "seen", (json_int_t)seen,
-	    "processed", (json_int_t)st.processed, "activities", (json_int_t)r.activities,
-	    "leads", (json_int_t)r.leads, "skipped", (json_int_t)r.skipped,
-	    "failed", (json_int_t)r.failed, "ambiguous", (json_int_t)r.ambiguous,
-	    "held", st.held, "meetings", cfg->meetings ? "not_planned" : "off");
+	summary = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:s,s:I,s:I,s:I}", "seen",
+	    (json_int_t)seen, "processed", (json_int_t)st.processed, "activities",
+	    (json_int_t)r.activities, "leads", (json_int_t)r.leads, "skipped",
+	    (json_int_t)r.skipped, "failed", (json_int_t)r.failed, "ambiguous",
+	    (json_int_t)r.ambiguous, "held", st.held, "meetings", !cfg->meetings ? "off" :
+	    next_pass ? "planned" : "not_in_a_window", "events", (json_int_t)r.events,
+	    "events_removed", (json_int_t)r.removals, "next_dates", (json_int_t)r.next_dates);
 	head = json_pack("{s:s,s:s,s:s,s:O,s:s,s:s,s:O,s:o}", "since", since, "until", until,
 	    "mailboxes_text", text ? text : "", "mailboxes", boxes,
 	    "record", mode_names[cfg->mode], "tie_break", tie_break_names[cfg->tie_break],

@@ -45,6 +45,8 @@ struct engine {
 	engine_plan_fn		*plan;		/* dry run: decisions go here, not to Salesforce */
 	void			*plan_arg;
 	int			 plan_seq;	/* placeholders handed out */
+	meeting_plan_fn		*mplan;		/* dry run: meeting writes go here */
+	void			*mplan_arg;
 };
 
 /* One message of a batch and what was decided for it. */
@@ -1096,8 +1098,9 @@ read_all(struct engine *e, struct ingest_folder *fs, size_t nfs,
 			return -1;
 		boxes = ingest_mailboxes(e->ingest);
 		json_array_foreach(boxes, i, v) {
-			/* A planning pass does not run meetings: their calendars can wait. */
-			if (!e->cfg->meetings || e->plan != NULL || (stop != NULL && *stop))
+			/* A planning pass reads calendars only when it plans meetings too. */
+			if (!e->cfg->meetings || (e->plan != NULL && e->mplan == NULL) ||
+			    (stop != NULL && *stop))
 				break;
 			if (read_calendar(e, json_string_value(v), stop, st, f, err, errlen) == -1)
 				return -1;
@@ -1242,6 +1245,10 @@ pass(struct engine *e, struct ingest_folder *fs, size_t nfs, const volatile sig_
 			break;
 		}
 	}
+	if (e->cfg->meetings && e->plan != NULL && e->mplan != NULL &&
+	    meeting_plan_run(e->cfg, e->ledger, e->sf, (int64_t)time(NULL), e->mplan,
+	    e->mplan_arg, &st->meetings, err, errlen) == -1)
+		goto out;
 	if (e->cfg->meetings && e->plan == NULL && (int64_t)time(NULL) >= e->sf_hold_until &&
 	    !(stop != NULL && *stop) &&
 	    meeting_run(e->cfg, e->ledger, e->sf, (int64_t)time(NULL), e->retry_base, stop,
@@ -1278,6 +1285,13 @@ engine_set_planner(struct engine *e, engine_plan_fn *fn, void *arg)
 {
 	e->plan = fn;
 	e->plan_arg = arg;
+}
+
+void
+engine_set_meeting_planner(struct engine *e, meeting_plan_fn *fn, void *arg)
+{
+	e->mplan = fn;
+	e->mplan_arg = arg;
 }
 
 const json_t *

@@ -114,6 +114,9 @@ struct engine_plan {
 typedef void engine_plan_fn(void *arg, const struct engine_plan *p);
 /* Sets (fn NULL: clears) the planner; arg is borrowed for the engine's life. */
 void engine_set_planner(struct engine *e, engine_plan_fn *fn, void *arg);
+/* With a planner set, meetings are planned too when fn is set (meeting_plan_run): calendars are
+ * read and each meeting write reported to fn; without it a planning pass leaves meetings. */
+void engine_set_meeting_planner(struct engine *e, meeting_plan_fn *fn, void *arg);
 
 /* The filter policy of cfg (borrows its lists): for email here, for meetings in meeting.c. */
 struct filter_policy;

@@ -66,6 +66,9 @@ struct run {
 	size_t			 errlen;
 	struct item		*it;
 	size_t			 n;
+	meeting_plan_fn		*plan;		/* dry run: writes reported here, not made */
+	void			*plan_arg;
+	long			 plan_seq;	/* placeholders of new Events */
 };
 
 static const char *
@@ -582,6 +585,32 @@ done(struct run *r, struct item *it, const char *event_id, const char *written)
 	r->st->processed++;
 }
 
+/* A dry run: the Event it would upsert, its id the one it has or a placeholder. */
+static void
+plan_event(struct run *r, struct item *it)
+{
+	struct meeting_plan p;
+	const json_t *rec = it->record;
+
+	if (it->m.sf_event_id != NULL)
+		snprintf(it->event_id, sizeof(it->event_id), "%s", it->m.sf_event_id);
+	else
+		snprintf(it->event_id, sizeof(it->event_id), MEETING_PLAN_EVENT_PREFIX "%u",
+		    (unsigned)(++r->plan_seq % 100000000));
+	memset(&p, 0, sizeof(p));
+	p.kind = MEETING_PLAN_EVENT;
+	p.key = it->m.key;
+	p.event_id = it->event_id;
+	p.subject = jstr(rec, "Subject");
+	p.who_id = jstr(rec, "WhoId");
+	p.what_id = jstr(rec, "WhatId");
+	p.owner_id = jstr(rec, "OwnerId");
+	p.start = jstr(rec, "StartDateTime") != NULL ? jstr(rec, "StartDateTime") :
+	    jstr(rec, "ActivityDate");
+	p.relations = json_array_size(it->relations);
+	r->plan(r->plan_arg, &p);
+}
+
 /* Upserts the Events that changed; those already as written are done at no cost. */
 static void
 write_events(struct run *r)
@@ -608,6 +637,11 @@ write_events(struct run *r)
 	}
 	if (n == 0 || r->fatal != 0)
 		goto out;
+	if (r->plan != NULL) {
+		for (i = 0; i < n; i++)
+			plan_event(r, &r->it[map[i]]);
+		goto out;
+	}
 	crashpoint("before_event_write");
 	if (sf_client_collection(r->sf, "Event", "OutlookEventId__c", records, &results, &classes,
 	    &f) == -1) {
@@ -682,7 +716,8 @@ collection_for(struct run *r, char kind, const char *sobject, json_t *records,
 	}
 }
 
-/* The EventRelations of the other Contacts: those missing are created. */
+/* The EventRelations of the other Contacts: those missing are created. (A dry run reports
+ * their number with the Event.) */
 static void
 write_relations(struct run *r)
 {
@@ -792,12 +827,28 @@ remove_events(struct run *r)
 			dmap[nd++] = i;
 		}
 	}
-	if (nm + nd > 0)
-		crashpoint("before_event_write");
-	collection_for(r, 'u', "Event", marks, mmap);
-	collection_for(r, 'd', NULL, dels, dmap);
-	if (nm + nd > 0)
-		crashpoint("after_event_write");
+	if (r->plan != NULL) {
+		for (i = 0; i < r->n; i++) {
+			struct item *it = &r->it[i];
+			struct meeting_plan p;
+
+			if (!it->live || it->want || it->m.sf_event_id == NULL)
+				continue;
+			memset(&p, 0, sizeof(p));
+			p.kind = MEETING_PLAN_REMOVE;
+			p.key = it->m.key;
+			p.event_id = it->m.sf_event_id;
+			p.how = mark && it->cancelled ? "marked" : "deleted";
+			r->plan(r->plan_arg, &p);
+		}
+	} else {
+		if (nm + nd > 0)
+			crashpoint("before_event_write");
+		collection_for(r, 'u', "Event", marks, mmap);
+		collection_for(r, 'd', NULL, dels, dmap);
+		if (nm + nd > 0)
+			crashpoint("after_event_write");
+	}
 	for (i = 0; i < r->n && r->fatal == 0; i++) {
 		struct item *it = &r->it[i];
 
@@ -856,7 +907,8 @@ run_batch(struct run *r, char **keys, size_t n)
 	write_events(r);
 	if (r->fatal)
 		return;
-	write_relations(r);
+	if (r->plan == NULL)
+		write_relations(r);
 	for (i = 0; i < r->n && r->fatal == 0; i++) {
 		struct item *it = &r->it[i];
 
@@ -1021,7 +1073,18 @@ next_meetings(struct run *r)
 		values[i] = want;
 		free(mine);
 	}
-	if (json_array_size(updates) > 0) {
+	if (json_array_size(updates) > 0 && r->plan != NULL) {
+		json_array_foreach(updates, k, rec) {
+			struct meeting_plan p;
+
+			memset(&p, 0, sizeof(p));
+			p.kind = MEETING_PLAN_NEXT;
+			p.opportunity_id = jstr(rec, "Id");
+			p.value = jstr(rec, field);
+			r->plan(r->plan_arg, &p);
+			r->st->opportunities++;
+		}
+	} else if (json_array_size(updates) > 0) {
 		if (sf_client_collection_update(r->sf, "Opportunity", updates, &results, &classes,
 		    &f) == -1)
 			goto remote;
@@ -1078,13 +1141,42 @@ out:
 	return rc == -1 || r->fatal ? -1 : 0;
 }
 
+static int run_all(struct run *r0, const struct config *cfg, struct ledger *l,
+    struct sf_client *sf, int64_t now, long retry_base, const volatile sig_atomic_t *stop,
+    struct meeting_stats *st, int64_t *hold_until, char *err, size_t errlen);
+
 int
 meeting_run(const struct config *cfg, struct ledger *l, struct sf_client *sf, int64_t now,
     long retry_base, const volatile sig_atomic_t *stop, struct meeting_stats *st,
     int64_t *hold_until, char *err, size_t errlen)
 {
-	struct meeting_stats local;
 	struct run r;
+
+	memset(&r, 0, sizeof(r));
+	return run_all(&r, cfg, l, sf, now, retry_base, stop, st, hold_until, err, errlen);
+}
+
+int
+meeting_plan_run(const struct config *cfg, struct ledger *l, struct sf_client *sf,
+    int64_t now, meeting_plan_fn *plan, void *arg, struct meeting_stats *st, char *err,
+    size_t errlen)
+{
+	struct run r;
+
+	memset(&r, 0, sizeof(r));
+	r.plan = plan;
+	r.plan_arg = arg;
+	return run_all(&r, cfg, l, sf, now, 60, NULL, st, NULL, err, errlen);
+}
+
+/* meeting_run's loop; r0 brings the planner (or none). */
+static int
+run_all(struct run *r0, const struct config *cfg, struct ledger *l, struct sf_client *sf,
+    int64_t now, long retry_base, const volatile sig_atomic_t *stop, struct meeting_stats *st,
+    int64_t *hold_until, char *err, size_t errlen)
+{
+	struct meeting_stats local;
+	struct run r = *r0;
 	char **keys = NULL;
 	size_t n = 0, i;
 	json_t *seen = json_object();
@@ -1093,7 +1185,6 @@ meeting_run(const struct config *cfg, struct ledger *l, struct sf_client *sf, in
 	if (st == NULL)
 		st = &local;
 	memset(st, 0, sizeof(*st));
-	memset(&r, 0, sizeof(r));
 	r.cfg = cfg;
 	r.l = l;
 	r.sf = sf;

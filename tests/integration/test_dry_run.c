@@ -372,7 +372,7 @@ test_first_run(void **state)
 	 * says it one line per email and Lead. */
 	assert_int_equal(e2e_run(world.dir, &txt, NULL, "-c", world.conf, "dry-run", NULL), 0);
 	assert_non_null(strstr(txt, "summary  seen=12 processed=11 task=9 leads=4 skipped=2 "
-	    "failed=0 ambiguous=1 held=no meetings=off\n"));
+	    "failed=0 ambiguous=1 held=no meetings=off events=0 removed=0 next_dates=0\n"));
 	assert_non_null(strstr(txt, "lead     uma@wayne.example "));
 	assert_non_null(strstr(txt, "rule=round_robin"));
 	assert_non_null(strstr(txt, "ambiguous=\"2 records have dup@initech.com; tie_break "
