@@ -1,7 +1,8 @@
 /* test_dry_run_meetings.c: `olsync dry-run` plans meetings too: the Events a real pass would
  * upsert (subject, Who, What, owner, start) and the Opportunities' next meeting dates, with
  * nothing written to Salesforce; then the real `sync --once` writes exactly those. A meeting
- * only tentatively accepted and an internal one get no Event in either. */
+ * only tentatively accepted and an internal one get no Event in either. A logged meeting then
+ * cancelled: the Event's deletion and the Opportunity's next date planned, then done. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -46,6 +47,9 @@ teardown(void **state)
 	return e2e_world_teardown(&world, NULL);
 }
 
+/* The uid of the meeting POST /_sim/events answered last (meeting() keeps it). */
+static char last_uid[256];
+
 /* A meeting organizer invites attendee (each a plain address), days from now at hour UTC, and
  * user answers response. */
 static void
@@ -69,6 +73,7 @@ meeting(const char *organizer, const char *attendee, const char *subject, int da
 	    start, end);
 	r = sim_http_ctl(world.graph.base_url, "POST", "/_sim/events", body, 201);
 	free(body);
+	snprintf(last_uid, sizeof(last_uid), "%s", json_string_value(json_object_get(r, "uid")));
 	path = xasprintf("/_sim/events/%s/respond", json_string_value(json_object_get(r, "uid")));
 	body = xasprintf("{\"user\":\"%s\",\"response\":\"%s\"}", user, response);
 	json_decref(sim_http_ctl(world.graph.base_url, "POST", path, body, 200));
@@ -151,11 +156,96 @@ test_meetings_planned_then_written(void **state)
 	json_decref(rep);
 }
 
+/* The Events of sf-sim not deleted (its records list keeps deleted ones, IsDeleted true).
+ * Caller decrefs. */
+static json_t *
+live_events(void)
+{
+	json_t *all = e2e_records(world.sf.p.base_url, "Event"), *live = json_array(), *r;
+	size_t i;
+
+	json_array_foreach(all, i, r)
+		if (!json_is_true(json_object_get(r, "IsDeleted")))
+			json_array_append(live, r);
+	json_decref(all);
+	return live;
+}
+
+/* A fresh dry-run report (caller decrefs). */
+static json_t *
+dry_run(void)
+{
+	json_error_t jerr;
+	json_t *rep;
+	char *out = NULL;
+
+	assert_int_equal(e2e_run(world.dir, &out, NULL, "-c", world.conf, "dry-run", "--json",
+	    NULL), 0);
+	if ((rep = json_loads(out, 0, &jerr)) == NULL)
+		fail_msg("dry-run --json is not JSON (%s): %s", jerr.text, out);
+	free(out);
+	return rep;
+}
+
+/* Cancelled after it was logged: the dry run plans the Event's deletion and the Opportunity's
+ * next meeting cleared; the real pass then does exactly that. */
+static void
+test_cancel_planned_then_done(void **state)
+{
+	json_t *rep, *o, *o2, *removed = NULL, *next = NULL, *opps, *events;
+	char *path;
+	size_t i;
+
+	(void)state;
+	/* Before Renewal terms: the Opportunity's next meeting until it is cancelled. */
+	meeting("carol@fabrikam.com", ALICE, "Kickoff", 1, 10, ALICE, "accepted");
+	assert_int_equal(e2e_run(world.dir, NULL, NULL, "-c", world.conf, "sync", "--once", NULL),
+	    0);
+	events = e2e_records(world.sf.p.base_url, "Event");
+	o = e2e_find(events, "Subject", "Kickoff");
+	path = xasprintf("/_sim/events/%s", last_uid);
+	json_decref(sim_http_ctl(world.graph.base_url, "PATCH", path, "{\"isCancelled\":true}",
+	    200));
+	free(path);
+
+	rep = dry_run();
+	json_array_foreach(json_object_get(rep, "lines"), i, o2)
+		if (strcmp(e2e_field(o2, "kind"), "event_removed") == 0)
+			removed = o2;
+		else if (strcmp(e2e_field(o2, "kind"), "next_meeting") == 0)
+			next = o2;
+	assert_non_null(removed);
+	assert_string_equal(e2e_field(removed, "event"), e2e_field(o, "Id"));
+	assert_string_equal(e2e_field(removed, "how"), "deleted");
+	assert_non_null(next);
+	/* Nothing done yet: both Events still there. */
+	json_decref(events);
+	events = live_events();
+	assert_int_equal(json_array_size(events), 2);
+
+	assert_int_equal(e2e_run(world.dir, NULL, NULL, "-c", world.conf, "sync", "--once", NULL),
+	    0);
+	json_decref(events);
+	events = live_events();
+	assert_int_equal(json_array_size(events), 1);
+	assert_string_equal(e2e_field(json_array_get(events, 0), "Subject"), "Renewal terms");
+	opps = e2e_records(world.sf.p.base_url, "Opportunity");
+	if (strncmp(e2e_field(json_array_get(opps, 0), "Next_Meeting_Date__c"),
+	    e2e_field(next, "value"), 19) != 0)
+		fail_msg("Next_Meeting_Date__c is %s, the plan said %s",
+		    e2e_field(json_array_get(opps, 0), "Next_Meeting_Date__c"),
+		    e2e_field(next, "value"));
+	json_decref(opps);
+	json_decref(events);
+	json_decref(rep);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_meetings_planned_then_written),
+		cmocka_unit_test(test_cancel_planned_then_done),
 	};
 
 	return sim_proc_exit_status(cmocka_run_group_tests(tests, setup, teardown));
