@@ -77,7 +77,7 @@ bench(void **state)
 {
 	const struct opts *o = *state;
 	struct e2e_world w;
-	struct e2e_daemon dm;
+	struct e2e_daemon dm = { 0 };
 	struct config cfg;
 	struct config_errors errs = { 0 };
 	char *users, *extra, *log;

@@ -1141,9 +1141,78 @@ out:
 	return rc == -1 || r->fatal ? -1 : 0;
 }
 
-static int run_all(struct run *r0, const struct config *cfg, struct ledger *l,
-    struct sf_client *sf, int64_t now, long retry_base, const volatile sig_atomic_t *stop,
-    struct meeting_stats *st, int64_t *hold_until, char *err, size_t errlen);
+/* The loop of meeting_run over r, whose planner fields (zero: none) the caller set. */
+static int
+run_all(struct run *r, const struct config *cfg, struct ledger *l, struct sf_client *sf,
+    int64_t now, long retry_base, const volatile sig_atomic_t *stop, struct meeting_stats *st,
+    int64_t *hold_until, char *err, size_t errlen)
+{
+	struct meeting_stats local;
+	char **keys = NULL;
+	size_t n = 0, i;
+	json_t *seen = json_object();
+	int rc = -1;
+
+	if (st == NULL)
+		st = &local;
+	memset(st, 0, sizeof(*st));
+	r->cfg = cfg;
+	r->l = l;
+	r->sf = sf;
+	r->now = now;
+	r->retry_base = retry_base;
+	r->st = st;
+	r->hold_until = hold_until;
+	r->err = err;
+	r->errlen = errlen;
+	engine_filter_policy(cfg, &r->policy);
+	r->it = xcalloc(MEETING_BATCH, sizeof(*r->it));
+	for (;;) {
+		int again = 0;
+
+		if (stop != NULL && *stop)
+			break;
+		if (ledger_meeting_due(l, now, MEETING_BATCH, &keys, &n) == -1) {
+			err_set(err, errlen, "ledger: %s", ledger_error(l));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		/* A meeting coming back in the same run would be a loop: stop rather than spin. */
+		for (i = 0; i < n; i++) {
+			if (json_object_get(seen, keys[i]) != NULL)
+				again = 1;
+			json_object_set_new(seen, keys[i], json_true());
+		}
+		if (again) {
+			log_warnx("meeting loop_guard: meetings came back in the same run");
+			break;
+		}
+		run_batch(r, keys, n);
+		for (i = 0; i < r->n; i++)
+			item_clear(&r->it[i]);
+		ledger_keys_free(keys, n);
+		keys = NULL;
+		n = 0;
+		if (r->fatal)
+			goto out;
+		if (hold_until != NULL && *hold_until > now)
+			break;
+	}
+	if (mark_started(r) == -1 || next_meetings(r) == -1)
+		goto out;
+	rc = 0;
+out:
+	if (rc == 0 || st->processed > 0)
+		log_info("meeting run rc=%d processed=%ld written=%ld unchanged=%ld deleted=%ld "
+		    "not_logged=%ld failed=%ld dead=%ld opportunities=%ld", rc, st->processed,
+		    st->written, st->unchanged, st->deleted, st->not_logged, st->failed, st->dead,
+		    st->opportunities);
+	ledger_keys_free(keys, n);
+	json_decref(seen);
+	free(r->it);
+	return rc;
+}
 
 int
 meeting_run(const struct config *cfg, struct ledger *l, struct sf_client *sf, int64_t now,
@@ -1166,79 +1235,6 @@ meeting_plan_run(const struct config *cfg, struct ledger *l, struct sf_client *s
 	memset(&r, 0, sizeof(r));
 	r.plan = plan;
 	r.plan_arg = arg;
-	return run_all(&r, cfg, l, sf, now, 60, NULL, st, NULL, err, errlen);
-}
-
-/* meeting_run's loop; r0 brings the planner (or none). */
-static int
-run_all(struct run *r0, const struct config *cfg, struct ledger *l, struct sf_client *sf,
-    int64_t now, long retry_base, const volatile sig_atomic_t *stop, struct meeting_stats *st,
-    int64_t *hold_until, char *err, size_t errlen)
-{
-	struct meeting_stats local;
-	struct run r = *r0;
-	char **keys = NULL;
-	size_t n = 0, i;
-	json_t *seen = json_object();
-	int rc = -1;
-
-	if (st == NULL)
-		st = &local;
-	memset(st, 0, sizeof(*st));
-	r.cfg = cfg;
-	r.l = l;
-	r.sf = sf;
-	r.now = now;
-	r.retry_base = retry_base;
-	r.st = st;
-	r.hold_until = hold_until;
-	r.err = err;
-	r.errlen = errlen;
-	engine_filter_policy(cfg, &r.policy);
-	r.it = xcalloc(MEETING_BATCH, sizeof(*r.it));
-	for (;;) {
-		int again = 0;
-
-		if (stop != NULL && *stop)
-			break;
-		if (ledger_meeting_due(l, now, MEETING_BATCH, &keys, &n) == -1) {
-			err_set(err, errlen, "ledger: %s", ledger_error(l));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		/* A meeting coming back in the same run would be a loop: stop rather than spin. */
-		for (i = 0; i < n; i++) {
-			if (json_object_get(seen, keys[i]) != NULL)
-				again = 1;
-			json_object_set_new(seen, keys[i], json_true());
-		}
-		if (again) {
-			log_warnx("meeting loop_guard: meetings came back in the same run");
-			break;
-		}
-		run_batch(&r, keys, n);
-		for (i = 0; i < r.n; i++)
-			item_clear(&r.it[i]);
-		ledger_keys_free(keys, n);
-		keys = NULL;
-		n = 0;
-		if (r.fatal)
-			goto out;
-		if (hold_until != NULL && *hold_until > now)
-			break;
-	}
-	if (mark_started(&r) == -1 || next_meetings(&r) == -1)
-		goto out;
-	rc = 0;
-out:
-	if (rc == 0 || st->processed > 0)
-		log_info("meeting run rc=%d processed=%ld written=%ld unchanged=%ld deleted=%ld "
-		    "not_logged=%ld failed=%ld dead=%ld opportunities=%ld", rc, st->processed,
-		    st->written, st->unchanged, st->deleted, st->not_logged, st->failed, st->dead,
-		    st->opportunities);
-	ledger_keys_free(keys, n);
-	json_decref(seen);
-	free(r.it);
-	return rc;
+	return run_all(&r, cfg, l, sf, now, (long)(cfg->retry_base_ms / 1000), NULL, st, NULL, err,
+	    errlen);
 }

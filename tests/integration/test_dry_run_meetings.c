@@ -156,19 +156,11 @@ test_meetings_planned_then_written(void **state)
 	json_decref(rep);
 }
 
-/* The Events of sf-sim not deleted (its records list keeps deleted ones, IsDeleted true).
- * Caller decrefs. */
+/* The Events of sf-sim not deleted (its records list keeps deleted ones). Caller decrefs. */
 static json_t *
 live_events(void)
 {
-	json_t *all = e2e_records(world.sf.p.base_url, "Event"), *live = json_array(), *r;
-	size_t i;
-
-	json_array_foreach(all, i, r)
-		if (!json_is_true(json_object_get(r, "IsDeleted")))
-			json_array_append(live, r);
-	json_decref(all);
-	return live;
+	return e2e_records_unless(world.sf.p.base_url, "Event", "IsDeleted");
 }
 
 /* A fresh dry-run report (caller decrefs). */
@@ -230,8 +222,8 @@ test_cancel_planned_then_done(void **state)
 	assert_int_equal(json_array_size(events), 1);
 	assert_string_equal(e2e_field(json_array_get(events, 0), "Subject"), "Renewal terms");
 	opps = e2e_records(world.sf.p.base_url, "Opportunity");
-	if (strncmp(e2e_field(json_array_get(opps, 0), "Next_Meeting_Date__c"),
-	    e2e_field(next, "value"), 19) != 0)
+	if (!same_time(e2e_field(json_array_get(opps, 0), "Next_Meeting_Date__c"),
+	    e2e_field(next, "value")))
 		fail_msg("Next_Meeting_Date__c is %s, the plan said %s",
 		    e2e_field(json_array_get(opps, 0), "Next_Meeting_Date__c"),
 		    e2e_field(next, "value"));

@@ -408,14 +408,7 @@ assert_unique(json_t *recs, const char *field)
 static json_t *
 open_leads(void)
 {
-	json_t *all = e2e_records(world.sf.p.base_url, "Lead"), *open = json_array(), *r;
-	size_t i;
-
-	json_array_foreach(all, i, r)
-		if (!json_is_true(json_object_get(r, "IsConverted")))
-			json_array_append(open, r);
-	json_decref(all);
-	return open;
+	return e2e_records_unless(world.sf.p.base_url, "Lead", "IsConverted");
 }
 
 /* The Task-mode outcome of the whole mix: exactly the expected Leads and Tasks. */

@@ -229,12 +229,6 @@ graph_subs(void)
 static void
 start(void)
 {
-	/* A test that failed with the daemon running left it here: stop it first, or it outlives
-	 * the program (the group's teardown stops only the last one). */
-	if (daemon_proc.pid > 0) {
-		fprintf(stderr, "stopping the daemon a failed test left running\n");
-		(void)e2e_daemon_stop(&daemon_proc);
-	}
 	e2e_daemon_start(&daemon_proc, world.dir, world.conf, port);
 }
 

@@ -238,6 +238,12 @@ e2e_daemon_start(struct e2e_daemon *dm, const char *dir, const char *conf, int p
 	char *base;
 	int i, n;
 
+	/* A test that failed with its daemon running left it in dm: stop it first, or it outlives
+	 * the program (a group's teardown stops only the last one). */
+	if (dm->pid > 0) {
+		fprintf(stderr, "e2e: stopping the daemon a failed test left running\n");
+		(void)e2e_daemon_stop(dm);
+	}
 	e2e_daemon_spawn(dm, dir, conf, run);
 	if (port == 0)
 		return;
@@ -386,6 +392,19 @@ e2e_records(const char *sf_url, const char *sobject)
 	free(path);
 	json_decref(r);
 	return recs;
+}
+
+json_t *
+e2e_records_unless(const char *sf_url, const char *sobject, const char *flag)
+{
+	json_t *all = e2e_records(sf_url, sobject), *out = json_array(), *r;
+	size_t i;
+
+	json_array_foreach(all, i, r)
+		if (!json_is_true(json_object_get(r, flag)))
+			json_array_append(out, r);
+	json_decref(all);
+	return out;
 }
 
 size_t

@@ -174,8 +174,9 @@ int e2e_free_port(void);
  * output in dir/daemon.log; the caller waits for it (dm->pid) or stops it. */
 void e2e_daemon_spawn(struct e2e_daemon *dm, const char *dir, const char *conf,
     const char *const *args);
-/* Starts `olsync -c conf run`; when port is not 0, waits up to 10 s (mono_scaled) for GET
- * /healthz on it to answer. Fails the test when the daemon does not come up. */
+/* Starts `olsync -c conf run` (first stopping one dm still holds: dm must be zeroed or from an
+ * earlier start); when port is not 0, waits up to 10 s (mono_scaled) for GET /healthz on it to
+ * answer. Fails the test when the daemon does not come up. */
 void e2e_daemon_start(struct e2e_daemon *dm, const char *dir, const char *conf, int port);
 /* Sends sig (SIGHUP to reload) to the running daemon. */
 void e2e_daemon_signal(struct e2e_daemon *dm, int sig);
@@ -204,6 +205,9 @@ int e2e_world_teardown(struct e2e_world *w, struct e2e_daemon *dm);
 
 /* GET /_sim/records/<sobject> of sf-sim at sf_url: the records array; caller decrefs. */
 json_t *e2e_records(const char *sf_url, const char *sobject);
+/* The records of sobject whose boolean flag is not true (IsDeleted: the live ones, IsConverted:
+ * the open Leads). Caller decrefs. */
+json_t *e2e_records_unless(const char *sf_url, const char *sobject, const char *flag);
 /* How many records of recs have field == value. */
 size_t e2e_count(json_t *recs, const char *field, const char *value);
 /* The one record of recs with field == value (borrowed); fails the test unless exactly one. */
