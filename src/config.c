@@ -24,6 +24,7 @@
 #include "crypto.h"
 #include "err.h"
 #include "jwt.h"
+#include "store.h"
 #include "xmalloc.h"
 
 enum opt_type {
@@ -60,7 +61,7 @@ struct option {
 static check_fn check_tenant, check_guid, check_token, check_url, check_api_version,
     check_email, check_domain, check_mailbox, check_owner, check_sensitivity, check_timezone,
     check_company, check_certificate, check_nonempty, check_listen, check_admin_listen,
-    check_field_name;
+    check_field_name, check_instance_name;
 
 static const char *const mode_names[] = { "task", "emailmessage", "both", NULL };
 static const char *const tie_break_names[] = { "oldest", "newest", "most-recently-modified", NULL };
@@ -205,6 +206,10 @@ static const struct option options[] = {
 	/* Running */
 	{ "database", T_PATH, OFF(database), .check = check_nonempty,
 	    .def = "/var/lib/olsync/olsync.db" },
+	{ "database_password", T_SECRET, OFF(database_password), .flags = 0 },
+	{ "database_password_file", T_SECRET_FILE, OFF(database_password), .flags = 0 },
+	{ "instance_name", T_STRING, OFF(instance_name), .check = check_instance_name },
+	{ "lease_time", T_DURATION, OFF(lease_time_ms), 2 * SEC, 10 * MIN, .def = "30s" },
 	{ "log_level", T_ENUM, OFF(log_level), .names = log_level_names, .def = "info" },
 	{ "log_format", T_ENUM, OFF(log_format), .names = log_format_names, .def = "text" },
 	{ "http_timeout", T_DURATION, OFF(http_timeout_ms), 1 * SEC, 10 * MIN, .def = "30s" },
@@ -314,6 +319,20 @@ lowercase(char *s)
 {
 	for (; *s; s++)
 		*s = (char)tolower((unsigned char)*s);
+}
+
+/* A lease owner's name: printable, no spaces, so it reads well in logs and in the database. */
+static int
+check_instance_name(char **val, char *err, size_t errlen)
+{
+	const unsigned char *c = (const unsigned char *)*val;
+
+	if (*c == '\0' || strlen(*val) > 64)
+		return err_set(err, errlen, "must be 1 to 64 characters");
+	for (; *c != '\0'; c++)
+		if (*c <= ' ' || *c >= 0x7f)
+			return err_set(err, errlen, "must be printable ASCII without spaces");
+	return 0;
 }
 
 static int
@@ -829,7 +848,8 @@ parse_enum(const struct option *o, const char *s, int *out, char *err, size_t er
 static char *
 resolve_path(const struct parser *p, const char *s)
 {
-	if (s[0] == '/' || p->basedir == NULL || s[0] == '\0')
+	/* database may be a PostgreSQL URI rather than a file */
+	if (s[0] == '/' || p->basedir == NULL || s[0] == '\0' || store_target_is_postgresql(s))
 		return xstrdup(s);
 	return xasprintf("%s/%s", p->basedir, s);
 }

@@ -169,7 +169,11 @@ struct config {
 	char			*admin_token;	/* secret, or NULL (loopback only) */
 
 	/* Running */
-	char			*database;
+	char			*database;	/* a SQLite file, or a postgresql:// URI */
+	char			*database_password;	/* secret (PostgreSQL), or NULL */
+	/* Several instances on one PostgreSQL database (docs/deployment.md) */
+	char			*instance_name;	/* this instance's name in leases */
+	long long		 lease_time_ms;	/* a dead instance's work waits this long */
 	enum log_level		 log_level;
 	enum config_log_format	 log_format;
 	long long		 http_timeout_ms;
