@@ -1,5 +1,6 @@
 #!/bin/sh
-# Installs the Debian packages olsync needs to build and test, only when they are missing.
+# Installs the Debian packages olsync needs to build and test, only when they are missing
+# (postgresql: the server the suite starts for its PostgreSQL tests, scripts/pg-test-server.sh).
 # As root it uses apt-get; otherwise it prints the exact command to run and fails.
 # Usage: scripts/deps.sh [bench|dashboard]   (bench: also what bench/perf.sh uses, wrk;
 # dashboard: also chromium, for dashboard_in_chromium, which is skipped without it; `make test`
@@ -7,8 +8,8 @@
 set -eu
 
 PKGS="build-essential cmake pkg-config clang \
-libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libsqlite3-dev libssl-dev libcmocka-dev \
-sqlite3 openssl ca-certificates curl jq tzdata nodejs npm cppcheck"
+libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libsqlite3-dev libpq-dev libssl-dev libcmocka-dev \
+sqlite3 postgresql openssl ca-certificates curl jq tzdata nodejs npm cppcheck"
 case ${1-} in
 '') ;;
 bench) PKGS="$PKGS wrk" ;;

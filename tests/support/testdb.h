@@ -1,0 +1,20 @@
+/* testdb.h: the database a test's ledger lives in: a SQLite file in the test's directory by
+ * default, or, when OL_TEST_PG_URL_FILE names the url file of the PostgreSQL server the suite
+ * started (scripts/pg-test-server.sh, ctest's fixture pg), a fresh database on that server. */
+#ifndef OL_TESTDB_H
+#define OL_TESTDB_H
+
+/* 1 when the tests' databases are PostgreSQL (OL_TEST_PG_URL_FILE is set), else 0. */
+int test_database_is_pg(void);
+
+/* A database target for a ledger (olsync's `database`, ledger_open's and store_open's target):
+ * tmpdir/name, or a new PostgreSQL database (CREATE DATABASE, a name unique to this call, name
+ * in it) and its postgresql:// URI. NULL with a message on stderr when the server cannot be
+ * used: for setups, so no test assertion. Caller frees. */
+char *test_database(const char *tmpdir, const char *name);
+
+/* The URI of the server's own database (postgres) from OL_TEST_PG_URL_FILE, or NULL (without
+ * the variable, or with a message on stderr when the file cannot be read). Caller frees. */
+char *test_database_server_url(void);
+
+#endif
