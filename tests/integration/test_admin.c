@@ -364,7 +364,7 @@ test_metrics_match_ledger(void **state)
 	struct ledger *l;
 	struct ledger_sub *subs = NULL;
 	size_t nsubs = 0;
-	char err[256], *db = xasprintf("%s/ledger.db", world.dir), *m, *out;
+	char err[256], *db = xstrdup(world.database), *m, *out;
 	static const char *const states[] = { "pending", "skipped", "logged", "failed", "dead" };
 	double lat_count, logged;
 
@@ -639,7 +639,7 @@ static void
 test_ready_with_unusable_ledger(void **state)
 {
 	struct sim_http h;
-	char *db = xasprintf("%s/ledger.db", world.dir), *aside = xasprintf("%s.aside", db);
+	char *db = xstrdup(world.database), *aside = xasprintf("%s.aside", db);
 	FILE *fp;
 
 	(void)state;

@@ -230,7 +230,7 @@ test_backfill_memory_is_bounded(void **state)
 static void
 ledger_sql(const char *sql)
 {
-	char *path = xasprintf("%s/ledger.db", world.dir);
+	char *path = xstrdup(world.database);
 	sqlite3 *db;
 
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);

@@ -318,12 +318,12 @@ test_subrequest_fault(void **state)
 static void
 test_again(void **state)
 {
-	static const char *const files[] = { "ledger.db", "ledger.db-wal", "ledger.db-shm" };
+	static const char *const files[] = { "", "-wal", "-shm" };
 	char *db;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		db = xasprintf("%s/%s", world.dir, files[i]);
+		db = xasprintf("%s%s", world.database, files[i]);
 		if (unlink(db) == -1 && i == 0)
 			fail_msg("unlink %s", db);
 		free(db);

@@ -92,7 +92,7 @@ setup(void **state)
 	    "log_level info\n"
 	    "http_timeout 10s\n") == -1)
 		return -1;
-	snprintf(ledger, sizeof(ledger), "%s/ledger.db", world.dir);
+	snprintf(ledger, sizeof(ledger), "%s", world.database);
 	return 0;
 }
 

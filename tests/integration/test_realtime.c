@@ -133,7 +133,7 @@ stored_subs(size_t *n)
 {
 	struct ledger *l;
 	struct ledger_sub *s = NULL;
-	char err[256], *path = xasprintf("%s/ledger.db", world.dir);
+	char err[256], *path = xstrdup(world.database);
 
 	if (ledger_open(path, &l, err, sizeof(err)) == -1)
 		fail_msg("ledger_open: %s", err);

@@ -108,7 +108,7 @@ sync_once(char **errout)
 static void
 test_ledger_locked(void **state)
 {
-	char *path = xasprintf("%s/ledger.db", world.dir), *e;
+	char *path = xstrdup(world.database), *e;
 	sqlite3 *db;
 	int rc;
 
@@ -205,7 +205,7 @@ ledger_largest(void)
 	off_t max = 0;
 
 	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
-		char *path = xasprintf("%s/ledger.db%s", world.dir, suffix[i]);
+		char *path = xasprintf("%s%s", world.database, suffix[i]);
 		struct stat sb;
 
 		if (stat(path, &sb) == 0 && sb.st_size > max)
@@ -233,7 +233,7 @@ status_count(const char *state)
 static int
 logged_have_tasks(void)
 {
-	char *path = xasprintf("%s/ledger.db", world.dir);
+	char *path = xstrdup(world.database);
 	json_t *recs = e2e_records(world.sf.p.base_url, "Task");
 	sqlite3_stmt *st;
 	sqlite3 *db;

@@ -33,6 +33,7 @@
 #include "mono.h"
 #include "sf_fixture.h"
 #include "sim_http.h"
+#include "testdb.h"
 #include "testkeys.h"
 #include "tmpdir.h"
 #include "xmalloc.h"
@@ -343,12 +344,12 @@ check_mode(const char *name, mode_t want)
 	free(path);
 }
 
-/* The subscriptions in the ledger dbname of world.dir (at least want: waits up to 10 s for
- * them). *subs: caller frees with ledger_subs_free. */
+/* The subscriptions in the ledger at target (at least want: waits up to 10 s for them).
+ * *subs: caller frees with ledger_subs_free. */
 static void
-wait_subs(const char *dbname, size_t want, struct ledger_sub **subs, size_t *nsubs)
+wait_subs(const char *target, size_t want, struct ledger_sub **subs, size_t *nsubs)
 {
-	char *path = xasprintf("%s/%s", world.dir, dbname), err[256];
+	char *path = xstrdup(target), err[256];
 	struct ledger *l;
 
 	*subs = NULL;
@@ -411,12 +412,12 @@ admin_requests(void)
 	free(base);
 }
 
-/* Every command with the configuration conf (its ledger dbname, its Salesforce sf_url): one
+/* Every command with the configuration conf (its ledger's target, its Salesforce sf_url): one
  * pass, status, show, dead, real time with subscriptions and a notified mail, a SIGABRT and a
  * SIGKILL amid work and a pass that catches up. What olsync wrote goes to *all, the
  * subscriptions it made to *subs (inbox, sent items, calendar). */
 static void
-exercise(const char *conf, const char *dbname, const char *sf_url, char **all,
+exercise(const char *conf, const char *target, const char *sf_url, char **all,
     struct ledger_sub **subs, size_t *nsubs)
 {
 	char *mid = mail();
@@ -432,7 +433,7 @@ exercise(const char *conf, const char *dbname, const char *sf_url, char **all,
 
 	/* Real time: subscriptions made (so clientState secrets exist), a mail notified. */
 	e2e_daemon_start(&daemon_proc, world.dir, conf, port);
-	wait_subs(dbname, 3, subs, nsubs);
+	wait_subs(target, 3, subs, nsubs);
 	free(mail());
 	expect_all_logged(sf_url);
 	admin_requests();
@@ -464,8 +465,8 @@ refuse_everywhere(const char *all, const struct needle *nd, size_t nn)
 	assert_true(search_dir(world.dir, nd, nn) >= 3);
 }
 
-/* The clientStates are in the ledger dbname (which shows the search can find a stored string),
- * and nowhere in what olsync printed or logged. */
+/* The clientStates are in the ledger file dbname of world.dir (which shows the search can find a
+ * stored string; a SQLite ledger only), and nowhere in what olsync printed or logged. */
 static void
 client_states_kept(const char *all, const char *dbname, const struct ledger_sub *subs,
     size_t nsubs)
@@ -474,7 +475,7 @@ client_states_kept(const char *all, const char *dbname, const struct ledger_sub 
 
 	for (size_t i = 0; i < nsubs; i++) {
 		assert_true(strlen(subs[i].client_state) >= 32);
-		assert_true(file_has(path, subs[i].client_state) ||
+		assert_true(test_database_is_pg() || file_has(path, subs[i].client_state) ||
 		    file_has(wal, subs[i].client_state));
 		refuse_in("olsync's output", all, strlen(all), subs[i].client_state,
 		    "a clientState");
@@ -501,7 +502,7 @@ test_nothing_leaks(void **state)
 	size_t nsubs;
 
 	(void)state;
-	exercise(world.conf, "ledger.db", world.sf.p.base_url, &all, &subs, &nsubs);
+	exercise(world.conf, world.database, world.sf.p.base_url, &all, &subs, &nsubs);
 	{
 		const struct needle nd[] = {
 			GENERIC_NEEDLES,
@@ -512,9 +513,11 @@ test_nothing_leaks(void **state)
 	}
 	client_states_kept(all, "ledger.db", subs, nsubs);
 	ledger_subs_free(subs, nsubs);
-	check_mode("ledger.db", 0600);
-	check_mode("ledger.db-wal", 0600);
-	check_mode("ledger.db-shm", 0600);
+	if (!test_database_is_pg()) {	/* the files of a SQLite ledger */
+		check_mode("ledger.db", 0600);
+		check_mode("ledger.db-wal", 0600);
+		check_mode("ledger.db-shm", 0600);
+	}
 	free(key_piece);
 	free(all);
 }
@@ -616,10 +619,11 @@ test_refresh_token_tls_leak_nothing(void **state)
 	char *all = xstrdup(""), *key_piece = pem_piece("testkey1.pem");
 	struct ledger_sub *subs;
 	size_t nsubs, ntok;
-	char **tok;
+	char **tok, *rt_db = xasprintf("%s/ledger-rt.db", world.dir);
 
 	(void)state;
-	exercise(conf_rt, "ledger-rt.db", sf2.p.base_url, &all, &subs, &nsubs);
+	exercise(conf_rt, rt_db, sf2.p.base_url, &all, &subs, &nsubs);
+	free(rt_db);
 	exercise_tls(&all);
 	tok = sf2_tokens(&ntok);
 	{

@@ -24,6 +24,7 @@
 #include "mono.h"
 #include "sim_http.h"
 #include "sim_proc.h"
+#include "testdb.h"
 #include "testkeys.h"
 #include "tmpdir.h"
 #include "xmalloc.h"
@@ -57,10 +58,39 @@ e2e_sf_login_seed(const char *dir, char **app, char **user)
 	free(key);
 }
 
+/* The databases handed out, one per directory, for the life of the process. */
+struct e2e_db {
+	struct e2e_db	*next;
+	char		*dir;
+	char		*target;
+};
+static struct e2e_db *e2e_dbs;
+
+const char *
+e2e_database(const char *dir)
+{
+	struct e2e_db *d;
+	char *target;
+
+	for (d = e2e_dbs; d != NULL; d = d->next)
+		if (strcmp(d->dir, dir) == 0)
+			return d->target;
+	if ((target = test_database(dir, "ledger.db")) == NULL)
+		fail_msg("no database for %s (OL_TEST_PG_URL_FILE)", dir);
+	d = xcalloc(1, sizeof(*d));
+	d->dir = xstrdup(dir);
+	d->target = target;
+	d->next = e2e_dbs;
+	e2e_dbs = d;
+	return d->target;
+}
+
 char *
 e2e_config_write(const char *dir, const char *graph_url, const char *sf_url,
     const char *mailboxes, const char *extra)
 {
+	/* a SQLite file is named relative to the configuration, as before */
+	const char *db = test_database_is_pg() ? e2e_database(dir) : "ledger.db";
 	char *conf;
 
 	setenv("OLSYNC_TEST_GRAPH_SECRET", E2E_GRAPH_SECRET, 1);
@@ -78,9 +108,9 @@ e2e_config_write(const char *dir, const char *graph_url, const char *sf_url,
 	    "sf_private_key_file sf-key.pem\n"
 	    "mailboxes %s\n"
 	    "internal_domains contoso.com\n"
-	    "database ledger.db\n"
+	    "database %s\n"
 	    "%s",
-	    graph_url, graph_url, sf_url, mailboxes, extra != NULL ? extra : "");
+	    graph_url, graph_url, sf_url, mailboxes, db, extra != NULL ? extra : "");
 	tmpdir_write(dir, "olsync.conf", conf, 0644);
 	free(conf);
 	return xasprintf("%s/olsync.conf", dir);
@@ -549,6 +579,7 @@ world_start(struct e2e_world *w, const char *name, const char *sf_users, const c
 		return -1;
 	}
 	json_decref(seeded);
+	w->database = e2e_database(w->dir);
 	w->conf = e2e_config_write(w->dir, w->graph.base_url, w->sf.p.base_url, mailboxes, extra);
 	return 0;
 }

@@ -51,8 +51,14 @@ char *e2e_graph_seed(const char *users);
  * into a seed. Writes the key to dir/sf-key.pem (0600). Caller frees both. */
 void e2e_sf_login_seed(const char *dir, char **app, char **user);
 
+/* The ledger's database of the world in dir (testdb.h): dir/ledger.db, or with
+ * OL_TEST_PG_URL_FILE a PostgreSQL database made at the first call for dir and its URI. The
+ * same for every call with dir; borrowed until the process ends. */
+const char *e2e_database(const char *dir);
+
 /* Writes dir/olsync.conf (0644) for the emulators at graph_url and sf_url: the app and user
- * above, mailboxes (a config value), internal domain contoso.com, database dir/ledger.db,
+ * above, mailboxes (a config value), internal domain contoso.com, database e2e_database(dir)
+ * (written `ledger.db`, relative to the file, when SQLite),
  * then the lines of extra (may be NULL: later keys must not repeat these). Sets the
  * OLSYNC_TEST_GRAPH_SECRET variable the file names. Returns the path; caller frees. */
 char *e2e_config_write(const char *dir, const char *graph_url, const char *sf_url,
@@ -77,6 +83,7 @@ struct e2e_world {
 	struct sim_proc graph;
 	struct sf_fixture sf;
 	char *conf;		/* dir/olsync.conf (owned) */
+	const char *database;	/* the ledger's target: e2e_database(dir) */
 };
 
 /* Starts w in a new temporary directory named after name: sf-sim seeded with

@@ -491,7 +491,7 @@ test_dashboard_shows_ledger(void **state)
 {
 	struct sim_http h;
 	struct ledger *l;
-	char ext[128], *url, *db = xasprintf("%s/ledger.db", world.dir), err[256], *sel;
+	char ext[128], *url, *db = xstrdup(world.database), err[256], *sel;
 	json_t *page;
 	long t0;
 
