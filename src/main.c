@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,9 +19,12 @@
 #include "engine.h"
 #include "graph_client.h"
 #include "ledger.h"
+#include "ledger_copy.h"
 #include "log.h"
 #include "normalize.h"
 #include "sf_client.h"
+#include "store.h"
+#include "xmalloc.h"
 
 #define DEFAULT_CONFIG	"/etc/olsync/olsync.conf"
 #define DEAD_LIST_MAX	1000	/* `olsync dead` prints at most this many */
@@ -58,6 +62,7 @@ usage(void)
 	    "                                [--until date] [--json]\n"
 	    "       olsync [-c file] backfill --mailbox addr --since date [--until date]\n"
 	    "                                 [--page-size n]\n"
+	    "       olsync [-c file] migrate-database <sqlite-file> <postgresql-uri>\n"
 	    "default configuration file: %s\n", DEFAULT_CONFIG);
 }
 
@@ -101,6 +106,78 @@ open_ledger(const struct config *cfg, struct ledger **l)
 	}
 	ledger_set_max_attempts(*l, cfg->max_attempts);
 	return 0;
+}
+
+/* Brings the ledger at target to the current schema (creating it), as a start would. The
+ * password reaches libpq through its PGPASSWORD here, in this one-shot command only, so that
+ * ledger_open needs no parameter for it. */
+static int
+migrate_schema(const char *target, const char *password)
+{
+	struct ledger *l;
+	char err[512];
+	int rc;
+
+	if (password != NULL)
+		setenv("PGPASSWORD", password, 1);
+	rc = ledger_open(target, &l, err, sizeof(err));
+	unsetenv("PGPASSWORD");
+	if (rc == -1) {
+		fprintf(stderr, "olsync: cannot open the ledger %s: %s\n", target, err);
+		return -1;
+	}
+	ledger_close(l);
+	return 0;
+}
+
+/* `olsync migrate-database FROM TO`: the SQLite ledger FROM copied into the empty PostgreSQL
+ * database TO (made and migrated first), then the rows per table printed. The configuration
+ * gives TO's password (database_password). */
+static int
+cmd_migrate_database(const struct config *cfg, const char *from, const char *to)
+{
+	struct store *src = NULL, *dst = NULL;
+	struct stat sb;
+	char err[1024];
+	int rc = 1;
+
+	if (store_target_is_postgresql(from) || !store_target_is_postgresql(to)) {
+		fprintf(stderr, "olsync: migrate-database: FROM must be a SQLite file and TO a "
+		    "postgresql:// URI\n");
+		return EXIT_USAGE;
+	}
+	if (stat(from, &sb) == -1) {
+		fprintf(stderr, "olsync: migrate-database: %s: %s\n", from, strerror(errno));
+		return 1;
+	}
+	if (migrate_schema(from, NULL) == -1 || migrate_schema(to, cfg->database_password) == -1)
+		return 1;
+	if (store_open(from, NULL, &src, err, sizeof(err)) == -1 ||
+	    store_open(to, cfg->database_password, &dst, err, sizeof(err)) == -1) {
+		fprintf(stderr, "olsync: migrate-database: %s\n", err);
+		goto out;
+	}
+	if (ledger_copy(src, dst, err, sizeof(err)) == -1) {
+		fprintf(stderr, "olsync: migrate-database: %s\n", err);
+		goto out;
+	}
+	/* what the destination holds now, table by table */
+	for (size_t i = 0; ledger_copy_table(i) != NULL; i++) {
+		char *sql = xasprintf("SELECT count(*) FROM %s", ledger_copy_table(i));
+		struct store_stmt *st = store_prepare(dst, sql);
+
+		if (store_step(st) == STORE_ROW)
+			printf("%-16s %lld\n", ledger_copy_table(i),
+			    (long long)store_column_int64(st, 0));
+		store_finalize(st);
+		free(sql);
+	}
+	printf("migrated %s into the PostgreSQL database; point `database` at it\n", from);
+	rc = 0;
+out:
+	store_close(src);
+	store_close(dst);
+	return rc;
 }
 
 static void
@@ -652,7 +729,8 @@ main(int argc, char *argv[])
 	    (strcmp(cmd, "status") == 0 && argc == 1) ||
 	    (strcmp(cmd, "show") == 0 && argc == 2) ||
 	    (strcmp(cmd, "dead") == 0 && argc == 1) ||
-	    (strcmp(cmd, "retry") == 0 && argc <= 2))) {
+	    (strcmp(cmd, "retry") == 0 && argc <= 2) ||
+	    (strcmp(cmd, "migrate-database") == 0 && argc == 3))) {
 		usage();
 		return EXIT_USAGE;
 	}
@@ -673,6 +751,8 @@ main(int argc, char *argv[])
 		rc = cmd_dry_run(&cfg, &dry);
 	else if (strcmp(cmd, "backfill") == 0)
 		rc = cmd_backfill(&cfg, &bf);
+	else if (strcmp(cmd, "migrate-database") == 0)
+		rc = cmd_migrate_database(&cfg, argv[1], argv[2]);
 	else
 		rc = cmd_retry(&cfg, argc == 2 ? argv[1] : NULL);
 	config_free(&cfg);
