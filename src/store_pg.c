@@ -557,26 +557,27 @@ pg_in_transaction(struct store *base)
 	}
 }
 
-static int
-pg_begin(struct store *base)
-{
-	struct pg_store *s = pgs(base);
-
-	if (s->in_tx)
-		return set_errorx(s, "25001",
-		    "postgresql: begin: a transaction is already in progress");
-	if (ensure_connected(s) < 0 || run(s, "BEGIN", "begin") < 0)
-		return -1;
-	s->in_tx = 1;
-	return 0;
-}
-
 static void
 tx_over(struct pg_store *s)
 {
 	s->in_tx = 0;
 	free(s->tx_savepoint);
 	s->tx_savepoint = NULL;
+}
+
+static int
+pg_begin(struct store *base)
+{
+	struct pg_store *s = pgs(base);
+
+	if (pg_in_transaction(base))
+		return set_errorx(s, "25001",
+		    "postgresql: begin: a transaction is already in progress");
+	tx_over(s);	/* one ended by a COMMIT or ROLLBACK through store_exec */
+	if (ensure_connected(s) < 0 || run(s, "BEGIN", "begin") < 0)
+		return -1;
+	s->in_tx = 1;
+	return 0;
 }
 
 static int

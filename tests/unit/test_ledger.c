@@ -21,6 +21,7 @@
 #include <sqlite3.h>
 
 #include "ledger.h"
+#include "testdb.h"
 #include "xmalloc.h"
 
 #define ARRAY_LEN(a)	(sizeof(a) / sizeof((a)[0]))
@@ -35,12 +36,16 @@ static int
 setup(void **state)
 {
 	struct fixture *f = xcalloc(1, sizeof(*f));
-	char err[256] = "";
+	char err[256] = "", *target;
 
 	snprintf(f->dir, sizeof(f->dir), "/tmp/test_ledger.XXXXXX");
 	if (mkdtemp(f->dir) == NULL)
 		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/ledger.db", f->dir);
+	/* dir/ledger.db, or a fresh PostgreSQL database for test_ledger_pg */
+	if ((target = test_database(f->dir, "ledger.db")) == NULL)
+		return -1;
+	snprintf(f->path, sizeof(f->path), "%s", target);
+	free(target);
 	umask(022);
 	if (ledger_open(f->path, &f->l, err, sizeof(err)) < 0) {
 		fprintf(stderr, "ledger_open: %s\n", err);

@@ -328,6 +328,44 @@ test_transactions(void **state)
 	assert_int_equal(store_rollback(f->s), 0);
 }
 
+/* A statement first run inside a transaction that was rolled back still runs afterwards (on
+ * PostgreSQL its server-side preparation outlives the transaction), and one kept across
+ * commits sees each commit's rows. */
+static void
+test_statement_outlives_transaction(void **state)
+{
+	struct fixture *f = *state;
+	struct store_stmt *count, *ins;
+
+	exec_ok(f->s, "CREATE TABLE y (id BIGINT PRIMARY KEY)");
+	count = store_prepare(f->s, "SELECT count(*) FROM y WHERE id > ?1");
+	ins = store_prepare(f->s, "INSERT INTO y VALUES (?1)");
+	assert_int_equal(store_begin(f->s), 0);
+	store_bind_int64(ins, 1, 1);
+	assert_int_equal(store_step(ins), STORE_DONE);
+	store_bind_int64(count, 1, 0);
+	assert_int_equal(store_step(count), STORE_ROW);
+	assert_int_equal(store_column_int64(count, 0), 1);
+	store_reset(count);
+	store_reset(ins);
+	assert_int_equal(store_rollback(f->s), 0);
+	assert_int_equal(store_step(count), STORE_ROW);
+	assert_int_equal(store_column_int64(count, 0), 0);
+	store_reset(count);
+	for (int64_t id = 10; id < 13; id++) {
+		assert_int_equal(store_begin(f->s), 0);
+		store_bind_int64(ins, 1, id);
+		assert_int_equal(store_step(ins), STORE_DONE);
+		store_reset(ins);
+		assert_int_equal(store_commit(f->s), 0);
+		assert_int_equal(store_step(count), STORE_ROW);
+		assert_int_equal(store_column_int64(count, 0), id - 9);
+		store_reset(count);
+	}
+	store_finalize(count);
+	store_finalize(ins);
+}
+
 /* A constraint broken: an error with the database's reason, not transient, and the connection
  * goes on; a syntax error is found at the latest at the first step. */
 static void
@@ -622,6 +660,7 @@ test_pg_notice_logged(void **state)
 	cmocka_unit_test_setup_teardown(test_parameters, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_changes, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_transactions, setup, teardown), \
+	cmocka_unit_test_setup_teardown(test_statement_outlives_transaction, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_errors, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_migrate, setup, teardown)
 
