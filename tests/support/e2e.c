@@ -66,6 +66,25 @@ struct e2e_db {
 };
 static struct e2e_db *e2e_dbs;
 
+/* Drops the database handed out for dir (PostgreSQL: the server keeps no world's data). */
+static int
+database_forget(const char *dir)
+{
+	struct e2e_db **p, *d;
+	int rc = 0;
+
+	for (p = &e2e_dbs; (d = *p) != NULL; p = &d->next)
+		if (strcmp(d->dir, dir) == 0) {
+			rc = test_database_drop(d->target);
+			*p = d->next;
+			free(d->dir);
+			free(d->target);
+			free(d);
+			break;
+		}
+	return rc;
+}
+
 const char *
 e2e_database(const char *dir)
 {
@@ -651,6 +670,9 @@ e2e_world_stop(struct e2e_world *w)
 		rc = -1;
 	if (sf_fixture_stop(&w->sf) == -1)
 		rc = -1;
+	if (database_forget(w->dir) == -1)
+		rc = -1;
+	w->database = NULL;
 	if (tmpdir_remove(w->dir) == -1)
 		rc = -1;
 	return rc;

@@ -53,14 +53,40 @@ with_database(const char *url, const char *db)
 	return xasprintf("%.*s/%s%s", (int)(path - url), url, db, query != NULL ? query : "");
 }
 
+/* Runs one statement on the server's own database: 0, or -1 with a message on stderr. */
+static int
+server_exec(const char *sql)
+{
+	char *url = test_database_server_url();
+	PGconn *conn;
+	PGresult *res;
+	int rc = -1;
+
+	if (url == NULL)
+		return -1;
+	conn = PQconnectdb(url);
+	if (PQstatus(conn) != CONNECTION_OK) {
+		fprintf(stderr, "testdb: cannot connect to %s: %s", url, PQerrorMessage(conn));
+		goto out;
+	}
+	res = PQexec(conn, sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		fprintf(stderr, "testdb: %s: %s", sql, PQresultErrorMessage(res));
+	else
+		rc = 0;
+	PQclear(res);
+out:
+	PQfinish(conn);
+	free(url);
+	return rc;
+}
+
 char *
 test_database(const char *tmpdir, const char *name)
 {
 	static unsigned counter;
 	char db[64], *url, *uri = NULL, *sql;
 	size_t n;
-	PGconn *conn;
-	PGresult *res;
 
 	if (!test_database_is_pg())
 		return xasprintf("%s/%s", tmpdir, name);
@@ -74,21 +100,30 @@ test_database(const char *tmpdir, const char *name)
 			db[n++] = (char)tolower((unsigned char)*c);
 	snprintf(db + n, sizeof(db) - n, "_%ld_%u_%lld", (long)getpid(), ++counter,
 	    (long long)time(NULL) % 100000);
-	conn = PQconnectdb(url);
-	if (PQstatus(conn) != CONNECTION_OK) {
-		fprintf(stderr, "testdb: cannot connect to %s: %s", url, PQerrorMessage(conn));
-		goto out;
-	}
 	sql = xasprintf("CREATE DATABASE %s", db);
-	res = PQexec(conn, sql);
-	free(sql);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		fprintf(stderr, "testdb: CREATE DATABASE %s: %s", db, PQresultErrorMessage(res));
-	else
+	if (server_exec(sql) == 0)
 		uri = with_database(url, db);
-	PQclear(res);
-out:
-	PQfinish(conn);
+	free(sql);
 	free(url);
 	return uri;
+}
+
+int
+test_database_drop(const char *target)
+{
+	const char *host = strstr(target, "://"), *path;
+	char *sql;
+	int rc;
+
+	if (!test_database_is_pg() || host == NULL)
+		return 0;
+	path = strchr(host + 3, '/');
+	if (path == NULL)
+		return 0;
+	/* the name test_database made: letters, digits and '_' only, so no quoting */
+	sql = xasprintf("DROP DATABASE IF EXISTS %.*s WITH (FORCE)", (int)strcspn(path + 1, "?"),
+	    path + 1);
+	rc = server_exec(sql);
+	free(sql);
+	return rc;
 }

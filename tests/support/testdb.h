@@ -13,6 +13,10 @@ int test_database_is_pg(void);
  * used: for setups, so no test assertion. Caller frees. */
 char *test_database(const char *tmpdir, const char *name);
 
+/* Drops the PostgreSQL database target that test_database made (its connections ended first);
+ * a SQLite target is left to its directory's removal. 0, or -1 with a message on stderr. */
+int test_database_drop(const char *target);
+
 /* The URI of the server's own database (postgres) from OL_TEST_PG_URL_FILE, or NULL (without
  * the variable, or with a message on stderr when the file cannot be read). Caller frees. */
 char *test_database_server_url(void);

@@ -75,6 +75,7 @@ teardown(void **state)
 	struct fixture *f = *state;
 
 	store_close(f->s);
+	assert_int_equal(test_database_drop(f->target), 0);
 	tmpdir_remove(f->dir);
 	free(f->target);
 	free(f);
