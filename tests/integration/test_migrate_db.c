@@ -162,6 +162,7 @@ test_migrate_database(void **state)
 	assert_int_equal(seen, LEDGER_SEEN_NEW);
 	ledger_close(l);
 
+	assert_int_equal(test_database_drop(dst), 0);
 	free(conf);
 	free(src);
 	free(dst);
