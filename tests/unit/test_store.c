@@ -4,7 +4,8 @@
  * "postgresql" only the PostgreSQL group runs (ctest's test_store_pg). Bindings and columns of
  * every type, ?N translation, changes, transactions and savepoints, errors and their class,
  * migrations; on PostgreSQL also two instances migrating at once, SKIP LOCKED between two
- * connections, a killed backend, and the password kept out of messages. */
+ * connections, a serialization failure and a killed backend classed transient, and the
+ * password kept out of messages. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -524,6 +525,34 @@ test_pg_skip_locked(void **state)
 	store_close(b);
 }
 
+/* PostgreSQL: a serialization failure (40001) is transient: a REPEATABLE READ transaction
+ * updates a row another connection changed since its snapshot. */
+static void
+test_pg_serialization_transient(void **state)
+{
+	struct fixture *f = *state;
+	struct store *b = open_or_fail(f->target);
+	char msg[512];
+
+	exec_ok(f->s, "CREATE TABLE r (id BIGINT PRIMARY KEY, v BIGINT NOT NULL)");
+	exec_ok(f->s, "INSERT INTO r VALUES (1, 0)");
+	assert_int_equal(store_begin(f->s), 0);
+	exec_ok(f->s, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+	assert_int_equal(scalar(f->s, "SELECT v FROM r WHERE id = 1"), 0);	/* the snapshot */
+	exec_ok(b, "UPDATE r SET v = 1 WHERE id = 1");
+	assert_int_equal(store_exec(f->s, "UPDATE r SET v = 2 WHERE id = 1"), -1);
+	store_errmsg(f->s, msg, sizeof(msg));
+	assert_non_null(strstr(msg, "40001"));
+	assert_int_equal(store_error_is_transient(f->s), 1);
+	assert_int_equal(store_rollback(f->s), 0);
+	/* tried again, it succeeds */
+	assert_int_equal(store_begin(f->s), 0);
+	exec_ok(f->s, "UPDATE r SET v = 2 WHERE id = 1");
+	assert_int_equal(store_commit(f->s), 0);
+	assert_int_equal(scalar(b, "SELECT v FROM r WHERE id = 1"), 2);
+	store_close(b);
+}
+
 /* The backend's pid, by a statement kept across the reconnect. */
 static int64_t
 backend_pid(struct store_stmt *st)
@@ -677,6 +706,7 @@ main(int argc, char **argv)
 		BOTH_TESTS,
 		cmocka_unit_test_setup_teardown(test_pg_migrate_together, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_skip_locked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_serialization_transient, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_lost_connection, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_password_hidden, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_notice_logged, setup, teardown),
