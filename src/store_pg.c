@@ -129,17 +129,21 @@ set_errorx(struct pg_store *s, const char *state, const char *msg)
 static void
 notice_to_log(void *arg, const PGresult *res)
 {
+	struct pg_store *s = arg;
 	const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
 	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	char msg[PG_ERR_MAX];
 
-	(void)arg;
+	snprintf(msg, sizeof(msg), "%s", m != NULL ? m : "");
+	one_line(msg);
+	scrub(msg, s->password);
 	if (sev != NULL && strcmp(sev, "WARNING") == 0)
 		log_warnx("store: postgresql_warning sqlstate=%s message=\"%s\"",
-		    state != NULL ? state : "", msg != NULL ? msg : "");
+		    state != NULL ? state : "", msg);
 	else
 		log_debug("store: postgresql_notice severity=%s sqlstate=%s message=\"%s\"",
-		    sev != NULL ? sev : "", state != NULL ? state : "", msg != NULL ? msg : "");
+		    sev != NULL ? sev : "", state != NULL ? state : "", msg);
 }
 
 /* Outside a transaction a lost connection is made again; inside one the caller must roll back

@@ -661,6 +661,21 @@ test_pg_password_hidden(void **state)
 	store_errmsg(s, err, sizeof(err));
 	assert_non_null(strstr(err, "22P02"));
 	assert_null(strstr(err, secret));
+	/* nor in a server's notice that olsync logs */
+	{
+		char path[] = "/tmp/test_store-log-XXXXXX", *text;
+		int saved = logcap_begin(path);
+
+		assert_int_equal(store_exec(s, "DO $$ BEGIN RAISE WARNING 'echo pw_Hunter2_x9'; "
+		    "END $$"), 0);
+		logcap_end(saved);
+		text = tmpdir_read(path, 65536);
+		unlink(path);
+		assert_non_null(strstr(text, "store: postgresql_warning"));
+		assert_non_null(strstr(text, "echo "));
+		assert_null(strstr(text, secret));
+		free(text);
+	}
 	store_close(s);
 	free(target);
 	free(url);
