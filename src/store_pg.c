@@ -219,16 +219,20 @@ int
 store_pg_open(const char *target, const char *password, struct store **out, char *err,
     size_t errlen)
 {
-	/* Ours first: what the URI says comes after and wins, and the password after that. */
+	/* Ours first: what the URI says comes after and wins, and the password after that. The
+	 * keepalives and the TCP user timeout make a server that vanished (a partition, a host
+	 * gone) an error within about a minute instead of a call that never returns. */
 	const char *keys[] = { "application_name", "connect_timeout", "client_encoding",
+	    "keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout",
 	    "dbname", "password", NULL };
-	const char *vals[] = { "olsync", PG_CONNECT_TIMEOUT, "UTF8", target, password, NULL };
+	const char *vals[] = { "olsync", PG_CONNECT_TIMEOUT, "UTF8", "30", "10", "3", "60000",
+	    target, password, NULL };
 	struct pg_store *s;
 	char msg[PG_ERR_MAX];
 
 	*out = NULL;
-	if (password == NULL)
-		keys[4] = NULL;
+	if (password == NULL)	/* the last pair: end the list before it */
+		keys[sizeof(keys) / sizeof(keys[0]) - 2] = NULL;
 	s = xcalloc(1, sizeof(*s));
 	s->base.ops = &pg_ops;
 	s->base.kind = STORE_POSTGRESQL;
