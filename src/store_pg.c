@@ -5,6 +5,7 @@
  * next begin, exec or step outside a transaction; inside one it stays an error until rollback. */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -711,8 +712,16 @@ read_version(struct pg_store *s, int *version)
 		set_error(s, res, "version");
 		goto out;
 	}
-	if (PQntuples(res) > 0)
-		*version = atoi(PQgetvalue(res, 0, 0));
+	if (PQntuples(res) > 0) {
+		char *end;
+		long v = strtol(PQgetvalue(res, 0, 0), &end, 10);
+
+		if (*end != '\0' || v < 0 || v > INT_MAX) {
+			set_errorx(s, "XX000", "postgresql: version: schema_version holds no version");
+			goto out;
+		}
+		*version = (int)v;
+	}
 	rc = 0;
 out:
 	PQclear(res);
