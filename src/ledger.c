@@ -1100,7 +1100,7 @@ ledger_retry_dead(struct ledger *l, const char *key, long long *count)
 	/* last_error stays: the next failure, or `olsync show`, still tells the story. */
 	st = prepare(l, "UPDATE messages SET state = 'pending', attempts = 0,"
 	    " reason = NULL, due_at = 0, updated_at = ?1"
-	    " WHERE state = 'dead' AND (?2 IS NULL OR key = ?2)");
+	    " WHERE state = 'dead' AND (CAST(?2 AS TEXT) IS NULL OR key = ?2)");
 	store_bind_int64(st, 1, now_s());
 	bind_text(st, 2, key);
 	if (step_done(l, st, "retry dead") < 0) {
@@ -1471,17 +1471,19 @@ ledger_snapshot(const char *path, const char *dest, char *err, size_t errlen)
 	return store_sqlite_snapshot(path, dest, err, errlen);
 }
 
-/* One statement of a claim on address at now; *changed: whether it wrote a row. */
+/* One statement of a claim: ?1 the address, ?2 now, ?3 *stale unless NULL (PostgreSQL refuses
+ * a parameter the statement lacks); *changed: whether it wrote a row. */
 static int
-claim_step(struct ledger *l, const char *sql, const char *addr, int64_t now, int64_t stale,
-    int *changed)
+claim_step(struct ledger *l, const char *sql, const char *addr, int64_t now,
+    const int64_t *stale, int *changed)
 {
 	struct store_stmt *st = prepare(l, sql);
 	int rc;
 
 	bind_text(st, 1, addr);
 	store_bind_int64(st, 2, now);
-	store_bind_int64(st, 3, stale);
+	if (stale != NULL)
+		store_bind_int64(st, 3, *stale);
 	rc = step_done(l, st, "lead claim");
 	*changed = rc == 0 && store_changes(l->s) > 0;
 	release(l, st);
@@ -1499,6 +1501,7 @@ ledger_lead_claim(struct ledger *l, const char *address, int64_t now, int64_t st
     enum ledger_lead *result, char **lead_id)
 {
 	struct store_stmt *st = NULL;
+	int64_t stale = now - stale_after;
 	char *addr;
 	int ok = 0, rc, changed;
 
@@ -1513,7 +1516,7 @@ ledger_lead_claim(struct ledger *l, const char *address, int64_t now, int64_t st
 	for (int round = 0; round < 2 && !ok; round++) {
 		if (claim_step(l, "INSERT INTO lead_claims (address, lead_id, claimed_at,"
 		    " updated_at) VALUES (?1, NULL, ?2, ?2) ON CONFLICT (address) DO NOTHING",
-		    addr, now, 0, &changed) < 0)
+		    addr, now, NULL, &changed) < 0)
 			goto out;
 		if (changed) {
 			*result = LEDGER_LEAD_CLAIMED;
@@ -1525,7 +1528,7 @@ ledger_lead_claim(struct ledger *l, const char *address, int64_t now, int64_t st
 		if (claim_step(l, "UPDATE lead_claims SET claimed_at = ?2, updated_at = ?2"
 		    " WHERE address = ?1 AND lead_id IS NULL"
 		    " AND (coalesce(claimed_at, 0) <= 0 OR claimed_at <= ?3)", addr, now,
-		    now - stale_after, &changed) < 0)
+		    &stale, &changed) < 0)
 			goto out;
 		if (changed) {
 			*result = LEDGER_LEAD_RECLAIMED;
@@ -1634,7 +1637,7 @@ ledger_rr_next(struct ledger *l, const char *pool, size_t n, size_t *index)
 	/* One statement reads and advances the cursor, so two writers never get one turn. The
 	 * cursor counts turns; the modulo follows the pool when it grows or shrinks. */
 	st = prepare(l, "INSERT INTO rr_cursors (pool, cursor) VALUES (?1, 1)"
-	    " ON CONFLICT (pool) DO UPDATE SET cursor = cursor + 1 RETURNING cursor - 1");
+	    " ON CONFLICT (pool) DO UPDATE SET cursor = rr_cursors.cursor + 1 RETURNING cursor - 1");
 	bind_text(st, 1, pool);
 	rc = store_step(st);
 	if (rc == STORE_ROW) {
@@ -1877,7 +1880,7 @@ ledger_dirty_mark(struct ledger *l, const char *mailbox, const char *folder, int
 	 * first unread mark (or, after a read that raced newer marks, an earlier one: such a
 	 * folder only sorts sooner). */
 	st = prepare(l, "INSERT INTO dirty_folders (mailbox, folder, gen, marked_at)"
-	    " VALUES (?1, ?2, 1, ?3) ON CONFLICT (mailbox, folder) DO UPDATE SET gen = gen + 1");
+	    " VALUES (?1, ?2, 1, ?3) ON CONFLICT (mailbox, folder) DO UPDATE SET gen = dirty_folders.gen + 1");
 	bind_text(st, 1, mailbox);
 	bind_text(st, 2, folder);
 	store_bind_int64(st, 3, now);
@@ -2014,8 +2017,9 @@ meeting_touch(struct ledger *l, const char *key, int64_t now)
 {
 	struct store_stmt *st = prepare(l, "INSERT INTO meetings (key, changed_at, updated_at)"
 	    " VALUES (?1, ?2, ?2) ON CONFLICT (key) DO UPDATE SET state = 'pending',"
-	    " changed_at = CASE WHEN state = 'pending' THEN changed_at ELSE excluded.changed_at END,"
-	    " attempts = CASE WHEN state = 'dead' THEN 0 ELSE attempts END,"
+	    " changed_at = CASE WHEN meetings.state = 'pending' THEN meetings.changed_at"
+	    "  ELSE excluded.changed_at END,"
+	    " attempts = CASE WHEN meetings.state = 'dead' THEN 0 ELSE meetings.attempts END,"
 	    " next_attempt_at = 0, updated_at = excluded.updated_at");
 	int rc;
 
@@ -2064,7 +2068,7 @@ ledger_meeting_copy_put(struct ledger *l, const struct ledger_meeting_copy *c, i
 	    " ON CONFLICT (mailbox, graph_id) DO UPDATE SET key = excluded.key,"
 	    " response = excluded.response, attending = excluded.attending,"
 	    " ever_attending = CASE WHEN excluded.response = 'declined' THEN 0"
-	    "  WHEN ever_attending <> 0 OR excluded.attending <> 0 THEN 1 ELSE 0 END,"
+	    "  WHEN meeting_copies.ever_attending <> 0 OR excluded.attending <> 0 THEN 1 ELSE 0 END,"
 	    " cancelled = excluded.cancelled, start_at = excluded.start_at, data = excluded.data,"
 	    " updated_at = excluded.updated_at");
 	bind_copy(st, c);
@@ -2393,7 +2397,7 @@ ledger_opp_mark(struct ledger *l, const char *opportunity_id)
 	/* marked keeps the first mark not yet written, so the marked are listed oldest first. */
 	st = prepare(l, "INSERT INTO opp_next (opportunity_id, marked)"
 	    " VALUES (?1, ?2) ON CONFLICT (opportunity_id) DO UPDATE SET"
-	    " marked = CASE WHEN marked = 0 THEN excluded.marked ELSE marked END");
+	    " marked = CASE WHEN opp_next.marked = 0 THEN excluded.marked ELSE opp_next.marked END");
 	bind_text(st, 1, opportunity_id);
 	store_bind_int64(st, 2, now > 1 ? now : 1);	/* 0 means not marked */
 	return run_done(l, st, "mark opportunity");
