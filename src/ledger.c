@@ -507,6 +507,16 @@ run_done(struct ledger *l, struct store_stmt *st, const char *what)
 	return rc;
 }
 
+/* step_done, then releases st: the rows it changed, or -1. */
+static int64_t
+run_changes(struct ledger *l, struct store_stmt *st, const char *what)
+{
+	int64_t n = step_done(l, st, what) < 0 ? -1 : store_changes(l->s);
+
+	release(l, st);
+	return n;
+}
+
 /* Steps a statement that returns at most one row: 0 on a row (read it, then finalize),
  * LEDGER_NOT_FOUND without one, -1 on failure. */
 static int
@@ -728,7 +738,7 @@ ledger_record_sighting(struct ledger *l, const struct ledger_msg *m, enum ledger
 {
 	struct store_stmt *st = NULL;
 	const char *dir;
-	int64_t now = now_s(), id;
+	int64_t now = now_s(), id, n;
 	int ok = 0, new_msg = 0, new_copy = 0;
 
 	if (check_str(l, "message key", m->key, LEDGER_KEY_MAX) < 0 ||
@@ -795,11 +805,11 @@ ledger_record_sighting(struct ledger *l, const struct ledger_msg *m, enum ledger
 	bind_text(st, 4, m->graph_id);
 	bind_text(st, 5, dir);
 	store_bind_int64(st, 6, now);
-	if (step_done(l, st, "insert sighting") < 0)
-		goto out;
-	new_copy = store_changes(l->s) > 0;
-	release(l, st);
+	n = run_changes(l, st, "insert sighting");
 	st = NULL;
+	if (n < 0)
+		goto out;
+	new_copy = n > 0;
 
 	/* A rep's Sent Items copy means we sent it, whoever else received it. Once a message is
 	 * final its direction stays the one it was processed with. */
@@ -951,14 +961,10 @@ static int
 update_open(struct ledger *l, const struct keyed *t, struct store_stmt *st, const char *key,
     const char *what)
 {
-	int changed;
+	int64_t changed = run_changes(l, st, what);
 
-	if (step_done(l, st, what) < 0) {
-		release(l, st);
+	if (changed < 0)
 		return -1;
-	}
-	changed = store_changes(l->s);
-	release(l, st);
 	return changed > 0 ? 0 : refuse(l, t, key, what);
 }
 
@@ -1144,12 +1150,8 @@ ledger_retry_dead(struct ledger *l, const char *key, long long *count)
 	    " WHERE state = 'dead' AND (CAST(?2 AS TEXT) IS NULL OR key = ?2)");
 	store_bind_int64(st, 1, now_s());
 	bind_text(st, 2, key);
-	if (step_done(l, st, "retry dead") < 0) {
-		release(l, st);
+	if ((changed = run_changes(l, st, "retry dead")) < 0)
 		return -1;
-	}
-	changed = store_changes(l->s);
-	release(l, st);
 	if (changed == 0 && key != NULL) {
 		struct ledger_entry e;
 		int rc = ledger_get(l, key, &e);
@@ -1519,16 +1521,15 @@ claim_step(struct ledger *l, const char *sql, const char *addr, int64_t now,
     const int64_t *stale, int *changed)
 {
 	struct store_stmt *st = prepare(l, sql);
-	int rc;
+	int64_t n;
 
 	bind_text(st, 1, addr);
 	store_bind_int64(st, 2, now);
 	if (stale != NULL)
 		store_bind_int64(st, 3, *stale);
-	rc = step_done(l, st, "lead claim");
-	*changed = rc == 0 && store_changes(l->s) > 0;
-	release(l, st);
-	return rc;
+	n = run_changes(l, st, "lead claim");
+	*changed = n > 0;
+	return n < 0 ? -1 : 0;
 }
 
 /*
@@ -1608,6 +1609,7 @@ int
 ledger_lead_orphan_claims(struct ledger *l, int64_t before, long long *count)
 {
 	struct store_stmt *st;
+	int64_t n;
 
 	*count = 0;
 	if (check_tx(l) < 0)
@@ -1617,12 +1619,9 @@ ledger_lead_orphan_claims(struct ledger *l, int64_t before, long long *count)
 	st = prepare(l, "UPDATE lead_claims SET claimed_at = 0"
 	    " WHERE lead_id IS NULL AND claimed_at <= ?1 AND claimed_at > 0");
 	store_bind_int64(st, 1, before);
-	if (step_done(l, st, "orphan lead claims") < 0) {
-		release(l, st);
+	if ((n = run_changes(l, st, "orphan lead claims")) < 0)
 		return -1;
-	}
-	*count = store_changes(l->s);
-	release(l, st);
+	*count = n;
 	return 0;
 }
 
@@ -1872,7 +1871,7 @@ int
 ledger_sub_set_action(struct ledger *l, const char *id, const char *action)
 {
 	struct store_stmt *st;
-	int rc;
+	int64_t n;
 
 	if (check_tx(l) < 0 || check_str(l, "subscription id", id, LEDGER_NAME_MAX) < 0 ||
 	    check_action(l, action) < 0)
@@ -1880,11 +1879,9 @@ ledger_sub_set_action(struct ledger *l, const char *id, const char *action)
 	st = prepare(l, "UPDATE subscriptions SET action = ?2 WHERE id = ?1");
 	bind_text(st, 1, id);
 	bind_text(st, 2, action);
-	rc = step_done(l, st, "subscription set action");
-	if (rc == 0 && store_changes(l->s) == 0)
-		rc = LEDGER_NOT_FOUND;
-	release(l, st);
-	return rc;
+	if ((n = run_changes(l, st, "subscription set action")) < 0)
+		return -1;
+	return n == 0 ? LEDGER_NOT_FOUND : 0;
 }
 
 void
@@ -2077,7 +2074,7 @@ ledger_meeting_copy_put(struct ledger *l, const struct ledger_meeting_copy *c, i
 {
 	struct store_stmt *st = NULL;
 	char *old_key = NULL;
-	int64_t now = now_s();
+	int64_t now = now_s(), n;
 	int ok = 0, rc, same = 0;
 
 	if (check_copy(l, c) < 0 || atomic_begin(l) < 0)
@@ -2126,11 +2123,11 @@ ledger_meeting_copy_put(struct ledger *l, const struct ledger_meeting_copy *c, i
 		bind_copy(st, c);
 		store_bind_int64(st, 9, now);
 		bind_text(st, 10, old_key);
-		if (step_done(l, st, "put meeting copy") < 0)
-			goto out;
-		ok = store_changes(l->s) > 0;
-		release(l, st);
+		n = run_changes(l, st, "put meeting copy");
 		st = NULL;
+		if (n < 0)
+			goto out;
+		ok = n > 0;
 	}
 	if (!ok) {
 		err_set(l->err, sizeof(l->err), "ledger: a meeting copy kept changing under us");
@@ -2411,6 +2408,7 @@ int
 ledger_meeting_retry_dead(struct ledger *l, long long *count)
 {
 	struct store_stmt *st;
+	int64_t n;
 
 	*count = 0;
 	if (check_tx(l) < 0)
@@ -2418,12 +2416,9 @@ ledger_meeting_retry_dead(struct ledger *l, long long *count)
 	st = prepare(l, "UPDATE meetings SET state = 'pending', attempts = 0,"
 	    " next_attempt_at = 0, updated_at = ?1 WHERE state = 'dead'");
 	store_bind_int64(st, 1, now_s());
-	if (step_done(l, st, "retry dead meetings") < 0) {
-		release(l, st);
+	if ((n = run_changes(l, st, "retry dead meetings")) < 0)
 		return -1;
-	}
-	*count = store_changes(l->s);
-	release(l, st);
+	*count = n;
 	return 0;
 }
 
