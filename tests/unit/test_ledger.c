@@ -191,6 +191,41 @@ test_open(void **state)
 	assert_int_equal(state_of(f->l, "<kept@x>"), LEDGER_PENDING);
 }
 
+/* A postgresql:// target never reaches SQLite: without the PostgreSQL backend it is refused
+ * with a message that says so, and the SQLite-only calls refuse it too instead of making a file
+ * of that name. */
+static void
+test_postgresql_target(void **state)
+{
+	static const char *const uris[] = { "postgresql://olsync@db.example/olsync",
+	    "postgres://db.example/olsync?sslmode=verify-full" };
+	struct fixture *f = *state;
+	char err[256], dest[160];
+	int version, current;
+
+	(void)f;
+	for (size_t i = 0; i < ARRAY_LEN(uris); i++) {
+#ifndef OLSYNC_WITH_POSTGRESQL
+		struct ledger *l = (struct ledger *)1;
+
+		err[0] = '\0';
+		assert_int_equal(ledger_open(uris[i], &l, err, sizeof(err)), -1);
+		assert_null(l);
+		assert_non_null(strstr(err, "PostgreSQL support is not built"));
+#endif
+		snprintf(dest, sizeof(dest), "%s/copy.db", f->dir);
+		err[0] = '\0';
+		assert_int_equal(ledger_snapshot(uris[i], dest, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "PostgreSQL"));
+		assert_int_equal(access(dest, F_OK), -1);
+		err[0] = '\0';
+		assert_int_equal(ledger_probe(uris[i], &version, &current, err, sizeof(err)),
+		    LEDGER_PROBE_ERROR);
+		assert_non_null(strstr(err, "PostgreSQL"));
+		assert_int_equal(access(uris[i], F_OK), -1);
+	}
+}
+
 static void
 test_three_mailboxes(void **state)
 {
@@ -2871,6 +2906,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_open, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_postgresql_target, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_three_mailboxes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sighting_rejected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transitions, setup, teardown),
