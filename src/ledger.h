@@ -1,8 +1,8 @@
 /* ledger.h: the durable record of what happened to every email olsync has seen, and the small
  * pieces of state that must survive a restart (delta links, Lead claims, round-robin cursors,
  * Graph subscriptions and the folders their notifications marked).
- * The interface is backend-neutral: SQLite today (ledger.c), PostgreSQL later behind the same
- * calls.
+ * The interface is backend-neutral: ledger.c works through store.h, on a SQLite file or a
+ * PostgreSQL database (a postgresql:// URI as the path of ledger_open).
  *
  * A message is keyed by its normalized internetMessageId (normalize.c makes the key; the ledger
  * compares it byte for byte). The same message seen in several mailboxes is one message with

@@ -1,6 +1,7 @@
 /* ledger_copy.c: every row of every ledger table, read from one store and written to another
  * (ledger_copy.h). Values travel as text: both backends take an integer's text for an integer
- * column, and NULL stays NULL. The tables and columns are those of schema version 6 (ledger.c's
+ * column, and NULL stays NULL. The sightings' order travels too: SQLite's rowid is PostgreSQL's
+ * seq. The tables and columns are those of schema version 6 (ledger.c's
  * migrations); a ledger at another version is refused rather than copied in part. */
 #include "ledger_copy.h"
 
@@ -15,6 +16,7 @@ struct copy_table {
 	const char	*name;
 	const char	*columns;	/* quoted: some are keywords ("key", "until") */
 	int		 ncolumns;
+	int		 ordered;	/* its rows' order is SQLite's rowid, PostgreSQL's seq */
 };
 
 /* Version 6. messages before sightings, meetings before meeting_copies (foreign keys). */
@@ -22,25 +24,25 @@ static const struct copy_table tables[] = {
 	{ "messages", "\"id\", \"key\", \"ext_id\", \"direction\", \"state\", \"reason\", "
 	    "\"last_error\", \"attempts\", \"due_at\", \"received_at\", \"first_seen\", "
 	    "\"updated_at\", \"task_id\", \"email_message_id\", \"lead_id\", \"who_id\", "
-	    "\"what_id\", \"data\"", 18 },
+	    "\"what_id\", \"data\"", 18, 0 },
 	{ "sightings", "\"message_id\", \"mailbox\", \"folder\", \"graph_id\", \"direction\", "
-	    "\"seen_at\"", 6 },
-	{ "delta_state", "\"mailbox\", \"folder\", \"link\", \"window_start\", \"updated_at\"", 5 },
-	{ "lead_claims", "\"address\", \"lead_id\", \"claimed_at\", \"updated_at\"", 4 },
-	{ "rr_cursors", "\"pool\", \"cursor\"", 2 },
-	{ "kv", "\"key\", \"value\"", 2 },
+	    "\"seen_at\"", 6, 1 },
+	{ "delta_state", "\"mailbox\", \"folder\", \"link\", \"window_start\", \"updated_at\"", 5, 0 },
+	{ "lead_claims", "\"address\", \"lead_id\", \"claimed_at\", \"updated_at\"", 4, 0 },
+	{ "rr_cursors", "\"pool\", \"cursor\"", 2, 0 },
+	{ "kv", "\"key\", \"value\"", 2, 0 },
 	{ "subscriptions", "\"id\", \"mailbox\", \"kind\", \"client_state\", "
-	    "\"notification_url\", \"expires_at\", \"created_at\", \"renewed_at\", \"action\"", 9 },
-	{ "dirty_folders", "\"mailbox\", \"folder\", \"gen\", \"marked_at\"", 4 },
+	    "\"notification_url\", \"expires_at\", \"created_at\", \"renewed_at\", \"action\"", 9, 0 },
+	{ "dirty_folders", "\"mailbox\", \"folder\", \"gen\", \"marked_at\"", 4, 0 },
 	{ "meetings", "\"key\", \"state\", \"sf_event_id\", \"opportunity_id\", "
 	    "\"owner_mailbox\", \"start_at\", \"written\", \"attempts\", \"next_attempt_at\", "
-	    "\"last_error\", \"changed_at\", \"updated_at\"", 12 },
+	    "\"last_error\", \"changed_at\", \"updated_at\"", 12, 0 },
 	{ "meeting_copies", "\"mailbox\", \"graph_id\", \"key\", \"response\", \"attending\", "
-	    "\"ever_attending\", \"cancelled\", \"start_at\", \"data\", \"updated_at\"", 10 },
-	{ "opp_next", "\"opportunity_id\", \"written\", \"marked\"", 3 },
-	{ "api_calls", "\"at\", \"calls\"", 2 },
+	    "\"ever_attending\", \"cancelled\", \"start_at\", \"data\", \"updated_at\"", 10, 0 },
+	{ "opp_next", "\"opportunity_id\", \"written\", \"marked\"", 3, 0 },
+	{ "api_calls", "\"at\", \"calls\"", 2, 0 },
 	{ "backfills", "\"mailbox\", \"folder\", \"since\", \"until\", \"link\", \"done\", "
-	    "\"pages\", \"messages\", \"updated_at\"", 9 },
+	    "\"pages\", \"messages\", \"updated_at\"", 9, 0 },
 };
 #define NTABLES	(sizeof(tables) / sizeof(tables[0]))
 
@@ -92,25 +94,36 @@ check_empty(struct store *to, const char *table, char *err, size_t errlen)
 	return rc;
 }
 
+/* The column that keeps a table's insertion order on kind's backend (ledger.c: sightings are
+ * read in the order they were recorded). */
+static const char *
+order_column(struct store *s)
+{
+	return store_kind(s) == STORE_SQLITE ? "rowid" : "\"seq\"";
+}
+
 static int
 copy_table(struct store *from, struct store *to, const struct copy_table *t, char *err,
     size_t errlen)
 {
-	char *sel = xasprintf("SELECT %s FROM %s", t->columns, t->name), *ins;
+	char *sel, *ins;
 	struct store_stmt *rd, *wr;
-	size_t len = 64 + strlen(t->columns) + strlen(t->name) + (size_t)t->ncolumns * 8, n;
-	int rc = -1, step;
+	size_t len = 80 + strlen(t->columns) + strlen(t->name) + (size_t)t->ncolumns * 8, n;
+	int rc = -1, step, ncolumns = t->ncolumns + (t->ordered ? 1 : 0);
 
+	sel = xasprintf("SELECT %s%s%s FROM %s", t->columns, t->ordered ? ", " : "",
+	    t->ordered ? order_column(from) : "", t->name);
 	ins = xmalloc(len);
-	n = (size_t)snprintf(ins, len, "INSERT INTO %s (%s) VALUES (", t->name, t->columns);
-	for (int i = 1; i <= t->ncolumns; i++)
+	n = (size_t)snprintf(ins, len, "INSERT INTO %s (%s%s%s) VALUES (", t->name, t->columns,
+	    t->ordered ? ", " : "", t->ordered ? order_column(to) : "");
+	for (int i = 1; i <= ncolumns; i++)
 		n += (size_t)snprintf(ins + n, len - n, "%s?%d", i > 1 ? ", " : "", i);
 	snprintf(ins + n, len - n, ")");
 	rd = store_prepare(from, sel);
 	wr = store_prepare(to, ins);
 	while ((step = store_step(rd)) == STORE_ROW) {
 		store_clear_bindings(wr);
-		for (int c = 0; c < t->ncolumns; c++)
+		for (int c = 0; c < ncolumns; c++)
 			store_bind_text(wr, c + 1, store_column_text(rd, c));	/* NULL binds NULL */
 		if (store_step(wr) != STORE_DONE) {
 			store_err(to, "destination", t->name, err, errlen);
@@ -131,14 +144,15 @@ out:
 	return rc;
 }
 
-/* PostgreSQL: a table's id sequence (serial or identity) past the largest copied id, so the
- * next row does not collide with one copied. */
+/* PostgreSQL: the sequence (serial or identity) of a table's column past the largest copied
+ * value, so the next row does not collide with one copied. */
 static int
-bump_sequence(struct store *to, const char *table, char *err, size_t errlen)
+bump_sequence(struct store *to, const char *table, const char *column, char *err,
+    size_t errlen)
 {
-	char *sql = xasprintf("SELECT setval(pg_get_serial_sequence('%s', 'id'), max(id)) "
-	    "FROM %s HAVING max(id) IS NOT NULL AND pg_get_serial_sequence('%s', 'id') "
-	    "IS NOT NULL", table, table, table);
+	char *sql = xasprintf("SELECT setval(pg_get_serial_sequence('%s', '%s'), max(%s)) "
+	    "FROM %s HAVING max(%s) IS NOT NULL AND pg_get_serial_sequence('%s', '%s') "
+	    "IS NOT NULL", table, column, column, table, column, table, column);
 	int rc = store_exec(to, sql);
 
 	free(sql);
@@ -165,8 +179,10 @@ ledger_copy(struct store *from, struct store *to, char *err, size_t errlen)
 	for (i = 0; i < NTABLES; i++)
 		if (copy_table(from, to, &tables[i], err, errlen) < 0)
 			goto fail;
-	/* messages.id is the one generated key (subscriptions.id is Graph's) */
-	if (store_kind(to) == STORE_POSTGRESQL && bump_sequence(to, "messages", err, errlen) < 0)
+	/* the generated keys: messages.id, and sightings.seq (the order) */
+	if (store_kind(to) == STORE_POSTGRESQL &&
+	    (bump_sequence(to, "messages", "id", err, errlen) < 0 ||
+	    bump_sequence(to, "sightings", "seq", err, errlen) < 0))
 		goto fail;
 	if (store_commit(to) < 0) {
 		store_err(to, "destination", "commit", err, errlen);

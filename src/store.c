@@ -1,18 +1,25 @@
-/* store.c: store.h's calls, dispatched to the backend that opened the connection (store_pg.c
- * for a postgresql:// URI, store_sqlite.c for a file). */
-#include "store.h"
-
-#include "err.h"
+/* store.c: store.h's calls, forwarded to the backend behind the handle (store_impl.h). Only
+ * store_open knows the backends by name: a file path is SQLite (store_sqlite.c), a postgresql://
+ * URI PostgreSQL (store_pg.c, built with OLSYNC_WITH_POSTGRESQL). */
 #include "store_impl.h"
+
+#include <stdio.h>
 
 int
 store_open(const char *target, const char *password, struct store **out, char *err,
     size_t errlen)
 {
 	*out = NULL;
-	if (store_target_is_postgresql(target))
+	if (store_target_is_postgresql(target)) {
+#ifdef OLSYNC_WITH_POSTGRESQL
 		return store_pg_open(target, password, out, err, errlen);
-	return err_set(err, errlen, "store: the SQLite backend is not on this branch");
+#else
+		(void)password;
+		snprintf(err, errlen, "PostgreSQL support is not built into this olsync");
+		return -1;
+#endif
+	}
+	return store_sqlite_open(target, out, err, errlen);
 }
 
 void
@@ -56,61 +63,61 @@ void
 store_finalize(struct store_stmt *st)
 {
 	if (st != NULL)
-		st->store->ops->finalize(st);
+		st->s->ops->finalize(st);
 }
 
 void
 store_bind_int64(struct store_stmt *st, int i, int64_t v)
 {
-	st->store->ops->bind_int64(st, i, v);
+	st->s->ops->bind_int64(st, i, v);
 }
 
 void
 store_bind_text(struct store_stmt *st, int i, const char *s)
 {
-	st->store->ops->bind_text(st, i, s);
+	st->s->ops->bind_text(st, i, s);
 }
 
 void
 store_bind_null(struct store_stmt *st, int i)
 {
-	st->store->ops->bind_null(st, i);
+	st->s->ops->bind_null(st, i);
 }
 
 void
 store_clear_bindings(struct store_stmt *st)
 {
-	st->store->ops->clear_bindings(st);
+	st->s->ops->clear_bindings(st);
 }
 
 int
 store_step(struct store_stmt *st)
 {
-	return st->store->ops->step(st);
+	return st->s->ops->step(st);
 }
 
 int64_t
 store_column_int64(struct store_stmt *st, int col)
 {
-	return st->store->ops->column_int64(st, col);
+	return st->s->ops->column_int64(st, col);
 }
 
 const char *
 store_column_text(struct store_stmt *st, int col)
 {
-	return st->store->ops->column_text(st, col);
+	return st->s->ops->column_text(st, col);
 }
 
 int
 store_column_is_null(struct store_stmt *st, int col)
 {
-	return st->store->ops->column_is_null(st, col);
+	return st->s->ops->column_is_null(st, col);
 }
 
 void
 store_reset(struct store_stmt *st)
 {
-	st->store->ops->reset(st);
+	st->s->ops->reset(st);
 }
 
 int64_t
@@ -165,7 +172,8 @@ int
 store_migrate(struct store *s, const char *const *sqlite_migrations,
     const char *const *pg_migrations, size_t n, char *err, size_t errlen)
 {
-	return s->ops->migrate(s, sqlite_migrations, pg_migrations, n, err, errlen);
+	return s->ops->migrate(s, s->kind == STORE_SQLITE ? sqlite_migrations : pg_migrations, n,
+	    err, errlen);
 }
 
 int

@@ -364,7 +364,7 @@ pg_prepare(struct store *base, const char *sql)
 	struct pg_store *s = pgs(base);
 	struct pg_stmt *st = xcalloc(1, sizeof(*st));
 
-	st->base.store = base;
+	st->base.s = base;
 	st->sql = store_pg_translate(sql, &st->nparams);
 	if (st->nparams > 0) {
 		st->values = xcalloc((size_t)st->nparams, sizeof(*st->values));
@@ -379,7 +379,7 @@ static void
 pg_finalize(struct store_stmt *base)
 {
 	struct pg_stmt *st = pgst(base);
-	struct pg_store *s = pgs(base->store);
+	struct pg_store *s = pgs(base->s);
 	PGTransactionStatusType ts = PQtransactionStatus(s->conn);
 	char sql[64];
 
@@ -442,7 +442,7 @@ pg_clear_bindings(struct store_stmt *base)
 static int
 execute(struct pg_stmt *st)
 {
-	struct pg_store *s = pgs(st->base.store);
+	struct pg_store *s = pgs(st->base.s);
 	PGresult *res;
 	ExecStatusType rs;
 
@@ -742,14 +742,13 @@ pg_version(struct store *base, char *err, size_t errlen)
 /* Each migration in its own transaction under the advisory lock, the version read again under
  * it: instances starting together take turns, and the second finds the work done. */
 static int
-pg_migrate(struct store *base, const char *const *sqlite_migrations,
-    const char *const *pg_migrations, size_t n, char *err, size_t errlen)
+pg_migrate(struct store *base, const char *const *pg_migrations, size_t n, char *err,
+    size_t errlen)
 {
 	struct pg_store *s = pgs(base);
 	char sql[128];
 	int v;
 
-	(void)sqlite_migrations;
 	if (s->in_tx)
 		return err_set(err, errlen, "postgresql: migrate: inside a transaction");
 	for (;;) {

@@ -21,6 +21,7 @@
 #include <sqlite3.h>
 
 #include "ledger.h"
+#include "store.h"
 #include "testdb.h"
 #include "xmalloc.h"
 
@@ -194,6 +195,41 @@ test_open(void **state)
 	record(f->l, "<kept@x>", "alice@corp.test", "inbox", "g1");
 	reopen(f);
 	assert_int_equal(state_of(f->l, "<kept@x>"), LEDGER_PENDING);
+}
+
+/* A postgresql:// target never reaches SQLite: without the PostgreSQL backend it is refused
+ * with a message that says so, and the SQLite-only calls refuse it too instead of making a file
+ * of that name. */
+static void
+test_postgresql_target(void **state)
+{
+	static const char *const uris[] = { "postgresql://olsync@db.example/olsync",
+	    "postgres://db.example/olsync?sslmode=verify-full" };
+	struct fixture *f = *state;
+	char err[256], dest[160];
+	int version, current;
+
+	(void)f;
+	for (size_t i = 0; i < ARRAY_LEN(uris); i++) {
+#ifndef OLSYNC_WITH_POSTGRESQL
+		struct ledger *l = (struct ledger *)1;
+
+		err[0] = '\0';
+		assert_int_equal(ledger_open(uris[i], &l, err, sizeof(err)), -1);
+		assert_null(l);
+		assert_non_null(strstr(err, "PostgreSQL support is not built"));
+#endif
+		snprintf(dest, sizeof(dest), "%s/copy.db", f->dir);
+		err[0] = '\0';
+		assert_int_equal(ledger_snapshot(uris[i], dest, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "PostgreSQL"));
+		assert_int_equal(access(dest, F_OK), -1);
+		err[0] = '\0';
+		assert_int_equal(ledger_probe(uris[i], &version, &current, err, sizeof(err)),
+		    LEDGER_PROBE_ERROR);
+		assert_non_null(strstr(err, "PostgreSQL"));
+		assert_int_equal(access(uris[i], F_OK), -1);
+	}
 }
 
 static void
@@ -1661,18 +1697,19 @@ copy_names(struct ledger *l, const char *key, char *buf, size_t len)
 static void
 set_changed_at(struct fixture *f, const char *key, int64_t at)
 {
-	sqlite3_stmt *st;
-	sqlite3 *db;
+	struct store_stmt *st;
+	struct store *db;
+	char err[256];
 
-	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "UPDATE meetings SET changed_at = ?2"
-	    " WHERE key = ?1", -1, &st, NULL), SQLITE_OK);
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, at);
-	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
-	assert_int_equal(sqlite3_changes(db), 1);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
+	/* through store.h: the same on SQLite and on PostgreSQL (test_ledger_pg) */
+	assert_int_equal(store_open(f->path, NULL, &db, err, sizeof(err)), 0);
+	st = store_prepare(db, "UPDATE meetings SET changed_at = ?2 WHERE key = ?1");
+	store_bind_text(st, 1, key);
+	store_bind_int64(st, 2, at);
+	assert_int_equal(store_step(st), STORE_DONE);
+	assert_int_equal(store_changes(db), 1);
+	store_finalize(st);
+	store_close(db);
 }
 
 /* One rep's copy through its changes: each change makes the meeting pending again after it was
@@ -2483,6 +2520,8 @@ test_file_mode(void **state)
 	struct fixture *f = *state;
 	struct stat sb;
 	char wal[160];
+	if (test_database_is_pg())
+		skip();	/* a SQLite file's own property */
 
 	assert_int_equal(ledger_kv_set(f->l, "k", "v"), 0);	/* the WAL exists after a write */
 	assert_int_equal(stat(f->path, &sb), 0);
@@ -2682,6 +2721,8 @@ test_migrate_v1(void **state)
 	struct ledger_sub s = sub("sub-1", "alice@corp.test", "inbox", 5000), got;
 	char tables[256] = "", ids[64];
 	sqlite3 *db;
+	if (test_database_is_pg())
+		skip();	/* the old ledger is made with SQLite's own calls */
 
 	/* A ledger made before subscriptions existed gains them on open and keeps what it held. */
 	record(f->l, "<old@x>", "alice@corp.test", "inbox", "g1");
@@ -2715,6 +2756,8 @@ test_migrate_v2(void **state)
 	    1, 1000);
 	char tables[256] = "", ids[64], *v;
 	sqlite3 *db;
+	if (test_database_is_pg())
+		skip();	/* the old ledger is made with SQLite's own calls */
 
 	record(f->l, "<old@x>", "alice@corp.test", "inbox", "g1");
 	assert_int_equal(ledger_sub_put(f->l, &s), 0);
@@ -2748,6 +2791,8 @@ test_migrate_v3(void **state)
 {
 	struct fixture *f = *state;
 	char data[64];
+	if (test_database_is_pg())
+		skip();	/* the old ledger is made with SQLite's own calls */
 
 	record_data(f->l, "<old@x>", "alice@corp.test", "inbox", "g1", "{\"subject\":\"a\"}");
 	record_data(f->l, "<done@x>", "alice@corp.test", "inbox", "g2", "{\"subject\":\"b\"}");
@@ -2876,6 +2921,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_open, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_postgresql_target, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_three_mailboxes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sighting_rejected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transitions, setup, teardown),
