@@ -20,7 +20,7 @@
 #define BUDGET_BUCKET		60	/* s: calls are counted per minute */
 #define BUDGET_SHORT_PCT	10	/* under this share of our limit left: live mail only */
 #define BUDGET_ORG_SHORT_PCT	5	/* under this share of the org's allowance left: the same */
-#define BUDGET_LIVE		3600	/* s: mail received this recently is live */
+#define BUDGET_LIVE		LEDGER_RECENT	/* s: mail received this recently is live */
 #define BUDGET_ORG_FRESH	300	/* s: an org usage seen longer ago is looked at again
 					 * (GET /limits) before it holds backfill back */
 #define BUDGET_WIDEN_FULL	50	/* % of the budget left above which the window is as set */

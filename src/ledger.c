@@ -173,6 +173,21 @@ static const char *const migrations[] = {
 	"  done INTEGER NOT NULL DEFAULT 0, pages INTEGER NOT NULL DEFAULT 0,"
 	"  messages INTEGER NOT NULL DEFAULT 0, updated_at INTEGER NOT NULL,"
 	"  PRIMARY KEY (mailbox, folder, since, until));",
+
+	/* Indexes whose inserts land at random places cost a backfill about a leaf page written
+	 * per email each (bench/perf.sh, olsync's write syscalls and CPU per 1,000 emails): the
+	 * digest's, looked up only by an operator (`olsync show`, a retry from the dashboard),
+	 * now reads the table (ledger_get_by_ext_id); and received_at's over every open message,
+	 * which a backfill of old mail filled in no order. Only mail received within
+	 * LEDGER_RECENT of being recorded is indexed now (recent, set at its first sighting):
+	 * live mail, recorded as it arrives, so the index grows at its end. Open rows of an
+	 * older ledger are all marked recent: more than needed, never less. */
+	"DROP INDEX IF EXISTS messages_ext_id;"
+	"DROP INDEX IF EXISTS messages_open_received;"
+	"ALTER TABLE messages ADD COLUMN recent INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE messages SET recent = 1 WHERE state IN ('pending', 'failed');"
+	"CREATE INDEX messages_open_recent ON messages (received_at)"
+	"  WHERE recent <> 0 AND state IN ('pending', 'failed');",
 };
 
 /*
@@ -252,6 +267,13 @@ static const char *const pg_migrations[] = {
 	"  done BIGINT NOT NULL DEFAULT 0, pages BIGINT NOT NULL DEFAULT 0,"
 	"  messages BIGINT NOT NULL DEFAULT 0, updated_at BIGINT NOT NULL,"
 	"  PRIMARY KEY (mailbox, folder, since, until));",
+
+	"DROP INDEX IF EXISTS messages_ext_id;"
+	"DROP INDEX IF EXISTS messages_open_received;"
+	"ALTER TABLE messages ADD COLUMN recent BIGINT NOT NULL DEFAULT 0;"
+	"UPDATE messages SET recent = 1 WHERE state IN ('pending', 'failed');"
+	"CREATE INDEX messages_open_recent ON messages (received_at)"
+	"  WHERE recent <> 0 AND state IN ('pending', 'failed');",
 };
 
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))
@@ -309,6 +331,9 @@ static const struct keyed meetings_t = { "meeting", "SELECT state FROM meetings 
  * so it cannot be parenthesized). */
 /* NOLINTNEXTLINE(bugprone-macro-parentheses) */
 #define ENTRY_SQL(l, tail) BY_KIND(l, ENTRY_SELECT("rowid") tail, ENTRY_SELECT("seq") tail)
+
+/* Instances' clocks may differ a little: a message is marked recent this much more readily. */
+#define RECENT_SKEW	600
 
 #define OPEN_STATES	"('pending', 'failed')"
 
@@ -759,7 +784,7 @@ ledger_record_sighting(struct ledger *l, const struct ledger_msg *m, enum ledger
 
 	/* A new message returns its id (most mail: one statement); a known one is looked up. */
 	st = prepare(l, "INSERT INTO messages (key, ext_id, direction, received_at,"
-	    " first_seen, updated_at, data) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)"
+	    " first_seen, updated_at, data, recent) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7)"
 	    " ON CONFLICT (key) DO NOTHING RETURNING id");
 	bind_text(st, 1, m->key);
 	bind_text(st, 2, m->ext_id);
@@ -767,6 +792,7 @@ ledger_record_sighting(struct ledger *l, const struct ledger_msg *m, enum ledger
 	store_bind_int64(st, 4, m->received_at);
 	store_bind_int64(st, 5, now);
 	bind_text(st, 6, m->data);
+	store_bind_int64(st, 7, m->received_at >= now - LEDGER_RECENT - RECENT_SKEW);
 	switch (store_step(st)) {
 	case STORE_ROW:
 		new_msg = 1;
@@ -902,7 +928,14 @@ ledger_next_pending(struct ledger *l, int64_t now, struct ledger_entry *out, siz
 		return -1;
 	if (max == 0)
 		return 0;
-	st = prepare(l, ENTRY_SQL(l, "WHERE m.state IN " OPEN_STATES
+	/* SQLite, without statistics, took messages_state for the states and sorted every open
+	 * message (with its copy and sightings) to return the first batch: each batch of a
+	 * backfill read the whole rest of it, and the CPU per email grew with the backfill's
+	 * size. The batch's ids come from messages_open in order; only they are read in full. */
+	st = prepare(l, BY_KIND(l, ENTRY_SELECT("rowid") "WHERE m.id IN (SELECT id FROM messages"
+	    " INDEXED BY messages_open WHERE state IN " OPEN_STATES " AND due_at <= ?1"
+	    " ORDER BY due_at, id LIMIT ?2) ORDER BY m.due_at, m.id",
+	    ENTRY_SELECT("seq") "WHERE m.state IN " OPEN_STATES
 	    " AND m.due_at <= ?1 ORDER BY m.due_at, m.id LIMIT ?2"));
 	store_bind_int64(st, 1, now);
 	store_bind_int64(st, 2, limit_of(max));
@@ -922,14 +955,20 @@ ledger_next_pending_since(struct ledger *l, int64_t now, int64_t since,
 		return -1;
 	if (max == 0)
 		return 0;
+	/* Half the skew allowance for the caller's clock read a moment ago, half for the
+	 * clocks of other instances that recorded the mail. */
+	if (since < now_s() - LEDGER_RECENT - RECENT_SKEW / 2)
+		return err_set(l->err, sizeof(l->err), "ledger: mail received since %lld is older "
+		    "than the recent index holds (%d s)", (long long)since, LEDGER_RECENT);
 	/* The few recent ones through their index, not a walk over a backfill of any size
-	 * (SQLite's planner must be told; PostgreSQL's statistics find it). */
+	 * (SQLite's planner must be told; PostgreSQL's statistics find it). Every message
+	 * received since `since` was recent when it was first seen, which was before now. */
 	st = prepare(l, BY_KIND(l, ENTRY_SELECT("rowid") "WHERE m.id IN (SELECT id FROM messages"
-	    " INDEXED BY messages_open_received WHERE state IN " OPEN_STATES
+	    " INDEXED BY messages_open_recent WHERE recent <> 0 AND state IN " OPEN_STATES
 	    " AND received_at >= ?3 AND due_at <= ?1) ORDER BY m.due_at, m.id LIMIT ?2",
-	    ENTRY_SELECT("seq") "WHERE m.id IN (SELECT id FROM messages WHERE state IN "
-	    OPEN_STATES " AND received_at >= ?3 AND due_at <= ?1) ORDER BY m.due_at, m.id"
-	    " LIMIT ?2"));
+	    ENTRY_SELECT("seq") "WHERE m.id IN (SELECT id FROM messages WHERE recent <> 0"
+	    " AND state IN " OPEN_STATES " AND received_at >= ?3 AND due_at <= ?1)"
+	    " ORDER BY m.due_at, m.id LIMIT ?2"));
 	store_bind_int64(st, 1, now);
 	store_bind_int64(st, 2, limit_of(max));
 	store_bind_int64(st, 3, since);
@@ -1205,6 +1244,7 @@ ledger_get_by_ext_id(struct ledger *l, const char *ext_id, struct ledger_entry *
 		memset(out, 0, sizeof(*out));
 		return -1;
 	}
+	/* No index (migration 7 says why): a walk over the table, for an operator. */
 	return get_where(l, "WHERE m.ext_id = ?1 ORDER BY m.id LIMIT 1", ext_id, out);
 }
 

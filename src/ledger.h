@@ -33,6 +33,9 @@
 #define LEDGER_VALUE_MAX	65536	/* a kv value */
 #define LEDGER_TEXT_MAX		1024	/* reasons and errors are cut here, at a UTF-8 boundary */
 #define LEDGER_DATA_MAX		(1024 * 1024)	/* bytes of a message's stored copy */
+/* s: ledger_next_pending_since finds, through an index, mail received at most this long before
+ * the call (mail received this recently when it was first recorded is indexed). */
+#define LEDGER_RECENT		3600
 #define LEDGER_KIND_MAX		31	/* a subscription's kind (receiver_sub.kind with its NUL) */
 #define LEDGER_CLIENT_STATE_MAX	255	/* a subscription's clientState */
 #define LEDGER_MAX_ATTEMPTS	10	/* default for ledger_set_max_attempts */
@@ -194,7 +197,8 @@ int ledger_next_pending(struct ledger *l, int64_t now, struct ledger_entry *out,
 
 /* The same for messages received at or after since only (live mail, while the API budget is
  * short: budget.c); since INT64_MIN is ledger_next_pending. A message whose received time is
- * unknown (0) is never live. */
+ * unknown (0) is never live. since must be within LEDGER_RECENT of the present (an error
+ * otherwise): only such mail is indexed. */
 int ledger_next_pending_since(struct ledger *l, int64_t now, int64_t since,
     struct ledger_entry *out, size_t max, size_t *n);
 
