@@ -264,7 +264,7 @@ not_ready(struct admin *a)
 	int ok;
 	char err[512], *why = NULL;
 
-	if (ledger_open(a->cfg->database, &l, err, sizeof(err)) == -1)
+	if (ledger_connect(a->cfg->database, a->cfg->database_password, &l, err, sizeof(err)) == -1)
 		return xasprintf("ledger: %s", err);
 	if (ledger_stats(l, &st) == -1) {
 		why = xasprintf("ledger: %s", ledger_error(l));
@@ -624,7 +624,7 @@ admin_start(const struct config *cfg, const struct admin_ops *ops, char *err, si
 		a->ops = *ops;
 	a->started = (int64_t)time(NULL);
 	pthread_mutex_init(&a->lock, NULL);
-	if (ledger_open(cfg->database, &a->l, err, errlen) == -1)
+	if (ledger_connect(cfg->database, cfg->database_password, &a->l, err, errlen) == -1)
 		goto fail;
 	memset(&hc, 0, sizeof(hc));
 	hc.listen = cfg->admin_listen;

@@ -60,8 +60,8 @@ struct option {
 
 static check_fn check_tenant, check_guid, check_token, check_url, check_api_version,
     check_email, check_domain, check_mailbox, check_owner, check_sensitivity, check_timezone,
-    check_company, check_certificate, check_nonempty, check_listen, check_admin_listen,
-    check_field_name, check_instance_name;
+    check_company, check_certificate, check_listen, check_admin_listen,
+    check_field_name, check_instance_name, check_database;
 
 static const char *const mode_names[] = { "task", "emailmessage", "both", NULL };
 static const char *const tie_break_names[] = { "oldest", "newest", "most-recently-modified", NULL };
@@ -204,7 +204,7 @@ static const struct option options[] = {
 	{ "admin_token_file", T_SECRET_FILE, OFF(admin_token), .flags = 0 },
 
 	/* Running */
-	{ "database", T_PATH, OFF(database), .check = check_nonempty,
+	{ "database", T_PATH, OFF(database), .check = check_database,
 	    .def = "/var/lib/olsync/olsync.db" },
 	{ "database_password", T_SECRET, OFF(database_password), .flags = 0 },
 	{ "database_password_file", T_SECRET_FILE, OFF(database_password), .flags = 0 },
@@ -321,6 +321,27 @@ lowercase(char *s)
 		*s = (char)tolower((unsigned char)*s);
 }
 
+/* A file, or a PostgreSQL URI without a password: the password goes in database_password_file,
+ * so that it shows in no log line, process list or `check-config -v`. */
+static int
+check_database(char **val, char *err, size_t errlen)
+{
+	const char *s = *val, *rest, *at, *slash;
+
+	if (*s == '\0')
+		return err_set(err, errlen, "empty value");
+	if (!store_target_is_postgresql(s))
+		return 0;
+	rest = strstr(s, "://") + 3;
+	slash = rest + strcspn(rest, "/?");
+	at = memchr(rest, '@', (size_t)(slash - rest));
+	if ((at != NULL && memchr(rest, ':', (size_t)(at - rest)) != NULL) ||
+	    strstr(s, "password=") != NULL)
+		return err_set(err, errlen, "has a password in it: give it in "
+		    "database_password_file instead");
+	return 0;
+}
+
 /* A lease owner's name: printable, no spaces, so it reads well in logs and in the database. */
 static int
 check_instance_name(char **val, char *err, size_t errlen)
@@ -332,14 +353,6 @@ check_instance_name(char **val, char *err, size_t errlen)
 	for (; *c != '\0'; c++)
 		if (*c <= ' ' || *c >= 0x7f)
 			return err_set(err, errlen, "must be printable ASCII without spaces");
-	return 0;
-}
-
-static int
-check_nonempty(char **val, char *err, size_t errlen)
-{
-	if (**val == '\0')
-		return err_set(err, errlen, "empty value");
 	return 0;
 }
 

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "receiver.h"
 #include "sf_client.h"
+#include "store.h"
 #include "xmalloc.h"
 
 enum level {
@@ -92,13 +93,57 @@ check_config(struct doctor *d, const char *path, struct config *cfg)
 	return rc;
 }
 
+/* A PostgreSQL ledger: the server answers for this user, and the schema is one this olsync can
+ * use (checked without migrating: doctor writes nothing). */
+static void
+check_postgresql(struct doctor *d)
+{
+	const char *uri = d->cfg->database;
+	int version, current = ledger_schema_current();
+	struct store *s;
+	char err[512];
+
+	if (store_open(uri, d->cfg->database_password, &s, err, sizeof(err)) == -1) {
+		say(d, LEVEL_FAIL, "check the URI's host, port and database, that the server "
+		    "takes connections from here (pg_hba.conf), and the user's password in "
+		    "database_password_file", "database %s: %s", uri, err);
+		return;
+	}
+	version = store_version(s, err, sizeof(err));
+	store_close(s);
+	if (version < 0)
+		say(d, LEVEL_FAIL, "let the user read and create tables in the database "
+		    "(GRANT CREATE ON SCHEMA public)", "database %s: cannot read the schema: %s",
+		    uri, err);
+	else if (version > current)
+		say(d, LEVEL_FAIL, "run the newer olsync that migrated it; every instance on "
+		    "one database must be the same version", "database %s: schema version %d "
+		    "is newer than this olsync's (%d)", uri, version, current);
+	else if (version < current)
+		say(d, LEVEL_WARN, "nothing to do: the next olsync start migrates it (one "
+		    "instance does it; the others wait)", "database %s: schema version %d of %d, "
+		    "migrations pending", uri, version, current);
+	else
+		say(d, LEVEL_OK, NULL, "database %s: connects, schema version %d is current",
+		    uri, version);
+	if (version == current && ledger_connect(uri,
+	    d->cfg->database_password, &d->ledger, err, sizeof(err)) == -1)
+		d->ledger = NULL;
+}
+
 static void
 check_database(struct doctor *d)
 {
 	const char *path = d->cfg->database;
 	char err[512];
 	int version, current;
-	enum ledger_probe p = ledger_probe(path, &version, &current, err, sizeof(err));
+	enum ledger_probe p;
+
+	if (store_target_is_postgresql(path)) {
+		check_postgresql(d);
+		return;
+	}
+	p = ledger_probe(path, &version, &current, err, sizeof(err));
 
 	switch (p) {
 	case LEDGER_PROBE_OK:

@@ -21,8 +21,10 @@
 #include "ingest.h"
 #include "isotime.h"
 #include "ledger.h"
+#include "ledger_copy.h"
 #include "log.h"
 #include "sf_client.h"
+#include "store.h"
 #include "xmalloc.h"
 
 /* What the planner heard, in the order the engine decided. */
@@ -249,6 +251,33 @@ time_text(int64_t t, char *buf, size_t len)
 	isotime_format((long long)t, 0, 0, "Z", buf, len);
 }
 
+/* A PostgreSQL ledger copied into a new SQLite file at path (migrated, then filled by
+ * ledger_copy in one read transaction on the database): the dry run works on the copy, as it
+ * does on a snapshot of a SQLite ledger. */
+static int
+copy_from_postgresql(const struct config *cfg, const char *path, char *err, size_t errlen)
+{
+	struct store *from = NULL, *to = NULL;
+	struct ledger *l;
+	int rc = -1;
+
+	if (ledger_open(path, &l, err, errlen) == -1)
+		return -1;
+	ledger_close(l);
+	if (store_open(cfg->database, cfg->database_password, &from, err, errlen) == 0 &&
+	    store_open(path, NULL, &to, err, errlen) == 0) {
+		/* a database olsync never started on is an empty ledger, as a missing file is */
+		rc = store_version(from, err, errlen);
+		if (rc > 0)
+			rc = ledger_copy(from, to, err, errlen);
+		else if (rc == 0)
+			rc = 0;
+	}
+	store_close(from);
+	store_close(to);
+	return rc;
+}
+
 /* The throwaway ledger: a copy of the real one, or a new one, in a private directory dir
  * (mkdtemp'd; the caller removes it with scrap). */
 static int
@@ -266,7 +295,10 @@ scratch_ledger(const struct config *cfg, char *dir, size_t dirlen, struct ledger
 		return -1;
 	}
 	snprintf(path, sizeof(path), "%s/ledger.db", dir);
-	if (access(cfg->database, F_OK) == 0 &&
+	if (store_target_is_postgresql(cfg->database)) {
+		if (copy_from_postgresql(cfg, path, why, sizeof(why)) == -1)
+			return err_set(err, errlen, "cannot copy the ledger: %s", why);
+	} else if (access(cfg->database, F_OK) == 0 &&
 	    ledger_snapshot(cfg->database, path, why, sizeof(why)) == -1)
 		return err_set(err, errlen, "cannot copy the ledger: %s", why);
 	if (ledger_open(path, l, why, sizeof(why)) == -1)

@@ -625,11 +625,24 @@ check_tx(struct ledger *l)
 int
 ledger_open(const char *path, struct ledger **out, char *err, size_t errlen)
 {
+	return ledger_connect(path, NULL, out, err, errlen);
+}
+
+int
+ledger_schema_current(void)
+{
+	return (int)NMIGRATIONS;
+}
+
+int
+ledger_connect(const char *target, const char *password, struct ledger **out, char *err,
+    size_t errlen)
+{
 	struct ledger *l;
 	struct store *s;
 
 	*out = NULL;
-	if (store_open(path, NULL, &s, err, errlen) < 0)
+	if (store_open(target, password, &s, err, errlen) < 0)
 		return -1;
 	if (store_migrate(s, migrations, pg_migrations, NMIGRATIONS, err, errlen) < 0) {
 		store_close(s);

@@ -155,6 +155,12 @@ struct ledger_delta {
 /* Opens (creating if needed) the ledger at path and migrates its schema. On failure returns -1
  * with a reason in err. The caller closes *out with ledger_close. */
 int ledger_open(const char *path, struct ledger **out, char *err, size_t errlen);
+/* The same with the database's password (NULL: none; PostgreSQL only, given to libpq apart
+ * from the URI): what every command that reads the configuration uses. */
+int ledger_connect(const char *target, const char *password, struct ledger **out, char *err,
+    size_t errlen);
+/* The schema version this olsync migrates a ledger to. */
+int ledger_schema_current(void);
 /* What ledger_probe found. */
 enum ledger_probe {
 	LEDGER_PROBE_OK,	/* opens, schema current, the write lock can be taken */

@@ -100,7 +100,7 @@ open_ledger(const struct config *cfg, struct ledger **l)
 {
 	char err[512];
 
-	if (ledger_open(cfg->database, l, err, sizeof(err)) == -1) {
+	if (ledger_connect(cfg->database, cfg->database_password, l, err, sizeof(err)) == -1) {
 		fprintf(stderr, "olsync: cannot open the ledger %s: %s\n", cfg->database, err);
 		return -1;
 	}
@@ -108,9 +108,7 @@ open_ledger(const struct config *cfg, struct ledger **l)
 	return 0;
 }
 
-/* Brings the ledger at target to the current schema (creating it), as a start would. The
- * password reaches libpq through its PGPASSWORD here, in this one-shot command only, so that
- * ledger_open needs no parameter for it. */
+/* Brings the ledger at target to the current schema (creating it), as a start would. */
 static int
 migrate_schema(const char *target, const char *password)
 {
@@ -118,10 +116,7 @@ migrate_schema(const char *target, const char *password)
 	char err[512];
 	int rc;
 
-	if (password != NULL)
-		setenv("PGPASSWORD", password, 1);
-	rc = ledger_open(target, &l, err, sizeof(err));
-	unsetenv("PGPASSWORD");
+	rc = ledger_connect(target, password, &l, err, sizeof(err));
 	if (rc == -1) {
 		fprintf(stderr, "olsync: cannot open the ledger %s: %s\n", target, err);
 		return -1;

@@ -21,12 +21,12 @@
 #include <time.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "crashpoint.h"
 #include "e2e.h"
 #include "mono.h"
 #include "sim_http.h"
+#include "store.h"
 #include "xmalloc.h"
 
 #define MAILBOXES	20
@@ -230,13 +230,13 @@ test_backfill_memory_is_bounded(void **state)
 static void
 ledger_sql(const char *sql)
 {
-	char *path = xstrdup(world.database);
-	sqlite3 *db;
+	struct store *s;
+	char err[512];
 
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
-	free(path);
+	if (store_open(world.database, NULL, &s, err, sizeof(err)) == -1)
+		fail_msg("open %s: %s", world.database, err);
+	assert_int_equal(store_exec(s, sql), 0);
+	store_close(s);
 }
 
 static void

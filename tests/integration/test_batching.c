@@ -29,6 +29,7 @@
 #include "normalize.h"
 #include "sf_client.h"
 #include "sim_http.h"
+#include "testdb.h"
 #include "xmalloc.h"
 
 #define CONTACTS	240
@@ -318,16 +319,8 @@ test_subrequest_fault(void **state)
 static void
 test_again(void **state)
 {
-	static const char *const files[] = { "", "-wal", "-shm" };
-	char *db;
-
 	(void)state;
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		db = xasprintf("%s%s", world.database, files[i]);
-		if (unlink(db) == -1 && i == 0)
-			fail_msg("unlink %s", db);
-		free(db);
-	}
+	assert_int_equal(test_database_clear(world.database), 0);
 	sync_once();
 	check_tasks(0);
 	status_counts(BACKFILL + SMALL + FAULTED, 0);

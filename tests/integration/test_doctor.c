@@ -29,6 +29,8 @@
 #include "ledger.h"
 #include "sim_http.h"
 #include "sim_proc.h"
+#include "store.h"
+#include "testdb.h"
 #include "tmpdir.h"
 #include "xmalloc.h"
 
@@ -294,7 +296,7 @@ user_version(const char *path, int v)
 }
 
 static void
-test_database(void **state)
+test_database_file(void **state)
 {
 	char *conf, *out, *want, *path, err[256];
 	int version;
@@ -453,6 +455,63 @@ static const struct graph_case {
 	    "addresses: grant the application permission User.Read.All (not delegated) so their "
 	    "mailboxes can be found" FIX "see the reason (mailboxes in the configuration)" } },
 };
+
+/* A PostgreSQL database: a server that is not there fails with the fix; a new database warns
+ * that the first start migrates it (doctor creates nothing: it stays at version 0); a migrated
+ * one passes, and so does everything else. */
+static void
+test_database_postgresql(void **state)
+{
+	char *conf, *out, *want, *uri, *bad, err[512];
+	struct store *s;
+	struct ledger *l;
+	const char *colon;
+
+	(void)state;
+	if (!test_database_is_pg())
+		skip();	/* needs the suite's PostgreSQL (test_doctor_pg) */
+	uri = test_database(world.dir, "doctor");
+	assert_non_null(uri);
+	/* the same server and database on a port nobody listens on */
+	colon = strrchr(uri, ':');
+	assert_non_null(colon);
+	bad = xasprintf("%.*s:1%s", (int)(colon - uri), uri, colon + strcspn(colon, "/"));
+	conf = conf_make("pg-bad.conf", E2E_GRAPH_APP, world.sf.p.base_url, E2E_SF_USER, bad,
+	    NULL);
+	assert_int_equal(doctor(conf, &out), 1);
+	want = xasprintf("FAIL  database %s: postgresql: cannot connect: ", bad);
+	assert_non_null(strstr(out, want));
+	assert_non_null(strstr(out, "database_password_file"));
+	free(want);
+	free(out);
+	free(conf);
+
+	conf = conf_make("pg.conf", E2E_GRAPH_APP, world.sf.p.base_url, E2E_SF_USER, uri, NULL);
+	assert_int_equal(doctor(conf, &out), 0);
+	want = xasprintf("warn  database %s: schema version 0 of %d, migrations pending" FIX
+	    "nothing to do: the next olsync start migrates it (one instance does it; the others "
+	    "wait)", uri, ledger_schema_current());
+	expect_line(out, want);
+	free(want);
+	free(out);
+	assert_int_equal(store_open(uri, NULL, &s, err, sizeof(err)), 0);
+	assert_int_equal(store_version(s, err, sizeof(err)), 0);
+	store_close(s);
+
+	if (ledger_open(uri, &l, err, sizeof(err)) == -1)
+		fail_msg("ledger_open: %s", err);
+	ledger_close(l);
+	assert_int_equal(doctor(conf, &out), 0);
+	want = xasprintf("ok    database %s: connects, schema version %d is current", uri,
+	    ledger_schema_current());
+	expect_line(out, want);
+	free(want);
+	free(out);
+	free(conf);
+	free(bad);
+	test_database_drop(uri);
+	free(uri);
+}
 
 static void
 test_graph_wrong(void **state)
@@ -822,12 +881,13 @@ test_budget_exhausted(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_correct_world),
 		cmocka_unit_test(test_bad_config),
-		cmocka_unit_test(test_database),
+		cmocka_unit_test(test_database_file),
+		cmocka_unit_test(test_database_postgresql),
 		cmocka_unit_test(test_graph_wrong),
 		cmocka_unit_test(test_policy_knob),
 		cmocka_unit_test(test_endpoint_not_validating),
@@ -837,5 +897,8 @@ main(void)
 		cmocka_unit_test(test_budget_exhausted),
 	};
 
+	/* test_doctor_pg runs the PostgreSQL test alone: the others check SQLite files */
+	if (argc > 1)
+		cmocka_set_test_filter(argv[1]);
 	return sim_proc_exit_status(cmocka_run_group_tests(tests, setup, teardown));
 }

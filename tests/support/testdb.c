@@ -127,3 +127,85 @@ test_database_drop(const char *target)
 	free(sql);
 	return rc;
 }
+
+/* One connection to target's PostgreSQL database, or NULL with a message on stderr. */
+static PGconn *
+connect_target(const char *target)
+{
+	PGconn *c = PQconnectdb(target);
+
+	if (PQstatus(c) != CONNECTION_OK) {
+		fprintf(stderr, "testdb: %s: %s", target, PQerrorMessage(c));
+		PQfinish(c);
+		return NULL;
+	}
+	return c;
+}
+
+int
+test_database_clear(const char *target)
+{
+	static const char *const files[] = { "", "-wal", "-shm", "-journal" };
+	PGresult *r;
+	PGconn *c;
+	int rc;
+
+	if (!test_database_is_pg()) {
+		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+			char *path = xasprintf("%s%s", target, files[i]);
+
+			if (unlink(path) == -1 && i == 0) {
+				fprintf(stderr, "testdb: unlink %s failed\n", path);
+				free(path);
+				return -1;
+			}
+			free(path);
+		}
+		return 0;
+	}
+	if ((c = connect_target(target)) == NULL)
+		return -1;
+	r = PQexec(c, "DROP SCHEMA public CASCADE; CREATE SCHEMA public");
+	rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
+	if (rc == -1)
+		fprintf(stderr, "testdb: clear %s: %s", target, PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+	return rc;
+}
+
+char *
+test_database_fingerprint(const char *target)
+{
+	PGresult *tables, *r;
+	PGconn *c;
+	char *out = xstrdup(""), *next;
+
+	if (!test_database_is_pg() || (c = connect_target(target)) == NULL)
+		return NULL;
+	tables = PQexec(c, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+	    " ORDER BY tablename");
+	for (int i = 0; PQresultStatus(tables) == PGRES_TUPLES_OK && i < PQntuples(tables); i++) {
+		const char *t = PQgetvalue(tables, i, 0);
+		/* the table names are the ledger's own: plain identifiers, no quoting needed */
+		char *sql = xasprintf("SELECT count(*), coalesce(md5(string_agg(x::text, '|'"
+		    " ORDER BY x::text)), '') FROM %s x", t);
+
+		r = PQexec(c, sql);
+		free(sql);
+		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+			fprintf(stderr, "testdb: fingerprint %s: %s", t, PQerrorMessage(c));
+			PQclear(r);
+			free(out);
+			out = NULL;
+			break;
+		}
+		next = xasprintf("%s%s %s %s\n", out, t, PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1));
+		free(out);
+		out = next;
+		PQclear(r);
+	}
+	PQclear(tables);
+	PQfinish(c);
+	return out;
+}

@@ -21,4 +21,14 @@ int test_database_drop(const char *target);
  * the variable, or with a message on stderr when the file cannot be read). Caller frees. */
 char *test_database_server_url(void);
 
+/* Empties target as if the ledger had never been: a SQLite file and its -wal and -shm are
+ * removed; a PostgreSQL database loses every table (its public schema made anew). 0, or -1 with
+ * a message on stderr. */
+int test_database_clear(const char *target);
+
+/* PostgreSQL only: every table of target with its row count and a digest of its rows, one line
+ * each, for "nothing was written" checks; NULL on SQLite (compare the file) or with a message on
+ * stderr. Caller frees. */
+char *test_database_fingerprint(const char *target);
+
 #endif

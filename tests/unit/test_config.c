@@ -202,6 +202,10 @@ static const struct {
 	{ "sf_login_url http://[::1]:8700/", "sf_login_url http://[::1]:8700" },
 	{ "sf_login_url https://test.salesforce.com/", "sf_login_url https://test.salesforce.com" },
 	{ "sf_api_version 61.0", "sf_api_version v61.0" },
+	{ "database postgresql://olsync@db.example:5432/olsync?sslmode=verify-full",
+	    "database postgresql://olsync@db.example:5432/olsync?sslmode=verify-full" },
+	{ "instance_name olsync-a", "instance_name olsync-a" },
+	{ "lease_time 45s", "lease_time 45s" },
 	/* lists: commas or repeated keys, lowercased, duplicates dropped, defaults replaced */
 	{ "blocked_domains spam.example, Junk.EXAMPLE\nblocked_domains junk.example",
 	    "blocked_domains spam.example, junk.example" },
@@ -441,6 +445,14 @@ static const struct {
 	{ "sf_api_version 62", "t.conf:8: sf_api_version: bad version '62' (like v62.0)" },
 	{ "sf_api_version v62.1", "t.conf:8: sf_api_version: bad version 'v62.1' (like v62.0)" },
 	{ "sf_api_version v19.0", "t.conf:8: sf_api_version: bad version 'v19.0' (like v62.0)" },
+	/* PostgreSQL: the password never in the URI; instance names and leases */
+	{ "database postgresql://olsync:pw@db.example/olsync",
+	    "t.conf:8: database: has a password in it: give it in database_password_file instead" },
+	{ "database postgres://db.example/olsync?password=pw",
+	    "t.conf:8: database: has a password in it: give it in database_password_file instead" },
+	{ "instance_name \"two words\"",
+	    "t.conf:8: instance_name: must be printable ASCII without spaces" },
+	{ "lease_time 1s", "t.conf:8: lease_time: 1s is out of range (2s .. 10m)" },
 	/* secrets */
 	{ "sf_client_secret hunter2-inline",
 	    "t.conf:8: sf_client_secret: a secret is never written in the configuration file; use "
