@@ -25,6 +25,8 @@
 					 * doubles up to DAEMON_FOLDER_RETRY_MAX */
 #define DAEMON_FOLDER_RETRY_MAX	300
 #define DAEMON_PASS_RETRY	30	/* s: wait after a pass that could not go on */
+#define DAEMON_SHARED_POLL_MS	1000	/* the shared ledger is looked at this often for work
+					 * another instance left (marks, batches) */
 
 /* Counters of one daemon_run, for tests and logs. */
 struct daemon_stats {

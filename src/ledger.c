@@ -61,6 +61,7 @@ struct ledger {
 	char	 err[512];
 	struct cached_stmt cache[STMT_CACHE];
 	size_t	 ncache;
+	char	 owner[LEDGER_OWNER_MAX + 1];	/* ledger_set_owner; "" for none */
 };
 
 /* The schema grows only by appending a migration. */
@@ -133,6 +134,15 @@ static const char *const migrations[] = {
 	"  done INTEGER NOT NULL DEFAULT 0, pages INTEGER NOT NULL DEFAULT 0,"
 	"  messages INTEGER NOT NULL DEFAULT 0, updated_at INTEGER NOT NULL,"
 	"  PRIMARY KEY (mailbox, folder, since, until));",
+
+	/* Several instances on one database: leases (expires_at in Unix ms), the batch a message
+	 * is claimed for (lease_until in Unix seconds), and whose instance made a Lead claim. */
+	"CREATE TABLE leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL,"
+	"  expires_at INTEGER NOT NULL);"
+	"ALTER TABLE messages ADD COLUMN lease_owner TEXT;"
+	"ALTER TABLE messages ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX messages_lease ON messages (lease_owner) WHERE lease_owner IS NOT NULL;"
+	"ALTER TABLE lead_claims ADD COLUMN owner TEXT;",
 };
 
 static const char *const state_names[LEDGER_STATE_COUNT] = {
@@ -884,7 +894,7 @@ ledger_mark_logged(struct ledger *l, const char *key, const struct ledger_sf_ids
 	    check_ids(l, ids) < 0)
 		return -1;
 	st = prepare(l, "UPDATE messages SET state = 'logged', reason = NULL, due_at = 0,"
-	    " data = NULL, updated_at = ?2," SET_IDS " WHERE key = ?1 AND state IN " OPEN_STATES);
+	    " data = NULL, lease_owner = NULL, lease_until = 0, updated_at = ?2," SET_IDS " WHERE key = ?1 AND state IN " OPEN_STATES);
 	bind_text(st, 1, key);
 	sqlite3_bind_int64(st, 2, now_s());
 	bind_ids(st, 3, ids);
@@ -921,7 +931,7 @@ mark_final(struct ledger *l, const char *key, const char *state, const char *rea
 		return -1;
 	r = clean_text(reason);
 	st = prepare(l, "UPDATE messages SET state = ?2, reason = ?3, due_at = 0,"
-	    " data = NULL, updated_at = ?4 WHERE key = ?1 AND state IN " OPEN_STATES);
+	    " data = NULL, lease_owner = NULL, lease_until = 0, updated_at = ?4 WHERE key = ?1 AND state IN " OPEN_STATES);
 	bind_text(st, 1, key);
 	bind_text(st, 2, state);
 	bind_text(st, 3, r);
@@ -1011,7 +1021,7 @@ ledger_mark_failed(struct ledger *l, const char *key, const char *error, enum le
 	    "   WHEN ?2 AND attempts + 1 >= ?5"
 	    "   THEN 'gave up after ' || (attempts + 1) || ' attempts' END,"
 	    " data = CASE WHEN " FAIL_STATE " = 'dead' THEN NULL ELSE data END,"
-	    " due_at = ?6, updated_at = ?7"
+	    " due_at = ?6, lease_owner = NULL, lease_until = 0, updated_at = ?7"
 	    " WHERE key = ?1 AND state IN " OPEN_STATES " RETURNING state", key, error, fail,
 	    next_attempt_at, &s) < 0)
 		return -1;
@@ -1508,13 +1518,22 @@ ledger_lead_claim(struct ledger *l, const char *address, int64_t now, int64_t st
 	}
 	*result = rc == SQLITE_ROW ? LEDGER_LEAD_RECLAIMED : LEDGER_LEAD_CLAIMED;
 	release(l, st);
+	/* One statement that takes the claim only if it is still free or stale, so that on a
+	 * database without a write lock per transaction (PostgreSQL) two instances that both
+	 * read "free" above cannot both win: the loser changes nothing and is busy. */
 	st = prepare(l, "INSERT INTO lead_claims (address, lead_id, claimed_at,"
-	    " updated_at) VALUES (?1, NULL, ?2, ?2) ON CONFLICT (address) DO UPDATE SET"
-	    " claimed_at = excluded.claimed_at, updated_at = excluded.updated_at");
+	    " updated_at, owner) VALUES (?1, NULL, ?2, ?2, ?4) ON CONFLICT (address) DO UPDATE SET"
+	    " claimed_at = excluded.claimed_at, updated_at = excluded.updated_at,"
+	    " owner = excluded.owner WHERE lead_claims.lead_id IS NULL"
+	    " AND (lead_claims.claimed_at <= 0 OR lead_claims.claimed_at <= ?3)");
 	bind_text(st, 1, addr);
 	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int64(st, 3, now - stale_after);
+	bind_text(st, 4, l->owner[0] != '\0' ? l->owner : NULL);
 	if (step_done(l, st, "lead claim") < 0)
 		goto out;
+	if (sqlite3_changes(l->db) == 0)
+		*result = LEDGER_LEAD_BUSY;
 	ok = 1;
 out:
 	release(l, st);
@@ -2446,5 +2465,264 @@ ledger_api_buckets(struct ledger *l, int64_t since, struct ledger_api_bucket **o
 		return -1;
 	}
 	*out = v;
+	return 0;
+}
+
+/*
+ * Several instances on one database (docs/architecture.md#several-instances): leases, the
+ * batches of messages claimed by one instance, Lead claims of dead instances, and the API
+ * budget reserved atomically. Each call is one statement, or a few inside atomic_begin, in the
+ * dialect SQLite and PostgreSQL share.
+ */
+
+/* PostgreSQL claims a batch with SELECT ... FOR UPDATE SKIP LOCKED, so that two instances
+ * claiming at once take different rows instead of waiting on each other; on SQLite the
+ * IMMEDIATE transaction around the claim already excludes every other writer, and the clause
+ * does not parse: switch it with the backend. */
+#ifndef LEDGER_SKIP_LOCKED
+#define LEDGER_SKIP_LOCKED	""	/* PostgreSQL: " FOR UPDATE SKIP LOCKED" */
+#endif
+
+void
+ledger_set_owner(struct ledger *l, const char *owner)
+{
+	snprintf(l->owner, sizeof(l->owner), "%s", owner != NULL ? owner : "");
+}
+
+int
+ledger_lease_take(struct ledger *l, const char *name, const char *owner, int64_t now_ms,
+    int64_t ttl_ms, int *held)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*held = 0;
+	if (check_tx(l) < 0 || check_str(l, "lease name", name, LEDGER_NAME_MAX) < 0 ||
+	    check_str(l, "lease owner", owner, LEDGER_OWNER_MAX) < 0)
+		return -1;
+	/* Free, expired, or ours (a renewal): one statement, so two takers never both win.
+	 * Without a row back the lease is someone else's. */
+	st = prepare(l, "INSERT INTO leases (name, owner, expires_at) VALUES (?1, ?2, ?3 + ?4)"
+	    " ON CONFLICT (name) DO UPDATE SET owner = excluded.owner,"
+	    " expires_at = excluded.expires_at"
+	    " WHERE leases.owner = excluded.owner OR leases.expires_at <= ?3"
+	    " RETURNING owner");
+	bind_text(st, 1, name);
+	bind_text(st, 2, owner);
+	sqlite3_bind_int64(st, 3, now_ms);
+	sqlite3_bind_int64(st, 4, ttl_ms);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*held = 1;
+		rc = sqlite3_step(st);
+	}
+	release(l, st);
+	return rc == SQLITE_DONE ? 0 : fail_db(l, "lease take");
+}
+
+int
+ledger_lease_drop(struct ledger *l, const char *name, const char *owner)
+{
+	sqlite3_stmt *st;
+
+	if (check_tx(l) < 0 || check_str(l, "lease name", name, LEDGER_NAME_MAX) < 0 ||
+	    check_str(l, "lease owner", owner, LEDGER_OWNER_MAX) < 0)
+		return -1;
+	st = prepare(l, "DELETE FROM leases WHERE name = ?1 AND owner = ?2");
+	bind_text(st, 1, name);
+	bind_text(st, 2, owner);
+	return run_done(l, st, "lease drop");
+}
+
+static void
+read_lease(sqlite3_stmt *st, void *p)
+{
+	struct ledger_lease *e = p;
+
+	e->name = col_dup(st, 0);
+	e->owner = col_dup(st, 1);
+	e->expires_at = sqlite3_column_int64(st, 2);
+}
+
+int
+ledger_lease_list(struct ledger *l, struct ledger_lease **out, size_t *n)
+{
+	void *v;
+
+	*out = NULL;
+	*n = 0;
+	if (check_tx(l) < 0)
+		return -1;
+	if (read_rows(l, prepare(l, "SELECT name, owner, expires_at FROM leases ORDER BY name"),
+	    sizeof(**out), read_lease, &v, n, "lease list") < 0) {
+		ledger_leases_free(v, *n);
+		*n = 0;
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+void
+ledger_leases_free(struct ledger_lease *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].name);
+		free(v[i].owner);
+	}
+	free(v);
+}
+
+int
+ledger_claim_pending(struct ledger *l, const char *owner, int64_t now, int64_t since,
+    int64_t lease_until, struct ledger_entry *out, size_t max, size_t *n)
+{
+	sqlite3_stmt *st;
+	int ok = 0;
+
+	*n = 0;
+	if (check_str(l, "lease owner", owner, LEDGER_OWNER_MAX) < 0)
+		return -1;
+	if (max == 0)
+		return 0;
+	if (atomic_begin(l) < 0)
+		return -1;
+	/* Open and due, unclaimed or claimed by an instance whose claim ran out (it died, or
+	 * its batch outlived the lease: every write is idempotent, so a batch done twice is
+	 * safe), or ours. */
+	st = prepare(l, "UPDATE messages SET lease_owner = ?3, lease_until = ?4"
+	    " WHERE id IN (SELECT id FROM messages WHERE state IN " OPEN_STATES
+	    " AND due_at <= ?1 AND received_at >= ?5"
+	    " AND (lease_owner IS NULL OR lease_until <= ?1 OR lease_owner = ?3)"
+	    " ORDER BY due_at, id LIMIT ?2" LEDGER_SKIP_LOCKED ")");
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, limit_of(max));
+	bind_text(st, 3, owner);
+	sqlite3_bind_int64(st, 4, lease_until);
+	sqlite3_bind_int64(st, 5, since);
+	if (run_done(l, st, "claim pending") < 0)
+		goto out;
+	st = prepare(l, ENTRY_SELECT "WHERE m.lease_owner = ?3 AND m.lease_until = ?4"
+	    " AND m.state IN " OPEN_STATES " AND m.due_at <= ?1 AND m.received_at >= ?5"
+	    " ORDER BY m.due_at, m.id LIMIT ?2");
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, limit_of(max));
+	bind_text(st, 3, owner);
+	sqlite3_bind_int64(st, 4, lease_until);
+	sqlite3_bind_int64(st, 5, since);
+	ok = read_entries(l, st, out, max, n, "claimed") == 0;
+out:
+	if (atomic_end(l, ok) < 0) {
+		for (size_t i = 0; i < *n; i++)
+			ledger_entry_clear(&out[i]);
+		*n = 0;
+		return -1;
+	}
+	return 0;
+}
+
+int
+ledger_claims_release(struct ledger *l, const char *owner, long long *count)
+{
+	sqlite3_stmt *st;
+
+	if (count != NULL)
+		*count = 0;
+	if (check_tx(l) < 0 || check_str(l, "lease owner", owner, LEDGER_OWNER_MAX) < 0)
+		return -1;
+	st = prepare(l, "UPDATE messages SET lease_owner = NULL, lease_until = 0"
+	    " WHERE lease_owner = ?1");
+	bind_text(st, 1, owner);
+	if (step_done(l, st, "release claims") < 0) {
+		release(l, st);
+		return -1;
+	}
+	if (count != NULL)
+		*count = sqlite3_changes64(l->db);
+	release(l, st);
+	return 0;
+}
+
+int
+ledger_claimable(struct ledger *l, int64_t now, int *any)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*any = 0;
+	if (check_tx(l) < 0)
+		return -1;
+	st = prepare(l, "SELECT 1 FROM messages WHERE state IN " OPEN_STATES
+	    " AND due_at <= ?1 AND (lease_owner IS NULL OR lease_until <= ?1) LIMIT 1");
+	sqlite3_bind_int64(st, 1, now);
+	rc = step_row(l, st, "claimable");
+	release(l, st);
+	if (rc < 0)
+		return -1;
+	*any = rc == 0;
+	return 0;
+}
+
+int
+ledger_lead_orphans_of_dead(struct ledger *l, int64_t now_ms, long long *count)
+{
+	sqlite3_stmt *st;
+
+	*count = 0;
+	if (check_tx(l) < 0)
+		return -1;
+	/* A claim whose instance holds no live "instance:" lease was left mid-create by an
+	 * instance that died: stale at once (claimed_at 0), as ledger_lead_orphan_claims does
+	 * for a single olsync. A claim of an olsync from before owners (NULL) counts as dead. */
+	st = prepare(l, "UPDATE lead_claims SET claimed_at = 0"
+	    " WHERE lead_id IS NULL AND claimed_at > 0 AND (owner IS NULL OR NOT EXISTS"
+	    " (SELECT 1 FROM leases WHERE leases.name = 'instance:' || lead_claims.owner"
+	    " AND leases.expires_at > ?1))");
+	sqlite3_bind_int64(st, 1, now_ms);
+	if (step_done(l, st, "orphan lead claims of dead instances") < 0) {
+		release(l, st);
+		return -1;
+	}
+	*count = sqlite3_changes64(l->db);
+	release(l, st);
+	return 0;
+}
+
+int
+ledger_api_reserve(struct ledger *l, int64_t at, long long calls, int64_t since,
+    long long limit, int64_t prune_before, int *granted)
+{
+	sqlite3_stmt *st;
+	int ok = 0;
+
+	*granted = 0;
+	if (atomic_begin(l) < 0)
+		return -1;
+	/* A write to one row first: on PostgreSQL its row lock queues the instances reserving
+	 * at once, so each sees the others' calls in its sum (SQLite's IMMEDIATE transaction
+	 * already does). */
+	st = prepare(l, "INSERT INTO kv (key, value) VALUES ('budget_lock', '')"
+	    " ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+	if (run_done(l, st, "budget lock") < 0)
+		goto out;
+	st = prepare(l, "INSERT INTO api_calls (at, calls) SELECT ?1, ?2"
+	    " WHERE ?4 < 0 OR (SELECT coalesce(sum(calls), 0) FROM api_calls WHERE at >= ?3)"
+	    "   + ?2 <= ?4"
+	    " ON CONFLICT (at) DO UPDATE SET calls = api_calls.calls + excluded.calls");
+	sqlite3_bind_int64(st, 1, at);
+	sqlite3_bind_int64(st, 2, calls);
+	sqlite3_bind_int64(st, 3, since);
+	sqlite3_bind_int64(st, 4, limit);
+	if (run_done(l, st, "api reserve") < 0)
+		goto out;
+	*granted = sqlite3_changes(l->db) > 0;
+	st = prepare(l, "DELETE FROM api_calls WHERE at < ?1");
+	sqlite3_bind_int64(st, 1, prune_before);
+	ok = run_done(l, st, "api prune") == 0;
+out:
+	if (atomic_end(l, ok) < 0) {
+		*granted = 0;
+		return -1;
+	}
 	return 0;
 }

@@ -2636,8 +2636,8 @@ test_backfill_position(void **state)
 }
 
 /* Every table of the current schema, by name. */
-#define SCHEMA_NOW	6	/* the ledger's user_version after every migration */
-#define ALL_TABLES	"api_calls backfills delta_state dirty_folders kv lead_claims meeting_copies" \
+#define SCHEMA_NOW	7	/* the ledger's user_version after every migration */
+#define ALL_TABLES	"api_calls backfills delta_state dirty_folders kv lead_claims leases meeting_copies" \
 	" meetings messages opp_next rr_cursors sightings subscriptions"
 
 /* Closes f's ledger and rebuilds it as schema version `version` left it: migrations are only ever
@@ -2653,6 +2653,10 @@ downgrade(struct fixture *f, int version)
 		"ALTER TABLE messages DROP COLUMN data;",
 		"DROP TABLE api_calls; DROP INDEX messages_open_received;",
 		"DROP TABLE backfills;",
+		"DROP TABLE leases; DROP INDEX messages_lease;"
+		" ALTER TABLE messages DROP COLUMN lease_owner;"
+		" ALTER TABLE messages DROP COLUMN lease_until;"
+		" ALTER TABLE lead_claims DROP COLUMN owner;",
 	};
 	char sql[64];
 	sqlite3 *db;
