@@ -35,6 +35,8 @@
 #define NMAX		3		/* instances at most */
 #define LEASE_MS	3000		/* lease_time of the instances */
 #define SETTLE_MS	20000		/* leases split, subscriptions made */
+#define BACKLOG		300		/* emails waiting when the instances start */
+#define SWEEP_MS	1500		/* reconcile_interval of the share tests */
 
 static struct e2e_world world;
 static struct e2e_daemon dm[NMAX];
@@ -79,8 +81,10 @@ write_instance(int i, const char *extra)
 	text = replace(text, "database ledger.db", "database ../ledger.db");
 	text = replace(text, "sf_private_key_file sf-key.pem", "sf_private_key_file ../sf-key.pem");
 	add = xasprintf("%slisten 127.0.0.1:%d\npublic_url http://127.0.0.1:%d\n"
-	    "instance_name i%d\nlease_time %dms\nreconcile_interval 1h\nlog_level info\n%s",
-	    text, ports[i], lbproxy_port(lb), i, LEASE_MS, extra != NULL ? extra : "");
+	    "instance_name i%d\nlease_time %dms\n%slog_level info\n%s",
+	    text, ports[i], lbproxy_port(lb), i, LEASE_MS, extra != NULL &&
+	    strstr(extra, "reconcile_interval") != NULL ? "" : "reconcile_interval 1h\n",
+	    extra != NULL ? extra : "");
 	dir = xasprintf("%s/i%d", world.dir, i);
 	mkdir(dir, 0700);
 	tmpdir_write(dir, "olsync.conf", add, 0644);
@@ -275,14 +279,17 @@ start_instances(int n)
 }
 
 /* Every Task's OutlookMessageId__c is distinct and every subject "Instances K" is there once:
- * how many Tasks. */
+ * how many Tasks. *rewritten (may be NULL) gets how many were written again after their
+ * creation (LastModifiedDate later than CreatedDate: a batch done by two instances). */
 static size_t
-tasks_once(void)
+tasks_once(size_t *rewritten)
 {
 	json_t *recs = e2e_records(world.sf.p.base_url, "Task"), *ids = json_object(),
 	    *subjects = json_object(), *v;
 	size_t i, n;
 
+	if (rewritten != NULL)
+		*rewritten = 0;
 	json_array_foreach(recs, i, v) {
 		const char *id = e2e_field(v, "OutlookMessageId__c"), *s = e2e_field(v, "Subject");
 
@@ -292,6 +299,9 @@ tasks_once(void)
 			fail_msg("two Tasks with the subject %s", s);
 		json_object_set_new(ids, id, json_true());
 		json_object_set_new(subjects, s, json_true());
+		if (rewritten != NULL && strcmp(e2e_field(v, "CreatedDate"),
+		    e2e_field(v, "LastModifiedDate")) != 0)
+			(*rewritten)++;
 	}
 	n = json_array_size(recs);
 	json_decref(ids);
@@ -348,15 +358,16 @@ send_round(int round, int senders)
 }
 
 /* Waits for want Tasks, then a little more so a late duplicate would show; checks exactly once
- * and that nothing is left open. */
-static void
+ * and that nothing is left open. Returns how many Tasks were written twice. */
+static size_t
 check_all_once(size_t want, size_t leads)
 {
+	size_t rewritten;
 	char *out;
 
 	assert_int_equal(e2e_wait_records(world.sf.p.base_url, "Task", want, 40000), want);
 	mono_sleep(1500);
-	assert_int_equal(tasks_once(), want);
+	assert_int_equal(tasks_once(&rewritten), want);
 	assert_int_equal(leads_once(), leads);
 	out = e2e_status(&world);
 	assert_int_equal(e2e_status_count(out, "logged "), (long long)want);
@@ -364,34 +375,82 @@ check_all_once(size_t want, size_t leads)
 	assert_int_equal(e2e_status_count(out, "failed "), 0);
 	assert_int_equal(e2e_status_count(out, "dead "), 0);
 	free(out);
+	return rewritten;
 }
 
-/* Each instance read mail: its log says it took mailbox leases and ended its pass. */
+/* Each instance took mailbox leases, and no pass of it failed or found its batch taken (two
+ * instances on one batch: "cannot mark logged a message that is logged"). */
 static void
-check_took(int i)
+check_instance(int i)
 {
 	char *log = e2e_daemon_log(&dm[i]);
 
 	if (strstr(log, "lease taken name=mailbox:") == NULL)
 		fail_msg("instance i%d took no mailbox", i);
+	if (strstr(log, "pass_failed") != NULL || strstr(log, "loop_guard") != NULL)
+		fail_msg("instance i%d: a pass failed", i);
 	free(log);
+}
+
+/* A backlog waiting before the instances start: read by each mailbox's holder, written by all
+ * of them in batches (batch_size 20) from one pool. */
+static int
+backlog(int n)
+{
+	for (int i = 0; i < n; i++) {
+		int to = i;
+
+		mail("Carol Chen <carol@fabrikam.com>", &to, 1, old_date);
+	}
+	return n;
+}
+
+/* The sweep (every SWEEP_MS in the share tests) of each mailbox is made by the instance that
+ * holds it: across all the instances' logs, at most one per interval and mailbox, give or take
+ * the intervals at both ends, not one per instance. */
+static void
+check_sweeps(int n, long ran)
+{
+	long most = ran / SWEEP_MS + 2;
+
+	for (int r = 0; r < NREPS; r++) {
+		char *what = xasprintf("daemon sweep mailbox=rep%d@contoso.com\n", r);
+		long count = 0;
+
+		for (int i = 0; i < n; i++) {
+			char *log = e2e_daemon_log(&dm[i]);
+
+			for (const char *p = log; (p = strstr(p, what)) != NULL; p++)
+				count++;
+			free(log);
+		}
+		fprintf(stderr, "  rep%d swept %ld times in %ld ms (at most %ld)\n", r, count, ran,
+		    most);
+		assert_true(count >= 1);
+		assert_true(count <= most);
+		free(what);
+	}
 }
 
 static void
 share(int n)
 {
-	long settled = start_instances(n);
-	int sent;
+	long settled, t0 = mono_ms();
+	int sent = backlog(BACKLOG);
 
+	settled = start_instances(n);
 	fprintf(stderr, "%d instances: mailboxes split in %ld ms\n", n, settled);
-	sent = send_round(0, 3);
+	sent += send_round(0, 3);
 	sent += send_round(1, 3);
-	check_all_once((size_t)sent, 3);
+	/* Each batch written by one instance: no Task written twice. */
+	assert_int_equal(check_all_once((size_t)sent, 3), 0);
 	for (int i = 0; i < n; i++) {
-		check_took(i);
+		check_instance(i);
 		fprintf(stderr, "  i%d: notifications forwarded %ld\n", i, lbproxy_forwarded(lb,
 		    (size_t)i));
 	}
+	mono_sleep(2 * SWEEP_MS);
+	check_sweeps(n, mono_ms() - t0);
 	for (int i = 0; i < n; i++)
 		assert_int_equal(e2e_daemon_stop(&dm[i]), 0);
 }
@@ -417,7 +476,7 @@ test_kill_one(void **state)
 {
 	int alive[NMAX] = { 1, 1, 1 }, victim, sent = 0, rounds = 6, kill_round, held[NMAX];
 	long t_kill = 0, takeover = -1, settled;
-	size_t n;
+	size_t n, rewritten;
 	struct ledger_lease *v;
 	char dead[8];
 
@@ -457,7 +516,9 @@ test_kill_one(void **state)
 	fprintf(stderr, "takeover: i%d's mailboxes held by the survivors %ld ms after the kill "
 	    "(lease_time %d ms)\n", victim, takeover, LEASE_MS);
 	assert_true(takeover <= mono_scaled(LEASE_MS + 2000));
-	check_all_once((size_t)sent, 2);
+	rewritten = check_all_once((size_t)sent, 2);
+	fprintf(stderr, "Tasks written again after the kill (the dead one's batch in flight): %zu "
+	    "of %d\n", rewritten, sent);
 	/* The dead instance's leases ran out and none of its work is claimed any more. */
 	v = leases(&n);
 	for (size_t k = 0; k < n; k++)
@@ -520,8 +581,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_two, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_three, setup, teardown),
+		cmocka_unit_test_prestate_setup_teardown(test_two, setup, teardown,
+		    "batch_size 20\nreconcile_interval 1500ms\n"),
+		cmocka_unit_test_prestate_setup_teardown(test_three, setup, teardown,
+		    "batch_size 20\nreconcile_interval 1500ms\n"),
 		cmocka_unit_test_setup_teardown(test_kill_one, setup, teardown),
 		cmocka_unit_test_prestate_setup_teardown(test_shared_budget, setup, teardown,
 		    "sf_budget_share 20\nbatch_size 50\n"),
