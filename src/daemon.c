@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -689,18 +688,11 @@ static int
 start_leases(struct daemon *d, struct engine *e, char *err, size_t errlen)
 {
 	const struct config *cfg = d->cfg;
-	char host[256];
 
-	if (cfg->instance_name != NULL) {
+	if (cfg->instance_name != NULL)
 		snprintf(d->instance, sizeof(d->instance), "%s", cfg->instance_name);
-	} else {
-		if (gethostname(host, sizeof(host)) == -1)
-			snprintf(host, sizeof(host), "olsync");
-		host[sizeof(host) - 1] = '\0';
-		/* The pid last, so a long host name is cut rather than the pid. */
-		snprintf(d->instance, sizeof(d->instance), "%.*s:%ld",
-		    (int)(sizeof(d->instance) - 24), host, (long)getpid());
-	}
+	else
+		leases_default_name(d->instance, sizeof(d->instance));
 	if (ledger_open(cfg->database, &d->lease_ledger, err, errlen) == -1)
 		return -1;
 	if ((d->lease_graph = graph_client_new(cfg, err, errlen)) == NULL)

@@ -11,7 +11,10 @@
  *	                            reconcile_interval; the failed messages when their retry is due
  *
  * The three share the ledger file through their own handles; the receiver never waits on a
- * remote call. */
+ * remote call. A fourth thread keeps this instance's leases (leases.h; alone, it holds them
+ * all), so that several instances can share one database: the worker reads only the mailboxes it holds, the subscription thread
+ * and the meetings run only on the holder of their lease, and the worker looks at the ledger
+ * every DAEMON_SHARED_POLL_MS for work another instance's receiver or death left. */
 #ifndef OL_DAEMON_H
 #define OL_DAEMON_H
 

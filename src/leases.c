@@ -3,10 +3,13 @@
  * are a fair share, which to give up, which to take. */
 #include "leases.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "remote.h"
@@ -65,6 +68,67 @@ lease_name(const char *prefix, const char *what)
 
 	snprintf(s, n, "%s%s", prefix, what);
 	return s;
+}
+
+void
+leases_default_name(char *buf, size_t len)
+{
+	char host[256];
+
+	if (gethostname(host, sizeof(host)) == -1)
+		snprintf(host, sizeof(host), "olsync");
+	host[sizeof(host) - 1] = '\0';
+	/* The pid last, so a long host name is cut rather than the pid. */
+	snprintf(buf, len, "%.*s:%ld", LEDGER_OWNER_MAX - 22, host, (long)getpid());
+}
+
+/* 1 when owner is a default name ("host:pid") of this host whose process is gone: an olsync of
+ * this machine killed and started again. Its leases need not be waited for. */
+static int
+dead_here(const char *owner)
+{
+	char mine[LEDGER_OWNER_MAX + 1], *colon, *end;
+	const char *pc = strrchr(owner, ':');
+	long pid;
+
+	leases_default_name(mine, sizeof(mine));
+	if (pc == NULL || (colon = strrchr(mine, ':')) == NULL ||
+	    (size_t)(pc - owner) != (size_t)(colon - mine) ||
+	    strncmp(owner, mine, (size_t)(colon - mine)) != 0)
+		return 0;
+	errno = 0;
+	pid = strtol(pc + 1, &end, 10);
+	if (*end != '\0' || pid <= 1 || errno != 0 || pid == (long)getpid())
+		return 0;
+	return kill((pid_t)pid, 0) == -1 && errno == ESRCH;
+}
+
+/* Expires the leases and gives back the batch claims of instances of this host that died
+ * (dead_here); 1 when any was, so the caller lists the leases again. */
+static int
+reap(struct leases *ls, const struct ledger_lease *v, size_t n, int64_t now_ms)
+{
+	size_t pre = strlen(LEASES_INSTANCE);
+	long long count;
+	int any = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *owner = v[i].owner;
+
+		if (strncmp(v[i].name, LEASES_INSTANCE, pre) != 0 || v[i].expires_at <= now_ms ||
+		    strcmp(owner, ls->owner) == 0 || !dead_here(owner))
+			continue;
+		if (ledger_lease_expire_owner(ls->ledger, owner, &count) == -1 ||
+		    ledger_claims_release(ls->ledger, owner, NULL) == -1) {
+			log_warnx("lease ledger_failed name=%s error=\"%s\"", v[i].name,
+			    ledger_error(ls->ledger));
+			continue;
+		}
+		log_info("lease reaped owner=%s leases=%lld (its process on this host is gone)",
+		    owner, count);
+		any = 1;
+	}
+	return any;
 }
 
 /* Takes or renews name; 1 held, 0 not, -1 the ledger failed (logged). */
@@ -130,6 +194,15 @@ leases_round(struct leases *ls, int64_t now_ms)
 	if (ledger_lease_list(ls->ledger, &v, &n) == -1) {
 		log_warnx("lease ledger_failed error=\"%s\"", ledger_error(ls->ledger));
 		goto out;
+	}
+	if (reap(ls, v, n, now_ms)) {
+		ledger_leases_free(v, n);
+		v = NULL;
+		n = 0;
+		if (ledger_lease_list(ls->ledger, &v, &n) == -1) {
+			log_warnx("lease ledger_failed error=\"%s\"", ledger_error(ls->ledger));
+			goto out;
+		}
 	}
 	for (i = 0; i < n; i++) {
 		if (v[i].expires_at <= now_ms)

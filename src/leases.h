@@ -9,6 +9,7 @@
 #ifndef OL_LEASES_H
 #define OL_LEASES_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -42,6 +43,11 @@ void leases_free(struct leases *ls);	/* NULL is fine */
 int leases_round(struct leases *ls, int64_t now_ms);
 /* Gives every lease this instance holds back (a clean stop), so the others take them at once. */
 void leases_drop_all(struct leases *ls);
+
+/* This instance's name when instance_name is not set: "host:pid" in at most LEDGER_OWNER_MAX
+ * bytes. An instance sees the leases of a "host:pid" of its own host whose process is gone (an
+ * olsync killed and restarted) as expired at once, instead of after lease_time. */
+void leases_default_name(char *buf, size_t len);
 
 /* 1 when this instance holds mailbox's lease (as of the last round), else 0. */
 int leases_holds(struct leases *ls, const char *mailbox);

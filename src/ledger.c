@@ -2502,7 +2502,9 @@ ledger_lease_take(struct ledger *l, const char *name, const char *owner, int64_t
 		return -1;
 	/* Free, expired, or ours (a renewal): one statement, so two takers never both win.
 	 * Without a row back the lease is someone else's. */
-	st = prepare(l, "INSERT INTO leases (name, owner, expires_at) VALUES (?1, ?2, ?3 + ?4)"
+	/* The casts give PostgreSQL the parameters' type where no column does. */
+	st = prepare(l, "INSERT INTO leases (name, owner, expires_at)"
+	    " VALUES (?1, ?2, CAST(?3 AS BIGINT) + CAST(?4 AS BIGINT))"
 	    " ON CONFLICT (name) DO UPDATE SET owner = excluded.owner,"
 	    " expires_at = excluded.expires_at"
 	    " WHERE leases.owner = excluded.owner OR leases.expires_at <= ?3"
@@ -2705,9 +2707,11 @@ ledger_api_reserve(struct ledger *l, int64_t at, long long calls, int64_t since,
 	    " ON CONFLICT (key) DO UPDATE SET value = excluded.value");
 	if (run_done(l, st, "budget lock") < 0)
 		goto out;
-	st = prepare(l, "INSERT INTO api_calls (at, calls) SELECT ?1, ?2"
-	    " WHERE ?4 < 0 OR (SELECT coalesce(sum(calls), 0) FROM api_calls WHERE at >= ?3)"
-	    "   + ?2 <= ?4"
+	/* INSERT ... SELECT: PostgreSQL takes no type from the columns, so the casts say it. */
+	st = prepare(l, "INSERT INTO api_calls (at, calls)"
+	    " SELECT CAST(?1 AS BIGINT), CAST(?2 AS BIGINT) WHERE CAST(?4 AS BIGINT) < 0"
+	    " OR (SELECT coalesce(sum(calls), 0) FROM api_calls WHERE at >= CAST(?3 AS BIGINT))"
+	    "   + CAST(?2 AS BIGINT) <= CAST(?4 AS BIGINT)"
 	    " ON CONFLICT (at) DO UPDATE SET calls = api_calls.calls + excluded.calls");
 	sqlite3_bind_int64(st, 1, at);
 	sqlite3_bind_int64(st, 2, calls);
@@ -2724,5 +2728,26 @@ out:
 		*granted = 0;
 		return -1;
 	}
+	return 0;
+}
+
+int
+ledger_lease_expire_owner(struct ledger *l, const char *owner, long long *count)
+{
+	sqlite3_stmt *st;
+
+	if (count != NULL)
+		*count = 0;
+	if (check_tx(l) < 0 || check_str(l, "lease owner", owner, LEDGER_OWNER_MAX) < 0)
+		return -1;
+	st = prepare(l, "UPDATE leases SET expires_at = 0 WHERE owner = ?1 AND expires_at > 0");
+	bind_text(st, 1, owner);
+	if (step_done(l, st, "expire leases") < 0) {
+		release(l, st);
+		return -1;
+	}
+	if (count != NULL)
+		*count = sqlite3_changes64(l->db);
+	release(l, st);
 	return 0;
 }

@@ -278,7 +278,8 @@ int ledger_lead_claim(struct ledger *l, const char *address, int64_t now, int64_
  * anything: with second resolution a claim of a run that died a moment ago shares it) were
  * left by a run that died: they are made stale at once, so the next
  * claim is LEDGER_LEAD_RECLAIMED (look up, then create) instead of waiting stale_after. One
- * olsync per ledger is assumed. *count gets how many. */
+ * olsync per ledger is assumed (several instances: ledger_lead_orphans_of_dead). *count gets
+ * how many. */
 int ledger_lead_orphan_claims(struct ledger *l, int64_t before, long long *count);
 /* Records the Lead made for address (claimed or not). */
 int ledger_lead_set(struct ledger *l, const char *address, const char *lead_id);
@@ -488,6 +489,9 @@ int ledger_lease_take(struct ledger *l, const char *name, const char *owner, int
     int64_t ttl_ms, int *held);
 /* Gives name up if owner holds it (another owner's lease is left alone). */
 int ledger_lease_drop(struct ledger *l, const char *name, const char *owner);
+/* Makes every lease of owner expired now (an instance known dead: its process is gone), so the
+ * others take its work at their next round; *count (may be NULL) gets how many. */
+int ledger_lease_expire_owner(struct ledger *l, const char *owner, long long *count);
 /* Every lease, expired ones too, by name; free with ledger_leases_free. */
 int ledger_lease_list(struct ledger *l, struct ledger_lease **out, size_t *n);
 void ledger_leases_free(struct ledger_lease *v, size_t n);
