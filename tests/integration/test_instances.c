@@ -45,6 +45,8 @@ static char *confs[NMAX];
 static struct lbproxy *lb;
 static char now_date[40], old_date[40];
 static int seq;
+static int unnamed;		/* instances without instance_name: host:pid */
+static char unnamed_owner[128];	/* instance 0's "host:pid" when unnamed */
 
 static void
 iso(time_t t, char *buf, size_t len)
@@ -81,8 +83,9 @@ write_instance(int i, const char *extra)
 	text = replace(text, "database ledger.db", "database ../ledger.db");
 	text = replace(text, "sf_private_key_file sf-key.pem", "sf_private_key_file ../sf-key.pem");
 	add = xasprintf("%slisten 127.0.0.1:%d\npublic_url http://127.0.0.1:%d\n"
-	    "instance_name i%d\nlease_time %dms\n%slog_level info\n%s",
-	    text, ports[i], lbproxy_port(lb), i, LEASE_MS, extra != NULL &&
+	    "%s%d\nlease_time %dms\n%slog_level info\n%s",
+	    text, ports[i], lbproxy_port(lb), unnamed ? "# default name, not " : "instance_name i",
+	    i, LEASE_MS, extra != NULL &&
 	    strstr(extra, "reconcile_interval") != NULL ? "" : "reconcile_interval 1h\n",
 	    extra != NULL ? extra : "");
 	dir = xasprintf("%s/i%d", world.dir, i);
@@ -128,6 +131,7 @@ teardown(void **state)
 	int rc = 0;
 
 	(void)state;
+	unnamed = 0;
 	for (int i = 0; i < NMAX; i++) {
 		if (dm[i].pid > 0 && e2e_daemon_stop(&dm[i]) != 0)
 			rc = -1;
@@ -212,6 +216,8 @@ split(int held[NMAX])
 		total++;
 		if (v[k].owner[0] == 'i' && v[k].owner[1] >= '0' && v[k].owner[1] < '0' + NMAX)
 			held[v[k].owner[1] - '0']++;
+		else if (unnamed && strcmp(v[k].owner, unnamed_owner) == 0)
+			held[0]++;	/* the current process of the unnamed instance 0 */
 	}
 	ledger_leases_free(v, n);
 	return total;
@@ -266,6 +272,14 @@ start_instances(int n)
 
 		e2e_daemon_start(&dm[i], dir, confs[i], ports[i]);
 		free(dir);
+		if (i == 0 && unnamed) {
+			char host[100];
+
+			gethostname(host, sizeof(host));
+			host[sizeof(host) - 1] = '\0';
+			snprintf(unnamed_owner, sizeof(unnamed_owner), "%s:%ld", host,
+			    (long)dm[0].pid);
+		}
 		alive[i] = 1;
 	}
 	t0 = mono_ms();
@@ -577,6 +591,39 @@ test_shared_budget(void **state)
 		assert_int_equal(e2e_daemon_stop(&dm[i]), 0);
 }
 
+/* An instance without instance_name (host:pid) killed and started again on the same host:
+ * the new process reaps the dead one's leases at once (its pid is gone) instead of waiting
+ * lease_time, and logs as before. */
+static void
+test_restart_same_host(void **state)
+{
+	int alive[NMAX] = { 1, 0, 0 };
+	long t0, took;
+	char *log;
+
+	(void)state;
+	unnamed = 1;
+	write_instance(0, NULL);
+	start_instances(1);
+	kill(dm[0].pid, SIGKILL);
+	waitpid(dm[0].pid, NULL, 0);
+	dm[0].pid = 0;
+	t0 = mono_ms();
+	start_instances(1);
+	took = mono_ms() - t0;
+	fprintf(stderr, "restarted on the same host: every mailbox held again in %ld ms "
+	    "(lease_time %d ms)\n", took, LEASE_MS);
+	assert_true(balanced(alive, 1));
+	unnamed = 0;
+	assert_true(took < LEASE_MS);
+	log = e2e_daemon_log(&dm[0]);
+	assert_non_null(strstr(log, "lease reaped owner="));
+	free(log);
+	mail("Carol Chen <carol@fabrikam.com>", (int[]){ 2 }, 1, now_date);
+	check_all_once(1, 0);
+	assert_int_equal(e2e_daemon_stop(&dm[0]), 0);
+}
+
 int
 main(void)
 {
@@ -588,6 +635,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_kill_one, setup, teardown),
 		cmocka_unit_test_prestate_setup_teardown(test_shared_budget, setup, teardown,
 		    "sf_budget_share 20\nbatch_size 50\n"),
+		cmocka_unit_test_setup_teardown(test_restart_same_host, setup, teardown),
 	};
 
 	return sim_proc_exit_status(cmocka_run_group_tests(tests, NULL, NULL));
