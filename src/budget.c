@@ -407,6 +407,7 @@ budget_admit(struct budget *b, int64_t now, int64_t *live_since)
 	enum budget_state st;
 	int64_t free_at = 0;
 	size_t n = 0;
+	int granted;
 
 	*live_since = INT64_MIN;
 	budget_settle(b);
@@ -438,11 +439,20 @@ budget_admit(struct budget *b, int64_t now, int64_t *live_since)
 		log_state(b, st, now, free_at);
 		return st;
 	}
-	if (ledger_api_add(b->ledger, budget_bucket(now), need, now - BUDGET_DAY - BUDGET_BUCKET) ==
-	    -1) {
+	/* Reserved only if the calls counted now, by every instance sharing the ledger, still
+	 * leave room: the sum read above may be stale by another instance's batch. */
+	if (ledger_api_reserve(b->ledger, budget_bucket(now), need,
+	    now - BUDGET_DAY - BUDGET_BUCKET + 1, b->limit, now - BUDGET_DAY - BUDGET_BUCKET,
+	    &granted) == -1) {
 		log_warnx("budget ledger_failed error=\"%s\" (no call without a count)",
 		    ledger_error(b->ledger));
 		b->next_look = now + b->look_delay;
+		return BUDGET_EXHAUSTED;
+	}
+	if (!granted) {
+		/* Another instance spent the room first: wait as for a spent budget. */
+		b->next_look = now + 1;
+		log_state(b, BUDGET_EXHAUSTED, now, 0);
 		return BUDGET_EXHAUSTED;
 	}
 	b->res_at = budget_bucket(now);

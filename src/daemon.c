@@ -15,6 +15,7 @@
 #include "engine.h"
 #include "err.h"
 #include "graph_client.h"
+#include "leases.h"
 #include "ledger.h"
 #include "log.h"
 #include "markq.h"
@@ -53,6 +54,15 @@ struct daemon {
 	int				 subs_started;
 	struct ledger			*subs_ledger;
 	struct graph_client		*subs_graph;
+
+	/* Several instances on one ledger: this one's name and leases, kept by the lease thread
+	 * on its own handle and Graph client (the mailbox list). */
+	char				 instance[LEDGER_OWNER_MAX + 1];
+	struct leases			*leases;
+	struct ledger			*lease_ledger;
+	struct graph_client		*lease_graph;
+	pthread_t			 lease_thread;
+	int				 lease_started;
 
 	struct daemon_stats		 st;
 };
@@ -221,6 +231,14 @@ subs_main(void *arg)
 	while (!d->quit && !*d->halt) {
 		d->subs_work = 0;
 		pthread_mutex_unlock(&d->lock);
+		if (!leases_singleton(d->leases, LEASES_SUBSCRIPTIONS)) {
+			/* Another instance keeps the subscriptions; when its lease runs out, the
+			 * one that takes it reconciles at once. */
+			next_reconcile = 0;
+			pthread_mutex_lock(&d->lock);
+			wait_until(d, now_ms() + DAEMON_SHARED_POLL_MS, &d->subs_work);
+			continue;
+		}
 		now = (int64_t)time(NULL);
 		if (now >= next_reconcile) {
 			next_reconcile = now + DAEMON_PASS_RETRY;
@@ -295,42 +313,6 @@ graph_hold(struct worker *w, double wait_sec)
 	log_info("daemon graph_hold seconds=%.3g", wait_sec);
 }
 
-/* A full pass; the marks seen before it are done if every folder was read. */
-static void
-full_pass(struct worker *w)
-{
-	struct ledger_dirty *dl = NULL;
-	struct engine_stats st;
-	size_t n = 0;
-	char err[1024];
-	int rc;
-
-	if (ledger_dirty_list(w->ledger, &dl, &n) == -1) {
-		log_warnx("daemon ledger_failed error=\"%s\"", ledger_error(w->ledger));
-		n = 0;
-	}
-	w->d->st.full_passes++;
-	rc = engine_pass(w->engine, w->d->halt, &st, err, sizeof(err));
-	metrics_pass(rc == 0, err);
-	metrics_mailboxes(engine_mailboxes(w->engine));
-	if (rc == -1) {
-		log_warnx("olsync pass_failed error=\"%s\"", err);
-		w->pass_retry_at = now_ms() + DAEMON_PASS_RETRY * 1000;
-	} else if (st.ingest.folders_failed == 0 && !st.stopped) {
-		for (size_t i = 0; i < n; i++) {
-			metrics_mark_done(dl[i].mailbox, dl[i].folder);
-			if (ledger_dirty_done(w->ledger, dl[i].mailbox, dl[i].folder,
-			    dl[i].gen) == -1)
-				log_warnx("daemon ledger_failed error=\"%s\"",
-				    ledger_error(w->ledger));
-		}
-	} else {
-		graph_hold(w, st.ingest.wait_sec);
-	}
-	ledger_dirty_free(dl, n);
-	w->last_full = now_ms();
-}
-
 /* A pass over the marked folders (n may be 0: only the messages due). */
 static void
 folder_pass(struct worker *w, struct ledger_dirty *dl, size_t n)
@@ -361,6 +343,7 @@ folder_pass(struct worker *w, struct ledger_dirty *dl, size_t n)
 	}
 	if (nf > 0)
 		w->d->st.folder_passes++;
+	engine_set_meetings(w->engine, leases_singleton(w->d->leases, LEASES_MEETINGS));
 	rc = engine_pass_folders(w->engine, fs, nf, w->d->halt, &st, err, sizeof(err));
 	metrics_pass(rc == 0, err);
 	if (rc == -1) {
@@ -398,19 +381,102 @@ out:
 	free(map);
 }
 
-/* spread_sweep_run's call: mark every folder of mailbox, the worker reads them as usual. */
+/* Marks every folder of mailbox (calendar too with meetings) for a read. */
+static int
+mark_mailbox(const struct config *cfg, struct ledger *l, const char *mailbox)
+{
+	const char *folders[] = { INGEST_FOLDER_INBOX, INGEST_FOLDER_SENT, CALENDAR_FOLDER };
+	size_t n = cfg->meetings ? 3 : 2;
+
+	for (size_t i = 0; i < n; i++)
+		if (ledger_dirty_mark(l, mailbox, folders[i], (int64_t)time(NULL)) == -1)
+			return -1;
+	return 0;
+}
+
+/* spread_sweep_run's call: mark every folder of mailbox, the worker reads them as usual. Every
+ * instance runs the same sweep (the phases are a hash of the mailbox): the holder marks. */
 static int
 sweep_mark(void *arg, const char *mailbox)
 {
 	struct worker *w = arg;
-	const char *folders[] = { INGEST_FOLDER_INBOX, INGEST_FOLDER_SENT, CALENDAR_FOLDER };
-	size_t n = w->d->cfg->meetings ? 3 : 2;
 
-	for (size_t i = 0; i < n; i++)
-		if (ledger_dirty_mark(w->ledger, mailbox, folders[i], (int64_t)time(NULL)) == -1)
-			return -1;
+	if (!leases_holds(w->d->leases, mailbox))
+		return 0;
+	if (mark_mailbox(w->d->cfg, w->ledger, mailbox) == -1)
+		return -1;
 	log_info("daemon sweep mailbox=%s", mailbox);
 	return 0;
+}
+
+/* The marked folders of the mailboxes this instance holds; the others' marks are left for
+ * their holders. Free with ledger_dirty_free. 0, or -1 (logged; none). */
+static int
+held_marks(struct worker *w, struct ledger_dirty **dl, size_t *n)
+{
+	size_t i, k = 0;
+
+	*dl = NULL;
+	*n = 0;
+	if (ledger_dirty_list(w->ledger, dl, n) == -1) {
+		log_warnx("daemon ledger_failed error=\"%s\"", ledger_error(w->ledger));
+		*n = 0;
+		return -1;
+	}
+	for (i = 0; i < *n; i++) {
+		if (leases_holds(w->d->leases, (*dl)[i].mailbox)) {
+			struct ledger_dirty t = (*dl)[k];
+
+			(*dl)[k++] = (*dl)[i];
+			(*dl)[i] = t;
+		}
+	}
+	for (i = k; i < *n; i++) {
+		free((*dl)[i].mailbox);
+		free((*dl)[i].folder);
+	}
+	*n = k;
+	if (k == 0) {
+		free(*dl);
+		*dl = NULL;
+	}
+	return 0;
+}
+
+/* A full pass: every folder of every mailbox this instance holds, marked and read as
+ * notified folders are (alone, it holds them all). */
+static void
+full_pass(struct worker *w)
+{
+	struct ledger_dirty *dl;
+	const json_t *boxes;
+	json_t *v;
+	size_t n, i, held = 0;
+	char err[1024];
+
+	w->d->st.full_passes++;
+	if (engine_list_mailboxes(w->engine, err, sizeof(err)) == -1) {
+		log_warnx("olsync pass_failed error=\"%s\"", err);
+		metrics_pass(0, err);
+		w->pass_retry_at = now_ms() + DAEMON_PASS_RETRY * 1000;
+		w->last_full = now_ms();
+		return;
+	}
+	boxes = engine_mailboxes(w->engine);
+	metrics_mailboxes(boxes);
+	json_array_foreach(boxes, i, v) {
+		if (json_string_value(v) == NULL || !leases_holds(w->d->leases,
+		    json_string_value(v)))
+			continue;
+		held++;
+		if (mark_mailbox(w->d->cfg, w->ledger, json_string_value(v)) == -1)
+			log_warnx("daemon ledger_failed error=\"%s\"", ledger_error(w->ledger));
+	}
+	held_marks(w, &dl, &n);
+	folder_pass(w, dl, n);
+	ledger_dirty_free(dl, n);
+	w->last_full = now_ms();
+	log_info("daemon full_pass done mailboxes=%zu held=%zu", json_array_size(boxes), held);
 }
 
 /* In real time the safety net is not a full pass every reconcile_interval, which would read
@@ -511,6 +577,28 @@ gather(struct worker *w)
 		    factor);
 }
 
+/* What another instance left for this one, seen by polling the shared ledger (its receiver
+ * cannot wake this process): marks of a mailbox this instance holds beyond the nmarks it knew
+ * of, or messages due that no live claim holds (an instance died mid-batch, or one recorded
+ * more than it writes at once). */
+static int
+shared_work(struct worker *w, size_t nmarks)
+{
+	struct ledger_dirty *dl;
+	size_t n;
+	int any = 0;
+
+	held_marks(w, &dl, &n);
+	ledger_dirty_free(dl, n);
+	if (n > nmarks)
+		return 1;
+	if (engine_hold_until(w->engine) > (int64_t)time(NULL))
+		return 0;
+	if (ledger_claimable(w->ledger, (int64_t)time(NULL), &any) == -1)
+		log_warnx("daemon ledger_failed error=\"%s\"", ledger_error(w->ledger));
+	return any;
+}
+
 static void
 work_loop(struct worker *w)
 {
@@ -519,21 +607,19 @@ work_loop(struct worker *w)
 	int64_t sweep = cfg->listen != NULL ? cfg->reconcile_interval_ms : cfg->sync_interval_ms;
 	struct ledger_dirty *dl;
 	size_t n, take;
+	int64_t deadline, poll;
 	int woken;
 
 	full_pass(w);
 	w->last_pass_end = now_ms();
 	sweep_step(w);
 	while (!*d->halt) {
-		dl = NULL;
-		n = 0;
-		if (ledger_dirty_list(w->ledger, &dl, &n) == -1) {
-			log_warnx("daemon ledger_failed error=\"%s\"", ledger_error(w->ledger));
-			n = 0;
-		}
+		held_marks(w, &dl, &n);
 		ledger_dirty_free(dl, n);
+		deadline = next_deadline(w, n > 0);
+		poll = now_ms() + DAEMON_SHARED_POLL_MS;
 		pthread_mutex_lock(&d->lock);
-		wait_until(d, next_deadline(w, n > 0), &d->work);
+		wait_until(d, deadline < poll ? deadline : poll, &d->work);
 		woken = d->work;
 		d->work = 0;
 		pthread_mutex_unlock(&d->lock);
@@ -541,18 +627,14 @@ work_loop(struct worker *w)
 			break;
 		if (now_ms() < w->pass_retry_at)
 			continue;
+		if (!woken && now_ms() < deadline && !shared_work(w, n))
+			continue;
 		gather(w);
 		sweep_step(w);
 		if (w->sweep_next == 0 && now_ms() >= w->last_full + sweep) {
 			full_pass(w);
 		} else {
-			dl = NULL;
-			n = 0;
-			if (ledger_dirty_list(w->ledger, &dl, &n) == -1) {
-				log_warnx("daemon ledger_failed error=\"%s\"",
-				    ledger_error(w->ledger));
-				n = 0;
-			}
+			held_marks(w, &dl, &n);
 			/* Marked folders that failed wait for their retry unless new marks came. */
 			take = n;
 			if (n > 0 && !woken && now_ms() < w->folder_retry_at)
@@ -564,6 +646,83 @@ work_loop(struct worker *w)
 		}
 		w->last_pass_end = now_ms();
 	}
+}
+
+/* leases_round's call for a mailbox just taken: read all its folders now (marks left by the
+ * receivers of every instance are in the ledger already). */
+static void
+lease_taken(void *arg, const char *mailbox)
+{
+	struct daemon *d = arg;
+
+	if (mark_mailbox(d->cfg, d->lease_ledger, mailbox) == -1)
+		log_warnx("daemon ledger_failed error=\"%s\"", ledger_error(d->lease_ledger));
+	poke(d, 1, 0);
+}
+
+/* The lease thread: a round every lease_time / 3, so a lease is renewed twice before it can
+ * run out. */
+static void *
+lease_main(void *arg)
+{
+	struct daemon *d = arg;
+	int64_t every = d->cfg->lease_time_ms / 3;
+	int never = 0;
+
+	pthread_mutex_lock(&d->lock);
+	while (!d->quit && !*d->halt) {
+		wait_until(d, now_ms() + every, &never);
+		if (d->quit || *d->halt)
+			break;
+		pthread_mutex_unlock(&d->lock);
+		(void)leases_round(d->leases, wall_ms());
+		pthread_mutex_lock(&d->lock);
+	}
+	pthread_mutex_unlock(&d->lock);
+	return NULL;
+}
+
+/* This instance's name and its first round of leases (before any pass, so that the first
+ * reads only its share), then the thread that keeps them. */
+static int
+start_leases(struct daemon *d, struct engine *e, char *err, size_t errlen)
+{
+	const struct config *cfg = d->cfg;
+
+	if (cfg->instance_name != NULL)
+		snprintf(d->instance, sizeof(d->instance), "%s", cfg->instance_name);
+	else
+		leases_default_name(d->instance, sizeof(d->instance));
+	if (ledger_open(cfg->database, &d->lease_ledger, err, errlen) == -1)
+		return -1;
+	if ((d->lease_graph = graph_client_new(cfg, err, errlen)) == NULL)
+		return -1;
+	engine_set_instance(e, d->instance, cfg->lease_time_ms);
+	d->leases = leases_new(cfg, d->instance, d->lease_ledger, d->lease_graph, lease_taken, d);
+	(void)leases_round(d->leases, wall_ms());
+	if (pthread_create(&d->lease_thread, NULL, lease_main, d) != 0)
+		return err_set(err, errlen, "cannot start the lease thread: %s", strerror(errno));
+	d->lease_started = 1;
+	log_info("lease start instance=%s lease_ms=%lld", d->instance, cfg->lease_time_ms);
+	return 0;
+}
+
+/* After the worker and the subscription thread stopped: the leases are given back so the other
+ * instances take this one's work at once rather than after lease_time. */
+static void
+stop_leases(struct daemon *d)
+{
+	pthread_mutex_lock(&d->lock);
+	d->quit = 1;
+	pthread_cond_broadcast(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+	if (d->lease_started)
+		pthread_join(d->lease_thread, NULL);
+	if (d->leases != NULL)
+		leases_drop_all(d->leases);
+	leases_free(d->leases);
+	graph_client_free(d->lease_graph);
+	ledger_close(d->lease_ledger);
 }
 
 /* Starts the receiver and the subscription thread. */
@@ -701,6 +860,8 @@ daemon_run(const struct config *cfg, const volatile sig_atomic_t *halt,
 	w.engine = engine_new(cfg, w.ledger, g, sf);
 	if (cfg->admin_listen != NULL && start_admin(&d, err, errlen) == -1)
 		goto out;
+	if (start_leases(&d, w.engine, err, errlen) == -1)
+		goto out;
 	if (cfg->listen != NULL && start_realtime(&d, err, errlen) == -1)
 		goto out;
 	log_info("olsync start mode=run realtime=%d mailboxes_kind=%d sweep_ms=%lld",
@@ -713,6 +874,7 @@ daemon_run(const struct config *cfg, const volatile sig_atomic_t *halt,
 out:
 	admin_stop(d.admin);
 	stop_realtime(&d);
+	stop_leases(&d);
 	if (st != NULL)
 		*st = d.st;
 	engine_free(w.engine);

@@ -11,7 +11,10 @@
  *	                            reconcile_interval; the failed messages when their retry is due
  *
  * The three share the ledger file through their own handles; the receiver never waits on a
- * remote call. */
+ * remote call. A fourth thread keeps this instance's leases (leases.h; alone, it holds them
+ * all), so that several instances can share one database: the worker reads only the mailboxes it holds, the subscription thread
+ * and the meetings run only on the holder of their lease, and the worker looks at the ledger
+ * every DAEMON_SHARED_POLL_MS for work another instance's receiver or death left. */
 #ifndef OL_DAEMON_H
 #define OL_DAEMON_H
 
@@ -25,6 +28,8 @@
 					 * doubles up to DAEMON_FOLDER_RETRY_MAX */
 #define DAEMON_FOLDER_RETRY_MAX	300
 #define DAEMON_PASS_RETRY	30	/* s: wait after a pass that could not go on */
+#define DAEMON_SHARED_POLL_MS	1000	/* the shared ledger is looked at this often for work
+					 * another instance left (marks, batches) */
 
 /* Counters of one daemon_run, for tests and logs. */
 struct daemon_stats {

@@ -47,6 +47,11 @@ struct engine {
 	int			 plan_seq;	/* placeholders handed out */
 	meeting_plan_fn		*mplan;		/* dry run: meeting writes go here */
 	void			*mplan_arg;
+	/* One of several instances (engine_set_instance): batches are claimed under owner for
+	 * lease seconds; "" when alone (sync --once, dry-run) */
+	char			 owner[LEDGER_OWNER_MAX + 1];
+	int64_t			 lease;
+	int			 no_meetings;	/* another instance holds the meetings lease */
 };
 
 /* One message of a batch and what was decided for it. */
@@ -1131,6 +1136,39 @@ out:
 	return rc;
 }
 
+/* What a batch claimed and did not decide (a hold, a stop) is free again for any instance. */
+static void
+release_claims(struct engine *e)
+{
+	if (e->owner[0] != '\0' && ledger_claims_release(e->ledger, e->owner, NULL) == -1)
+		log_warnx("engine ledger_failed error=\"%s\" (claims left to expire)",
+		    ledger_error(e->ledger));
+}
+
+/* Lead claims left by a run that died between the claim and the create are made stale, so
+ * that sender's mail waits for nothing and the Lead is looked up before it is created. Alone:
+ * the claims older than this process, once. One of several instances: the claims of instances
+ * whose heartbeat lease ran out, at every pass, a live one's never. */
+static int
+release_orphans(struct engine *e, char *err, size_t errlen)
+{
+	long long orphans = 0;
+	int rc;
+
+	if (e->owner[0] == '\0' && e->orphans_released)
+		return 0;
+	rc = e->owner[0] != '\0' ? ledger_lead_orphans_of_dead(e->ledger,
+	    (int64_t)time(NULL) * 1000, &orphans) :
+	    ledger_lead_orphan_claims(e->ledger, e->started, &orphans);
+	if (rc == -1)
+		return err_set(err, errlen, "ledger: %s", ledger_error(e->ledger));
+	if (orphans > 0)
+		log_warnx("engine orphan_lead_claims count=%lld (left by a run that "
+		    "stopped mid-create; looked up before any new Lead)", orphans);
+	e->orphans_released = 1;
+	return 0;
+}
+
 /* engine_pass (fs NULL: every folder) and engine_pass_folders. */
 static int
 pass(struct engine *e, struct ingest_folder *fs, size_t nfs, const volatile sig_atomic_t *stop,
@@ -1152,20 +1190,8 @@ pass(struct engine *e, struct ingest_folder *fs, size_t nfs, const volatile sig_
 	memset(st, 0, sizeof(*st));
 	items = xcalloc((size_t)e->cfg->batch_size, sizeof(*items));
 	les = xcalloc((size_t)e->cfg->batch_size, sizeof(*les));
-	if (!e->orphans_released) {
-		long long orphans = 0;
-
-		/* Lead claims older than this process were left by a run that died between the
-		 * claim and the create: reclaim them now, not after ENGINE_LEAD_STALE. */
-		if (ledger_lead_orphan_claims(e->ledger, e->started, &orphans) == -1) {
-			err_set(err, errlen, "ledger: %s", ledger_error(e->ledger));
-			goto out;
-		}
-		if (orphans > 0)
-			log_warnx("engine orphan_lead_claims count=%lld (left by a run that "
-			    "stopped mid-create; looked up before any new Lead)", orphans);
-		e->orphans_released = 1;
-	}
+	if (release_orphans(e, err, errlen) == -1)
+		goto out;
 
 	/* Everything is read before anything is written: a message's copies in every mailbox are
 	 * in the ledger when it is decided, so its direction and owner (a rep's Sent Items copy
@@ -1204,8 +1230,10 @@ pass(struct engine *e, struct ingest_folder *fs, size_t nfs, const volatile sig_
 		/* What was due when the writing began: a message failed in this pass is due
 		 * at least a second after its batch, so it waits for the next pass instead of
 		 * coming round again in this one. */
-		if (ledger_next_pending_since(e->ledger, due, since, les,
-		    (size_t)e->cfg->batch_size, &n) == -1) {
+		if ((e->owner[0] != '\0' ? ledger_claim_pending(e->ledger, e->owner, due, since,
+		    b.now + e->lease, les, (size_t)e->cfg->batch_size, &n) :
+		    ledger_next_pending_since(e->ledger, due, since, les,
+		    (size_t)e->cfg->batch_size, &n)) == -1) {
 			err_set(err, errlen, "ledger: %s", ledger_error(e->ledger));
 			goto out;
 		}
@@ -1236,6 +1264,7 @@ pass(struct engine *e, struct ingest_folder *fs, size_t nfs, const volatile sig_
 		st->processed += (long)n;
 		rc = run_batch(&b);
 		budget_settle(e->budget);
+		release_claims(e);
 		for (i = 0; i < n; i++)
 			item_clear(&items[i]);
 		if (rc == -1)
@@ -1249,7 +1278,8 @@ pass(struct engine *e, struct ingest_folder *fs, size_t nfs, const volatile sig_
 	    meeting_plan_run(e->cfg, e->ledger, e->sf, (int64_t)time(NULL), e->mplan,
 	    e->mplan_arg, &st->meetings, err, errlen) == -1)
 		goto out;
-	if (e->cfg->meetings && e->plan == NULL && (int64_t)time(NULL) >= e->sf_hold_until &&
+	if (e->cfg->meetings && e->plan == NULL && !e->no_meetings &&
+	    (int64_t)time(NULL) >= e->sf_hold_until &&
 	    !(stop != NULL && *stop) &&
 	    meeting_run(e->cfg, e->ledger, e->sf, (int64_t)time(NULL), e->retry_base, stop,
 	    &st->meetings, &e->sf_hold_until, err, errlen) == -1)
@@ -1257,6 +1287,7 @@ pass(struct engine *e, struct ingest_folder *fs, size_t nfs, const volatile sig_
 	rc = 0;
 out:
 	budget_settle(e->budget);
+	release_claims(e);
 	log_info("engine pass rc=%d processed=%ld logged=%ld skipped=%ld failed=%ld dead=%ld "
 	    "leads=%ld stopped=%d held=%d", rc, st->processed, st->logged, st->skipped, st->failed,
 	    st->dead, st->leads, st->stopped, st->held);
@@ -1278,6 +1309,20 @@ engine_pass_folders(struct engine *e, struct ingest_folder *fs, size_t n,
     const volatile sig_atomic_t *stop, struct engine_stats *st, char *err, size_t errlen)
 {
 	return pass(e, fs, n, stop, st, err, errlen);
+}
+
+void
+engine_set_instance(struct engine *e, const char *owner, long long lease_ms)
+{
+	snprintf(e->owner, sizeof(e->owner), "%s", owner != NULL ? owner : "");
+	e->lease = (int64_t)((lease_ms + 999) / 1000);
+	ledger_set_owner(e->ledger, owner);
+}
+
+void
+engine_set_meetings(struct engine *e, int on)
+{
+	e->no_meetings = !on;
 }
 
 void

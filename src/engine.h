@@ -69,6 +69,13 @@ const json_t *engine_mailboxes(const struct engine *e);
 /* Lists the watched mailboxes again (ingest_list): 0, or -1 with err. */
 int engine_list_mailboxes(struct engine *e, char *err, size_t errlen);
 
+/* One of several instances on a shared ledger (daemon.c): the batches are claimed in the ledger
+ * under owner (copied) for lease_ms, so no other instance writes them, and a dead instance's
+ * unfinished Lead claims are freed at each pass. NULL or "": alone, as before. */
+void engine_set_instance(struct engine *e, const char *owner, long long lease_ms);
+/* Whether this instance runs the meetings (it holds the "meetings" lease); on by default. */
+void engine_set_meetings(struct engine *e, int on);
+
 /* Planning instead of writing, for `olsync dry-run` (dryrun.c). With a planner set, a pass
  * decides every message exactly as it would for real (the same filter, lookup, tie-break and
  * Lead owner choice) and records the outcome in its ledger, but sends no write to Salesforce:

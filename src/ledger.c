@@ -101,6 +101,7 @@ struct ledger {
 	char	 err[512];
 	struct cached_stmt cache[STMT_CACHE];
 	size_t	 ncache;
+	char	 owner[LEDGER_OWNER_MAX + 1];	/* ledger_set_owner; "" for none */
 };
 
 /* The schema grows only by appending a migration, to both lists. */
@@ -188,6 +189,15 @@ static const char *const migrations[] = {
 	"UPDATE messages SET recent = 1 WHERE state IN ('pending', 'failed');"
 	"CREATE INDEX messages_open_recent ON messages (received_at)"
 	"  WHERE recent <> 0 AND state IN ('pending', 'failed');",
+
+	/* Several instances on one database: leases (expires_at in Unix ms), the batch a message
+	 * is claimed for (lease_until in Unix seconds), and whose instance made a Lead claim. */
+	"CREATE TABLE leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL,"
+	"  expires_at INTEGER NOT NULL);"
+	"ALTER TABLE messages ADD COLUMN lease_owner TEXT;"
+	"ALTER TABLE messages ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX messages_lease ON messages (lease_owner) WHERE lease_owner IS NOT NULL;"
+	"ALTER TABLE lead_claims ADD COLUMN owner TEXT;",
 };
 
 /*
@@ -274,6 +284,13 @@ static const char *const pg_migrations[] = {
 	"UPDATE messages SET recent = 1 WHERE state IN ('pending', 'failed');"
 	"CREATE INDEX messages_open_recent ON messages (received_at)"
 	"  WHERE recent <> 0 AND state IN ('pending', 'failed');",
+
+	"CREATE TABLE leases (name " PG_TEXT " PRIMARY KEY, owner " PG_TEXT " NOT NULL,"
+	"  expires_at BIGINT NOT NULL);"
+	"ALTER TABLE messages ADD COLUMN lease_owner " PG_TEXT ";"
+	"ALTER TABLE messages ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0;"
+	"CREATE INDEX messages_lease ON messages (lease_owner) WHERE lease_owner IS NOT NULL;"
+	"ALTER TABLE lead_claims ADD COLUMN owner " PG_TEXT ";",
 };
 
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))
@@ -1048,7 +1065,7 @@ ledger_mark_logged(struct ledger *l, const char *key, const struct ledger_sf_ids
 	    check_ids(l, ids) < 0)
 		return -1;
 	st = prepare(l, "UPDATE messages SET state = 'logged', reason = NULL, due_at = 0,"
-	    " data = NULL, updated_at = ?2," SET_IDS " WHERE key = ?1 AND state IN " OPEN_STATES);
+	    " data = NULL, lease_owner = NULL, lease_until = 0, updated_at = ?2," SET_IDS " WHERE key = ?1 AND state IN " OPEN_STATES);
 	bind_text(st, 1, key);
 	store_bind_int64(st, 2, now_s());
 	bind_ids(st, 3, ids);
@@ -1085,7 +1102,7 @@ mark_final(struct ledger *l, const char *key, const char *state, const char *rea
 		return -1;
 	r = clean_text(reason);
 	st = prepare(l, "UPDATE messages SET state = ?2, reason = ?3, due_at = 0,"
-	    " data = NULL, updated_at = ?4 WHERE key = ?1 AND state IN " OPEN_STATES);
+	    " data = NULL, lease_owner = NULL, lease_until = 0, updated_at = ?4 WHERE key = ?1 AND state IN " OPEN_STATES);
 	bind_text(st, 1, key);
 	bind_text(st, 2, state);
 	bind_text(st, 3, r);
@@ -1176,7 +1193,7 @@ ledger_mark_failed(struct ledger *l, const char *key, const char *error, enum le
 	    "   WHEN ?2 <> 0 AND attempts + 1 >= ?5"
 	    "   THEN 'gave up after ' || (attempts + 1) || ' attempts' END,"
 	    " data = CASE WHEN " FAIL_STATE " = 'dead' THEN NULL ELSE data END,"
-	    " due_at = ?6, updated_at = ?7"
+	    " due_at = ?6, lease_owner = NULL, lease_until = 0, updated_at = ?7"
 	    " WHERE key = ?1 AND state IN " OPEN_STATES " RETURNING state", key, error, fail,
 	    next_attempt_at, &s) < 0)
 		return -1;
@@ -1579,8 +1596,9 @@ claim_step(struct ledger *l, const char *sql, const char *addr, int64_t now,
 
 	bind_text(st, 1, addr);
 	store_bind_int64(st, 2, now);
+	bind_text(st, 3, l->owner);	/* "" binds NULL: no instance named */
 	if (stale != NULL)
-		store_bind_int64(st, 3, *stale);
+		store_bind_int64(st, 4, *stale);
 	n = run_changes(l, st, "lead claim");
 	*changed = n > 0;
 	return n < 0 ? -1 : 0;
@@ -1611,7 +1629,8 @@ ledger_lead_claim(struct ledger *l, const char *address, int64_t now, int64_t st
 	}
 	for (int round = 0; round < 2 && !ok; round++) {
 		if (claim_step(l, "INSERT INTO lead_claims (address, lead_id, claimed_at,"
-		    " updated_at) VALUES (?1, NULL, ?2, ?2) ON CONFLICT (address) DO NOTHING",
+		    " updated_at, owner) VALUES (?1, NULL, ?2, ?2, ?3)"
+		    " ON CONFLICT (address) DO NOTHING",
 		    addr, now, NULL, &changed) < 0)
 			goto out;
 		if (changed) {
@@ -1621,9 +1640,9 @@ ledger_lead_claim(struct ledger *l, const char *address, int64_t now, int64_t st
 		}
 		/* claimed_at 0: an orphan of a dead run (ledger_lead_orphan_claims), stale at
 		 * once. */
-		if (claim_step(l, "UPDATE lead_claims SET claimed_at = ?2, updated_at = ?2"
-		    " WHERE address = ?1 AND lead_id IS NULL"
-		    " AND (coalesce(claimed_at, 0) <= 0 OR claimed_at <= ?3)", addr, now,
+		if (claim_step(l, "UPDATE lead_claims SET claimed_at = ?2, updated_at = ?2,"
+		    " owner = ?3 WHERE address = ?1 AND lead_id IS NULL"
+		    " AND (coalesce(claimed_at, 0) <= 0 OR claimed_at <= ?4)", addr, now,
 		    &stale, &changed) < 0)
 			goto out;
 		if (changed) {
@@ -2603,5 +2622,302 @@ ledger_api_buckets(struct ledger *l, int64_t since, struct ledger_api_bucket **o
 		return -1;
 	}
 	*out = v;
+	return 0;
+}
+
+/*
+ * Several instances on one database (docs/architecture.md#several-instances): leases, the
+ * batches of messages claimed by one instance, Lead claims of dead instances, and the API
+ * budget reserved atomically. Each call is one statement, or a few inside atomic_begin, in the
+ * dialect SQLite and PostgreSQL share.
+ */
+
+void
+ledger_set_owner(struct ledger *l, const char *owner)
+{
+	snprintf(l->owner, sizeof(l->owner), "%s", owner != NULL ? owner : "");
+}
+
+int
+ledger_lease_take(struct ledger *l, const char *name, const char *owner, int64_t now_ms,
+    int64_t ttl_ms, int *held)
+{
+	struct store_stmt *st;
+	int rc;
+
+	*held = 0;
+	if (check_tx(l) < 0 || check_str(l, "lease name", name, LEDGER_NAME_MAX) < 0 ||
+	    check_str(l, "lease owner", owner, LEDGER_OWNER_MAX) < 0)
+		return -1;
+	/* Free, expired, or ours (a renewal): one statement, so two takers never both win.
+	 * Without a row back the lease is someone else's. */
+	/* The casts give PostgreSQL the parameters' type where no column does. */
+	st = prepare(l, "INSERT INTO leases (name, owner, expires_at)"
+	    " VALUES (?1, ?2, CAST(?3 AS BIGINT) + CAST(?4 AS BIGINT))"
+	    " ON CONFLICT (name) DO UPDATE SET owner = excluded.owner,"
+	    " expires_at = excluded.expires_at"
+	    " WHERE leases.owner = excluded.owner OR leases.expires_at <= ?3"
+	    " RETURNING owner");
+	bind_text(st, 1, name);
+	bind_text(st, 2, owner);
+	store_bind_int64(st, 3, now_ms);
+	store_bind_int64(st, 4, ttl_ms);
+	rc = store_step(st);
+	if (rc == STORE_ROW) {
+		*held = 1;
+		rc = store_step(st);
+	}
+	release(l, st);
+	return rc == STORE_DONE ? 0 : fail_db(l, "lease take");
+}
+
+int
+ledger_lease_drop(struct ledger *l, const char *name, const char *owner)
+{
+	struct store_stmt *st;
+
+	if (check_tx(l) < 0 || check_str(l, "lease name", name, LEDGER_NAME_MAX) < 0 ||
+	    check_str(l, "lease owner", owner, LEDGER_OWNER_MAX) < 0)
+		return -1;
+	st = prepare(l, "DELETE FROM leases WHERE name = ?1 AND owner = ?2");
+	bind_text(st, 1, name);
+	bind_text(st, 2, owner);
+	return run_done(l, st, "lease drop");
+}
+
+static void
+read_lease(struct store_stmt *st, void *p)
+{
+	struct ledger_lease *e = p;
+
+	e->name = col_dup(st, 0);
+	e->owner = col_dup(st, 1);
+	e->expires_at = store_column_int64(st, 2);
+}
+
+int
+ledger_lease_list(struct ledger *l, struct ledger_lease **out, size_t *n)
+{
+	void *v;
+
+	*out = NULL;
+	*n = 0;
+	if (check_tx(l) < 0)
+		return -1;
+	if (read_rows(l, prepare(l, "SELECT name, owner, expires_at FROM leases ORDER BY name"),
+	    sizeof(**out), read_lease, &v, n, "lease list") < 0) {
+		ledger_leases_free(v, *n);
+		*n = 0;
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+void
+ledger_leases_free(struct ledger_lease *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].name);
+		free(v[i].owner);
+	}
+	free(v);
+}
+
+int
+ledger_claim_pending(struct ledger *l, const char *owner, int64_t now, int64_t since,
+    int64_t lease_until, struct ledger_entry *out, size_t max, size_t *n)
+{
+	struct store_stmt *st;
+	int ok = 0;
+
+	*n = 0;
+	if (check_str(l, "lease owner", owner, LEDGER_OWNER_MAX) < 0)
+		return -1;
+	if (max == 0)
+		return 0;
+	if (atomic_begin(l) < 0)
+		return -1;
+	/* Open and due, unclaimed or claimed by an instance whose claim ran out (it died, or
+	 * its batch outlived the lease: every write is idempotent, so a batch done twice is
+	 * safe), or ours. PostgreSQL skips the rows another instance is claiming this moment
+	 * (FOR UPDATE SKIP LOCKED), so two claimers take different rows instead of waiting;
+	 * SQLite's IMMEDIATE transaction around the claim already excludes every other writer.
+	 * The ids come through messages_open in order (ledger_next_pending says why), or,
+	 * for live mail only, through the recent index (ledger_next_pending_since). */
+	if (since == INT64_MIN)
+		st = prepare(l, BY_KIND(l, "UPDATE messages SET lease_owner = ?3, lease_until = ?4"
+		    " WHERE id IN (SELECT id FROM messages INDEXED BY messages_open WHERE state IN "
+		    OPEN_STATES " AND due_at <= ?1"
+		    " AND (lease_owner IS NULL OR lease_until <= ?1 OR lease_owner = ?3)"
+		    " ORDER BY due_at, id LIMIT ?2)",
+		    "UPDATE messages SET lease_owner = ?3, lease_until = ?4"
+		    " WHERE id IN (SELECT id FROM messages WHERE state IN " OPEN_STATES
+		    " AND due_at <= ?1"
+		    " AND (lease_owner IS NULL OR lease_until <= ?1 OR lease_owner = ?3)"
+		    " ORDER BY due_at, id LIMIT ?2 FOR UPDATE SKIP LOCKED)"));
+	else if (since < now_s() - LEDGER_RECENT - RECENT_SKEW / 2) {
+		err_set(l->err, sizeof(l->err), "ledger: mail received since %lld is older than "
+		    "the recent index holds (%d s)", (long long)since, LEDGER_RECENT);
+		goto out;
+	} else
+		st = prepare(l, BY_KIND(l, "UPDATE messages SET lease_owner = ?3, lease_until = ?4"
+		    " WHERE id IN (SELECT id FROM messages INDEXED BY messages_open_recent"
+		    " WHERE recent <> 0 AND state IN " OPEN_STATES " AND due_at <= ?1"
+		    " AND received_at >= ?5"
+		    " AND (lease_owner IS NULL OR lease_until <= ?1 OR lease_owner = ?3)"
+		    " ORDER BY due_at, id LIMIT ?2)",
+		    "UPDATE messages SET lease_owner = ?3, lease_until = ?4"
+		    " WHERE id IN (SELECT id FROM messages WHERE recent <> 0 AND state IN "
+		    OPEN_STATES " AND due_at <= ?1 AND received_at >= ?5"
+		    " AND (lease_owner IS NULL OR lease_until <= ?1 OR lease_owner = ?3)"
+		    " ORDER BY due_at, id LIMIT ?2 FOR UPDATE SKIP LOCKED)"));
+	store_bind_int64(st, 1, now);
+	store_bind_int64(st, 2, limit_of(max));
+	bind_text(st, 3, owner);
+	store_bind_int64(st, 4, lease_until);
+	if (since != INT64_MIN)
+		store_bind_int64(st, 5, since);
+	if (run_done(l, st, "claim pending") < 0)
+		goto out;
+	st = prepare(l, ENTRY_SQL(l, "WHERE m.lease_owner = ?3 AND m.lease_until = ?4"
+	    " AND m.state IN " OPEN_STATES " AND m.due_at <= ?1 ORDER BY m.due_at, m.id"
+	    " LIMIT ?2"));
+	store_bind_int64(st, 1, now);
+	store_bind_int64(st, 2, limit_of(max));
+	bind_text(st, 3, owner);
+	store_bind_int64(st, 4, lease_until);
+	ok = read_entries(l, st, out, max, n, "claimed") == 0;
+out:
+	if (atomic_end(l, ok) < 0) {
+		for (size_t i = 0; i < *n; i++)
+			ledger_entry_clear(&out[i]);
+		*n = 0;
+		return -1;
+	}
+	return 0;
+}
+
+int
+ledger_claims_release(struct ledger *l, const char *owner, long long *count)
+{
+	struct store_stmt *st;
+	int64_t changed;
+
+	if (count != NULL)
+		*count = 0;
+	if (check_tx(l) < 0 || check_str(l, "lease owner", owner, LEDGER_OWNER_MAX) < 0)
+		return -1;
+	st = prepare(l, "UPDATE messages SET lease_owner = NULL, lease_until = 0"
+	    " WHERE lease_owner = ?1");
+	bind_text(st, 1, owner);
+	if ((changed = run_changes(l, st, "release claims")) < 0)
+		return -1;
+	if (count != NULL)
+		*count = changed;
+	return 0;
+}
+
+int
+ledger_claimable(struct ledger *l, int64_t now, int *any)
+{
+	struct store_stmt *st;
+	int rc;
+
+	*any = 0;
+	if (check_tx(l) < 0)
+		return -1;
+	st = prepare(l, "SELECT 1 FROM messages WHERE state IN " OPEN_STATES
+	    " AND due_at <= ?1 AND (lease_owner IS NULL OR lease_until <= ?1) LIMIT 1");
+	store_bind_int64(st, 1, now);
+	rc = step_row(l, st, "claimable");
+	release(l, st);
+	if (rc < 0)
+		return -1;
+	*any = rc == 0;
+	return 0;
+}
+
+int
+ledger_lead_orphans_of_dead(struct ledger *l, int64_t now_ms, long long *count)
+{
+	struct store_stmt *st;
+	int64_t changed;
+
+	*count = 0;
+	if (check_tx(l) < 0)
+		return -1;
+	/* A claim whose instance holds no live "instance:" lease was left mid-create by an
+	 * instance that died: stale at once (claimed_at 0), as ledger_lead_orphan_claims does
+	 * for a single olsync. A claim of an olsync from before owners (NULL) counts as dead. */
+	st = prepare(l, "UPDATE lead_claims SET claimed_at = 0"
+	    " WHERE lead_id IS NULL AND claimed_at > 0 AND (owner IS NULL OR NOT EXISTS"
+	    " (SELECT 1 FROM leases WHERE leases.name = 'instance:' || lead_claims.owner"
+	    " AND leases.expires_at > ?1))");
+	store_bind_int64(st, 1, now_ms);
+	if ((changed = run_changes(l, st, "orphan lead claims of dead instances")) < 0)
+		return -1;
+	*count = changed;
+	return 0;
+}
+
+int
+ledger_api_reserve(struct ledger *l, int64_t at, long long calls, int64_t since,
+    long long limit, int64_t prune_before, int *granted)
+{
+	struct store_stmt *st;
+	int64_t changed;
+	int ok = 0;
+
+	*granted = 0;
+	if (atomic_begin(l) < 0)
+		return -1;
+	/* A write to one row first: on PostgreSQL its row lock queues the instances reserving
+	 * at once, so each sees the others' calls in its sum (SQLite's IMMEDIATE transaction
+	 * already does). */
+	st = prepare(l, "INSERT INTO kv (key, value) VALUES ('budget_lock', '')"
+	    " ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+	if (run_done(l, st, "budget lock") < 0)
+		goto out;
+	/* INSERT ... SELECT: PostgreSQL takes no type from the columns, so the casts say it. */
+	st = prepare(l, "INSERT INTO api_calls (at, calls)"
+	    " SELECT CAST(?1 AS BIGINT), CAST(?2 AS BIGINT) WHERE CAST(?4 AS BIGINT) < 0"
+	    " OR (SELECT coalesce(sum(calls), 0) FROM api_calls WHERE at >= CAST(?3 AS BIGINT))"
+	    "   + CAST(?2 AS BIGINT) <= CAST(?4 AS BIGINT)"
+	    " ON CONFLICT (at) DO UPDATE SET calls = api_calls.calls + excluded.calls");
+	store_bind_int64(st, 1, at);
+	store_bind_int64(st, 2, calls);
+	store_bind_int64(st, 3, since);
+	store_bind_int64(st, 4, limit);
+	if ((changed = run_changes(l, st, "api reserve")) < 0)
+		goto out;
+	*granted = changed > 0;
+	st = prepare(l, "DELETE FROM api_calls WHERE at < ?1");
+	store_bind_int64(st, 1, prune_before);
+	ok = run_done(l, st, "api prune") == 0;
+out:
+	if (atomic_end(l, ok) < 0) {
+		*granted = 0;
+		return -1;
+	}
+	return 0;
+}
+
+int
+ledger_lease_expire_owner(struct ledger *l, const char *owner, long long *count)
+{
+	struct store_stmt *st;
+	int64_t changed;
+
+	if (count != NULL)
+		*count = 0;
+	if (check_tx(l) < 0 || check_str(l, "lease owner", owner, LEDGER_OWNER_MAX) < 0)
+		return -1;
+	st = prepare(l, "UPDATE leases SET expires_at = 0 WHERE owner = ?1 AND expires_at > 0");
+	bind_text(st, 1, owner);
+	if ((changed = run_changes(l, st, "expire leases")) < 0)
+		return -1;
+	if (count != NULL)
+		*count = changed;
 	return 0;
 }

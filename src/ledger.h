@@ -39,6 +39,7 @@
 #define LEDGER_KIND_MAX		31	/* a subscription's kind (receiver_sub.kind with its NUL) */
 #define LEDGER_CLIENT_STATE_MAX	255	/* a subscription's clientState */
 #define LEDGER_MAX_ATTEMPTS	10	/* default for ledger_set_max_attempts */
+#define LEDGER_OWNER_MAX	64	/* an instance's name (config.c's instance_name) */
 
 #define LEDGER_NOT_FOUND	1	/* the lookups return 0 found, 1 not found, -1 error */
 
@@ -287,7 +288,8 @@ int ledger_lead_claim(struct ledger *l, const char *address, int64_t now, int64_
  * anything: with second resolution a claim of a run that died a moment ago shares it) were
  * left by a run that died: they are made stale at once, so the next
  * claim is LEDGER_LEAD_RECLAIMED (look up, then create) instead of waiting stale_after. One
- * olsync per ledger is assumed. *count gets how many. */
+ * olsync per ledger is assumed (several instances: ledger_lead_orphans_of_dead). *count gets
+ * how many. */
 int ledger_lead_orphan_claims(struct ledger *l, int64_t before, long long *count);
 /* Records the Lead made for address (claimed or not). */
 int ledger_lead_set(struct ledger *l, const char *address, const char *lead_id);
@@ -474,5 +476,57 @@ int ledger_api_add(struct ledger *l, int64_t at, long long calls, int64_t prune_
 /* The buckets with calls that start at or after since, oldest first; caller frees *out. */
 int ledger_api_buckets(struct ledger *l, int64_t since, struct ledger_api_bucket **out,
     size_t *n);
+
+/* Several instances on one database (docs/architecture.md#several-instances).
+ *
+ * A lease is a named piece of work ("instance:<name>" the heartbeat of a live instance,
+ * "mailbox:<address>", "subscriptions", "meetings") held by one owner until expires_at (Unix
+ * milliseconds, compared with each instance's own clock: run NTP). */
+struct ledger_lease {
+	char		*name;
+	char		*owner;
+	int64_t		 expires_at;
+};
+
+/* This handle's instance name, recorded with the Lead claims it makes (NULL or "": none). owner
+ * is copied; at most LEDGER_OWNER_MAX bytes are kept. */
+void ledger_set_owner(struct ledger *l, const char *owner);
+
+/* Takes name for owner until now_ms + ttl_ms if it is free, expired, or already owner's (a
+ * renewal), in one statement; *held is 1 when owner holds it now, 0 when another live owner
+ * does. */
+int ledger_lease_take(struct ledger *l, const char *name, const char *owner, int64_t now_ms,
+    int64_t ttl_ms, int *held);
+/* Gives name up if owner holds it (another owner's lease is left alone). */
+int ledger_lease_drop(struct ledger *l, const char *name, const char *owner);
+/* Makes every lease of owner expired now (an instance known dead: its process is gone), so the
+ * others take its work at their next round; *count (may be NULL) gets how many. */
+int ledger_lease_expire_owner(struct ledger *l, const char *owner, long long *count);
+/* Every lease, expired ones too, by name; free with ledger_leases_free. */
+int ledger_lease_list(struct ledger *l, struct ledger_lease **out, size_t *n);
+void ledger_leases_free(struct ledger_lease *v, size_t n);
+
+/* ledger_next_pending_since for one instance among several: claims up to max open messages due
+ * at now (and received at or after since; INT64_MIN: any) that no other instance holds, for
+ * owner until lease_until (Unix seconds), atomically, and fills out with them as
+ * ledger_next_pending does. A claim that ran out (its instance died) is taken over; the outcome
+ * marks (logged, skipped, failed, dead) clear it. */
+int ledger_claim_pending(struct ledger *l, const char *owner, int64_t now, int64_t since,
+    int64_t lease_until, struct ledger_entry *out, size_t max, size_t *n);
+/* Drops owner's claims on messages still open (a batch cut short); *count (may be NULL) gets
+ * how many. */
+int ledger_claims_release(struct ledger *l, const char *owner, long long *count);
+/* *any is 1 when some open message is due at now and not claimed by a live claim. */
+int ledger_claimable(struct ledger *l, int64_t now, int *any);
+/* Unfinished Lead claims whose owner has no live "instance:" lease at now_ms (or no owner) are
+ * made stale at once, as ledger_lead_orphan_claims does for a single olsync, without touching a
+ * live instance's claims in progress. *count gets how many. */
+int ledger_lead_orphans_of_dead(struct ledger *l, int64_t now_ms, long long *count);
+
+/* ledger_api_add of calls (> 0) to the bucket at, only if the calls of the buckets starting at
+ * or after since plus calls stay within limit (limit < 0: no limit), as one step for every
+ * instance: *granted 1 when added. Prunes as ledger_api_add. */
+int ledger_api_reserve(struct ledger *l, int64_t at, long long calls, int64_t since,
+    long long limit, int64_t prune_before, int *granted);
 
 #endif

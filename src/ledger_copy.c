@@ -1,7 +1,7 @@
 /* ledger_copy.c: every row of every ledger table, read from one store and written to another
  * (ledger_copy.h). Values travel as text: both backends take an integer's text for an integer
  * column, and NULL stays NULL. The sightings' order travels too: SQLite's rowid is PostgreSQL's
- * seq. The tables and columns are those of schema version 7 (ledger.c's
+ * seq. The tables and columns are those of schema version 8 (ledger.c's
  * migrations); a ledger at another version is refused rather than copied in part. */
 #include "ledger_copy.h"
 
@@ -19,16 +19,17 @@ struct copy_table {
 	int		 ordered;	/* its rows' order is SQLite's rowid, PostgreSQL's seq */
 };
 
-/* Version 7. messages before sightings, meetings before meeting_copies (foreign keys). */
+/* Version 8. messages before sightings, meetings before meeting_copies (foreign keys). */
 static const struct copy_table tables[] = {
 	{ "messages", "\"id\", \"key\", \"ext_id\", \"direction\", \"state\", \"reason\", "
 	    "\"last_error\", \"attempts\", \"due_at\", \"received_at\", \"first_seen\", "
 	    "\"updated_at\", \"task_id\", \"email_message_id\", \"lead_id\", \"who_id\", "
-	    "\"what_id\", \"data\", \"recent\"", 19, 0 },
+	    "\"what_id\", \"data\", \"recent\", \"lease_owner\", \"lease_until\"", 21, 0 },
 	{ "sightings", "\"message_id\", \"mailbox\", \"folder\", \"graph_id\", \"direction\", "
 	    "\"seen_at\"", 6, 1 },
 	{ "delta_state", "\"mailbox\", \"folder\", \"link\", \"window_start\", \"updated_at\"", 5, 0 },
-	{ "lead_claims", "\"address\", \"lead_id\", \"claimed_at\", \"updated_at\"", 4, 0 },
+	{ "lead_claims", "\"address\", \"lead_id\", \"claimed_at\", \"updated_at\", \"owner\"", 5,
+	    0 },
 	{ "rr_cursors", "\"pool\", \"cursor\"", 2, 0 },
 	{ "kv", "\"key\", \"value\"", 2, 0 },
 	{ "subscriptions", "\"id\", \"mailbox\", \"kind\", \"client_state\", "
@@ -43,6 +44,7 @@ static const struct copy_table tables[] = {
 	{ "api_calls", "\"at\", \"calls\"", 2, 0 },
 	{ "backfills", "\"mailbox\", \"folder\", \"since\", \"until\", \"link\", \"done\", "
 	    "\"pages\", \"messages\", \"updated_at\"", 9, 0 },
+	{ "leases", "\"name\", \"owner\", \"expires_at\"", 3, 0 },
 };
 #define NTABLES	(sizeof(tables) / sizeof(tables[0]))
 

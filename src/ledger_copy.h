@@ -8,7 +8,7 @@
 #include "store.h"
 
 /* The schema version whose tables and columns ledger_copy knows (ledger.c's migrations). */
-#define LEDGER_COPY_VERSION	7
+#define LEDGER_COPY_VERSION	8
 
 /* The ledger's i-th table in the order they are copied (a referenced table before the tables
  * that reference it), or NULL past the last. */

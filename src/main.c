@@ -421,6 +421,28 @@ print_realtime(struct ledger *l)
 	return 0;
 }
 
+/* The instances sharing this ledger: every lease (what, owner, how long until it runs out; a
+ * negative time is expired: its owner stopped renewing it). */
+static int
+print_leases(struct ledger *l)
+{
+	struct ledger_lease *v;
+	struct timespec ts;
+	int64_t now;
+	size_t n;
+
+	if (ledger_lease_list(l, &v, &n) == -1)
+		return -1;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	printf("%-9s %zu\n", "leases", n);
+	for (size_t i = 0; i < n; i++)
+		printf("  %s owner %s expires_in %.1fs\n", v[i].name, v[i].owner,
+		    (double)(v[i].expires_at - now) / 1000.0);
+	ledger_leases_free(v, n);
+	return 0;
+}
+
 /* The API budget part of `olsync status`: our calls of the last 24 hours against our share of
  * the org's allowance, and what that allows now. */
 static int
@@ -489,7 +511,8 @@ cmd_status(const struct config *cfg)
 	}
 	printf("%-9s %lld\n", "sightings", s.sightings);
 	print_time("oldest_open", s.oldest_open);
-	if (print_meetings(l) == -1 || print_realtime(l) == -1 || print_budget(l, cfg) == -1) {
+	if (print_meetings(l) == -1 || print_realtime(l) == -1 || print_leases(l) == -1 ||
+	    print_budget(l, cfg) == -1) {
 		fprintf(stderr, "olsync: status: %s\n", ledger_error(l));
 		goto out;
 	}

@@ -193,7 +193,7 @@ pass_done(long *t_pass)
 	if (*t_pass >= 0)
 		return;
 	log = e2e_daemon_log(&dm);
-	if (strstr(log, "ingest done ") != NULL)
+	if (strstr(log, "daemon full_pass done ") != NULL)
 		*t_pass = mono_ms();
 	free(log);
 }

@@ -42,8 +42,9 @@ fill(const char *path)
 	enum ledger_seen seen;
 	enum ledger_lead lead;
 	char err[512], *lead_id;
+	struct ledger_entry claimed[2];
 	size_t idx;
-	int changed;
+	int changed, held;
 
 	if (ledger_open(path, &l, err, sizeof(err)) == -1)
 		fail_msg("ledger_open %s: %s", path, err);
@@ -79,6 +80,19 @@ fill(const char *path)
 	assert_int_equal(ledger_api_add(l, 1700000000, 42, 0), 0);
 	assert_int_equal(ledger_backfill_set(l, "alice@contoso.com", "inbox", 1600000000,
 	    INT64_C(1700000000), &bf), 0);
+	/* several instances: a lease, a claimed batch, a Lead claim with its owner */
+	assert_int_equal(ledger_lease_take(l, "mailbox:alice@contoso.com", "olsync-a",
+	    INT64_C(1700000000000), 30000, &held), 0);
+	assert_int_equal(held, 1);
+	ledger_set_owner(l, "olsync-a");
+	assert_int_equal(ledger_lead_claim(l, "other@example.org", 1700000000, 300, &lead,
+	    &lead_id), 0);
+	free(lead_id);
+	assert_int_equal(ledger_claim_pending(l, "olsync-a", 1700000300, INT64_MIN, 1700000330,
+	    claimed, 2, &idx), 0);
+	assert_int_equal(idx, 2);
+	ledger_entry_clear(&claimed[0]);
+	ledger_entry_clear(&claimed[1]);
 	ledger_close(l);
 }
 

@@ -496,7 +496,7 @@ test_renewal_cycles(void **state)
 		int full = 0, rec = 0, a = 0, b = 0;
 		long lo = ran / (4 * sec) - 1, hi = ran / (4 * sec) + 1;
 
-		for (const char *p = log; (p = strstr(p, "ingest done ")) != NULL; p++)
+		for (const char *p = log; (p = strstr(p, "daemon full_pass done ")) != NULL; p++)
 			full++;
 		for (const char *p = log; (p = strstr(p, "subscriptions reconciled ")) != NULL;
 		    p++)

@@ -2692,9 +2692,9 @@ test_backfill_position(void **state)
 }
 
 /* Every table of the current schema, by name. */
-#define SCHEMA_NOW	7	/* the ledger's user_version after every migration */
-#define ALL_TABLES	"api_calls backfills delta_state dirty_folders kv lead_claims meeting_copies" \
-	" meetings messages opp_next rr_cursors sightings subscriptions"
+#define SCHEMA_NOW	8	/* the ledger's user_version after every migration */
+#define ALL_TABLES	"api_calls backfills delta_state dirty_folders kv lead_claims leases" \
+	" meeting_copies meetings messages opp_next rr_cursors sightings subscriptions"
 
 /* Closes f's ledger and rebuilds it as schema version `version` left it: migrations are only ever
  * appended, so dropping what the later ones made, newest first, and setting the version number
@@ -2713,6 +2713,10 @@ downgrade(struct fixture *f, int version)
 		" CREATE INDEX messages_ext_id ON messages (ext_id);"
 		" CREATE INDEX messages_open_received ON messages (received_at)"
 		"  WHERE state IN ('pending', 'failed');",
+		"DROP TABLE leases; DROP INDEX messages_lease;"
+		" ALTER TABLE messages DROP COLUMN lease_owner;"
+		" ALTER TABLE messages DROP COLUMN lease_until;"
+		" ALTER TABLE lead_claims DROP COLUMN owner;",
 	};
 	char sql[64];
 	sqlite3 *db;
@@ -2972,6 +2976,159 @@ test_skip_reasons(void **state)
 	ledger_reason_counts_free(v, n);
 }
 
+/* Leases: one statement takes a free or expired lease or renews one's own, and refuses a live
+ * lease of another owner, on two handles as two instances would. */
+static void
+test_leases(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger *b;
+	struct ledger_lease *v;
+	char err[256];
+	size_t n;
+	int held;
+
+	assert_int_equal(ledger_open(f->path, &b, err, sizeof(err)), 0);
+	assert_int_equal(ledger_lease_take(f->l, "mailbox:a", "i0", 10000, 3000, &held), 0);
+	assert_int_equal(held, 1);
+	/* live, another's: refused, and left as it was */
+	assert_int_equal(ledger_lease_take(b, "mailbox:a", "i1", 12999, 3000, &held), 0);
+	assert_int_equal(held, 0);
+	/* ours: renewed */
+	assert_int_equal(ledger_lease_take(f->l, "mailbox:a", "i0", 12000, 3000, &held), 0);
+	assert_int_equal(held, 1);
+	assert_int_equal(ledger_lease_take(b, "mailbox:a", "i1", 14999, 3000, &held), 0);
+	assert_int_equal(held, 0);
+	/* expired (i0 stopped renewing at 12000): taken over */
+	assert_int_equal(ledger_lease_take(b, "mailbox:a", "i1", 15000, 3000, &held), 0);
+	assert_int_equal(held, 1);
+	assert_int_equal(ledger_lease_take(f->l, "mailbox:a", "i0", 15001, 3000, &held), 0);
+	assert_int_equal(held, 0);
+	/* a drop by another owner changes nothing; by the holder frees it */
+	assert_int_equal(ledger_lease_drop(f->l, "mailbox:a", "i0"), 0);
+	assert_int_equal(ledger_lease_take(f->l, "mailbox:a", "i0", 15002, 3000, &held), 0);
+	assert_int_equal(held, 0);
+	assert_int_equal(ledger_lease_drop(b, "mailbox:a", "i1"), 0);
+	assert_int_equal(ledger_lease_take(f->l, "mailbox:a", "i0", 15003, 3000, &held), 0);
+	assert_int_equal(held, 1);
+	assert_int_equal(ledger_lease_take(b, "instance:i1", "i1", 15003, 3000, &held), 0);
+	assert_int_equal(ledger_lease_list(f->l, &v, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].name, "instance:i1");
+	assert_string_equal(v[1].name, "mailbox:a");
+	assert_string_equal(v[1].owner, "i0");
+	assert_int_equal(v[1].expires_at, 18003);
+	ledger_leases_free(v, n);
+	/* rejected: no name, an owner longer than an instance name */
+	assert_int_equal(ledger_lease_take(f->l, "", "i0", 1, 1, &held), -1);
+	assert_int_equal(ledger_lease_take(f->l, "x",
+	    "0123456789012345678901234567890123456789012345678901234567890123456789", 1, 1,
+	    &held), -1);
+	ledger_close(b);
+}
+
+/* Claims: two instances take disjoint batches; a claim that ran out is taken by another; an
+ * outcome mark clears it; release gives back what was not decided. */
+static void
+test_claims(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger_entry e[8];
+	struct ledger *b;
+	char key[32], err[256];
+	size_t n, m, i;
+	long long count;
+	int any;
+
+	assert_int_equal(ledger_open(f->path, &b, err, sizeof(err)), 0);
+	for (i = 0; i < 6; i++) {
+		snprintf(key, sizeof(key), "<c%zu@x>", i);
+		record(f->l, key, "a@contoso.com", "inbox", key);
+	}
+	assert_int_equal(ledger_claim_pending(f->l, "i0", 100, INT64_MIN, 130, e, 4, &n), 0);
+	assert_int_equal(n, 4);
+	assert_string_equal(e[0].key, "<c0@x>");
+	for (i = 0; i < n; i++)
+		ledger_entry_clear(&e[i]);
+	/* the other instance gets the other two only */
+	assert_int_equal(ledger_claim_pending(b, "i1", 100, INT64_MIN, 130, e, 8, &m), 0);
+	assert_int_equal(m, 2);
+	assert_string_equal(e[0].key, "<c4@x>");
+	assert_string_equal(e[1].key, "<c5@x>");
+	for (i = 0; i < m; i++)
+		ledger_entry_clear(&e[i]);
+	assert_int_equal(ledger_claimable(b, 100, &any), 0);
+	assert_int_equal(any, 0);
+	/* i1 logs one and gives the other back; i0 dies with its four claimed */
+	assert_int_equal(ledger_mark_logged(b, "<c4@x>", NULL), 0);
+	assert_int_equal(ledger_claims_release(b, "i1", &count), 0);
+	assert_int_equal(count, 1);
+	assert_int_equal(ledger_claim_pending(b, "i1", 120, INT64_MIN, 150, e, 8, &m), 0);
+	assert_int_equal(m, 1);
+	assert_string_equal(e[0].key, "<c5@x>");
+	ledger_entry_clear(&e[0]);
+	/* at 130 i0's claims ran out: i1 takes them */
+	assert_int_equal(ledger_claimable(b, 129, &any), 0);
+	assert_int_equal(any, 0);
+	assert_int_equal(ledger_claimable(b, 130, &any), 0);
+	assert_int_equal(any, 1);
+	assert_int_equal(ledger_claim_pending(b, "i1", 130, INT64_MIN, 160, e, 8, &m), 0);
+	assert_int_equal(m, 5);
+	for (i = 0; i < m; i++)
+		ledger_entry_clear(&e[i]);
+	ledger_close(b);
+}
+
+/* The budget reserved only while the calls of every instance leave room. */
+static void
+test_api_reserve(void **state)
+{
+	struct fixture *f = *state;
+	int granted;
+
+	assert_int_equal(ledger_api_reserve(f->l, 600, 6, 0, 20, 0, &granted), 0);
+	assert_int_equal(granted, 1);
+	assert_int_equal(ledger_api_reserve(f->l, 660, 6, 0, 20, 0, &granted), 0);
+	assert_int_equal(granted, 1);
+	assert_int_equal(ledger_api_reserve(f->l, 660, 6, 0, 20, 0, &granted), 0);
+	assert_int_equal(granted, 1);
+	/* 18 counted: 6 more would pass 20 */
+	assert_int_equal(ledger_api_reserve(f->l, 720, 6, 0, 20, 0, &granted), 0);
+	assert_int_equal(granted, 0);
+	/* the bucket at 600 is out of the window from 601 */
+	assert_int_equal(ledger_api_reserve(f->l, 720, 6, 601, 20, 0, &granted), 0);
+	assert_int_equal(granted, 1);
+	/* no limit known: counted */
+	assert_int_equal(ledger_api_reserve(f->l, 720, 100, 0, -1, 0, &granted), 0);
+	assert_int_equal(granted, 1);
+}
+
+/* A Lead claim carries its instance; only the claims of instances without a live heartbeat
+ * lease are freed. */
+static void
+test_lead_orphans_of_dead(void **state)
+{
+	struct fixture *f = *state;
+	enum ledger_lead res;
+	long long count;
+	int held;
+	char *id;
+
+	ledger_set_owner(f->l, "live");
+	assert_int_equal(ledger_lead_claim(f->l, "a@x.example", 1000, 3600, &res, &id), 0);
+	ledger_set_owner(f->l, "dead");
+	assert_int_equal(ledger_lead_claim(f->l, "b@x.example", 1000, 3600, &res, &id), 0);
+	assert_int_equal(ledger_lease_take(f->l, "instance:live", "live", 5000, 3000, &held), 0);
+	assert_int_equal(ledger_lease_take(f->l, "instance:dead", "dead", 1000, 3000, &held), 0);
+	assert_int_equal(ledger_lead_orphans_of_dead(f->l, 6000, &count), 0);
+	assert_int_equal(count, 1);
+	ledger_set_owner(f->l, "other");
+	assert_int_equal(ledger_lead_claim(f->l, "b@x.example", 1060, 3600, &res, &id), 0);
+	assert_int_equal(res, LEDGER_LEAD_RECLAIMED);
+	assert_int_equal(ledger_lead_claim(f->l, "a@x.example", 1060, 3600, &res, &id), 0);
+	assert_int_equal(res, LEDGER_LEAD_BUSY);
+}
+
 int
 main(void)
 {
@@ -3022,6 +3179,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_stored_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lead_orphan_claims, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_leases, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claims, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_api_reserve, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lead_orphans_of_dead, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
