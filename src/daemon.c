@@ -693,7 +693,8 @@ start_leases(struct daemon *d, struct engine *e, char *err, size_t errlen)
 		snprintf(d->instance, sizeof(d->instance), "%s", cfg->instance_name);
 	else
 		leases_default_name(d->instance, sizeof(d->instance));
-	if (ledger_open(cfg->database, &d->lease_ledger, err, errlen) == -1)
+	if (ledger_connect(cfg->database, cfg->database_password, &d->lease_ledger, err,
+	    errlen) == -1)
 		return -1;
 	if ((d->lease_graph = graph_client_new(cfg, err, errlen)) == NULL)
 		return -1;
@@ -735,8 +736,9 @@ start_realtime(struct daemon *d, char *err, size_t errlen)
 	char *cert = NULL;
 	int ret = -1;
 
-	if (ledger_open(cfg->database, &d->store, err, errlen) == -1 ||
-	    ledger_open(cfg->database, &d->lookup_store, err, errlen) == -1)
+	if (ledger_connect(cfg->database, cfg->database_password, &d->store, err,
+	    errlen) == -1 || ledger_connect(cfg->database, cfg->database_password,
+	    &d->lookup_store, err, errlen) == -1)
 		return -1;
 	d->markq = markq_new(d->store, &d->store_lock);
 	memset(&rc, 0, sizeof(rc));
@@ -758,7 +760,8 @@ start_realtime(struct daemon *d, char *err, size_t errlen)
 	log_info("receiver listening address=%s port=%d tls=%d notification_url=%s%s",
 	    cfg->listen, receiver_port(d->receiver), cert != NULL, cfg->public_url,
 	    RECEIVER_PATH_NOTIFY);
-	if (ledger_open(cfg->database, &d->subs_ledger, err, errlen) == -1)
+	if (ledger_connect(cfg->database, cfg->database_password, &d->subs_ledger, err,
+	    errlen) == -1)
 		goto out;
 	if ((d->subs_graph = graph_client_new(cfg, err, errlen)) == NULL)
 		goto out;
@@ -850,7 +853,8 @@ daemon_run(const struct config *cfg, const volatile sig_atomic_t *halt,
 	/* Here rather than in main.c so that a reload (which runs this again) applies it too. */
 	log_set_format(cfg->log_format == CONFIG_LOG_JSON ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT);
 
-	if (ledger_open(cfg->database, &w.ledger, err, errlen) == -1)
+	if (ledger_connect(cfg->database, cfg->database_password, &w.ledger, err,
+	    errlen) == -1)
 		goto out;
 	ledger_set_max_attempts(w.ledger, cfg->max_attempts);
 	if ((g = graph_client_new(cfg, err, errlen)) == NULL)

@@ -1065,7 +1065,8 @@ ledger_mark_logged(struct ledger *l, const char *key, const struct ledger_sf_ids
 	    check_ids(l, ids) < 0)
 		return -1;
 	st = prepare(l, "UPDATE messages SET state = 'logged', reason = NULL, due_at = 0,"
-	    " data = NULL, lease_owner = NULL, lease_until = 0, updated_at = ?2," SET_IDS " WHERE key = ?1 AND state IN " OPEN_STATES);
+	    " data = NULL, lease_owner = NULL, lease_until = 0, updated_at = ?2," SET_IDS
+	    " WHERE key = ?1 AND state IN " OPEN_STATES);
 	bind_text(st, 1, key);
 	store_bind_int64(st, 2, now_s());
 	bind_ids(st, 3, ids);
@@ -1102,7 +1103,8 @@ mark_final(struct ledger *l, const char *key, const char *state, const char *rea
 		return -1;
 	r = clean_text(reason);
 	st = prepare(l, "UPDATE messages SET state = ?2, reason = ?3, due_at = 0,"
-	    " data = NULL, lease_owner = NULL, lease_until = 0, updated_at = ?4 WHERE key = ?1 AND state IN " OPEN_STATES);
+	    " data = NULL, lease_owner = NULL, lease_until = 0, updated_at = ?4"
+	    " WHERE key = ?1 AND state IN " OPEN_STATES);
 	bind_text(st, 1, key);
 	bind_text(st, 2, state);
 	bind_text(st, 3, r);
