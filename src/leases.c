@@ -176,10 +176,11 @@ int
 leases_round(struct leases *ls, int64_t now_ms)
 {
 	struct ledger_lease *v = NULL;
-	json_t *byname = json_object(), *held = json_object(), *before, *box;
-	size_t n = 0, i, m, live = 0, share, count = 0;
-	char *name;
-	int rc = -1, r, subs, meetings;
+	json_t *byname = json_object(), *held = json_object(), *mine = json_object(), *before;
+	json_t *box;
+	size_t n = 0, i, m, live = 0, share, count = 0, nrenewed = 0;
+	char *name, **renewed = NULL;
+	int rc = -1, r, subs, meetings, tx;
 
 	name = lease_name(LEASES_INSTANCE, ls->owner);
 	r = take(ls, name, now_ms);
@@ -216,15 +217,22 @@ leases_round(struct leases *ls, int64_t now_ms)
 		live = 1;
 	share = (m + live - 1) / live;
 
-	/* Ours first: renewed up to the share, the rest given up for the newcomers. */
+	/* Ours first, all renewed in one statement (thousands of mailboxes are one write a
+	 * round), then those past the share given up for the newcomers. */
+	if (ledger_lease_renew_owned(ls->ledger, ls->owner, LEASES_MAILBOX, now_ms,
+	    ls->cfg->lease_time_ms, &renewed, &nrenewed) == -1) {
+		log_warnx("lease ledger_failed error=\"%s\"", ledger_error(ls->ledger));
+		goto out;
+	}
+	for (i = 0; i < nrenewed; i++)
+		json_object_set_new(mine, renewed[i], json_true());
 	json_array_foreach(ls->boxes, i, box) {
-		const char *mb = json_string_value(box), *owner;
+		const char *mb = json_string_value(box);
 
 		if (mb == NULL)
 			continue;
 		name = lease_name(LEASES_MAILBOX, mb);
-		owner = json_string_value(json_object_get(byname, name));
-		if (owner != NULL && strcmp(owner, ls->owner) == 0) {
+		if (json_object_get(mine, name) != NULL) {
 			if (count >= share) {
 				if (ledger_lease_drop(ls->ledger, name, ls->owner) == -1)
 					log_warnx("lease ledger_failed name=%s error=\"%s\"", name,
@@ -232,14 +240,20 @@ leases_round(struct leases *ls, int64_t now_ms)
 				else
 					log_info("lease dropped name=%s share=%zu instances=%zu",
 					    name, share, live);
-			} else if (take(ls, name, now_ms) == 1) {
+			} else {
 				json_object_set_new(held, mb, json_true());
 				count++;
 			}
 		}
 		free(name);
 	}
-	/* Then the free and the expired (a dead instance's), up to the share. */
+	/* Then the free and the expired (a dead instance's), up to the share, in one
+	 * transaction: one commit for a first start's thousands, not one each. */
+	if (count < share && ledger_begin(ls->ledger) == -1) {
+		log_warnx("lease ledger_failed error=\"%s\"", ledger_error(ls->ledger));
+		goto out;
+	}
+	tx = count < share;
 	json_array_foreach(ls->boxes, i, box) {
 		const char *mb = json_string_value(box);
 
@@ -248,11 +262,17 @@ leases_round(struct leases *ls, int64_t now_ms)
 		if (mb == NULL || json_object_get(held, mb) != NULL)
 			continue;
 		name = lease_name(LEASES_MAILBOX, mb);
-		if (json_object_get(byname, name) == NULL && take(ls, name, now_ms) == 1) {
+		if (json_object_get(byname, name) == NULL &&
+		    json_object_get(mine, name) == NULL && take(ls, name, now_ms) == 1) {
 			json_object_set_new(held, mb, json_true());
 			count++;
 		}
 		free(name);
+	}
+	if (tx && ledger_commit(ls->ledger) == -1) {
+		log_warnx("lease ledger_failed error=\"%s\"", ledger_error(ls->ledger));
+		ledger_rollback(ls->ledger);
+		goto out;
 	}
 	subs = singleton(ls, LEASES_SUBSCRIPTIONS, now_ms);
 	meetings = singleton(ls, LEASES_MEETINGS, now_ms);
@@ -283,8 +303,10 @@ leases_round(struct leases *ls, int64_t now_ms)
 	rc = 0;
 out:
 	ledger_leases_free(v, n);
+	ledger_keys_free(renewed, nrenewed);
 	json_decref(byname);
 	json_decref(held);
+	json_decref(mine);
 	return rc;
 }
 

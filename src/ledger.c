@@ -2674,6 +2674,42 @@ ledger_lease_take(struct ledger *l, const char *name, const char *owner, int64_t
 }
 
 int
+ledger_lease_renew_owned(struct ledger *l, const char *owner, const char *prefix,
+    int64_t now_ms, int64_t ttl_ms, char ***names, size_t *n)
+{
+	struct store_stmt *st;
+	char *upper;
+	size_t len;
+	int rc;
+
+	*names = NULL;
+	*n = 0;
+	if (check_tx(l) < 0 || check_str(l, "lease owner", owner, LEDGER_OWNER_MAX) < 0 ||
+	    check_str(l, "lease prefix", prefix, LEDGER_NAME_MAX) < 0)
+		return -1;
+	/* The names starting with prefix are those in [prefix, prefix with its last byte
+	 * raised): a range both backends answer from the primary key (text compared byte by
+	 * byte on both). */
+	len = strlen(prefix);
+	upper = xstrdup(prefix);
+	if ((unsigned char)upper[len - 1] == 0xff) {
+		free(upper);
+		return err_set(l->err, sizeof(l->err), "ledger: lease prefix ends in 0xff");
+	}
+	upper[len - 1] = (char)(upper[len - 1] + 1);
+	st = prepare(l, "UPDATE leases SET expires_at = CAST(?2 AS BIGINT) + CAST(?3 AS BIGINT)"
+	    " WHERE owner = ?1 AND expires_at > ?2 AND name >= ?4 AND name < ?5 RETURNING name");
+	bind_text(st, 1, owner);
+	store_bind_int64(st, 2, now_ms);
+	store_bind_int64(st, 3, ttl_ms);
+	bind_text(st, 4, prefix);
+	bind_text(st, 5, upper);
+	rc = read_keys(l, st, names, n, "lease renew");
+	free(upper);
+	return rc;
+}
+
+int
 ledger_lease_drop(struct ledger *l, const char *name, const char *owner)
 {
 	struct store_stmt *st;

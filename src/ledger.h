@@ -497,6 +497,12 @@ void ledger_set_owner(struct ledger *l, const char *owner);
  * does. */
 int ledger_lease_take(struct ledger *l, const char *name, const char *owner, int64_t now_ms,
     int64_t ttl_ms, int *held);
+/* Renews, in one statement, every unexpired lease of owner whose name starts with prefix until
+ * now_ms + ttl_ms, and gives their names (free with ledger_keys_free): a round of an instance
+ * holding thousands of mailboxes is one write, not one each. A lease that expired meanwhile is
+ * not renewed (another owner may have it) and not listed. */
+int ledger_lease_renew_owned(struct ledger *l, const char *owner, const char *prefix,
+    int64_t now_ms, int64_t ttl_ms, char ***names, size_t *n);
 /* Gives name up if owner holds it (another owner's lease is left alone). */
 int ledger_lease_drop(struct ledger *l, const char *name, const char *owner);
 /* Makes every lease of owner expired now (an instance known dead: its process is gone), so the

@@ -2976,6 +2976,54 @@ test_skip_reasons(void **state)
 	ledger_reason_counts_free(v, n);
 }
 
+/* One statement renews every unexpired mailbox lease of an owner: not another owner's, not its
+ * other kinds, not one that ran out (another instance may have it), and says which. */
+static void
+test_lease_renew_owned(void **state)
+{
+	static const struct {
+		const char *name, *owner;
+		int64_t at;	/* taken at (ms), for 3000 ms */
+	} leases[] = {
+		{ "mailbox:a", "i0", 10000 }, { "mailbox:b", "i0", 10000 },
+		{ "mailbox:c", "i1", 10000 }, { "mailbox:d", "i0", 5000 },
+		{ "instance:i0", "i0", 10000 }, { "mailboy:z", "i0", 10000 },
+	};
+	struct fixture *f = *state;
+	struct ledger_lease *v;
+	char got[256] = "", **names;
+	size_t n;
+	int held;
+
+	for (size_t i = 0; i < ARRAY_LEN(leases); i++) {
+		assert_int_equal(ledger_lease_take(f->l, leases[i].name, leases[i].owner,
+		    leases[i].at, 3000, &held), 0);
+		assert_int_equal(held, 1);
+	}
+	assert_int_equal(ledger_lease_renew_owned(f->l, "i0", "mailbox:", 12000, 3000, &names,
+	    &n), 0);
+	for (size_t i = 0; i < n; i++)
+		snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s", i ? " " : "",
+		    names[i]);
+	ledger_keys_free(names, n);
+	/* in no particular order */
+	assert_true(strcmp(got, "mailbox:a mailbox:b") == 0 ||
+	    strcmp(got, "mailbox:b mailbox:a") == 0);
+	assert_int_equal(ledger_lease_list(f->l, &v, &n), 0);
+	got[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s=%lld", i ? " " : "",
+		    v[i].name, (long long)v[i].expires_at);
+	ledger_leases_free(v, n);
+	assert_string_equal(got, "instance:i0=13000 mailbox:a=15000 mailbox:b=15000"
+	    " mailbox:c=13000 mailbox:d=8000 mailboy:z=13000");
+	/* nothing of i2's */
+	assert_int_equal(ledger_lease_renew_owned(f->l, "i2", "mailbox:", 12000, 3000, &names,
+	    &n), 0);
+	assert_int_equal(n, 0);
+	ledger_keys_free(names, n);
+}
+
 /* Leases: one statement takes a free or expired lease or renews one's own, and refuses a live
  * lease of another owner, on two handles as two instances would. */
 static void
@@ -3180,6 +3228,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_file_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lead_orphan_claims, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_leases, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lease_renew_owned, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_claims, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_api_reserve, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lead_orphans_of_dead, setup, teardown),
