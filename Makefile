@@ -33,9 +33,10 @@ node-deps:
 	    npm ci --no-audit --no-fund --loglevel=error; }
 
 # The whole suite, then the same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
-# Chromium too (scripts/deps.sh dashboard), so dashboard_in_chromium runs rather than skips.
+# Chromium and the PostgreSQL server too (scripts/deps.sh test), so dashboard_in_chromium and the
+# PostgreSQL runs run rather than skip or fail.
 test: build node-deps
-	@./scripts/deps.sh dashboard
+	@./scripts/deps.sh test
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 	$(MAKE) test-asan
 

@@ -1,20 +1,21 @@
 #!/bin/sh
-# Installs the Debian packages olsync needs to build and test, only when they are missing
-# (postgresql: the server the suite starts for its PostgreSQL tests, scripts/pg-test-server.sh).
+# Installs the Debian packages olsync needs to build and test, only when they are missing.
 # As root it uses apt-get; otherwise it prints the exact command to run and fails.
-# Usage: scripts/deps.sh [bench|dashboard]   (bench: also what bench/perf.sh uses, wrk;
-# dashboard: also chromium, for dashboard_in_chromium, which is skipped without it; `make test`
-# installs this group, `make build` and `make demo` do not)
+# Usage: scripts/deps.sh [bench|test]   (bench: also what bench/perf.sh uses, wrk, and the
+# PostgreSQL server bench/instances.sh starts; test: also what only the suite needs, chromium for
+# dashboard_in_chromium and the PostgreSQL server the suite starts for its PostgreSQL runs
+# (scripts/pg-test-server.sh); `make test` installs this group, `make build` and `make demo` do
+# not: olsync itself needs only libpq, the client)
 set -eu
 
 PKGS="build-essential cmake pkg-config clang \
 libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libsqlite3-dev libpq-dev libssl-dev libcmocka-dev \
-sqlite3 postgresql openssl ca-certificates curl jq tzdata nodejs npm cppcheck"
+sqlite3 openssl ca-certificates curl jq tzdata nodejs npm cppcheck"
 case ${1-} in
 '') ;;
-bench) PKGS="$PKGS wrk" ;;
-dashboard) PKGS="$PKGS chromium" ;;
-*) echo "usage: scripts/deps.sh [bench|dashboard]" >&2; exit 2 ;;
+bench) PKGS="$PKGS wrk postgresql" ;;
+test) PKGS="$PKGS chromium postgresql" ;;
+*) echo "usage: scripts/deps.sh [bench|test]" >&2; exit 2 ;;
 esac
 
 missing=""
