@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,20 @@ bench_vm_hwm_kib(pid_t pid)
 		kib = strtol(p + 7, NULL, 10);
 	free(text);
 	return kib;
+}
+
+double
+bench_loadavg1(void)
+{
+	double l = NAN;
+	FILE *fp = fopen("/proc/loadavg", "r");
+
+	if (fp != NULL) {
+		if (fscanf(fp, "%lf", &l) != 1)
+			l = NAN;
+		fclose(fp);
+	}
+	return l;
 }
 
 int

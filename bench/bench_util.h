@@ -15,6 +15,8 @@ long long bench_cpu_ticks(pid_t pid);
 double bench_ticks_sec(long long ticks);
 /* VmHWM (peak resident set) of pid in KiB from /proc/PID/status, or -1 when unreadable. */
 long bench_vm_hwm_kib(pid_t pid);
+/* The load average of the last minute (/proc/loadavg), or NAN. */
+double bench_loadavg1(void);
 /* A qsort comparison of doubles. */
 int bench_cmp_double(const void *a, const void *b);
 /* The nearest-rank p-th percentile of the n (>= 1) sorted values. */

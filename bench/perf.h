@@ -104,6 +104,10 @@ long long perf_ledger_int(struct perf_world *pw, const char *sql);
 /* Calls fn for each record of the SOQL query (every page) on sf-sim as its admin. */
 void perf_soql(struct perf_world *pw, const char *soql, void (*fn)(json_t *rec, void *arg),
     void *arg);
+/* Checks the Tasks in sf-sim against emails 0..n-1 of the mix (perf_mail_kind): each one with
+ * an external party logged exactly once, none for internal mail or unknown ids; the "tasks" and
+ * "check" figures into r, and r's status FAILED otherwise. */
+void perf_check_tasks(struct perf_world *pw, struct perf_row *r, long n);
 /* A configuration value as `olsync check-config -v` prints it, in val. -1 when absent. */
 int perf_conf_value(struct perf_world *pw, const char *key, char *val, size_t len);
 

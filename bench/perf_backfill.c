@@ -35,62 +35,6 @@ backfill_mix(long emails)
 	return m;
 }
 
-/* Tasks counted by OutlookMessageId__c: digest -> count. */
-static void
-count_task(json_t *rec, void *arg)
-{
-	json_t *seen = arg;
-	const char *d = json_string_value(json_object_get(rec, "OutlookMessageId__c"));
-
-	if (d != NULL)
-		json_object_set_new(seen, d, json_integer(json_integer_value(json_object_get(seen,
-		    d)) + 1));
-}
-
-/* Every external email's Task exactly once, none for internal mail or anything else. */
-static void
-check_tasks(struct perf_world *pw, struct perf_row *r, long n)
-{
-	json_t *seen = json_object();
-	long once = 0, missing = 0, twice = 0, internal = 0, expected = 0;
-	long long tasks = 0, unexpected;
-	const char *k;
-	json_t *v;
-
-	perf_soql(pw, "SELECT OutlookMessageId__c FROM Task", count_task, seen);
-	json_object_foreach(seen, k, v)
-		tasks += json_integer_value(v);
-	for (long i = 0; i < n; i++) {
-		char mid[64], digest[NORMALIZE_DIGEST_LEN + 1];
-		long c;
-
-		snprintf(mid, sizeof(mid), "<perf-%ld@bench.example>", i);
-		e2e_digest(mid, digest);
-		c = (long)json_integer_value(json_object_get(seen, digest));
-		json_object_del(seen, digest);
-		if (perf_mail_kind(i) == PERF_INTERNAL) {
-			internal += c;
-			continue;
-		}
-		expected++;
-		if (c == 0)
-			missing++;
-		else if (c == 1)
-			once++;
-		else
-			twice++;
-	}
-	unexpected = (long long)json_object_size(seen);
-	json_decref(seen);
-	perf_row_set(r, "tasks", json_integer(tasks));
-	perf_row_set(r, "check", json_sprintf("%ld emails with an external party: %ld logged "
-	    "exactly once, %ld missing, %ld more than once; %ld Tasks for internal mail, %lld "
-	    "for unknown ids", expected, once, missing, twice, internal, unexpected));
-	if (once != expected || internal != 0 || unexpected != 0)
-		snprintf(r->status, sizeof(r->status), "FAILED: %ld of %ld logged exactly once",
-		    once, expected);
-}
-
 void
 perf_backfill(void **state)
 {
@@ -137,7 +81,7 @@ perf_backfill(void **state)
 	perf_stats_rows(r, &a, &b, n);
 	perf_row_set(r, "leads_created", json_integer((json_int_t)e2e_record_count(
 	    pw.w.sf.p.base_url, "Lead") - m.leads));
-	check_tasks(&pw, r, n);
+	perf_check_tasks(&pw, r, n);
 	perf_stats_free(&a);
 	perf_stats_free(&b);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)

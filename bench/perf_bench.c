@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "sim_proc.h"
 #include "xmalloc.h"
 
@@ -52,12 +53,6 @@ perf_row_find(const char *name)
 		if (strcmp(rows[i].name, name) == 0)
 			return &rows[i];
 	return NULL;
-}
-
-void
-perf_row_set(struct perf_row *r, const char *key, json_t *value)
-{
-	json_object_set_new(r->extra, key, value != NULL ? value : json_null());
 }
 
 /* A plain-text table: cells[row][col], the first row the heading; columns padded to their
@@ -301,20 +296,6 @@ usage(void)
 	exit(2);
 }
 
-static double
-loadavg1(void)
-{
-	double l = NAN;
-	FILE *fp = fopen("/proc/loadavg", "r");
-
-	if (fp != NULL) {
-		if (fscanf(fp, "%lf", &l) != 1)
-			l = NAN;
-		fclose(fp);
-	}
-	return l;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -345,7 +326,7 @@ main(int argc, char **argv)
 	struct CMUnitTest tests[8 + PERF_RATES_MAX];
 	const char *scenarios = "backfill,naive,realtime,idle,intake", *json = NULL;
 	char *conf = xstrdup(""), *t, *list, *tok, *save;
-	double load = loadavg1();
+	double load = bench_loadavg1();
 	int opt, n = 0, failed;
 	json_t *tj;
 

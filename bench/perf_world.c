@@ -26,6 +26,12 @@
 /* The world of the running scenario, for perf_teardown when it fails half-way. */
 static struct perf_world *live;
 
+void
+perf_row_set(struct perf_row *r, const char *key, json_t *value)
+{
+	json_object_set_new(r->extra, key, value != NULL ? value : json_null());
+}
+
 #define BACKFILL_SPAN_SEC	(25 * 86400)	/* seeded mail is dated over this, inside backfill_days */
 
 static const enum perf_kind pattern[20] = {
@@ -292,6 +298,61 @@ perf_soql(struct perf_world *pw, const char *soql, void (*fn)(json_t *rec, void 
 		    xstrdup(next) : NULL;
 		sim_http_free(&h);
 	}
+}
+
+/* Tasks counted by OutlookMessageId__c: digest -> count. */
+static void
+count_task(json_t *rec, void *arg)
+{
+	json_t *seen = arg;
+	const char *d = json_string_value(json_object_get(rec, "OutlookMessageId__c"));
+
+	if (d != NULL)
+		json_object_set_new(seen, d, json_integer(json_integer_value(json_object_get(seen,
+		    d)) + 1));
+}
+
+void
+perf_check_tasks(struct perf_world *pw, struct perf_row *r, long n)
+{
+	json_t *seen = json_object();
+	long once = 0, missing = 0, twice = 0, internal = 0, expected = 0;
+	long long tasks = 0, unexpected;
+	const char *k;
+	json_t *v;
+
+	perf_soql(pw, "SELECT OutlookMessageId__c FROM Task", count_task, seen);
+	json_object_foreach(seen, k, v)
+		tasks += json_integer_value(v);
+	for (long i = 0; i < n; i++) {
+		char mid[64], digest[NORMALIZE_DIGEST_LEN + 1];
+		long c;
+
+		snprintf(mid, sizeof(mid), "<perf-%ld@bench.example>", i);
+		e2e_digest(mid, digest);
+		c = (long)json_integer_value(json_object_get(seen, digest));
+		json_object_del(seen, digest);
+		if (perf_mail_kind(i) == PERF_INTERNAL) {
+			internal += c;
+			continue;
+		}
+		expected++;
+		if (c == 0)
+			missing++;
+		else if (c == 1)
+			once++;
+		else
+			twice++;
+	}
+	unexpected = (long long)json_object_size(seen);
+	json_decref(seen);
+	perf_row_set(r, "tasks", json_integer(tasks));
+	perf_row_set(r, "check", json_sprintf("%ld emails with an external party: %ld logged "
+	    "exactly once, %ld missing, %ld more than once; %ld Tasks for internal mail, %lld "
+	    "for unknown ids", expected, once, missing, twice, internal, unexpected));
+	if (once != expected || internal != 0 || unexpected != 0)
+		snprintf(r->status, sizeof(r->status), "FAILED: %ld of %ld logged exactly once",
+		    once, expected);
 }
 
 static void *

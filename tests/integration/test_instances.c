@@ -58,19 +58,6 @@ iso(time_t t, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* Replaces the first from in s (owned) by to; returns the new string. */
-static char *
-replace(char *s, const char *from, const char *to)
-{
-	char *p = strstr(s, from), *r;
-
-	if (p == NULL)
-		fail_msg("no '%s' in the configuration", from);
-	r = xasprintf("%.*s%s%s", (int)(p - s), s, to, p + strlen(from));
-	free(s);
-	return r;
-}
-
 /* Instance i's configuration, in its own directory dir/iN (so its log is its own): the world's,
  * on the world's ledger, listening on ports[i], with graph-sim notifying the load balancer. */
 static void
@@ -83,8 +70,8 @@ write_instance(int i, const char *extra)
 		fail_msg("cannot read %s", base);
 	/* the world's database: a file one directory up, or the same PostgreSQL URI */
 	if (!test_database_is_pg())
-		text = replace(text, "database ledger.db", "database ../ledger.db");
-	text = replace(text, "sf_private_key_file sf-key.pem", "sf_private_key_file ../sf-key.pem");
+		text = e2e_replace(text, "database ledger.db", "database ../ledger.db");
+	text = e2e_replace(text, "sf_private_key_file sf-key.pem", "sf_private_key_file ../sf-key.pem");
 	add = xasprintf("%slisten 127.0.0.1:%d\npublic_url http://127.0.0.1:%d\n"
 	    "%s%d\nlease_time %dms\n%slog_level info\n%s",
 	    text, ports[i], lbproxy_port(lb), unnamed ? "# default name, not " : "instance_name i",

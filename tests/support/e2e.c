@@ -235,6 +235,18 @@ e2e_run_usage(const char *dir, struct rusage *ru, char **out, char **errout, ...
 	return rc;
 }
 
+char *
+e2e_replace(char *s, const char *from, const char *to)
+{
+	char *p = strstr(s, from), *r;
+
+	if (p == NULL)
+		fail_msg("no '%s' in the text", from);
+	r = xasprintf("%.*s%s%s", (int)(p - s), s, to, p + strlen(from));
+	free(s);
+	return r;
+}
+
 int
 e2e_free_port(void)
 {

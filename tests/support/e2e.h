@@ -174,6 +174,9 @@ struct e2e_daemon {
 	char	log[PATH_MAX];
 };
 
+/* s (owned, freed) with its first from replaced by to: a new string, caller frees. Fails the
+ * test when s has no from (a configuration line a test expected to change). */
+char *e2e_replace(char *s, const char *from, const char *to);
 /* A loopback port that was free a moment ago (bind to 0, read, close), for a listen address
  * the configuration must name before the daemon starts. Fails the test when none. */
 int e2e_free_port(void);

@@ -1,0 +1,16 @@
+#!/bin/sh
+# Issue 10's benchmark: 1, 2 and 3 `olsync run` instances on one PostgreSQL database behind a
+# load balancer (throughput, calls, CPU of olsync and of PostgreSQL, memory, exactly once), then
+# three instances with one SIGKILLed during load, K times per lease time (takeover). Starts its
+# own throwaway PostgreSQL (scripts/pg-test-server.sh) unless OL_TEST_PG_URL_FILE names one;
+# the logs of olsync and the emulators go to standard error.
+# Usage: bench/instances.sh [BUILD_DIR] [instances-bench options] (bench/README.md)
+set -eu
+if [ -z "${OL_TEST_PG_URL_FILE-}" ]; then
+	OL_PG_DIR=$(mktemp -d /tmp/olsync-bench-pg.XXXXXX)
+	trap 'scripts/pg-test-server.sh stop "$OL_PG_DIR" >&2' EXIT INT TERM
+	scripts/pg-test-server.sh start "$OL_PG_DIR" >&2
+	OL_TEST_PG_URL_FILE=$OL_PG_DIR/url
+	export OL_TEST_PG_URL_FILE OL_PG_DIR
+fi
+"$(dirname "$0")/run.sh" instances-bench "$@"
