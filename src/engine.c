@@ -265,6 +265,39 @@ skip(struct batch *b, struct item *it, const char *reason)
 	it->skip_reason = xstrdup(reason);
 }
 
+/* An item's index and its key, for key_order. */
+struct keyed_index {
+	const char	*key;
+	size_t		 i;
+};
+
+static int
+keyed_index_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct keyed_index *)a)->key,
+	    ((const struct keyed_index *)b)->key);
+}
+
+/* 0..n-1 in the order of the keys of the items they stand for (items[map[i]], or items[i]
+ * without map): a batch's ledger rows are marked in key order, as ingest.c records a page, so
+ * two instances' transactions never wait on each other in a cycle. Caller frees. */
+static size_t *
+key_order(const struct item *items, const size_t *map, size_t n)
+{
+	struct keyed_index *k = xcalloc(n + 1, sizeof(*k));
+	size_t *order = xcalloc(n + 1, sizeof(*order));
+
+	for (size_t i = 0; i < n; i++) {
+		k[i].key = items[map != NULL ? map[i] : i].le.key;
+		k[i].i = i;
+	}
+	qsort(k, n, sizeof(*k), keyed_index_cmp);
+	for (size_t i = 0; i < n; i++)
+		order[i] = k[i].i;
+	free(k);
+	return order;
+}
+
 /* Records the skips decided so far in one transaction (one fsync, not one per email: a tenth
  * of a backfill is internal mail). A crash before the commit leaves them pending, to be
  * decided again. */
@@ -272,7 +305,7 @@ static void
 flush_skips(struct batch *b)
 {
 	struct ledger *l = b->e->ledger;
-	size_t i, n = 0;
+	size_t i, k, n = 0, *order;
 
 	for (i = 0; i < b->n; i++)
 		n += b->it[i].skip_reason != NULL;
@@ -282,14 +315,18 @@ flush_skips(struct batch *b)
 		ledger_failed(b, "begin");
 		return;
 	}
-	for (i = 0; i < b->n; i++) {
+	order = key_order(b->it, NULL, b->n);
+	for (k = 0; k < b->n; k++) {
+		i = order[k];
 		if (b->it[i].skip_reason != NULL &&
 		    ledger_mark_skipped(l, b->it[i].le.key, b->it[i].skip_reason) == -1) {
 			ledger_failed(b, "mark_skipped");
 			(void)ledger_rollback(l);
+			free(order);
 			return;
 		}
 	}
+	free(order);
 	if (ledger_commit(l) == -1) {
 		ledger_failed(b, "commit");
 		return;
@@ -921,7 +958,7 @@ write_all(struct batch *b)
 	struct engine *e = b->e;
 	struct write_activity *wa;
 	struct remote_failure f;
-	size_t *map, nw = 0, i, j;
+	size_t *map, *order = NULL, nw = 0, i, j, k;
 
 	wa = xcalloc(b->n, sizeof(*wa));
 	map = xcalloc(b->n, sizeof(*map));
@@ -985,10 +1022,12 @@ write_all(struct batch *b)
 		ledger_failed(b, "begin");
 		goto out;
 	}
-	for (i = 0; i < nw && b->fatal == 0; i++) {
-		struct item *it = &b->it[map[i]];
+	order = key_order(b->it, map, nw);
+	for (k = 0; k < nw && b->fatal == 0; k++) {
+		struct item *it = &b->it[map[order[k]]];
 		struct ledger_sf_ids ids;
 
+		i = order[k];
 		if (wa[i].failure.cls != REMOTE_OK) {
 			fail(b, it, &wa[i].failure);
 			continue;
@@ -1029,6 +1068,7 @@ write_all(struct batch *b)
 		    wa[i].email_message_id[0] ? wa[i].email_message_id : "-");
 	}
 out:
+	free(order);
 	free(wa);
 	free(map);
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "crashpoint.h"
 #include "delta.h"
@@ -184,19 +185,33 @@ stored_copy(const json_t *msg, const char *mailbox, const char *ext_id)
 	return text;
 }
 
+/* A message of a page and its key, for recording them in key order. */
+struct keyed_msg {
+	char		*key;
+	const json_t	*msg;
+};
+
+static int
+keyed_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct keyed_msg *)a)->key, ((const struct keyed_msg *)b)->key);
+}
+
 int
 ingest_record(struct ingest *in, const char *mailbox, const char *folder, json_t *msgs,
     struct ingest_stats *st, char *err, size_t errlen)
 {
+	struct keyed_msg *km;
 	struct ledger_msg m;
 	enum ledger_seen seen;
 	json_t *msg;
-	size_t i;
+	size_t i, n = 0;
 	char why[256];
 	char digest[NORMALIZE_DIGEST_LEN + 1];
-	char *key = NULL, *data = NULL;
+	char *key, *data = NULL;
 	int rc = -1;
 
+	km = xcalloc(json_array_size(msgs) + 1, sizeof(*km));
 	json_array_foreach(msgs, i, msg) {
 		const char *raw, *gid;
 
@@ -220,16 +235,24 @@ ingest_record(struct ingest *in, const char *mailbox, const char *folder, json_t
 			    "error=\"%s\"", mailbox, folder, why);
 			continue;
 		}
-		normalize_digest(key, digest);
+		km[n].key = key;
+		km[n++].msg = msg;
+	}
+	/* In key order: two instances recording pages that share messages (mail between reps
+	 * whose mailboxes they hold) then lock those rows in one order, never in a cycle, as
+	 * the engine's marks do (engine.c). */
+	qsort(km, n, sizeof(*km), keyed_cmp);
+	for (i = 0; i < n; i++) {
+		normalize_digest(km[i].key, digest);
 		memset(&m, 0, sizeof(m));
-		m.key = key;
+		m.key = km[i].key;
 		m.ext_id = digest;
 		m.dir = strcmp(folder, INGEST_FOLDER_SENT) == 0 ? LEDGER_OUTBOUND : LEDGER_INBOUND;
-		m.received_at = ingest_parse_time(jstr(msg, "receivedDateTime"));
+		m.received_at = ingest_parse_time(jstr(km[i].msg, "receivedDateTime"));
 		m.mailbox = mailbox;
 		m.folder = folder;
-		m.graph_id = gid;
-		m.data = data = stored_copy(msg, mailbox, digest);
+		m.graph_id = jstr(km[i].msg, "id");
+		m.data = data = stored_copy(km[i].msg, mailbox, digest);
 		if (ledger_record_sighting(in->ledger, &m, &seen) == -1) {
 			err_set(err, errlen, "ledger: %s", ledger_error(in->ledger));
 			goto out;
@@ -242,37 +265,52 @@ ingest_record(struct ingest *in, const char *mailbox, const char *folder, json_t
 			st->again++;
 		free(data);
 		data = NULL;
-		free(key);
-		key = NULL;
 	}
 	rc = 0;
 out:
 	free(data);
-	free(key);
+	for (i = 0; i < n; i++)
+		free(km[i].key);
+	free(km);
 	return rc;
 }
+
+/* Times a page's transaction is tried when the database says "again" (a deadlock with another
+ * instance's transaction, which PostgreSQL ends by failing one of them). */
+#define RECORD_TRIES	4
 
 /* Records one page's messages and the link after them, all or nothing. */
 static int
 record_page(struct ingest *in, const char *mailbox, const char *folder, json_t *msgs,
     const char *link, int64_t window_start, struct ingest_stats *st, char *err, size_t errlen)
 {
-	if (ledger_begin(in->ledger) == -1) {
-		err_set(err, errlen, "ledger: %s", ledger_error(in->ledger));
-		return -1;
+	struct ingest_stats tried;
+
+	for (int attempt = 1;; attempt++) {
+		tried = *st;	/* counted once, by the attempt that commits */
+		if (ledger_begin(in->ledger) == -1) {
+			err_set(err, errlen, "ledger: %s", ledger_error(in->ledger));
+			return -1;
+		}
+		if (ingest_record(in, mailbox, folder, msgs, &tried, err, errlen) == 0 &&
+		    ledger_delta_set(in->ledger, mailbox, folder, link, window_start) == 0 &&
+		    ledger_commit(in->ledger) == 0)
+			break;
+		/* every failure above is the ledger's */
+		if (!ledger_error_is_transient(in->ledger) || attempt == RECORD_TRIES) {
+			err_set(err, errlen, "ledger: %s", ledger_error(in->ledger));
+			ledger_rollback(in->ledger);
+			return -1;
+		}
+		ledger_rollback(in->ledger);
+		log_info("ingest page_again mailbox=%s folder=%s attempt=%d error=\"%s\"",
+		    mailbox, folder, attempt, ledger_error(in->ledger));
+		/* 20 to 120 ms, different for each instance, so the two do not meet again */
+		usleep((useconds_t)(20000 + (random() % 100000)));
 	}
-	if (ingest_record(in, mailbox, folder, msgs, st, err, errlen) == -1)
-		goto fail;
-	if (ledger_delta_set(in->ledger, mailbox, folder, link, window_start) == -1 ||
-	    ledger_commit(in->ledger) == -1) {
-		err_set(err, errlen, "ledger: %s", ledger_error(in->ledger));
-		goto fail;
-	}
+	*st = tried;
 	crashpoint("ingest_committed");
 	return 0;
-fail:
-	ledger_rollback(in->ledger);
-	return -1;
 }
 
 /* One folder's round, for delta_round. */

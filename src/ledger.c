@@ -97,6 +97,7 @@ struct cached_stmt {
 struct ledger {
 	struct store *s;
 	int	 in_tx;		/* inside ledger_begin .. ledger_commit/rollback */
+	int	 transient;	/* the last failure of the database was "try again" */
 	int	 max_attempts;
 	char	 err[512];
 	struct cached_stmt cache[STMT_CACHE];
@@ -365,6 +366,7 @@ fail_db(struct ledger *l, const char *what)
 {
 	char msg[256];
 
+	l->transient = store_error_is_transient(l->s);
 	return err_set(l->err, sizeof(l->err), "ledger: %s: %s", what,
 	    store_errmsg(l->s, msg, sizeof(msg)));
 }
@@ -736,6 +738,12 @@ ledger_close(struct ledger *l)
 	free(l);
 }
 
+int
+ledger_error_is_transient(const struct ledger *l)
+{
+	return l->transient;
+}
+
 const char *
 ledger_error(const struct ledger *l)
 {
@@ -753,6 +761,7 @@ ledger_begin(struct ledger *l)
 {
 	if (l->in_tx)
 		return err_set(l->err, sizeof(l->err), "ledger: a transaction is already open");
+	l->transient = 0;
 	if (store_begin(l->s) < 0)
 		return fail_db(l, "begin");
 	l->in_tx = 1;

@@ -182,6 +182,9 @@ enum ledger_probe ledger_probe(const char *path, int *version, int *current, cha
 void ledger_close(struct ledger *l);
 /* The reason for the last -1 on l; borrowed until the next call on l. */
 const char *ledger_error(const struct ledger *l);
+/* 1 when the database's last failure since ledger_begin means "do the transaction again"
+ * (PostgreSQL: a deadlock between instances, a serialization failure; SQLite: busy). */
+int ledger_error_is_transient(const struct ledger *l);
 /* TEMP failures a message may have before it is dead (at least 1; default LEDGER_MAX_ATTEMPTS). */
 void ledger_set_max_attempts(struct ledger *l, int max);
 
