@@ -23,6 +23,7 @@
 #include "xmalloc.h"
 
 #define RR_POOL_NAME	"lead_owner_pool"
+#define ENGINE_LEAD_BUSY_WAIT	5	/* s before mail whose Lead another instance makes is tried again */
 
 struct engine {
 	const struct config	*cfg;
@@ -766,9 +767,11 @@ make_leads(struct batch *b)
 			continue;
 		}
 		if (res == LEDGER_LEAD_BUSY) {
-			/* Another process is making this Lead: log the mail on it later. */
+			/* Another process is making this Lead: log the mail on it later, soon (a
+			 * create takes a second or two; retry_base is for Salesforce's waits). */
 			memset(&f, 0, sizeof(f));
 			f.cls = REMOTE_WAIT;
+			f.wait_sec = ENGINE_LEAD_BUSY_WAIT;
 			snprintf(f.code, sizeof(f.code), "LEAD_BUSY");
 			snprintf(f.message, sizeof(f.message), "another run is creating the Lead");
 			fail_sender(b, it->from, &f);
