@@ -660,18 +660,29 @@ lease_taken(void *arg, const char *mailbox)
 	poke(d, 1, 0);
 }
 
+/* How long after another's lease's end the lease thread looks (its clock may be a little
+ * behind the writer's) and the shortest wait between rounds. */
+#define LEASE_LOOK_SLACK_MS	50
+
 /* The lease thread: a round every lease_time / 3, so a lease is renewed twice before it can
- * run out. */
+ * run out, and one just after another instance's lease would run out (leases_next_look), so a
+ * dead instance's work is taken within lease_time of its death. */
 static void *
 lease_main(void *arg)
 {
 	struct daemon *d = arg;
-	int64_t every = d->cfg->lease_time_ms / 3;
+	int64_t every = d->cfg->lease_time_ms / 3, wait, look;
 	int never = 0;
 
 	pthread_mutex_lock(&d->lock);
 	while (!d->quit && !*d->halt) {
-		wait_until(d, now_ms() + every, &never);
+		wait = every;
+		look = leases_next_look(d->leases);
+		if (look != 0 && look + LEASE_LOOK_SLACK_MS - wall_ms() < wait)
+			wait = look + LEASE_LOOK_SLACK_MS - wall_ms();
+		if (wait < LEASE_LOOK_SLACK_MS)
+			wait = LEASE_LOOK_SLACK_MS;
+		wait_until(d, now_ms() + wait, &never);
 		if (d->quit || *d->halt)
 			break;
 		pthread_mutex_unlock(&d->lock);

@@ -30,6 +30,7 @@ struct leases {
 	int			 subs;		/* holds LEASES_SUBSCRIPTIONS */
 	int			 meetings;	/* holds LEASES_MEETINGS */
 	long			 instances;	/* live at the last round */
+	int64_t			 next_look;	/* Unix ms: another's lease runs out (0: none) */
 };
 
 struct leases *
@@ -172,6 +173,17 @@ singleton(struct leases *ls, const char *name, int64_t now_ms)
 	return take(ls, name, now_ms) == 1;
 }
 
+int64_t
+leases_next_look(struct leases *ls)
+{
+	int64_t t;
+
+	pthread_mutex_lock(&ls->lock);
+	t = ls->next_look;
+	pthread_mutex_unlock(&ls->lock);
+	return t;
+}
+
 int
 leases_round(struct leases *ls, int64_t now_ms)
 {
@@ -180,6 +192,7 @@ leases_round(struct leases *ls, int64_t now_ms)
 	json_t *box;
 	size_t n = 0, i, m, live = 0, share, count = 0, nrenewed = 0;
 	char *name, **renewed = NULL;
+	int64_t next_look;
 	int rc = -1, r, subs, meetings, tx;
 
 	name = lease_name(LEASES_INSTANCE, ls->owner);
@@ -205,9 +218,15 @@ leases_round(struct leases *ls, int64_t now_ms)
 			goto out;
 		}
 	}
+	next_look = 0;
 	for (i = 0; i < n; i++) {
 		if (v[i].expires_at <= now_ms)
 			continue;
+		/* When another's lease runs out unrenewed (its instance died), look at once
+		 * rather than at the next round: takeover within lease_time of the death. */
+		if (strcmp(v[i].owner, ls->owner) != 0 &&
+		    (next_look == 0 || v[i].expires_at < next_look))
+			next_look = v[i].expires_at;
 		json_object_set_new(byname, v[i].name, json_string(v[i].owner));
 		if (strncmp(v[i].name, LEASES_INSTANCE, strlen(LEASES_INSTANCE)) == 0)
 			live++;
@@ -282,6 +301,7 @@ leases_round(struct leases *ls, int64_t now_ms)
 	ls->subs = subs;
 	ls->meetings = meetings;
 	ls->instances = (long)live;
+	ls->next_look = next_look;
 	pthread_mutex_unlock(&ls->lock);
 	{
 		const char *mb;

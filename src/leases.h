@@ -41,6 +41,10 @@ void leases_free(struct leases *ls);	/* NULL is fine */
  * singletons when free. 0, or -1 (logged) when the ledger failed: what was held is kept until
  * it expires. */
 int leases_round(struct leases *ls, int64_t now_ms);
+/* When, at the last round, the first lease held by another instance runs out (Unix ms; 0:
+ * none): the lease thread looks again then, so a dead instance's work is taken when its lease
+ * ends, not up to a round later. */
+int64_t leases_next_look(struct leases *ls);
 /* Gives every lease this instance holds back (a clean stop), so the others take them at once. */
 void leases_drop_all(struct leases *ls);
 

@@ -519,7 +519,9 @@ test_kill_one(void **state)
 	}
 	fprintf(stderr, "takeover: i%d's mailboxes held by the survivors %ld ms after the kill "
 	    "(lease_time %d ms)\n", victim, takeover, LEASE_MS);
-	assert_true(takeover <= mono_scaled(LEASE_MS + 2000));
+	/* The issue's bound: within the lease time (the survivors look when the dead one's
+	 * leases end, leases_next_look), plus the rounds' own time on a loaded machine. */
+	assert_true(takeover <= mono_scaled(LEASE_MS + 500));
 	rewritten = check_all_once((size_t)sent, 2);
 	fprintf(stderr, "Tasks written again after the kill (the dead one's batch in flight): %zu "
 	    "of %d\n", rewritten, sent);
