@@ -85,8 +85,8 @@ leases_default_name(char *buf, size_t len)
 
 /* 1 when owner is a default name ("host:pid") of this host whose process is gone: an olsync of
  * this machine killed and started again. Its leases need not be waited for. */
-static int
-dead_here(const char *owner)
+int
+leases_dead_here(const char *owner)
 {
 	char mine[LEDGER_OWNER_MAX + 1], *colon, *end;
 	const char *pc = strrchr(owner, ':');
@@ -105,7 +105,7 @@ dead_here(const char *owner)
 }
 
 /* Expires the leases and gives back the batch claims of instances of this host that died
- * (dead_here); 1 when any was, so the caller lists the leases again. */
+ * (leases_dead_here); 1 when any was, so the caller lists the leases again. */
 static int
 reap(struct leases *ls, const struct ledger_lease *v, size_t n, int64_t now_ms)
 {
@@ -117,7 +117,7 @@ reap(struct leases *ls, const struct ledger_lease *v, size_t n, int64_t now_ms)
 		const char *owner = v[i].owner;
 
 		if (strncmp(v[i].name, LEASES_INSTANCE, pre) != 0 || v[i].expires_at <= now_ms ||
-		    strcmp(owner, ls->owner) == 0 || !dead_here(owner))
+		    strcmp(owner, ls->owner) == 0 || !leases_dead_here(owner))
 			continue;
 		if (ledger_lease_expire_owner(ls->ledger, owner, &count) == -1 ||
 		    ledger_claims_release(ls->ledger, owner, NULL) == -1) {

@@ -45,6 +45,9 @@ int leases_round(struct leases *ls, int64_t now_ms);
  * none): the lease thread looks again then, so a dead instance's work is taken when its lease
  * ends, not up to a round later. */
 int64_t leases_next_look(struct leases *ls);
+/* 1 when owner is a default name ("host:pid") of this host whose process is gone: its leases
+ * need not be waited for. */
+int leases_dead_here(const char *owner);
 /* Gives every lease this instance holds back (a clean stop), so the others take them at once. */
 void leases_drop_all(struct leases *ls);
 

@@ -18,6 +18,7 @@
 #include "dryrun.h"
 #include "engine.h"
 #include "graph_client.h"
+#include "leases.h"
 #include "ledger.h"
 #include "ledger_copy.h"
 #include "log.h"
@@ -106,6 +107,43 @@ open_ledger(const struct config *cfg, struct ledger **l)
 	}
 	ledger_set_max_attempts(*l, cfg->max_attempts);
 	return 0;
+}
+
+/* Commands that write the ledger outside `olsync run` (sync --once, backfill) take no leases:
+ * beside running instances they would read and write the same mail as its holders. Refused
+ * while any instance's heartbeat lease is live; -1 (said on stderr) then. */
+static int
+refuse_beside_instances(struct ledger *l, const char *what)
+{
+	struct ledger_lease *v;
+	struct timespec ts;
+	int64_t now_ms, until = 0;
+	size_t n, live = 0;
+
+	if (ledger_lease_list(l, &v, &n) == -1) {
+		fprintf(stderr, "olsync: %s: %s\n", what, ledger_error(l));
+		return -1;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	for (size_t i = 0; i < n; i++) {
+		/* a killed olsync run of this machine under its default name is not running */
+		if (strncmp(v[i].name, LEASES_INSTANCE, strlen(LEASES_INSTANCE)) != 0 ||
+		    v[i].expires_at <= now_ms || leases_dead_here(v[i].owner))
+			continue;
+		if (live++ == 0)
+			fprintf(stderr, "olsync: %s: refused: olsync run is working on this database "
+			    "(", what);
+		fprintf(stderr, "%s%s", live > 1 ? ", " : "", v[i].name + strlen(LEASES_INSTANCE));
+		if (v[i].expires_at > until)
+			until = v[i].expires_at;
+	}
+	ledger_leases_free(v, n);
+	if (live == 0)
+		return 0;
+	fprintf(stderr, "); it does this work itself. Stop every instance first (a dead one's "
+	    "lease ends within %lld s)\n", (long long)((until - now_ms + 999) / 1000));
+	return -1;
 }
 
 /* Brings the ledger at target to the current schema (creating it), as a start would. */
@@ -203,7 +241,7 @@ cmd_sync_once(const struct config *cfg)
 	int rc = 1;
 
 	install_signals();
-	if (open_ledger(cfg, &l) == -1)
+	if (open_ledger(cfg, &l) == -1 || refuse_beside_instances(l, "sync --once") == -1)
 		goto out;
 	if ((g = graph_client_new(cfg, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "olsync: graph: %s\n", err);
@@ -258,7 +296,7 @@ cmd_backfill(const struct config *cfg, const struct backfill_opts *o)
 	int rc = 1, r;
 
 	install_signals();
-	if (open_ledger(cfg, &l) == -1)
+	if (open_ledger(cfg, &l) == -1 || refuse_beside_instances(l, "backfill") == -1)
 		goto out;
 	if ((g = graph_client_new(cfg, err, sizeof(err))) == NULL ||
 	    (sf = sf_client_new(cfg, err, sizeof(err))) == NULL ||

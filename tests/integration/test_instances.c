@@ -409,6 +409,36 @@ backlog(int n)
 	return n;
 }
 
+/* While instances run, the commands that would write the ledger without leases are refused,
+ * naming the instances, and write nothing. */
+static void
+refused_beside(int n)
+{
+	static const char *const cmds[][8] = {
+		{ "sync", "--once", NULL },
+		{ "backfill", "--mailbox", "rep0@contoso.com", "--since", "2026-01-01", NULL },
+	};
+
+	for (size_t c = 0; c < sizeof(cmds) / sizeof(cmds[0]); c++) {
+		char *out = NULL, *err = NULL;
+		int rc = e2e_run(world.dir, &out, &err, "-c", confs[0], cmds[c][0], cmds[c][1],
+		    cmds[c][2], cmds[c][3], cmds[c][4], NULL);
+
+		assert_int_equal(rc, 1);
+		if (strstr(err, "refused: olsync run is working on this database (") == NULL)
+			fail_msg("%s not refused beside the instances:\n%s", cmds[c][0], err);
+		for (int i = 0; i < n; i++) {
+			char name[16];
+
+			snprintf(name, sizeof(name), "i%d", i);
+			if (!unnamed && strstr(err, name) == NULL)
+				fail_msg("instance %s not named in: %s", name, err);
+		}
+		free(out);
+		free(err);
+	}
+}
+
 /* The sweep (every SWEEP_MS in the share tests) of each mailbox is made by the instance that
  * holds it: across all the instances' logs, at most one per interval and mailbox, give or take
  * the intervals at both ends, not one per instance. */
@@ -444,6 +474,7 @@ share(int n)
 
 	settled = start_instances(n);
 	fprintf(stderr, "%d instances: mailboxes split in %ld ms\n", n, settled);
+	refused_beside(n);
 	sent += send_round(0, 3);
 	sent += send_round(1, 3);
 	/* Each batch written by one instance: no Task written twice. */
