@@ -267,11 +267,8 @@ copy_from_postgresql(const struct config *cfg, const char *path, char *err, size
 	if (store_open(cfg->database, cfg->database_password, &from, err, errlen) == 0 &&
 	    store_open(path, NULL, &to, err, errlen) == 0) {
 		/* a database olsync never started on is an empty ledger, as a missing file is */
-		rc = store_version(from, err, errlen);
-		if (rc > 0)
+		if ((rc = store_version(from, err, errlen)) > 0)
 			rc = ledger_copy(from, to, err, errlen);
-		else if (rc == 0)
-			rc = 0;
 	}
 	store_close(from);
 	store_close(to);

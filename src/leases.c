@@ -173,6 +173,13 @@ singleton(struct leases *ls, const char *name, int64_t now_ms)
 	return take(ls, name, now_ms) == 1;
 }
 
+int
+leases_heartbeat_live(const struct ledger_lease *e, int64_t now_ms)
+{
+	return strncmp(e->name, LEASES_INSTANCE, strlen(LEASES_INSTANCE)) == 0 &&
+	    e->expires_at > now_ms && !leases_dead_here(e->owner);
+}
+
 int64_t
 leases_next_look(struct leases *ls)
 {
@@ -228,7 +235,7 @@ leases_round(struct leases *ls, int64_t now_ms)
 		    (next_look == 0 || v[i].expires_at < next_look))
 			next_look = v[i].expires_at;
 		json_object_set_new(byname, v[i].name, json_string(v[i].owner));
-		if (strncmp(v[i].name, LEASES_INSTANCE, strlen(LEASES_INSTANCE)) == 0)
+		if (leases_heartbeat_live(&v[i], now_ms))
 			live++;
 	}
 	m = json_array_size(ls->boxes);

@@ -48,6 +48,10 @@ int64_t leases_next_look(struct leases *ls);
 /* 1 when owner is a default name ("host:pid") of this host whose process is gone: its leases
  * need not be waited for. */
 int leases_dead_here(const char *owner);
+/* 1 when e is an instance's heartbeat ("instance:<name>") that is running: unexpired at now_ms
+ * and not of a dead process of this machine (leases_dead_here). The lease rounds count the
+ * live instances with it; `sync --once` and `backfill` refuse to start beside one. */
+int leases_heartbeat_live(const struct ledger_lease *e, int64_t now_ms);
 /* Gives every lease this instance holds back (a clean stop), so the others take them at once. */
 void leases_drop_all(struct leases *ls);
 

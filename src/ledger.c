@@ -981,6 +981,18 @@ ledger_next_pending(struct ledger *l, int64_t now, struct ledger_entry *out, siz
 	return read_entries(l, st, out, max, n, "next pending");
 }
 
+/* A live-only query's since must be one the recent index answers for: half the skew
+ * allowance for the caller's clock read a moment ago, half for the clocks of other instances
+ * that recorded the mail. */
+static int
+check_recent(struct ledger *l, int64_t since)
+{
+	if (since < now_s() - LEDGER_RECENT - RECENT_SKEW / 2)
+		return err_set(l->err, sizeof(l->err), "ledger: mail received since %lld is older "
+		    "than the recent index holds (%d s)", (long long)since, LEDGER_RECENT);
+	return 0;
+}
+
 int
 ledger_next_pending_since(struct ledger *l, int64_t now, int64_t since,
     struct ledger_entry *out, size_t max, size_t *n)
@@ -994,11 +1006,8 @@ ledger_next_pending_since(struct ledger *l, int64_t now, int64_t since,
 		return -1;
 	if (max == 0)
 		return 0;
-	/* Half the skew allowance for the caller's clock read a moment ago, half for the
-	 * clocks of other instances that recorded the mail. */
-	if (since < now_s() - LEDGER_RECENT - RECENT_SKEW / 2)
-		return err_set(l->err, sizeof(l->err), "ledger: mail received since %lld is older "
-		    "than the recent index holds (%d s)", (long long)since, LEDGER_RECENT);
+	if (check_recent(l, since) < 0)
+		return -1;
 	/* The few recent ones through their index, not a walk over a backfill of any size
 	 * (SQLite's planner must be told; PostgreSQL's statistics find it). Every message
 	 * received since `since` was recent when it was first seen, which was before now. */
@@ -2779,7 +2788,8 @@ ledger_claim_pending(struct ledger *l, const char *owner, int64_t now, int64_t s
 	int ok = 0;
 
 	*n = 0;
-	if (check_str(l, "lease owner", owner, LEDGER_OWNER_MAX) < 0)
+	if (check_str(l, "lease owner", owner, LEDGER_OWNER_MAX) < 0 ||
+	    (since != INT64_MIN && check_recent(l, since) < 0))
 		return -1;
 	if (max == 0)
 		return 0;
@@ -2803,11 +2813,7 @@ ledger_claim_pending(struct ledger *l, const char *owner, int64_t now, int64_t s
 		    " AND due_at <= ?1"
 		    " AND (lease_owner IS NULL OR lease_until <= ?1 OR lease_owner = ?3)"
 		    " ORDER BY due_at, id LIMIT ?2 FOR UPDATE SKIP LOCKED)"));
-	else if (since < now_s() - LEDGER_RECENT - RECENT_SKEW / 2) {
-		err_set(l->err, sizeof(l->err), "ledger: mail received since %lld is older than "
-		    "the recent index holds (%d s)", (long long)since, LEDGER_RECENT);
-		goto out;
-	} else
+	else
 		st = prepare(l, BY_KIND(l, "UPDATE messages SET lease_owner = ?3, lease_until = ?4"
 		    " WHERE id IN (SELECT id FROM messages INDEXED BY messages_open_recent"
 		    " WHERE recent <> 0 AND state IN " OPEN_STATES " AND due_at <= ?1"

@@ -109,6 +109,16 @@ open_ledger(const struct config *cfg, struct ledger **l)
 	return 0;
 }
 
+/* Unix ms, as leases count time. */
+static int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Commands that write the ledger outside `olsync run` (sync --once, backfill) take no leases:
  * beside running instances they would read and write the same mail as its holders. Refused
  * while any instance's heartbeat lease is live; -1 (said on stderr) then. */
@@ -116,20 +126,15 @@ static int
 refuse_beside_instances(struct ledger *l, const char *what)
 {
 	struct ledger_lease *v;
-	struct timespec ts;
-	int64_t now_ms, until = 0;
+	int64_t now_ms = wall_ms(), until = 0;
 	size_t n, live = 0;
 
 	if (ledger_lease_list(l, &v, &n) == -1) {
 		fprintf(stderr, "olsync: %s: %s\n", what, ledger_error(l));
 		return -1;
 	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	for (size_t i = 0; i < n; i++) {
-		/* a killed olsync run of this machine under its default name is not running */
-		if (strncmp(v[i].name, LEASES_INSTANCE, strlen(LEASES_INSTANCE)) != 0 ||
-		    v[i].expires_at <= now_ms || leases_dead_here(v[i].owner))
+		if (!leases_heartbeat_live(&v[i], now_ms))
 			continue;
 		if (live++ == 0)
 			fprintf(stderr, "olsync: %s: refused: olsync run is working on this database "
@@ -465,14 +470,11 @@ static int
 print_leases(struct ledger *l)
 {
 	struct ledger_lease *v;
-	struct timespec ts;
-	int64_t now;
+	int64_t now = wall_ms();
 	size_t n;
 
 	if (ledger_lease_list(l, &v, &n) == -1)
 		return -1;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	printf("%-9s %zu\n", "leases", n);
 	for (size_t i = 0; i < n; i++)
 		printf("  %s owner %s expires_in %.1fs\n", v[i].name, v[i].owner,

@@ -54,29 +54,50 @@ with_database(const char *url, const char *db)
 }
 
 /* Runs one statement on the server's own database: 0, or -1 with a message on stderr. */
-static int
-server_exec(const char *sql)
+/* One connection to target's PostgreSQL database, or NULL with a message on stderr. */
+static PGconn *
+connect_target(const char *target)
 {
-	char *url = test_database_server_url();
-	PGconn *conn;
+	PGconn *c = PQconnectdb(target);
+
+	if (PQstatus(c) != CONNECTION_OK) {
+		fprintf(stderr, "testdb: %s: %s", target, PQerrorMessage(c));
+		PQfinish(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* Runs sql (no rows) on target's database; 0, or -1 with a message on stderr. */
+static int
+target_exec(const char *target, const char *sql)
+{
+	PGconn *c = connect_target(target);
 	PGresult *res;
 	int rc = -1;
 
-	if (url == NULL)
+	if (c == NULL)
 		return -1;
-	conn = PQconnectdb(url);
-	if (PQstatus(conn) != CONNECTION_OK) {
-		fprintf(stderr, "testdb: cannot connect to %s: %s", url, PQerrorMessage(conn));
-		goto out;
-	}
-	res = PQexec(conn, sql);
+	res = PQexec(c, sql);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 		fprintf(stderr, "testdb: %s: %s", sql, PQresultErrorMessage(res));
 	else
 		rc = 0;
 	PQclear(res);
-out:
-	PQfinish(conn);
+	PQfinish(c);
+	return rc;
+}
+
+/* Runs sql on the server's own database. */
+static int
+server_exec(const char *sql)
+{
+	char *url = test_database_server_url();
+	int rc;
+
+	if (url == NULL)
+		return -1;
+	rc = target_exec(url, sql);
 	free(url);
 	return rc;
 }
@@ -128,27 +149,10 @@ test_database_drop(const char *target)
 	return rc;
 }
 
-/* One connection to target's PostgreSQL database, or NULL with a message on stderr. */
-static PGconn *
-connect_target(const char *target)
-{
-	PGconn *c = PQconnectdb(target);
-
-	if (PQstatus(c) != CONNECTION_OK) {
-		fprintf(stderr, "testdb: %s: %s", target, PQerrorMessage(c));
-		PQfinish(c);
-		return NULL;
-	}
-	return c;
-}
-
 int
 test_database_clear(const char *target)
 {
 	static const char *const files[] = { "", "-wal", "-shm", "-journal" };
-	PGresult *r;
-	PGconn *c;
-	int rc;
 
 	if (!test_database_is_pg()) {
 		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -163,15 +167,7 @@ test_database_clear(const char *target)
 		}
 		return 0;
 	}
-	if ((c = connect_target(target)) == NULL)
-		return -1;
-	r = PQexec(c, "DROP SCHEMA public CASCADE; CREATE SCHEMA public");
-	rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
-	if (rc == -1)
-		fprintf(stderr, "testdb: clear %s: %s", target, PQerrorMessage(c));
-	PQclear(r);
-	PQfinish(c);
-	return rc;
+	return target_exec(target, "DROP SCHEMA public CASCADE; CREATE SCHEMA public");
 }
 
 char *
