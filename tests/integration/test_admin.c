@@ -626,6 +626,9 @@ test_token_after_reload(void **state)
 	assert_int_equal(h.status, 403);
 	sim_http_free(&h);
 
+	/* The admin answers before the rest of the reloaded daemon has started: its last start
+	 * line is waited for before the log is read. */
+	assert_true(e2e_daemon_wait_log(&daemon_proc, "\"msg\":\"olsync start\"", WAIT_MS));
 	log = e2e_daemon_log(&daemon_proc);
 	assert_null(strstr(log, token));
 	check_json_log(log);

@@ -208,7 +208,7 @@ test_interrupt_resume(void **state)
 	char since[32], until[32], at[40], *log = NULL, *out = NULL, *err = NULL;
 	struct e2e_daemon dm;
 	long lists, pages_int, pages_total = 5 + 1;	/* 20 mails in 4s, and an empty Sent Items */
-	int status, i, n;
+	int status;
 
 	(void)state;
 	mails_to_alice("Dave Diaz <dave@fabrikam.com>", "Resume", 20, 70);
@@ -229,16 +229,10 @@ test_interrupt_resume(void **state)
 	    "{\"method\":\"GET\",\"path\":\"/v1.0/users/alice@contoso.com/mailFolders\","
 	    "\"count\":1000,\"delay_ms\":400}", 200));
 	e2e_daemon_spawn(&dm, world.dir, world.conf, args);
-	for (i = 0, n = (int)mono_scaled(300); i < n; i++) {
+	if (!e2e_daemon_wait_log(&dm, "backfill progress ", 15000)) {
 		log = e2e_daemon_log(&dm);
-		if (strstr(log, "backfill progress ") != NULL || i == n - 1)
-			break;
-		free(log);
-		mono_sleep(50);
-	}
-	if (i == n - 1)
 		fail_msg("no progress line in 15 s: %s", log);
-	free(log);
+	}
 	assert_int_equal(kill(dm.pid, SIGINT), 0);
 	assert_int_equal(waitpid(dm.pid, &status, 0), dm.pid);
 	json_decref(sim_http_ctl(world.graph.base_url, "DELETE", "/_sim/faults", NULL, 200));

@@ -94,22 +94,6 @@ backfill(int n)
 	}
 }
 
-/* Waits up to timeout_ms (scaled) for the daemon's log to hold what; returns whether it does. */
-static int
-log_has(const char *what, long timeout_ms)
-{
-	timeout_ms = mono_scaled(timeout_ms);
-	for (long waited = 0;; waited += 100) {
-		char *log = e2e_daemon_log(&daemon_proc);
-		int found = strstr(log, what) != NULL;
-
-		free(log);
-		if (found || waited >= timeout_ms)
-			return found;
-		usleep(100 * 1000);
-	}
-}
-
 static void
 start(void)
 {
@@ -122,8 +106,8 @@ static void
 start_idle(void)
 {
 	start();
-	assert_true(log_has("subscriptions reconciled", 10000));
-	assert_true(log_has("engine pass rc=0", 10000));
+	assert_true(e2e_daemon_wait_log(&daemon_proc, "subscriptions reconciled", 10000));
+	assert_true(e2e_daemon_wait_log(&daemon_proc, "engine pass rc=0", 10000));
 	mono_sleep(500);
 }
 
@@ -160,7 +144,7 @@ spend_share(void)
 	backfill(BACKFILL);
 	json_decref(sim_http_ctl(world.sf.p.base_url, "POST", "/_sim/stats/reset", NULL, 200));
 	start();
-	assert_true(log_has("budget hold reason=share_spent", 60000));
+	assert_true(e2e_daemon_wait_log(&daemon_proc, "budget hold reason=share_spent", 60000));
 }
 
 /* A daily allowance of 100 with a share of 20%: the backfill stops at 20 calls, pending (not
@@ -221,7 +205,7 @@ test_restart_remembers(void **state)
 	assert_true(calls <= 20);
 
 	start();
-	assert_true(log_has("budget hold reason=share_spent", 30000));
+	assert_true(e2e_daemon_wait_log(&daemon_proc, "budget hold reason=share_spent", 30000));
 	mono_sleep(3000);
 	assert_int_equal(e2e_daemon_stop(&daemon_proc), 0);
 	after = e2e_sf_api_calls(world.sf.p.base_url);
@@ -247,9 +231,9 @@ test_live_before_backfill(void **state)
 	sf_config("{\"daily_api_limit\":10000,\"api_used\":9600}");
 	backfill(300);
 	start();
-	assert_true(log_has("subscriptions reconciled", 10000));
-	assert_true(log_has("budget short", 10000));
-	assert_true(log_has("engine pass rc=0", 10000));
+	assert_true(e2e_daemon_wait_log(&daemon_proc, "subscriptions reconciled", 10000));
+	assert_true(e2e_daemon_wait_log(&daemon_proc, "budget short", 10000));
+	assert_true(e2e_daemon_wait_log(&daemon_proc, "engine pass rc=0", 10000));
 	assert_int_equal(e2e_record_count(world.sf.p.base_url, "Task"), 0);
 
 	iso(time(NULL), now_date, sizeof(now_date));
@@ -361,7 +345,7 @@ test_window_gathers(void **state)
 	free(out);
 	assert_int_equal(counted, e2e_sf_api_calls(world.sf.p.base_url));
 	start();
-	assert_true(log_has("engine pass rc=0", 10000));
+	assert_true(e2e_daemon_wait_log(&daemon_proc, "engine pass rc=0", 10000));
 	assert_int_equal(e2e_daemon_stop(&daemon_proc), 0);
 	out = status();
 	assert_int_equal(e2e_status_count(out, "api_calls "), e2e_sf_api_calls(world.sf.p.base_url));

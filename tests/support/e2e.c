@@ -367,6 +367,21 @@ e2e_daemon_log(const struct e2e_daemon *dm)
 	return tmpdir_read(dm->log, E2E_OUT_MAX * 8);
 }
 
+int
+e2e_daemon_wait_log(const struct e2e_daemon *dm, const char *what, long timeout_ms)
+{
+	timeout_ms = mono_scaled(timeout_ms);
+	for (long waited = 0;; waited += 50) {
+		char *log = e2e_daemon_log(dm);
+		int found = strstr(log, what) != NULL;
+
+		free(log);
+		if (found || waited >= timeout_ms)
+			return found;
+		usleep(50 * 1000);
+	}
+}
+
 size_t
 e2e_wait_records(const char *sf_url, const char *sobject, size_t n, long timeout_ms)
 {

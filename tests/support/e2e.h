@@ -195,6 +195,10 @@ void e2e_daemon_signal(struct e2e_daemon *dm, int sig);
 int e2e_daemon_stop(struct e2e_daemon *dm);
 /* The daemon's log so far; caller frees. */
 char *e2e_daemon_log(const struct e2e_daemon *dm);
+/* Waits up to timeout_ms (mono_scaled) for the daemon's log to hold what; returns whether it
+ * does. A daemon's start and reload go on after its admin answers: a test that reads lines
+ * logged then waits for them here. */
+int e2e_daemon_wait_log(const struct e2e_daemon *dm, const char *what, long timeout_ms);
 /* Polls sf-sim until sobject has at least n records or timeout_ms (mono_scaled) passed;
  * returns the count last seen. */
 size_t e2e_wait_records(const char *sf_url, const char *sobject, size_t n, long timeout_ms);
