@@ -275,8 +275,9 @@ out:
 	return rc;
 }
 
-/* Times a page's transaction is tried when the database says "again" (a deadlock with another
- * instance's transaction, which PostgreSQL ends by failing one of them). */
+/* Times a page's transaction is tried when the database says "again": a deadlock with another
+ * instance's transaction, which PostgreSQL ends by failing one of them, a lock_timeout, a
+ * connection lost under the transaction (ledger_error_is_transient). */
 #define RECORD_TRIES	4
 
 /* Records one page's messages and the link after them, all or nothing. */
@@ -287,22 +288,23 @@ record_page(struct ingest *in, const char *mailbox, const char *folder, json_t *
 	struct ingest_stats tried;
 
 	for (int attempt = 1;; attempt++) {
+		int begun;
+
 		tried = *st;	/* counted once, by the attempt that commits */
-		if (ledger_begin(in->ledger) == -1) {
-			err_set(err, errlen, "ledger: %s", ledger_error(in->ledger));
-			return -1;
-		}
-		if (ingest_record(in, mailbox, folder, msgs, &tried, err, errlen) == 0 &&
+		begun = ledger_begin(in->ledger) == 0;
+		if (begun && ingest_record(in, mailbox, folder, msgs, &tried, err, errlen) == 0 &&
 		    ledger_delta_set(in->ledger, mailbox, folder, link, window_start) == 0 &&
 		    ledger_commit(in->ledger) == 0)
 			break;
 		/* every failure above is the ledger's */
 		if (!ledger_error_is_transient(in->ledger) || attempt == RECORD_TRIES) {
 			err_set(err, errlen, "ledger: %s", ledger_error(in->ledger));
-			ledger_rollback(in->ledger);
+			if (begun)
+				ledger_rollback(in->ledger);
 			return -1;
 		}
-		ledger_rollback(in->ledger);
+		if (begun)
+			ledger_rollback(in->ledger);
 		log_info("ingest page_again mailbox=%s folder=%s attempt=%d error=\"%s\"",
 		    mailbox, folder, attempt, ledger_error(in->ledger));
 		/* 20 to 120 ms, different for each instance, so the two do not meet again */

@@ -1,11 +1,14 @@
 /* store_pg.c: store.h on PostgreSQL through libpq. A statement's SQL is translated once (?N to
  * $N), prepared on the server at its first step under a name unique to the connection, run with
  * text parameters and text results, and its whole result read at once; store_step hands out the
- * rows. A lost connection fails the call that finds it (a transient error) and is reset by the
- * next begin, exec or step outside a transaction; inside one it stays an error until rollback. */
+ * rows. An idle connection the server ended is found and made again before the next begin,
+ * exec or step outside a transaction; a connection lost under a statement fails the call (a
+ * transient error) and is reset by the next call outside a transaction; inside one it stays an
+ * error until rollback. */
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,11 +150,32 @@ notice_to_log(void *arg, const PGresult *res)
 		    sev != NULL ? sev : "", state != NULL ? state : "", msg);
 }
 
+/* An idle connection the server ended (its backend terminated, a failover, an idle timeout)
+ * reads as CONNECTION_OK until something is read from it. What the server sent meanwhile is read
+ * now, without waiting (libpq's socket is non-blocking): its last message, then the end of the
+ * stream, mark the connection lost, so the loss is mended before the next statement is sent
+ * instead of failing it. A connection with nothing to read costs one poll. */
+static void
+notice_hangup(struct pg_store *s)
+{
+	struct pollfd p;
+
+	for (int i = 0; i < 4 && PQstatus(s->conn) == CONNECTION_OK; i++) {
+		p.fd = PQsocket(s->conn);
+		p.events = POLLIN;
+		p.revents = 0;
+		if (p.fd < 0 || poll(&p, 1, 0) <= 0 || PQconsumeInput(s->conn) == 0)
+			return;
+	}
+}
+
 /* Outside a transaction a lost connection is made again; inside one the caller must roll back
  * first, since what the transaction did is gone with it. -1 when it is (still) lost. */
 static int
 ensure_connected(struct pg_store *s)
 {
+	if (!s->in_tx)
+		notice_hangup(s);
 	if (PQstatus(s->conn) == CONNECTION_OK)
 		return 0;
 	if (s->in_tx) {
@@ -583,7 +607,11 @@ pg_begin(struct store *base)
 		return set_errorx(s, "25001",
 		    "postgresql: begin: a transaction is already in progress");
 	tx_over(s);	/* one ended by a COMMIT or ROLLBACK through store_exec */
-	if (ensure_connected(s) < 0 || run(s, "BEGIN", "begin") < 0)
+	if (ensure_connected(s) < 0)
+		return -1;
+	/* A BEGIN that found the connection lost did nothing: it is sent again on a new one. */
+	if (run(s, "BEGIN", "begin") < 0 &&
+	    (!s->lost || ensure_connected(s) < 0 || run(s, "BEGIN", "begin") < 0))
 		return -1;
 	s->in_tx = 1;
 	return 0;

@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <sys/wait.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,9 @@
 #include "mono.h"
 #include "normalize.h"
 #include "sim_http.h"
+#include "store.h"
+#include "testdb.h"
+#include "tmpdir.h"
 #include "xmalloc.h"
 
 #define SETTLE_PASSES	15	/* sync --once runs before a round must have settled */
@@ -519,6 +523,103 @@ test_combined(void **state)
 	json_decref(ss);
 }
 
+/* One `olsync -c conf sync --once` while Alice's two folders answer after 1.5 s each; at
+ * 700 ms, with the pass waiting on Graph, act runs. Fails unless the pass exits 0 with every
+ * folder read and its log holds want; then settles (nothing is left for the next pass). */
+static void
+pass_with_database_trouble(const char *what, const char *conf, int (*act)(void), const char *want)
+{
+	const char *const args[] = { "sync", "--once", NULL };
+	struct e2e_daemon dm;
+	char *log, *name = xasprintf("%s 1", what), *name2 = xasprintf("%s 2", what);
+	int status;
+
+	mail(name, "Carol Chen <carol@fabrikam.com>", ALICE, 1);
+	mail(name2, "Dave Diaz <dave@northwind.com>", ALICE, 1);
+	fault(world.graph.base_url, "{\"method\":\"GET\",\"path\":\"" GRAPH_ALICE "\","
+	    "\"count\":2,\"delay_ms\":1500}", 2);
+	e2e_daemon_spawn(&dm, world.dir, conf, args);
+	mono_sleep(700);
+	assert_int_equal(act(), 0);
+	assert_int_equal(waitpid(dm.pid, &status, 0), dm.pid);
+	dm.pid = 0;
+	passes++;
+	log = e2e_daemon_log(&dm);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail_msg("sync --once (%s): status %d: %s", what, status, log);
+	if (strstr(log, want) == NULL || strstr(log, "delta failed") != NULL ||
+	    strstr(log, "folders_failed=0") == NULL)
+		fail_msg("sync --once (%s): no \"%s\", or a folder failed: %s", what, want, log);
+	free(log);
+	free(name);
+	free(name2);
+	free(round_end(what));
+}
+
+static int
+cut_connections(void)
+{
+	return test_database_cut(e2e_database(world.dir)) >= 1 ? 0 : -1;
+}
+
+/* The database: every connection to it cut while a pass waits on Graph (a failover, or an
+ * operator's pg_terminate_backend; PostgreSQL only, SQLite has no connection). The pass finds
+ * its idle connection ended before its next statement and connects again: the one pass logs
+ * the mail. */
+static void
+test_db_connections_cut(void **state)
+{
+	(void)state;
+	if (!test_database_is_pg())
+		skip();
+	pass_with_database_trouble("database connections cut", world.conf, cut_connections,
+	    "postgresql_reconnected");
+}
+
+/* Holds the messages table against writers for 1.2 s. */
+static int
+lock_messages(void)
+{
+	char err[256];
+	struct store *s = NULL;
+	int rc = -1;
+
+	if (store_open(e2e_database(world.dir), NULL, &s, err, sizeof(err)) == -1) {
+		fprintf(stderr, "lock_messages: %s\n", err);
+		return -1;
+	}
+	if (store_begin(s) == 0 && store_exec(s, "LOCK TABLE messages IN EXCLUSIVE MODE") == 0) {
+		mono_sleep(1200);
+		rc = store_rollback(s);
+	}
+	store_close(s);
+	return rc;
+}
+
+/* A page's transaction the database refuses for now (here a lock_timeout of 300 ms while
+ * another session holds the table for 1.2 s; between instances, a deadlock) is tried again at
+ * once, and the pass ends with every folder read. */
+static void
+test_db_page_again(void **state)
+{
+	const char *db;
+	char *text, *with, *conf;
+
+	(void)state;
+	if (!test_database_is_pg())
+		skip();
+	db = e2e_database(world.dir);
+	with = xasprintf("%s?options=-c%%20lock_timeout%%3D300", db);
+	text = e2e_replace(tmpdir_read(world.conf, 1 << 16), db, with);
+	tmpdir_write(world.dir, "lock-timeout.conf", text, 0600);
+	conf = xasprintf("%s/lock-timeout.conf", world.dir);
+	pass_with_database_trouble("page transaction refused", conf, lock_messages,
+	    "ingest page_again");
+	free(conf);
+	free(text);
+	free(with);
+}
+
 static void
 test_summary(void **state)
 {
@@ -541,6 +642,8 @@ main(void)
 		cmocka_unit_test(test_sf_partial),
 		cmocka_unit_test(test_sf_after_commit),
 		cmocka_unit_test(test_combined),
+		cmocka_unit_test(test_db_connections_cut),
+		cmocka_unit_test(test_db_page_again),
 		cmocka_unit_test(test_summary),
 	};
 

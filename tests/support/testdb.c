@@ -53,7 +53,6 @@ with_database(const char *url, const char *db)
 	return xasprintf("%.*s/%s%s", (int)(path - url), url, db, query != NULL ? query : "");
 }
 
-/* Runs one statement on the server's own database: 0, or -1 with a message on stderr. */
 /* One connection to target's PostgreSQL database, or NULL with a message on stderr. */
 static PGconn *
 connect_target(const char *target)
@@ -204,4 +203,30 @@ test_database_fingerprint(const char *target)
 	PQclear(tables);
 	PQfinish(c);
 	return out;
+}
+
+int
+test_database_cut(const char *target)
+{
+	PGconn *c;
+	PGresult *res;
+	int n = -1;
+
+	if (!test_database_is_pg()) {
+		fprintf(stderr, "testdb: test_database_cut: %s is not a PostgreSQL database\n",
+		    target);
+		return -1;
+	}
+	if ((c = connect_target(target)) == NULL)
+		return -1;
+	res = PQexec(c, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+	    " WHERE datname = current_database() AND pid <> pg_backend_pid()");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+		fprintf(stderr, "testdb: cutting %s's connections: %s", target,
+		    PQresultErrorMessage(res));
+	else
+		n = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	PQfinish(c);
+	return n;
 }

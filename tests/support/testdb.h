@@ -31,4 +31,9 @@ int test_database_clear(const char *target);
  * stderr. Caller frees. */
 char *test_database_fingerprint(const char *target);
 
+/* PostgreSQL only: ends every other connection to target's database as a failover or an
+ * operator's pg_terminate_backend does (its clients see SQLSTATE 57P01 at their next call).
+ * Returns how many were ended, or -1 with a message on stderr (on SQLite too). */
+int test_database_cut(const char *target);
+
 #endif
