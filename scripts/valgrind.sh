@@ -5,7 +5,9 @@
 # sim_proc_exec). Their reports are checked as the programs' own are: any error or leak in one
 # fails its program. With either, the tests' wall-clock waits are ten times longer
 # (OL_TEST_TIME_SCALE, tests/support/mono.h; set it to override) and their latency checks are
-# skipped with a line saying so: memcheck makes the binaries 10-50 times slower.
+# skipped with a line saying so: memcheck makes the binaries 10-50 times slower. With PG=1 the
+# programs' PostgreSQL runs (ctest's NAME_pg, listed in BUILD/pg-tests.txt) run too, against a
+# server of their own (scripts/pg-test-server.sh in BUILD/valgrind/pg, stopped at the end).
 #   scripts/valgrind.sh [BUILD] [REGEX]   (default build, every test_* program; REGEX picks tests
 #   by name, e.g. '^test_(config|jwt)$'). JOBS programs run at once (default nproc). Each
 #   program's output and valgrind report are left in BUILD/valgrind/, with the reports of the
@@ -16,14 +18,23 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 if [ "${1:-}" = "--one" ]; then	# internal: one program, run by xargs below
 	build=$2 name=$3 logs=$2/valgrind
 	start=$(date +%s)
+	# NAME_pg: the program NAME with its arguments from pg-tests.txt, on the run's server.
+	prog=$name args="" pgurl=""
+	case $name in
+	*_pg)
+		prog=${name%_pg}
+		args=$(sed -n "s/^$prog //p" "$build/pg-tests.txt")
+		pgurl=$logs/pg/url
+		;;
+	esac
 	scale=${OL_TEST_TIME_SCALE:-1}
 	[ -n "${OLSYNC:-}${SIMS:-}" ] && scale=${OL_TEST_TIME_SCALE:-10}
 	(cd "$build" && OL_SOURCE_DIR=$root OL_BINARY_DIR=$build \
 	    OL_VALGRIND_OLSYNC=${OLSYNC:-} OL_VALGRIND_SIMS=${SIMS:-} \
 	    OL_VALGRIND_LOGS=$logs/$name OL_TEST_TIME_SCALE=$scale \
-	    valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	    env ${pgurl:+OL_TEST_PG_URL_FILE=$pgurl} valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	    --error-exitcode=99 --num-callers=30 --log-file="$logs/$name.valgrind" \
-	    "./$name" >"$logs/$name.log" 2>&1)
+	    "./$prog" $args >"$logs/$name.log" 2>&1)
 	rc=$?
 	echo "$rc" >"$logs/$name.rc"
 	# The reports of the binaries it ran: complete ones end in an ERROR SUMMARY (leaks count
@@ -72,7 +83,15 @@ fi
 # its own and needs the pg fixture's server: only the programs themselves run here.
 tests=$(cd "$build" && ctest -N | sed -n 's/^ *Test *#[0-9]*: \(test_[A-Za-z0-9_]*\)$/\1/p' |
     grep -E "$regex" | while read -r t; do if [ -x "$build/$t" ]; then echo "$t"; fi; done)
-[ -n "$tests" ] || { echo "valgrind.sh: no test matches $regex" >&2; exit 1; }
+if [ -n "${PG:-}" ]; then
+	tests="$tests $(cut -d' ' -f1 "$build/pg-tests.txt" | grep -E "$regex" | sed 's/$/_pg/')"
+	# one left by an interrupted run first
+	[ -d "$logs/pg" ] && sh "$root/scripts/pg-test-server.sh" stop "$logs/pg" >/dev/null 2>&1
+	sh "$root/scripts/pg-test-server.sh" start "$logs/pg" >/dev/null ||
+	    { echo "valgrind.sh: cannot start the PostgreSQL server for PG=1" >&2; exit 1; }
+	trap 'sh "$root/scripts/pg-test-server.sh" stop "$logs/pg" >/dev/null' EXIT
+fi
+[ -n "$(echo $tests)" ] || { echo "valgrind.sh: no test matches $regex" >&2; exit 1; }
 start=$(date +%s)
 printf '%s\n' $tests | xargs -P "$jobs" -n 1 "$0" --one "$build"
 
