@@ -216,6 +216,43 @@ wait_until(struct daemon *d, int64_t deadline, const int *flag)
 	}
 }
 
+/* The subscriptions holder's wait until deadline (monotonic ms), returning with the lock held.
+ * A lifecycle notification taken by this instance's receiver wakes it (subs_work); with other
+ * instances live, one taken by theirs is stored in the shared ledger only, so the ledger's count
+ * of stored actions is looked at every DAEMON_SHARED_POLL_MS too, and one above the left actions
+ * the last maintenance knew of ends the wait: a subscriptionRemoved is acted on within a second
+ * or so, whichever instance Graph's notification reached. */
+static void
+subs_wait(struct daemon *d, int64_t deadline, long left)
+{
+	long mailboxes, instances;
+	long long count;
+
+	for (;;) {
+		int64_t until = deadline;
+
+		/* Every DAEMON_SHARED_POLL_MS at least: another instance may start meanwhile. */
+		if (until > now_ms() + DAEMON_SHARED_POLL_MS)
+			until = now_ms() + DAEMON_SHARED_POLL_MS;
+		pthread_mutex_lock(&d->lock);
+		wait_until(d, until, &d->subs_work);
+		if (d->subs_work || d->quit || *d->halt || now_ms() >= deadline)
+			return;
+		pthread_mutex_unlock(&d->lock);
+		/* after d->lock: the lease thread calls back into the daemon under its own */
+		leases_counts(d->leases, &mailboxes, &instances);
+		if (instances <= 1)
+			continue;
+		if (ledger_sub_actions(d->subs_ledger, &count) == -1)
+			log_warnx("subscriptions ledger_failed error=\"%s\"",
+			    ledger_error(d->subs_ledger));
+		else if (count > left) {
+			pthread_mutex_lock(&d->lock);
+			return;
+		}
+	}
+}
+
 /* The subscription thread: reconcile at start and every reconcile_interval, maintain between. */
 static void *
 subs_main(void *arg)
@@ -223,6 +260,7 @@ subs_main(void *arg)
 	struct daemon *d = arg;
 	struct subs *s = subs_new(d->cfg, d->subs_ledger, d->subs_graph, wake_worker, d);
 	struct remote_failure f;
+	struct subs_stats ss;
 	json_t *mailboxes;
 	int64_t next_reconcile = 0, next, now;
 	char err[1024];
@@ -262,20 +300,16 @@ subs_main(void *arg)
 		}
 		if (next == 0 || next > next_reconcile)
 			next = next_reconcile;
-		pthread_mutex_lock(&d->lock);
 		/* Wall seconds to monotonic ms, to the start of second next: creates and renewals
 		 * are paced per clock second (SUBS_RATE). */
-		wait_until(d, now_ms() + next * 1000 - wall_ms(), &d->subs_work);
+		subs_stats(s, &ss);
+		subs_wait(d, now_ms() + next * 1000 - wall_ms(), ss.actions_left);
 	}
 	pthread_mutex_unlock(&d->lock);
-	{
-		struct subs_stats ss;
-
-		subs_stats(s, &ss);
-		log_info("subscriptions stop created=%ld renewed=%ld recreated=%ld deleted=%ld "
-		    "adopted=%ld orphans=%ld failures=%ld", ss.created, ss.renewed, ss.recreated,
-		    ss.deleted, ss.adopted, ss.orphans, ss.failures);
-	}
+	subs_stats(s, &ss);
+	log_info("subscriptions stop created=%ld renewed=%ld recreated=%ld deleted=%ld "
+	    "adopted=%ld orphans=%ld failures=%ld", ss.created, ss.renewed, ss.recreated,
+	    ss.deleted, ss.adopted, ss.orphans, ss.failures);
 	subs_free(s);
 	return NULL;
 }

@@ -252,6 +252,12 @@ leases_round(struct leases *ls, int64_t now_ms)
 	}
 	for (i = 0; i < nrenewed; i++)
 		json_object_set_new(mine, renewed[i], json_true());
+	/* And the batch the worker is writing, claimed again until a lease_time from now (the
+	 * claims count whole seconds), so a batch slower than lease_time is not taken and
+	 * written a second time by another instance while this one lives. */
+	if (ledger_claims_renew(ls->ledger, ls->owner,
+	    now_ms / 1000 + (ls->cfg->lease_time_ms + 999) / 1000, NULL) == -1)
+		log_warnx("lease claims_renew_failed error=\"%s\"", ledger_error(ls->ledger));
 	json_array_foreach(ls->boxes, i, box) {
 		const char *mb = json_string_value(box);
 

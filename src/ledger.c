@@ -1977,6 +1977,22 @@ ledger_sub_set_action(struct ledger *l, const char *id, const char *action)
 	return n == 0 ? LEDGER_NOT_FOUND : 0;
 }
 
+int
+ledger_sub_actions(struct ledger *l, long long *count)
+{
+	struct store_stmt *st;
+	int rc;
+
+	*count = 0;
+	if (check_tx(l) < 0)
+		return -1;
+	st = prepare(l, "SELECT count(*) FROM subscriptions WHERE action IS NOT NULL");
+	if ((rc = step_row(l, st, "subscription actions")) == 0)
+		*count = store_column_int64(st, 0);
+	release(l, st);
+	return rc < 0 ? -1 : 0;
+}
+
 void
 ledger_sub_clear(struct ledger_sub *s)
 {
@@ -2865,6 +2881,31 @@ ledger_claims_release(struct ledger *l, const char *owner, long long *count)
 	    " WHERE lease_owner = ?1");
 	bind_text(st, 1, owner);
 	if ((changed = run_changes(l, st, "release claims")) < 0)
+		return -1;
+	if (count != NULL)
+		*count = changed;
+	return 0;
+}
+
+int
+ledger_claims_renew(struct ledger *l, const char *owner, int64_t lease_until, long long *count)
+{
+	struct store_stmt *st;
+	int64_t changed;
+
+	if (count != NULL)
+		*count = 0;
+	if (check_tx(l) < 0 || check_str(l, "lease owner", owner, LEDGER_OWNER_MAX) < 0)
+		return -1;
+	/* SKIP LOCKED: the worker marking its batch holds those rows, in key order; waiting on
+	 * them in another order could deadlock with it. */
+	st = prepare(l, BY_KIND(l,
+	    "UPDATE messages SET lease_until = ?2 WHERE lease_owner = ?1 AND lease_until < ?2",
+	    "UPDATE messages SET lease_until = ?2 WHERE id IN (SELECT id FROM messages"
+	    " WHERE lease_owner = ?1 AND lease_until < ?2 FOR UPDATE SKIP LOCKED)"));
+	bind_text(st, 1, owner);
+	store_bind_int64(st, 2, lease_until);
+	if ((changed = run_changes(l, st, "renew claims")) < 0)
 		return -1;
 	if (count != NULL)
 		*count = changed;

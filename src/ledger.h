@@ -345,6 +345,9 @@ int ledger_sub_delete(struct ledger *l, const char *id);
 /* Sets (or with NULL clears) the action of a stored subscription; an unknown id is
  * LEDGER_NOT_FOUND. */
 int ledger_sub_set_action(struct ledger *l, const char *id, const char *action);
+/* *count gets how many subscriptions have an action stored (lifecycle notifications another
+ * instance's receiver took for the subscriptions' holder). */
+int ledger_sub_actions(struct ledger *l, long long *count);
 void ledger_sub_clear(struct ledger_sub *s);
 void ledger_subs_free(struct ledger_sub *s, size_t n);
 
@@ -525,6 +528,13 @@ int ledger_claim_pending(struct ledger *l, const char *owner, int64_t now, int64
 /* Drops owner's claims on messages still open (a batch cut short); *count (may be NULL) gets
  * how many. */
 int ledger_claims_release(struct ledger *l, const char *owner, long long *count);
+/* Extends owner's claims to lease_until (Unix seconds), in one statement: the lease thread's
+ * round keeps a batch that outlasts lease_time (Salesforce slow to answer) from being taken and
+ * written again by another instance while this one lives. On PostgreSQL a row being marked this
+ * moment is skipped, not waited for (its outcome ends the claim anyway). *count (may be NULL)
+ * gets how many were extended. */
+int ledger_claims_renew(struct ledger *l, const char *owner, int64_t lease_until,
+    long long *count);
 /* *any is 1 when some open message is due at now and not claimed by a live claim. */
 int ledger_claimable(struct ledger *l, int64_t now, int *any);
 /* Unfinished Lead claims whose owner has no live "instance:" lease at now_ms (or no owner) are

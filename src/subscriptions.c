@@ -589,7 +589,13 @@ subs_maintain(struct subs *s, int64_t now, int64_t *next, char *err, size_t errl
 	*next = 0;
 	if (ledger_sub_list(s->ledger, &ls, &n) == -1)
 		return err_set(err, errlen, "ledger: %s", ledger_error(s->ledger));
+	/* Each stored action is left until its renewal or re-creation succeeds (counted). */
+	s->st.actions_left = 0;
+	for (i = 0; i < n; i++)
+		s->st.actions_left += ls[i].action != NULL;
 	for (i = 0; i < n; i++) {
+		long done = s->st.renewed + s->st.recreated;
+
 		if (ls[i].action != NULL && strcmp(ls[i].action, "recreate") == 0) {
 			/* subscriptionRemoved: Graph deleted it; make a new one, read the gap. */
 			if (!pace(s)) {
@@ -608,6 +614,8 @@ subs_maintain(struct subs *s, int64_t now, int64_t *next, char *err, size_t errl
 			if (renew(s, &ls[i], now, err, errlen) == -1)
 				goto out;
 		}
+		if (ls[i].action != NULL && s->st.renewed + s->st.recreated > done)
+			s->st.actions_left--;
 	}
 	/* One list of every subscription at a time: with 30,000 it is megabytes. */
 	ledger_subs_free(ls, n);

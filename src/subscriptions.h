@@ -41,6 +41,9 @@ struct subs_stats {
 	long	adopted;	/* found on Graph and in the ledger at reconcile */
 	long	orphans;	/* ours on Graph but not in the ledger: deleted */
 	long	failures;	/* calls that failed and will be retried */
+	/* Lifecycle actions the last subs_maintain found stored and did not do (paced, or to be
+	 * retried): the ledger holding more means a new one came meanwhile. */
+	long	actions_left;
 };
 
 struct subs;
@@ -65,7 +68,8 @@ int subs_reconcile(struct subs *s, const json_t *mailboxes, char *err, size_t er
 
 /* Does what is due at now: lifecycle actions (renew, recreate), renewals, and creates that
  * failed before, for the mailboxes of the last subs_reconcile. *next gets the time something
- * is next due. Returns 0, or -1 with err when the ledger failed. */
+ * is next due; subs_stats's actions_left what it left of the stored actions it found. Returns
+ * 0, or -1 with err when the ledger failed. */
 int subs_maintain(struct subs *s, int64_t now, int64_t *next, char *err, size_t errlen);
 
 void subs_stats(const struct subs *s, struct subs_stats *out);

@@ -38,6 +38,9 @@
 #define SETTLE_MS	20000		/* leases split, subscriptions made */
 #define BACKLOG		300		/* emails waiting when the instances start */
 #define SWEEP_MS	1500		/* reconcile_interval of the share tests */
+#define SLOW_WRITE_MS	7000		/* Salesforce's slow answer: > 2 lease times, < http_timeout */
+#define STR_(x)		#x
+#define STR(x)		STR_(x)
 
 static struct e2e_world world;
 static struct e2e_daemon dm[NMAX];
@@ -382,6 +385,20 @@ check_all_once(size_t want, size_t leads)
 	return rewritten;
 }
 
+/* sf-sim's scripted faults were all taken (a slow answer never given tests nothing). */
+static void
+check_no_fault_left(void)
+{
+	json_t *r = sim_http_ctl(world.sf.p.base_url, "GET", "/_sim/faults", NULL, 200), *f;
+	size_t i;
+
+	json_array_foreach(json_object_get(r, "faults"), i, f)
+		if (json_integer_value(json_object_get(f, "remaining")) != 0)
+			fail_msg("a fault on %s was not taken",
+			    json_string_value(json_object_get(f, "path")));
+	json_decref(r);
+}
+
 /* Each instance took mailbox leases, and no pass of it failed or found its batch taken (two
  * instances on one batch: "cannot mark logged a message that is logged"). */
 static void
@@ -614,6 +631,133 @@ test_shared_budget(void **state)
 		assert_int_equal(e2e_daemon_stop(&dm[i]), 0);
 }
 
+/* The stored subscriptions, through a handle of our own. */
+static struct ledger_sub *
+subscriptions(size_t *n)
+{
+	struct ledger *l;
+	struct ledger_sub *v = NULL;
+	char err[256];
+
+	if (ledger_open(world.database, &l, err, sizeof(err)) == -1)
+		fail_msg("ledger_open: %s", err);
+	if (ledger_sub_list(l, &v, n) == -1)
+		fail_msg("ledger_sub_list: %s", ledger_error(l));
+	ledger_close(l);
+	return v;
+}
+
+/* Which instance holds the subscriptions lease (-1: none yet). */
+static int
+subs_holder(void)
+{
+	size_t n;
+	struct ledger_lease *v = leases(&n);
+	int holder = -1;
+
+	for (size_t k = 0; k < n; k++)
+		if (strcmp(v[k].name, "subscriptions") == 0 && v[k].expires_at > wall_ms() &&
+		    v[k].owner[0] == 'i')
+			holder = atoi(v[k].owner + 1);
+	ledger_leases_free(v, n);
+	return holder;
+}
+
+/* Graph's subscriptionRemoved reaching the instance that does not keep the subscriptions (the
+ * load balancer chose it): that instance only stores the action; the holder, which nothing
+ * wakes in its own process, finds it in the ledger within a second or two and makes the
+ * subscription again. */
+static void
+test_lifecycle_elsewhere(void **state)
+{
+	struct ledger_sub *v;
+	struct sim_http h;
+	char *old_id = NULL, *mailbox = NULL, *kind = NULL, *body, *base, *log;
+	size_t n;
+	long t0, took = -1;
+	int holder, other;
+
+	(void)state;
+	start_instances(2);
+	for (t0 = mono_ms(); (holder = subs_holder()) < 0; mono_sleep(100))
+		if (mono_ms() - t0 > mono_scaled(SETTLE_MS))
+			fail_msg("no instance holds the subscriptions");
+	other = 1 - holder;
+	v = subscriptions(&n);
+	assert_true(n > 0);
+	old_id = xstrdup(v[0].id);
+	mailbox = xstrdup(v[0].mailbox);
+	kind = xstrdup(v[0].kind);
+	body = xasprintf("{\"value\":[{\"subscriptionId\":\"%s\",\"clientState\":\"%s\","
+	    "\"lifecycleEvent\":\"subscriptionRemoved\"}]}", v[0].id, v[0].client_state);
+	ledger_subs_free(v, n);
+	base = xasprintf("http://127.0.0.1:%d", ports[other]);
+	sim_http_do(&h, base, "POST", "/graph/lifecycle", body, NULL, NULL);
+	assert_int_equal(h.status, 202);
+	sim_http_free(&h);
+	/* The holder makes it again: a new id for that mailbox and folder, the old one gone. */
+	for (t0 = mono_ms(); took < 0; mono_sleep(100)) {
+		int gone = 1, again = 0;
+
+		v = subscriptions(&n);
+		for (size_t k = 0; k < n; k++) {
+			if (strcmp(v[k].id, old_id) == 0)
+				gone = 0;
+			else if (strcmp(v[k].mailbox, mailbox) == 0 && strcmp(v[k].kind, kind) == 0)
+				again = 1;
+		}
+		ledger_subs_free(v, n);
+		if (gone && again)
+			took = mono_ms() - t0;
+		else if (mono_ms() - t0 > mono_scaled(10000))
+			fail_msg("i%d did not make %s's %s subscription again", holder, mailbox,
+			    kind);
+	}
+	fprintf(stderr, "subscriptionRemoved taken by i%d, subscription made again by i%d in "
+	    "%ld ms\n", other, holder, took);
+	assert_true(took <= mono_scaled(3000));
+	log = e2e_daemon_log(&dm[holder]);
+	assert_non_null(strstr(log, "subscription_removed"));
+	free(log);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(e2e_daemon_stop(&dm[i]), 0);
+	free(base);
+	free(body);
+	free(old_id);
+	free(mailbox);
+	free(kind);
+}
+
+/* A batch slower than lease_time: Salesforce answers its Task write after more than two lease
+ * times. The instance writing it keeps its claims (its lease rounds renew them), so the other
+ * instance, polling the ledger each second, does not take the batch and write it again. */
+static void
+test_slow_batch(void **state)
+{
+	int to[2] = { 0, 1 };
+	size_t rewritten;
+
+	(void)state;
+	start_instances(2);
+	json_decref(sim_http_ctl(world.sf.p.base_url, "POST", "/_sim/faults",
+	    "{\"method\":\"PATCH\",\"path\":\"/services/data/v62.0/composite/sobjects/Task\","
+	    "\"count\":1,\"delay_ms\":" STR(SLOW_WRITE_MS) "}", 200));
+	for (int i = 0; i < 4; i++)
+		mail("Carol Chen <carol@fabrikam.com>", to, 2, now_date);
+	/* Past the slow answer: sf-sim applies the delay before the write, so a second
+	 * instance's write of the batch would come first and the slow one would rewrite it. */
+	mono_sleep(SLOW_WRITE_MS + 2000);
+	rewritten = check_all_once(4, 0);
+	fprintf(stderr, "a batch written in %d ms with lease_time %d ms: %zu Tasks written "
+	    "again\n", SLOW_WRITE_MS, LEASE_MS, rewritten);
+	assert_int_equal(rewritten, 0);
+	check_no_fault_left();
+	for (int i = 0; i < 2; i++) {
+		check_instance(i);
+		assert_int_equal(e2e_daemon_stop(&dm[i]), 0);
+	}
+}
+
 /* An instance without instance_name (host:pid) killed and started again on the same host:
  * the new process reaps the dead one's leases at once (its pid is gone) instead of waiting
  * lease_time, and logs as before. */
@@ -658,6 +802,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_kill_one, setup, teardown),
 		cmocka_unit_test_prestate_setup_teardown(test_shared_budget, setup, teardown,
 		    "sf_budget_share 20\nbatch_size 50\n"),
+		cmocka_unit_test_setup_teardown(test_slow_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lifecycle_elsewhere, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_same_host, setup, teardown),
 	};
 

@@ -3127,6 +3127,55 @@ test_claims(void **state)
 	ledger_close(b);
 }
 
+/* Renewed claims: a batch kept past its first lease_until is not taken by another instance;
+ * a renewal never shortens a claim, and touches no one else's and no released one. */
+static void
+test_claims_renew(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger_entry e[8];
+	char key[32];
+	size_t n, i;
+	long long count;
+	int any;
+
+	for (i = 0; i < 6; i++) {
+		snprintf(key, sizeof(key), "<r%zu@x>", i);
+		record(f->l, key, "a@contoso.com", "inbox", key);
+	}
+	assert_int_equal(ledger_claim_pending(f->l, "i0", 100, INT64_MIN, 130, e, 4, &n), 0);
+	assert_int_equal(n, 4);
+	for (i = 0; i < n; i++)
+		ledger_entry_clear(&e[i]);
+	assert_int_equal(ledger_claim_pending(f->l, "i1", 100, INT64_MIN, 130, e, 8, &n), 0);
+	assert_int_equal(n, 2);
+	for (i = 0; i < n; i++)
+		ledger_entry_clear(&e[i]);
+	/* i0 is still writing at 125: its four are claimed until 160, i1's two are not */
+	assert_int_equal(ledger_claims_renew(f->l, "i0", 160, &count), 0);
+	assert_int_equal(count, 4);
+	assert_int_equal(ledger_claims_renew(f->l, "i0", 150, &count), 0);
+	assert_int_equal(count, 0);
+	assert_int_equal(ledger_claim_pending(f->l, "i2", 140, INT64_MIN, 170, e, 8, &n), 0);
+	assert_int_equal(n, 2);	/* i1's, run out at 130 */
+	assert_string_equal(e[0].key, "<r4@x>");
+	for (i = 0; i < n; i++)
+		ledger_entry_clear(&e[i]);
+	assert_int_equal(ledger_claimable(f->l, 159, &any), 0);
+	assert_int_equal(any, 0);
+	/* i0 logs one and gives the rest back: nothing of it is left to renew */
+	assert_int_equal(ledger_mark_logged(f->l, "<r0@x>", NULL), 0);
+	assert_int_equal(ledger_claims_release(f->l, "i0", &count), 0);
+	assert_int_equal(count, 3);
+	assert_int_equal(ledger_claims_renew(f->l, "i0", 200, &count), 0);
+	assert_int_equal(count, 0);
+	assert_int_equal(ledger_claim_pending(f->l, "i1", 141, INT64_MIN, 171, e, 8, &n), 0);
+	assert_int_equal(n, 3);
+	for (i = 0; i < n; i++)
+		ledger_entry_clear(&e[i]);
+	assert_int_equal(ledger_claims_renew(f->l, "", 200, &count), -1);
+}
+
 /* The budget reserved only while the calls of every instance leave room. */
 static void
 test_api_reserve(void **state)
@@ -3230,6 +3279,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_leases, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lease_renew_owned, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_claims, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claims_renew, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_api_reserve, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lead_orphans_of_dead, setup, teardown),
 	};
