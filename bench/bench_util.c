@@ -6,6 +6,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <ctype.h>
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 #include <unistd.h>
 
 #include "tmpdir.h"
+#include "xmalloc.h"
 
 long long
 bench_cpu_ticks(pid_t pid)
@@ -118,4 +121,112 @@ bench_grew(json_t *before, json_t *after, const char *key, const char *key2)
 		y = json_object_get(y, key2);
 	}
 	return json_integer_value(y) - json_integer_value(x);
+}
+
+static pid_t
+postmaster(void)
+{
+	const char *d = getenv("OL_PG_DIR");
+	char *path, *text;
+	pid_t pid = 0;
+
+	if (d == NULL || getenv("OL_TEST_PG_URL_FILE") == NULL)
+		return 0;
+	path = xasprintf("%s/data/postmaster.pid", d);
+	text = tmpdir_read(path, 4096);
+	if (text != NULL)
+		pid = (pid_t)atol(text);
+	free(text);
+	free(path);
+	return pid;
+}
+
+/* pid's parent and utime + stime ticks from /proc/PID/stat; -1 when it is gone (a backend may
+ * end at any moment). */
+static int
+proc_stat(pid_t pid, pid_t *ppid, long long *ticks)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut = 0, st = 0;
+	FILE *fp;
+	int pp = 0, ok;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		return -1;
+	ok = fgets(buf, sizeof(buf), fp) != NULL && (p = strrchr(buf, ')')) != NULL &&
+	    sscanf(p + 1, " %*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &pp, &ut,
+	    &st) == 3;
+	fclose(fp);
+	if (!ok)
+		return -1;
+	*ppid = (pid_t)pp;
+	*ticks = (long long)(ut + st);
+	return 0;
+}
+
+/* Each of the server's processes now, its ticks into last (a new one: first 0, or its ticks
+ * when first is set). */
+static int
+pg_scan(struct bench_pgcpu *s, pid_t skip, int first)
+{
+	pid_t pm = postmaster();
+	DIR *d;
+	struct dirent *e;
+
+	if (pm <= 0 || (d = opendir("/proc")) == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		pid_t pid, pp;
+		long long t;
+		int k;
+
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		pid = (pid_t)atol(e->d_name);
+		if (pid == skip || proc_stat(pid, &pp, &t) == -1 || (pid != pm && pp != pm))
+			continue;
+		for (k = 0; k < s->n && s->pid[k] != pid; k++)
+			;
+		if (k == s->n) {
+			if (s->n == BENCH_PG_PROCS_MAX)
+				continue;
+			s->pid[s->n] = pid;
+			s->first[s->n++] = first ? t : 0;
+		}
+		if (t > s->last[k])
+			s->last[k] = t;
+	}
+	closedir(d);
+	return 0;
+}
+
+int
+bench_pg_cpu_start(struct bench_pgcpu *s, pid_t skip)
+{
+	memset(s, 0, sizeof(*s));
+	if (pg_scan(s, skip, 1) == -1) {
+		s->n = -1;
+		return -1;
+	}
+	return 0;
+}
+
+void
+bench_pg_cpu_sample(struct bench_pgcpu *s, pid_t skip)
+{
+	if (s->n >= 0)
+		(void)pg_scan(s, skip, 0);
+}
+
+double
+bench_pg_cpu_s(const struct bench_pgcpu *s)
+{
+	long long t = 0;
+
+	if (s->n < 0)
+		return -1;
+	for (int k = 0; k < s->n; k++)
+		t += s->last[k] - s->first[k];
+	return bench_ticks_sec(t);
 }

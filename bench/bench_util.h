@@ -28,4 +28,22 @@ long long bench_file_lines(const char *path, const char *what);
 /* The growth of a counter of two /_sim/stats answers: key, or key2 inside key when not NULL. */
 long long bench_grew(json_t *before, json_t *after, const char *key, const char *key2);
 
+/* PostgreSQL's CPU while a benchmark runs: the postmaster of the server in OL_PG_DIR (its pid
+ * in OL_PG_DIR/data/postmaster.pid) and its children (backends, the checkpointer, the WAL
+ * writer), utime + stime. A process is counted from its first sighting to its last, so sample
+ * while the clients are connected: a backend that ends between two samples loses what it used
+ * after the earlier one. skip (0: none) is a backend left out, the benchmark's own monitor. */
+#define BENCH_PG_PROCS_MAX	1024
+struct bench_pgcpu {
+	int		n;
+	pid_t		pid[BENCH_PG_PROCS_MAX];
+	long long	first[BENCH_PG_PROCS_MAX], last[BENCH_PG_PROCS_MAX];
+};
+/* The first sample; -1 (and nothing counted later) without OL_PG_DIR's server. */
+int bench_pg_cpu_start(struct bench_pgcpu *s, pid_t skip);
+/* Another sample: processes seen before keep their first ticks, new ones count from 0. */
+void bench_pg_cpu_sample(struct bench_pgcpu *s, pid_t skip);
+/* CPU seconds between the first and the last samples, or -1 without a server. */
+double bench_pg_cpu_s(const struct bench_pgcpu *s);
+
 #endif

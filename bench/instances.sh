@@ -6,11 +6,5 @@
 # the logs of olsync and the emulators go to standard error.
 # Usage: bench/instances.sh [BUILD_DIR] [instances-bench options] (bench/README.md)
 set -eu
-if [ -z "${OL_TEST_PG_URL_FILE-}" ]; then
-	OL_PG_DIR=$(mktemp -d /tmp/olsync-bench-pg.XXXXXX)
-	trap 'scripts/pg-test-server.sh stop "$OL_PG_DIR" >&2' EXIT INT TERM
-	scripts/pg-test-server.sh start "$OL_PG_DIR" >&2
-	OL_TEST_PG_URL_FILE=$OL_PG_DIR/url
-	export OL_TEST_PG_URL_FILE OL_PG_DIR
-fi
+. "$(dirname "$0")/pg_env.sh"
 "$(dirname "$0")/run.sh" instances-bench "$@"

@@ -41,7 +41,6 @@
 #define POLL_MS		250		/* the ledger's logged count, while waiting */
 #define DRAIN_S		1800		/* at most, for a run's last email */
 #define SETTLE_S	90		/* at most, for three instances to split the mailboxes */
-#define PG_PROCS_MAX	1024
 
 struct opts {
 	long emails;		/* the backlog of each throughput run */
@@ -299,94 +298,6 @@ balanced(const int alive[NMAX], int live)
 	return 1;
 }
 
-/* PostgreSQL's CPU: the postmaster (its pid in OL_PG_DIR/data/postmaster.pid) and its
- * children, utime + stime; backends that ended between two snapshots are not counted. */
-struct pgcpu {
-	pid_t pid[PG_PROCS_MAX];
-	long long ticks[PG_PROCS_MAX];
-	int n;
-};
-
-static pid_t
-postmaster(void)
-{
-	const char *d = getenv("OL_PG_DIR");
-	char *path, *text;
-	pid_t pid = 0;
-
-	if (d == NULL || !test_database_is_pg())
-		return 0;
-	path = xasprintf("%s/data/postmaster.pid", d);
-	text = tmpdir_read(path, 4096);
-	if (text != NULL)
-		pid = (pid_t)atol(text);
-	free(text);
-	free(path);
-	return pid;
-}
-
-static pid_t
-parent_of(pid_t pid)
-{
-	char path[64], buf[1024], *p;
-	FILE *fp;
-	int ppid = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((fp = fopen(path, "r")) == NULL)
-		return 0;
-	if (fgets(buf, sizeof(buf), fp) != NULL && (p = strrchr(buf, ')')) != NULL)
-		sscanf(p + 1, " %*c %d", &ppid);
-	fclose(fp);
-	return (pid_t)ppid;
-}
-
-static int
-pg_snapshot(struct pgcpu *s)
-{
-	pid_t pm = postmaster();
-	DIR *d;
-	struct dirent *e;
-
-	s->n = 0;
-	if (pm <= 0 || (d = opendir("/proc")) == NULL)
-		return -1;
-	while ((e = readdir(d)) != NULL && s->n < PG_PROCS_MAX) {
-		pid_t pid;
-
-		if (!isdigit((unsigned char)e->d_name[0]))
-			continue;
-		pid = (pid_t)atol(e->d_name);
-		if (pid == mon_backend || (pid != pm && parent_of(pid) != pm))
-			continue;
-		s->pid[s->n] = pid;
-		s->ticks[s->n++] = bench_cpu_ticks(pid);
-	}
-	closedir(d);
-	return 0;
-}
-
-/* CPU seconds from a to b, or -1 without PostgreSQL. */
-static double
-pg_cpu_since(const struct pgcpu *a)
-{
-	static struct pgcpu b;
-	long long t = 0;
-
-	if (a->n == 0 || pg_snapshot(&b) == -1)
-		return -1;
-	for (int i = 0; i < b.n; i++) {
-		long long was = 0;
-
-		for (int j = 0; j < a->n; j++)
-			if (a->pid[j] == b.pid[i])
-				was = a->ticks[j];
-		if (b.ticks[i] > was)
-			t += b.ticks[i] - was;
-	}
-	return bench_ticks_sec(t);
-}
-
 /* The jiffies of all the cores since boot: busy (everything but idle and iowait) and total. */
 static void
 machine_jiffies(long long *busy, long long *total)
@@ -524,7 +435,7 @@ throughput(void **state)
 	struct perf_stats a, b;
 	struct perf_sampler s;
 	struct poster p;
-	struct pgcpu pg0;
+	struct bench_pgcpu pg0;
 	char name[32];
 	double t0, cpu = 0;
 	long long back = external(o.emails), busy0, total0, busy1, total1;
@@ -538,7 +449,7 @@ throughput(void **state)
 	world_up(name, o.emails, 0);
 	perf_stats_read(&pw, &a);
 	perf_sampler_start(&s, &pw);
-	pg_snapshot(&pg0);
+	(void)bench_pg_cpu_start(&pg0, mon_backend);
 	machine_jiffies(&busy0, &total0);
 	t0 = mono_sec();
 	poster_start(&p, &m, o.emails);
@@ -555,7 +466,8 @@ throughput(void **state)
 	    NAN;
 	perf_sampler_stop(&s, &r->busy);
 	perf_stats_read(&pw, &b);
-	r->pg_cpu_s = pg_cpu_since(&pg0);
+	bench_pg_cpu_sample(&pg0, mon_backend);
+	r->pg_cpu_s = bench_pg_cpu_s(&pg0);
 	for (int i = 0; i < n; i++) {
 		r->cpu_s[i] = bench_ticks_sec(bench_cpu_ticks(dm[i].pid));
 		r->rss_kib[i] = bench_vm_hwm_kib(dm[i].pid);

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "bench_util.h"
 #include "e2e.h"
 
 #define PERF_RATES_MAX	4
@@ -120,9 +121,11 @@ struct perf_sampler {
 	long long first[2], last[2];
 	double max_share[2], t0, t_last;
 	int stop;
+	struct bench_pgcpu pg;	/* the ledger's PostgreSQL server, when the world has one */
 };
 void perf_sampler_start(struct perf_sampler *s, struct perf_world *pw);
-/* Stops s and puts the mean and the busiest second of each emulator into r. */
+/* Stops s and puts the mean and the busiest second of each emulator into r, and with a
+ * PostgreSQL ledger the server's CPU seconds (r's extra "postgresql_cpu_s"). */
 void perf_sampler_stop(struct perf_sampler *s, struct perf_row *r);
 
 /* The emulators' /_sim/stats now (owned). */

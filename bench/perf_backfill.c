@@ -79,6 +79,14 @@ perf_backfill(void **state)
 	perf_row_set(r, "olsync_sys_s", json_real((double)ru.ru_stime.tv_sec +
 	    ru.ru_stime.tv_usec / 1e6));
 	perf_stats_rows(r, &a, &b, n);
+	{
+		json_t *pg = json_object_get(r->extra, "postgresql_cpu_s");
+
+		/* the ledger's server works for olsync: its CPU beside olsync's */
+		if (pg != NULL)
+			perf_row_set(r, "postgresql_cpu_s_per_1k",
+			    json_real(json_real_value(pg) * 1000.0 / (double)n));
+	}
 	perf_row_set(r, "leads_created", json_integer((json_int_t)e2e_record_count(
 	    pw.w.sf.p.base_url, "Lead") - m.leads));
 	perf_check_tasks(&pw, r, n);

@@ -17,6 +17,7 @@
 
 #include "bench_util.h"
 #include "sim_proc.h"
+#include "testdb.h"
 #include "xmalloc.h"
 
 #define ROWS_MAX	16
@@ -413,9 +414,10 @@ main(int argc, char **argv)
 	    sysconf(_SC_NPROCESSORS_ONLN));
 	failed = _cmocka_run_group_tests("perf-bench", tests, (size_t)n, NULL, NULL);
 
-	printf("\nolsync perf-bench%s (load average %.2f at start; busy = share of one core, "
-	    "mean/busiest second)\n\n", o.quick ? " --quick (smoke sizes: not the issue's)" : "",
-	    load);
+	printf("\nolsync perf-bench%s, ledger on %s (load average %.2f at start; busy = share of "
+	    "one core, mean/busiest second)\n\n", o.quick ? " --quick (smoke sizes: not the "
+	    "issue's)" : "", test_database_is_pg() ? "PostgreSQL (the throwaway server of "
+	    "OL_TEST_PG_URL_FILE: its CPU is postgresql_cpu_s below)" : "SQLite", load);
 	print_results();
 	printf("\n");
 	tj = print_targets();

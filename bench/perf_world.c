@@ -14,12 +14,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "bench_util.h"
 #include "httpc.h"
 #include "mono.h"
 #include "sim_http.h"
+#include "store.h"
 #include "tmpdir.h"
 #include "xmalloc.h"
 
@@ -179,7 +178,8 @@ perf_world_start(struct perf_world *pw, const char *name, const struct perf_mix 
 	pw->seed_s = mono_sec() - t0;
 	if (rc == 0)
 		live = pw;
-	snprintf(pw->ledger, sizeof(pw->ledger), "%s/ledger.db", pw->w.dir);
+	/* a file in the world, or with OL_TEST_PG_URL_FILE a PostgreSQL URI */
+	snprintf(pw->ledger, sizeof(pw->ledger), "%s", rc == 0 ? pw->w.database : "");
 	if (rc == 0 && realtime)
 		/* Plain http on loopback; everything else as graph-sim models Graph by default. */
 		json_decref(sim_http_ctl(pw->w.graph.base_url, "POST", "/_sim/config",
@@ -210,18 +210,18 @@ perf_teardown(void **state)
 long long
 perf_ledger_int(struct perf_world *pw, const char *sql)
 {
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
+	struct store *db = NULL;
+	struct store_stmt *st;
+	char err[256];
 	long long v = -1;
 
-	if (sqlite3_open_v2(pw->ledger, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
-		sqlite3_busy_timeout(db, 5000);
-		if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
-		    sqlite3_step(st) == SQLITE_ROW)
-			v = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-	}
-	sqlite3_close(db);
+	/* the world's ledger: a SQLite file, or its PostgreSQL database */
+	if (store_open(pw->w.database, NULL, &db, err, sizeof(err)) == -1)
+		return -1;
+	if ((st = store_prepare(db, sql)) != NULL && store_step(st) == STORE_ROW)
+		v = store_column_int64(st, 0);
+	store_finalize(st);
+	store_close(db);
 	return v;
 }
 
@@ -380,6 +380,7 @@ sample(void *arg)
 			s->last[i] = t[i];
 		}
 		s->t_last = now;
+		bench_pg_cpu_sample(&s->pg, 0);
 		pthread_mutex_unlock(&s->lock);
 		if (stop)
 			break;
@@ -397,6 +398,7 @@ perf_sampler_start(struct perf_sampler *s, struct perf_world *pw)
 	s->t0 = s->t_last = mono_sec();
 	for (int i = 0; i < 2; i++)
 		s->first[i] = s->last[i] = bench_cpu_ticks(s->pid[i]);
+	(void)bench_pg_cpu_start(&s->pg, 0);
 	if (pthread_create(&s->th, NULL, sample, s) != 0)
 		fail_msg("pthread_create");
 }
@@ -416,6 +418,8 @@ perf_sampler_stop(struct perf_sampler *s, struct perf_row *r)
 	r->sf_busy = bench_ticks_sec(s->last[1] - s->first[1]) / wall;
 	r->graph_busy_max = s->max_share[0];
 	r->sf_busy_max = s->max_share[1];
+	if (bench_pg_cpu_s(&s->pg) >= 0)
+		perf_row_set(r, "postgresql_cpu_s", json_real(bench_pg_cpu_s(&s->pg)));
 	pthread_mutex_destroy(&s->lock);
 }
 
