@@ -902,6 +902,10 @@ daemon_run(const struct config *cfg, const volatile sig_atomic_t *halt,
 	    errlen) == -1)
 		goto out;
 	ledger_set_max_attempts(w.ledger, cfg->max_attempts);
+	if (ledger_set_bulk(w.ledger) == -1) {
+		err_set(err, errlen, "%s", ledger_error(w.ledger));
+		goto out;
+	}
 	if ((g = graph_client_new(cfg, err, errlen)) == NULL)
 		goto out;
 	if ((sf = sf_client_new(cfg, err, errlen)) == NULL)

@@ -301,6 +301,8 @@ scratch_ledger(const struct config *cfg, char *dir, size_t dirlen, struct ledger
 	if (ledger_open(path, l, why, sizeof(why)) == -1)
 		return err_set(err, errlen, "cannot open the ledger's copy: %s", why);
 	ledger_set_max_attempts(*l, cfg->max_attempts);
+	if (ledger_set_bulk(*l) == -1)
+		return err_set(err, errlen, "%s", ledger_error(*l));
 	return 0;
 }
 

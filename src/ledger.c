@@ -757,6 +757,34 @@ ledger_set_max_attempts(struct ledger *l, int max)
 }
 
 int
+ledger_set_bulk(struct ledger *l)
+{
+	if (store_kind(l->s) != STORE_SQLITE)
+		return 0;
+	if (store_exec(l->s, "PRAGMA cache_size=-8192") < 0)
+		return fail_db(l, "page cache");
+	return 0;
+}
+
+long
+ledger_page_cache_kib(struct ledger *l)
+{
+	struct store_stmt *st;
+	long kib = -1;
+
+	if (store_kind(l->s) != STORE_SQLITE)
+		return -1;
+	st = store_prepare(l->s, "PRAGMA cache_size");
+	if (store_step(st) == STORE_ROW) {
+		/* Negative: KiB; positive: pages (of 4 KiB, SQLite's default page size). */
+		kib = (long)store_column_int64(st, 0);
+		kib = kib < 0 ? -kib : kib * 4;
+	}
+	store_finalize(st);
+	return kib;
+}
+
+int
 ledger_begin(struct ledger *l)
 {
 	if (l->in_tx)

@@ -106,6 +106,12 @@ open_ledger(const struct config *cfg, struct ledger **l)
 		return -1;
 	}
 	ledger_set_max_attempts(*l, cfg->max_attempts);
+	if (ledger_set_bulk(*l) == -1) {
+		fprintf(stderr, "olsync: %s\n", ledger_error(*l));
+		ledger_close(*l);
+		*l = NULL;
+		return -1;
+	}
 	return 0;
 }
 

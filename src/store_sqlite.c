@@ -265,9 +265,9 @@ store_sqlite_open(const char *path, struct store **out, char *err, size_t errlen
 	/* The ledger is what makes a delta link safe to save and a Salesforce write safe to
 	 * forget: a commit must survive a power cut, not only a crash, so sync on every commit.
 	 * Callers batch work in transactions to pay for it once per page. */
-	/* A page cache of 8 MiB (SQLite's default is 2): at 100,000 messages the indexes no
-	 * longer fit in 2, and reading them back through pread doubled a backfill's system CPU. */
-	if (db_exec(db, "PRAGMA synchronous=FULL; PRAGMA cache_size=-8192", err, errlen) < 0) {
+	/* SQLite's default page cache (2 MiB) here; the handle that ingests and writes asks for
+	 * more (ledger_set_bulk), the others stay small. */
+	if (db_exec(db, "PRAGMA synchronous=FULL", err, errlen) < 0) {
 		sqlite3_close(db);
 		return -1;
 	}

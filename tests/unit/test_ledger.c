@@ -2532,6 +2532,26 @@ test_file_mode(void **state)
 	assert_int_equal(sb.st_mode & 0777, 0600);
 }
 
+/* The page cache: SQLite's 2 MiB on every handle but the one that ingests and writes
+ * (ledger_set_bulk: 8 MiB), so olsync run's six handles do not each fill 8 MiB; nothing to set on
+ * PostgreSQL. */
+static void
+test_page_cache(void **state)
+{
+	struct fixture *f = *state;
+
+	if (test_database_is_pg()) {
+		assert_int_equal(ledger_set_bulk(f->l), 0);
+		assert_int_equal(ledger_page_cache_kib(f->l), -1);
+		return;
+	}
+	assert_int_equal(ledger_page_cache_kib(f->l), 2000);
+	assert_int_equal(ledger_set_bulk(f->l), 0);
+	assert_int_equal(ledger_page_cache_kib(f->l), 8192);
+	reopen(f);	/* a new handle starts small again */
+	assert_int_equal(ledger_page_cache_kib(f->l), 2000);
+}
+
 /* Live mail first: only messages received at or after since, in the usual order; a message
  * whose received time is unknown is never live, and since older than LEDGER_RECENT is refused
  * (only recent mail is indexed). Times are relative to now: recent means recent when recorded. */
@@ -3275,6 +3295,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_migrate_v6, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stored_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_mode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_page_cache, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lead_orphan_claims, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_leases, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lease_renew_owned, setup, teardown),
