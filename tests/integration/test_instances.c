@@ -22,6 +22,7 @@
 
 #include <jansson.h>
 
+#include "crashpoint.h"
 #include "e2e.h"
 #include "lbproxy.h"
 #include "ledger.h"
@@ -338,9 +339,9 @@ leads_once(void)
 }
 
 /* The mail of one round: 12 from Carol (a Contact), every third to two reps, and 2 from each
- * of senders new senders (Leads). Returns how many emails. */
+ * of senders new senders (Leads), numbered from first. Returns how many emails. */
 static int
-send_round(int round, int senders)
+send_round(int round, int first, int senders)
 {
 	int k, sent = 0;
 
@@ -350,7 +351,7 @@ send_round(int round, int senders)
 		mail("Carol Chen <carol@fabrikam.com>", to, k % 3 == 0 ? 2 : 1, now_date);
 		sent++;
 	}
-	for (k = 0; k < senders; k++) {
+	for (k = first; k < first + senders; k++) {
 		char *from = xasprintf("Pat Newman%d <pat%d@prospect%d.example>", k, k, k);
 
 		for (int j = 0; j < 2; j++) {
@@ -492,8 +493,8 @@ share(int n)
 	settled = start_instances(n);
 	fprintf(stderr, "%d instances: mailboxes split in %ld ms\n", n, settled);
 	refused_beside(n);
-	sent += send_round(0, 3);
-	sent += send_round(1, 3);
+	sent += send_round(0, 0, 3);
+	sent += send_round(1, 0, 3);
 	/* Each batch written by one instance: no Task written twice. */
 	assert_int_equal(check_all_once((size_t)sent, 3), 0);
 	for (int i = 0; i < n; i++) {
@@ -521,41 +522,22 @@ test_three(void **state)
 	share(3);
 }
 
-/* Three instances, mail arriving, one killed at a random moment: every email once, nothing
- * pending, and its mailboxes taken by the others within the lease time. */
+/* After one of three instances died (victim, at t_kill; sent emails posted in rounds rounds,
+ * from leads new senders in all, senders 0 and 1 among them): the survivors take its mailboxes
+ * within the lease time, a round more (from senders 0 and 1) is read by them too, every email is
+ * logged once and each new sender's Lead made once, nothing is left open, and the dead one's
+ * leases have run out. */
 static void
-test_kill_one(void **state)
+after_death(int victim, long t_kill, int sent, int rounds, size_t leads)
 {
-	int alive[NMAX] = { 1, 1, 1 }, victim, sent = 0, rounds = 6, kill_round, held[NMAX];
-	long t_kill = 0, takeover = -1, settled;
+	int alive[NMAX] = { 1, 1, 1 };
+	long takeover = -1;
 	size_t n, rewritten;
 	struct ledger_lease *v;
 	char dead[8];
 
-	(void)state;
-	srand((unsigned)time(NULL) ^ (unsigned)getpid());
-	victim = rand() % NMAX;
-	kill_round = 1 + rand() % (rounds - 2);
+	alive[victim] = 0;
 	snprintf(dead, sizeof(dead), "i%d", victim);
-	settled = start_instances(NMAX);
-	fprintf(stderr, "3 instances: mailboxes split in %ld ms; i%d dies in round %d\n", settled,
-	    victim, kill_round);
-	for (int r = 0; r < rounds; r++) {
-		sent += send_round(r, 2);
-		if (r == kill_round) {
-			/* Somewhere inside the round's reading and writing. */
-			mono_sleep(rand() % 700);
-			split(held);
-			fprintf(stderr, "killing i%d holding %d mailboxes\n", victim, held[victim]);
-			assert_true(held[victim] > 0);
-			kill(dm[victim].pid, SIGKILL);
-			waitpid(dm[victim].pid, NULL, 0);
-			dm[victim].pid = 0;
-			alive[victim] = 0;
-			t_kill = mono_ms();
-		}
-		mono_sleep(400);
-	}
 	/* The survivors hold every mailbox, the dead one none, within the lease time. */
 	while (takeover < 0) {
 		if (balanced(alive, NMAX - 1))
@@ -570,7 +552,8 @@ test_kill_one(void **state)
 	/* The issue's bound: within the lease time (the survivors look when the dead one's
 	 * leases end, leases_next_look), plus the rounds' own time on a loaded machine. */
 	assert_true(takeover <= mono_scaled(LEASE_MS + 500));
-	rewritten = check_all_once((size_t)sent, 2);
+	sent += send_round(rounds, 0, 2);
+	rewritten = check_all_once((size_t)sent, leads);
 	fprintf(stderr, "Tasks written again after the kill (the dead one's batch in flight): %zu "
 	    "of %d\n", rewritten, sent);
 	/* The dead instance's leases ran out and none of its work is claimed any more. */
@@ -582,6 +565,122 @@ test_kill_one(void **state)
 	for (int i = 0; i < NMAX; i++)
 		if (alive[i])
 			assert_int_equal(e2e_daemon_stop(&dm[i]), 0);
+}
+
+/* Three instances, mail arriving, one killed at a random moment: every email once, nothing
+ * pending, and its mailboxes taken by the others within the lease time. */
+static void
+test_kill_one(void **state)
+{
+	int victim, sent = 0, rounds = 6, kill_round, held[NMAX];
+	long t_kill = 0, settled;
+
+	(void)state;
+	srand((unsigned)time(NULL) ^ (unsigned)getpid());
+	victim = rand() % NMAX;
+	kill_round = 1 + rand() % (rounds - 2);
+	settled = start_instances(NMAX);
+	fprintf(stderr, "3 instances: mailboxes split in %ld ms; i%d dies in round %d\n", settled,
+	    victim, kill_round);
+	for (int r = 0; r < rounds; r++) {
+		sent += send_round(r, 0, 2);
+		if (r == kill_round) {
+			/* Somewhere inside the round's reading and writing. */
+			mono_sleep(rand() % 700);
+			split(held);
+			fprintf(stderr, "killing i%d holding %d mailboxes\n", victim, held[victim]);
+			assert_true(held[victim] > 0);
+			kill(dm[victim].pid, SIGKILL);
+			waitpid(dm[victim].pid, NULL, 0);
+			dm[victim].pid = 0;
+			t_kill = mono_ms();
+		}
+		mono_sleep(400);
+	}
+	after_death(victim, t_kill, sent, rounds, 2);
+}
+
+/* The commit points (src/crashpoint.h) an instance reaches while it reads and writes mail: the
+ * reliability issue's crash test (test_crash) met in one of three instances. */
+static const char *const mail_points[] = { "ingest_committed", "before_lead_create",
+    "after_lead_create", "before_sf_write", "after_sf_write", "after_ledger_mark" };
+#define NPOINTS		(sizeof(mail_points) / sizeof(mail_points[0]))
+#define CRASH_ROUNDS	24	/* rounds of mail sent at most before the point must be met */
+
+/* The world of test_crash_point, whose state is the point's name, not configuration. */
+static int
+setup_crash(void **state)
+{
+	void *none = NULL;
+
+	(void)state;
+	return setup(&none);
+}
+
+/* And the variable gone, whatever failed while it was set. */
+static int
+teardown_crash(void **state)
+{
+	unsetenv(CRASHPOINT_ENV);
+	return teardown(state);
+}
+
+/* Three instances, mail arriving; one of them started again with its point armed
+ * (OLSYNC_CRASH_AT=POINT:N, N of 1 to 3) kills itself there. Then as test_kill_one: the
+ * survivors take over within the lease time, every email once, every Lead once. */
+static void
+test_crash_point(void **state)
+{
+	const char *point = *state;
+	char crash_at[CRASHPOINT_NAME_MAX + 16], *log;
+	int victim, nth, sent = 0, r, status = 0;
+	long t_kill = -1;
+
+	srand((unsigned)time(NULL) ^ (unsigned)getpid());
+	victim = rand() % NMAX;
+	/* An instance commits a page or two per mailbox it takes, so ingest_committed's first
+	 * hits come at its start; later ones come with the mail. A Lead is made by whichever
+	 * instance writes its sender's first email, so its points come seldom to one instance. */
+	if (strcmp(point, "ingest_committed") == 0)
+		nth = 4 + rand() % 8;
+	else
+		nth = 1 + rand() % (strstr(point, "lead") != NULL ? 2 : 3);
+	snprintf(crash_at, sizeof(crash_at), "%s:%d", point, nth);
+	(void)start_instances(NMAX);
+	/* Stopped cleanly (its leases given back) and started again armed: the child inherits
+	 * the variable and reads it at the first point it reaches. Spawned, not started: it may
+	 * die before it answers /healthz (in its first pass). */
+	assert_int_equal(e2e_daemon_stop(&dm[victim]), 0);
+	setenv(CRASHPOINT_ENV, crash_at, 1);
+	{
+		static const char *const run[] = { "run", NULL };
+		char *dir = xasprintf("%s/i%d", world.dir, victim);
+
+		e2e_daemon_spawn(&dm[victim], dir, confs[victim], run);
+		free(dir);
+	}
+	unsetenv(CRASHPOINT_ENV);
+	fprintf(stderr, "i%d armed with %s=%s\n", victim, CRASHPOINT_ENV, crash_at);
+	for (r = 0; r < CRASH_ROUNDS && t_kill < 0; r++) {
+		sent += send_round(r, 2 * r, 2);	/* new senders each round */
+		for (int w = 0; w < 8 && t_kill < 0; w++) {
+			if (waitpid(dm[victim].pid, &status, WNOHANG) == dm[victim].pid)
+				t_kill = mono_ms();
+			else
+				mono_sleep(100);
+		}
+	}
+	if (t_kill < 0)
+		fail_msg("i%d never reached %s in %d rounds of mail", victim, crash_at, r);
+	dm[victim].pid = 0;
+	/* Killed by its crash point, not by anything else. */
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	log = e2e_daemon_log(&dm[victim]);
+	if (strstr(log, "crashpoint armed mode=kill point=") == NULL)
+		fail_msg("i%d died without its crash point armed:\n%s", victim, log);
+	free(log);
+	fprintf(stderr, "i%d died at %s in round %d of mail\n", victim, crash_at, r);
+	after_death(victim, t_kill, sent, r, (size_t)(2 * r));
 }
 
 /* Three instances, an org allowance of 100 a day and sf_budget_share 20: together they make at
@@ -791,10 +890,14 @@ test_restart_same_host(void **state)
 	assert_int_equal(e2e_daemon_stop(&dm[0]), 0);
 }
 
+/* The short form (make test) meets one of the points, picked at random per run and printed
+ * (OL_TEST_CRASH_POINT=NAME picks it); OL_TEST_CRASH_ALL=1 meets each in turn, a fresh world for
+ * each (about 20 s apiece). */
 int
 main(void)
 {
-	const struct CMUnitTest tests[] = {
+	struct CMUnitTest tests[16 + NPOINTS];
+	const struct CMUnitTest fixed[] = {
 		cmocka_unit_test_prestate_setup_teardown(test_two, setup, teardown,
 		    "batch_size 20\nreconcile_interval 1500ms\n"),
 		cmocka_unit_test_prestate_setup_teardown(test_three, setup, teardown,
@@ -806,6 +909,27 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_lifecycle_elsewhere, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_same_host, setup, teardown),
 	};
+	static char names[NPOINTS][64];
+	const char *all = getenv("OL_TEST_CRASH_ALL");
+	size_t n = sizeof(fixed) / sizeof(fixed[0]), pick;
 
-	return sim_proc_exit_status(cmocka_run_group_tests(tests, NULL, NULL));
+	memcpy(tests, fixed, sizeof(fixed));
+	srand((unsigned)time(NULL) ^ (unsigned)getpid());
+	pick = (size_t)rand() % NPOINTS;
+	for (size_t i = 0; getenv("OL_TEST_CRASH_POINT") != NULL && i < NPOINTS; i++)
+		if (strcmp(getenv("OL_TEST_CRASH_POINT"), mail_points[i]) == 0)
+			pick = i;
+	for (size_t i = 0; i < NPOINTS; i++) {
+		if ((all == NULL || strcmp(all, "1") != 0) && i != pick)
+			continue;
+		snprintf(names[i], sizeof(names[i]), "test_crash_point(%s)", mail_points[i]);
+		tests[n] = (struct CMUnitTest)cmocka_unit_test_prestate_setup_teardown(
+		    test_crash_point, setup_crash, teardown_crash, (void *)mail_points[i]);
+		tests[n].name = names[i];
+		n++;
+	}
+	fprintf(stderr, "crash points met in an instance: %s\n", all != NULL &&
+	    strcmp(all, "1") == 0 ? "all (OL_TEST_CRASH_ALL=1)" : mail_points[pick]);
+	return sim_proc_exit_status(_cmocka_run_group_tests("test_instances", tests, n, NULL,
+	    NULL));
 }
