@@ -195,7 +195,7 @@ int
 leases_round(struct leases *ls, int64_t now_ms)
 {
 	struct ledger_lease *v = NULL;
-	json_t *byname = json_object(), *held = json_object(), *mine = json_object(), *before;
+	json_t *others = json_object(), *held = json_object(), *mine = json_object(), *before;
 	json_t *box;
 	size_t n = 0, i, m, live = 0, share, count = 0, nrenewed = 0;
 	char *name, **renewed = NULL;
@@ -231,13 +231,19 @@ leases_round(struct leases *ls, int64_t now_ms)
 			continue;
 		/* When another's lease runs out unrenewed (its instance died), look at once
 		 * rather than at the next round: takeover within lease_time of the death. */
-		if (strcmp(v[i].owner, ls->owner) != 0 &&
-		    (next_look == 0 || v[i].expires_at < next_look))
-			next_look = v[i].expires_at;
-		json_object_set_new(byname, v[i].name, json_string(v[i].owner));
 		if (leases_heartbeat_live(&v[i], now_ms))
 			live++;
+		if (strcmp(v[i].owner, ls->owner) == 0)
+			continue;	/* ours are renewed below: with one instance, all of them */
+		if (next_look == 0 || v[i].expires_at < next_look)
+			next_look = v[i].expires_at;
+		json_object_set_new(others, v[i].name, json_true());
 	}
+	/* Each list of every mailbox is given back as soon as it is read: with 10,000 mailboxes
+	 * each is a megabyte or two, and a round's peak is what stays in the thread's arena. */
+	ledger_leases_free(v, n);
+	v = NULL;
+	n = 0;
 	m = json_array_size(ls->boxes);
 	if (live == 0)
 		live = 1;
@@ -252,6 +258,9 @@ leases_round(struct leases *ls, int64_t now_ms)
 	}
 	for (i = 0; i < nrenewed; i++)
 		json_object_set_new(mine, renewed[i], json_true());
+	ledger_keys_free(renewed, nrenewed);
+	renewed = NULL;
+	nrenewed = 0;
 	/* And the batch the worker is writing, claimed again until a lease_time from now (the
 	 * claims count whole seconds), so a batch slower than lease_time is not taken and
 	 * written a second time by another instance while this one lives. */
@@ -294,7 +303,7 @@ leases_round(struct leases *ls, int64_t now_ms)
 		if (mb == NULL || json_object_get(held, mb) != NULL)
 			continue;
 		name = lease_name(LEASES_MAILBOX, mb);
-		if (json_object_get(byname, name) == NULL &&
+		if (json_object_get(others, name) == NULL &&
 		    json_object_get(mine, name) == NULL && take(ls, name, now_ms) == 1) {
 			json_object_set_new(held, mb, json_true());
 			count++;
@@ -337,7 +346,7 @@ leases_round(struct leases *ls, int64_t now_ms)
 out:
 	ledger_leases_free(v, n);
 	ledger_keys_free(renewed, nrenewed);
-	json_decref(byname);
+	json_decref(others);
 	json_decref(held);
 	json_decref(mine);
 	return rc;
