@@ -775,11 +775,10 @@ ledger_page_cache_kib(struct ledger *l)
 	if (store_kind(l->s) != STORE_SQLITE)
 		return -1;
 	st = store_prepare(l->s, "PRAGMA cache_size");
-	if (store_step(st) == STORE_ROW) {
-		/* Negative: KiB; positive: pages (of 4 KiB, SQLite's default page size). */
-		kib = (long)store_column_int64(st, 0);
-		kib = kib < 0 ? -kib : kib * 4;
-	}
+	/* Negative means KiB, as SQLite's default and ledger_set_bulk set it (positive would
+	 * count pages, which nothing here sets). */
+	if (store_step(st) == STORE_ROW && store_column_int64(st, 0) < 0)
+		kib = (long)-store_column_int64(st, 0);
 	store_finalize(st);
 	return kib;
 }

@@ -187,14 +187,15 @@ const char *ledger_error(const struct ledger *l);
 int ledger_error_is_transient(const struct ledger *l);
 /* TEMP failures a message may have before it is dead (at least 1; default LEDGER_MAX_ATTEMPTS). */
 void ledger_set_max_attempts(struct ledger *l, int max);
-/* For the one handle that ingests and writes (the worker's, sync --once's, backfill's): an
- * 8 MiB page cache on SQLite (its default is 2 MiB), since at 100,000 messages the indexes no
- * longer fit in 2 and reading them back through pread doubled a backfill's system CPU. Every
- * other handle keeps the default: olsync run has six, and with 10,000 mailboxes each filled its
- * 8 MiB with subscription and lease rows (peak RSS 59.4 MiB, against 29.9 before). Nothing on
- * PostgreSQL, whose cache is the server's. -1 on failure. */
+/* An 8 MiB page cache on SQLite (its default is 2 MiB), for the handle that ingests and writes
+ * (olsync run's worker) and the one-shot commands' single handle (main.c's open_ledger, dry-run's
+ * copy): at 100,000 messages the indexes no longer fit in 2, and reading them back through pread
+ * doubled a backfill's system CPU. olsync run's five other handles keep the default: with
+ * 8 MiB on all six, 10,000 idle mailboxes peaked at 59.4 MiB, and 47.6 with this split
+ * (bench/README.md). Nothing on PostgreSQL, whose cache is the server's. -1 on failure. */
 int ledger_set_bulk(struct ledger *l);
-/* The page cache l may fill, in KiB (SQLite's PRAGMA cache_size); -1 on PostgreSQL or failure. */
+/* The page cache l may fill, in KiB (SQLite's PRAGMA cache_size when given in KiB); -1 on
+ * PostgreSQL, on failure, or for a size given in pages. */
 long ledger_page_cache_kib(struct ledger *l);
 
 /* An explicit transaction: ingest records a page of messages and the delta link that follows it,
